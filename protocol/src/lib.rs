@@ -1,0 +1,1 @@
+//! Connect protocol pieces and envd message types used by both sides.

@@ -1,0 +1,2 @@
+//! sandboxd: E2B-compatible control plane (`serve`) and the in-sandbox daemon (`envd`).
+fn main() {}
