@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs every tool the build, the demo and the tests need, skipping what is already there,
+# so `npm test` and `npm run demo` work on a fresh Linux machine with only Rust and Node.
+# Debian packages need root (or sudo).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+WASM_BINDGEN_VERSION=$(sed -n 's/^wasm-bindgen = { version = "=\([0-9.]*\)".*/\1/p' Cargo.toml | head -1)
+: "${WASM_BINDGEN_VERSION:?could not read the pinned wasm-bindgen version from Cargo.toml}"
+
+# binaryen: wasm-opt; chromium(-driver): browser tests; iproute2/iptables: sandbox networking;
+# sudo: inside sandboxes (the base template is assembled from this machine's /usr).
+APT_PACKAGES=(binaryen chromium chromium-driver iproute2 iptables sudo python3 python3-venv curl)
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+  echo "setup: installing Debian packages: ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+
+if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGEN_VERSION" ]; then
+  echo "setup: installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (a few minutes, once)"
+  cargo install --locked wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+fi
+
+# npm ci only when the installed tree does not match the lockfile.
+if ! cmp -s package-lock.json node_modules/.package-lock.stamp 2>/dev/null; then
+  npm ci --no-audit --no-fund
+  cp package-lock.json node_modules/.package-lock.stamp
+fi

@@ -1,0 +1,38 @@
+// `npm test`: every test of the project, in dependency order. Extra arguments filter the
+// node:test files by substring (e.g. `npm test -- envd`); Rust tests always run.
+import { spawnSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const filters = process.argv.slice(2);
+
+function run(cmd, args, opts = {}) {
+  console.log(`\n$ ${cmd} ${args.join(' ')}`);
+  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', ...opts });
+  if (r.status !== 0) {
+    console.error(`\n✗ ${cmd} ${args.join(' ')} failed (${r.status ?? r.signal})`);
+    process.exit(1);
+  }
+}
+
+function testFiles(dir) {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    if (name === 'node_modules' || name === 'artifacts') return [];
+    if (statSync(path).isDirectory()) return testFiles(path);
+    return name.endsWith('.test.mjs') ? [path] : [];
+  });
+}
+
+run('cargo', ['test', '--workspace', '--quiet']);
+run('cargo', ['build', '--release', '-p', 'sandboxd', '--quiet']);
+run('npm', ['run', 'build', '--silent']);
+
+const files = testFiles(join(root, 'tests'))
+  .map((f) => relative(root, f))
+  .filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)))
+  .sort();
+if (files.length) run(process.execPath, ['--test', '--test-concurrency=1', ...files]);
+console.log('\n✓ all tests passed');
