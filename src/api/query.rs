@@ -1,0 +1,280 @@
+//! Pure pieces of the control-plane calls: list query encoding, paginator state, lifecycle
+//! validation and number formatting.
+
+use crate::error::{ErrorClass, SdkError};
+use crate::util::{encode_uri_component, form_encode};
+
+/// `Sandbox.list` filters as given.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ListQuery {
+    pub metadata: Option<Vec<(String, String)>>,
+    pub state: Option<Vec<String>>,
+    /// ISO 8601 (`Date.toISOString()`).
+    pub started_after: Option<String>,
+    pub template: Option<String>,
+    pub order: Option<String>,
+    pub limit: Option<f64>,
+}
+
+/// A JS number as `String(n)` prints the integers this API uses.
+pub fn js_number(n: f64) -> String {
+    if n.fract() == 0.0 && n.abs() < 1e15 {
+        format!("{}", n as i64)
+    } else {
+        format!("{n}")
+    }
+}
+
+/// `GET /v2/sandboxes?…` with the official encoding: metadata pairs `encodeURIComponent`-ed,
+/// form-encoded, then encoded once more as one parameter; states comma-joined (comma raw);
+/// parameters in the official order, unset ones left out.
+pub fn list_path(q: &ListQuery, next_token: Option<&str>) -> String {
+    let mut params: Vec<(&str, String)> = Vec::new();
+    if let Some(meta) = &q.metadata {
+        let pairs: Vec<(String, String)> = meta
+            .iter()
+            .map(|(k, v)| (encode_uri_component(k), encode_uri_component(v)))
+            .collect();
+        params.push(("metadata", encode_uri_component(&form_encode(&pairs))));
+    }
+    if let Some(states) = &q.state {
+        params.push((
+            "state",
+            states
+                .iter()
+                .map(|s| encode_uri_component(s))
+                .collect::<Vec<_>>()
+                .join(","),
+        ));
+    }
+    if let Some(after) = &q.started_after {
+        params.push(("startedAfter", encode_uri_component(after)));
+    }
+    if let Some(template) = q.template.as_deref().filter(|t| !t.is_empty()) {
+        params.push(("template", encode_uri_component(template)));
+    }
+    if let Some(order) = &q.order {
+        params.push(("order", encode_uri_component(order)));
+    }
+    if let Some(limit) = q.limit {
+        params.push(("limit", js_number(limit)));
+    }
+    if let Some(token) = next_token {
+        params.push(("nextToken", encode_uri_component(token)));
+    }
+    with_query("/v2/sandboxes", &params)
+}
+
+/// `GET /sandboxes/{id}/metrics` with optional unix-second bounds.
+pub fn metrics_path(sandbox_id: &str, start_s: Option<f64>, end_s: Option<f64>) -> String {
+    let mut params = Vec::new();
+    if let Some(s) = start_s {
+        params.push(("start", js_number(s)));
+    }
+    if let Some(e) = end_s {
+        params.push(("end", js_number(e)));
+    }
+    with_query(&sandbox_path(sandbox_id, "/metrics"), &params)
+}
+
+/// `/sandboxes/{id}<rest>` with the id encoded as one path segment.
+pub fn sandbox_path(sandbox_id: &str, rest: &str) -> String {
+    ["/sandboxes/", &encode_uri_component(sandbox_id), rest].concat()
+}
+
+fn with_query(path: &str, params: &[(&str, String)]) -> String {
+    let mut out = path.to_string();
+    for (i, (k, v)) in params.iter().enumerate() {
+        out.push(if i == 0 { '?' } else { '&' });
+        out.push_str(k);
+        out.push('=');
+        out.push_str(v);
+    }
+    out
+}
+
+/// Pagination state shared by the paginators: `hasNext` starts true; after each page the
+/// `x-next-token` header (empty = none) decides.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PageState {
+    pub has_next: bool,
+    pub next_token: Option<String>,
+}
+
+impl PageState {
+    pub fn new(next_token: Option<String>) -> Self {
+        PageState {
+            has_next: true,
+            next_token,
+        }
+    }
+
+    pub fn advance(&mut self, header: Option<String>) {
+        self.next_token = header.filter(|t| !t.is_empty());
+        self.has_next = self.next_token.is_some();
+    }
+}
+
+/// What to do when a sandbox times out (`lifecycle.onTimeout`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct OnTimeout {
+    pub action: String,
+    /// `Some` only when the caller wrote `keepMemory` (object form).
+    pub keep_memory: Option<bool>,
+}
+
+/// The create body's lifecycle fields: `autoPause`, `autoPauseMemory`, `autoResume.enabled`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LifecycleFields {
+    pub auto_pause: Option<bool>,
+    pub auto_pause_memory: Option<bool>,
+    pub auto_resume: Option<bool>,
+}
+
+/// Validates `lifecycle` exactly as the official SDK does and derives the body fields.
+pub fn lifecycle_fields(
+    on_timeout: Option<&OnTimeout>,
+    auto_resume: Option<bool>,
+    object_form: bool,
+) -> Result<LifecycleFields, SdkError> {
+    let action = on_timeout.map_or("kill", |o| o.action.as_str());
+    let invalid = |m: String| SdkError::new(ErrorClass::InvalidArgument, m);
+    if on_timeout.is_some() && action != "pause" && action != "kill" {
+        let field = if object_form {
+            "onTimeout.action"
+        } else {
+            "onTimeout"
+        };
+        return Err(invalid(format!(
+            "{field} must be one of: pause, kill (got \"{action}\")."
+        )));
+    }
+    let keep_memory = on_timeout.and_then(|o| o.keep_memory);
+    if keep_memory.is_some() && action != "pause" {
+        return Err(invalid(
+            "onTimeout.keepMemory is only allowed when action is 'pause'.".into(),
+        ));
+    }
+    if auto_resume == Some(true) && action != "pause" {
+        return Err(invalid(
+            "autoResume can only be true when onTimeout action is 'pause'.".into(),
+        ));
+    }
+    if keep_memory == Some(false) && auto_resume == Some(true) {
+        return Err(invalid("autoResume: true is not a valid value when keepMemory: false - a filesystem-only snapshot cannot be auto-resumed by traffic and must be resumed explicitly using Sandbox.connect().".into()));
+    }
+    Ok(LifecycleFields {
+        auto_pause: on_timeout.map(|_| action == "pause"),
+        auto_pause_memory: if action == "pause" { keep_memory } else { None },
+        auto_resume,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn list_query_matches_the_official_encoding() {
+        let q = ListQuery {
+            metadata: Some(vec![("a b".into(), "c".into())]),
+            state: Some(vec!["running".into(), "paused".into()]),
+            started_after: Some("2025-01-02T03:04:05.000Z".into()),
+            template: Some(String::new()),
+            order: Some("asc".into()),
+            limit: Some(10.0),
+        };
+        assert_eq!(
+            list_path(&q, Some("tok/1")),
+            "/v2/sandboxes?metadata=a%252520b%3Dc&state=running,paused&startedAfter=2025-01-02T03%3A04%3A05.000Z&order=asc&limit=10&nextToken=tok%2F1"
+        );
+        let user = ListQuery {
+            metadata: Some(vec![("user".into(), "abc".into())]),
+            ..Default::default()
+        };
+        assert_eq!(list_path(&user, None), "/v2/sandboxes?metadata=user%3Dabc");
+        assert_eq!(list_path(&ListQuery::default(), None), "/v2/sandboxes");
+    }
+
+    #[test]
+    fn metrics_and_sandbox_paths() {
+        assert_eq!(
+            metrics_path("i1", Some(1700000000.0), None),
+            "/sandboxes/i1/metrics?start=1700000000"
+        );
+        assert_eq!(metrics_path("i1", None, None), "/sandboxes/i1/metrics");
+        assert_eq!(sandbox_path("a/b", "/pause"), "/sandboxes/a%2Fb/pause");
+    }
+
+    #[test]
+    fn paginator_follows_the_next_token_header() {
+        let mut p = PageState::new(None);
+        assert!(p.has_next);
+        p.advance(Some("abc".into()));
+        assert_eq!((p.has_next, p.next_token.as_deref()), (true, Some("abc")));
+        p.advance(Some(String::new()));
+        assert_eq!((p.has_next, p.next_token), (false, None));
+    }
+
+    #[test]
+    fn lifecycle_combinations_are_validated() {
+        let pause = OnTimeout {
+            action: "pause".into(),
+            keep_memory: None,
+        };
+        assert_eq!(
+            lifecycle_fields(Some(&pause), Some(true), false).unwrap(),
+            LifecycleFields {
+                auto_pause: Some(true),
+                auto_pause_memory: None,
+                auto_resume: Some(true)
+            }
+        );
+        assert_eq!(
+            lifecycle_fields(None, None, false).unwrap(),
+            LifecycleFields::default()
+        );
+        let kill = OnTimeout {
+            action: "kill".into(),
+            keep_memory: None,
+        };
+        assert_eq!(
+            lifecycle_fields(Some(&kill), None, false)
+                .unwrap()
+                .auto_pause,
+            Some(false)
+        );
+        assert!(lifecycle_fields(Some(&kill), Some(true), false).is_err());
+        let kill_mem = OnTimeout {
+            action: "kill".into(),
+            keep_memory: Some(true),
+        };
+        assert!(lifecycle_fields(Some(&kill_mem), None, true).is_err());
+        let cold = OnTimeout {
+            action: "pause".into(),
+            keep_memory: Some(false),
+        };
+        assert_eq!(
+            lifecycle_fields(Some(&cold), Some(true), true)
+                .unwrap_err()
+                .class,
+            ErrorClass::InvalidArgument
+        );
+        assert_eq!(
+            lifecycle_fields(Some(&cold), None, true)
+                .unwrap()
+                .auto_pause_memory,
+            Some(false)
+        );
+        let bad = OnTimeout {
+            action: "sleep".into(),
+            keep_memory: None,
+        };
+        assert_eq!(
+            lifecycle_fields(Some(&bad), None, false)
+                .unwrap_err()
+                .message,
+            "onTimeout must be one of: pause, kill (got \"sleep\")."
+        );
+    }
+}

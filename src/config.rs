@@ -1,0 +1,313 @@
+//! Connection options and their resolution: per-call option → environment variable → default,
+//! exactly in the official SDK's order. Pure: the environment is passed in as a lookup.
+
+pub const REQUEST_TIMEOUT_MS: f64 = 60_000.0;
+pub const DEFAULT_SANDBOX_TIMEOUT_MS: f64 = 300_000.0;
+/// Default lifetime of a command, PTY or reconnect stream (`timeoutMs`).
+pub const STREAM_TIMEOUT_MS: f64 = 60_000.0;
+pub const HEALTH_CHECK_TIMEOUT_MS: f64 = 5_000.0;
+pub const ENVD_PORT: u16 = 49983;
+pub const DEFAULT_TEMPLATE: &str = "base";
+pub const DEFAULT_MCP_TEMPLATE: &str = "mcp-gateway";
+pub const DEBUG_SANDBOX_ID: &str = "debug_sandbox_id";
+/// envd version assumed in debug mode, where there is no API to ask.
+pub const ENVD_DEBUG_VERSION: &str = "99.99.99";
+/// Seconds between keepalive messages asked of envd on streams.
+pub const KEEPALIVE_PING_INTERVAL: &str = "50";
+/// User named on behalf of the caller when envd is too old to pick its default user.
+pub const DEFAULT_USERNAME: &str = "user";
+/// Official SDK whose wire behaviour we reproduce; ours is appended like an integration tag.
+pub const USER_AGENT: &str = concat!("e2b-js-sdk/2.51.0 e2b-wasm/", env!("CARGO_PKG_VERSION"));
+
+/// Sandbox domains served through the shared `sandbox.<domain>` host outside browsers.
+const SHARED_HOST_DOMAINS: [&str; 4] = ["e2b.app", "e2b.dev", "e2b.pro", "e2b-staging.dev"];
+
+/// `ConnectionOpts` as given by the caller; `None` = not given.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ConnectionOpts {
+    pub api_key: Option<String>,
+    pub domain: Option<String>,
+    pub api_url: Option<String>,
+    pub sandbox_url: Option<String>,
+    pub debug: Option<bool>,
+    pub request_timeout_ms: Option<f64>,
+    pub headers: Option<Vec<(String, String)>>,
+    pub api_headers: Option<Vec<(String, String)>>,
+}
+
+/// Resolved configuration (the official `ConnectionConfig`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConnectionConfig {
+    pub api_key: Option<String>,
+    pub domain: String,
+    pub api_url: String,
+    pub sandbox_url: Option<String>,
+    pub debug: bool,
+    pub request_timeout_ms: f64,
+    /// REST headers from `headers` then `apiHeaders`, with the SDK's `User-Agent` unless set.
+    pub headers: Vec<(String, String)>,
+}
+
+fn non_empty(v: Option<String>) -> Option<String> {
+    v.filter(|s| !s.is_empty())
+}
+
+fn set_header(headers: &mut Vec<(String, String)>, name: &str, value: &str) {
+    match headers
+        .iter_mut()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+    {
+        Some(slot) => slot.1 = value.to_string(),
+        None => headers.push((name.to_string(), value.to_string())),
+    }
+}
+
+impl ConnectionConfig {
+    pub fn resolve(opts: &ConnectionOpts, env: &dyn Fn(&str) -> Option<String>) -> Self {
+        let debug = opts
+            .debug
+            .unwrap_or_else(|| env("E2B_DEBUG").is_some_and(|v| v.eq_ignore_ascii_case("true")));
+        let domain = non_empty(opts.domain.clone())
+            .or_else(|| non_empty(env("E2B_DOMAIN")))
+            .unwrap_or_else(|| "e2b.app".into());
+        let api_url = non_empty(opts.api_url.clone())
+            .or_else(|| non_empty(env("E2B_API_URL")))
+            .unwrap_or_else(|| {
+                if debug {
+                    "http://localhost:3000".into()
+                } else {
+                    format!("https://api.{domain}")
+                }
+            });
+        let mut headers = Vec::new();
+        for (k, v) in opts.headers.iter().chain(opts.api_headers.iter()).flatten() {
+            set_header(&mut headers, k, v);
+        }
+        // A caller's own User-Agent wins; one the SDK built earlier is rebuilt.
+        let own_agent = headers
+            .iter()
+            .any(|(k, v)| k.eq_ignore_ascii_case("user-agent") && !v.starts_with("e2b-js-sdk/"));
+        if !own_agent {
+            set_header(&mut headers, "User-Agent", USER_AGENT);
+        }
+        ConnectionConfig {
+            api_key: non_empty(opts.api_key.clone()).or_else(|| non_empty(env("E2B_API_KEY"))),
+            domain,
+            api_url,
+            sandbox_url: non_empty(opts.sandbox_url.clone())
+                .or_else(|| non_empty(env("E2B_SANDBOX_URL"))),
+            debug,
+            request_timeout_ms: opts.request_timeout_ms.unwrap_or(REQUEST_TIMEOUT_MS),
+            headers,
+        }
+    }
+
+    /// This configuration with per-call options laid over it (the official `mergeOpts` followed
+    /// by a new `ConnectionConfig`): given options win, the rest is kept.
+    pub fn merged(&self, opts: &ConnectionOpts, env: &dyn Fn(&str) -> Option<String>) -> Self {
+        let keep = |o: &Option<String>, mine: &str| o.clone().or_else(|| Some(mine.to_string()));
+        let base = ConnectionOpts {
+            api_key: opts.api_key.clone().or_else(|| self.api_key.clone()),
+            domain: keep(&opts.domain, &self.domain),
+            api_url: keep(&opts.api_url, &self.api_url),
+            sandbox_url: opts
+                .sandbox_url
+                .clone()
+                .or_else(|| self.sandbox_url.clone()),
+            debug: opts.debug.or(Some(self.debug)),
+            request_timeout_ms: opts.request_timeout_ms.or(Some(self.request_timeout_ms)),
+            headers: opts.headers.clone().or_else(|| Some(self.headers.clone())),
+            api_headers: opts.api_headers.clone(),
+        };
+        Self::resolve(&base, env)
+    }
+
+    /// `host:port` a sandbox port is reachable at (no scheme).
+    pub fn host(&self, sandbox_id: &str, port: u16, sandbox_domain: Option<&str>) -> String {
+        if self.debug {
+            return format!("localhost:{port}");
+        }
+        format!(
+            "{port}-{sandbox_id}.{}",
+            sandbox_domain.unwrap_or(&self.domain)
+        )
+    }
+
+    /// Base URL of a sandbox's envd for RPC, `/health` and the SDK's own `/files` calls.
+    pub fn envd_url(
+        &self,
+        sandbox_id: &str,
+        sandbox_domain: Option<&str>,
+        browser: bool,
+    ) -> String {
+        if let Some(url) = &self.sandbox_url {
+            return url.clone();
+        }
+        let domain = sandbox_domain.unwrap_or(&self.domain);
+        if !self.debug && !browser && SHARED_HOST_DOMAINS.contains(&domain) {
+            return format!("https://sandbox.{domain}");
+        }
+        self.envd_direct_url(sandbox_id, sandbox_domain)
+    }
+
+    /// Base URL of a sandbox's envd for presigned URLs: never the shared host.
+    pub fn envd_direct_url(&self, sandbox_id: &str, sandbox_domain: Option<&str>) -> String {
+        if let Some(url) = &self.sandbox_url {
+            return url.clone();
+        }
+        let scheme = if self.debug { "http" } else { "https" };
+        format!(
+            "{scheme}://{}",
+            self.host(sandbox_id, ENVD_PORT, sandbox_domain)
+        )
+    }
+
+    /// The `requestTimeoutMs` of one call: its own value over the configured one; 0 = none.
+    pub fn request_timeout(&self, call: Option<f64>) -> Option<f64> {
+        Some(call.unwrap_or(self.request_timeout_ms)).filter(|ms| *ms > 0.0)
+    }
+}
+
+/// Lifetime in whole seconds as the REST API takes it (`Math.ceil(ms / 1000)`).
+pub fn timeout_to_seconds(ms: f64) -> i64 {
+    (ms / 1000.0).ceil() as i64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env_of(vars: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn defaults_without_options_or_environment() {
+        let c = ConnectionConfig::resolve(&ConnectionOpts::default(), &env_of(&[]));
+        assert_eq!(c.api_key, None);
+        assert_eq!(c.domain, "e2b.app");
+        assert_eq!(c.api_url, "https://api.e2b.app");
+        assert!(!c.debug);
+        assert_eq!(c.request_timeout_ms, 60_000.0);
+        assert_eq!(
+            c.headers,
+            vec![("User-Agent".to_string(), USER_AGENT.to_string())]
+        );
+    }
+
+    #[test]
+    fn options_win_over_environment_and_empty_strings_fall_back() {
+        let env = env_of(&[
+            ("E2B_API_KEY", "e2b_env"),
+            ("E2B_DOMAIN", "env.dev"),
+            ("E2B_DEBUG", "TRUE"),
+        ]);
+        let opts = ConnectionOpts {
+            api_key: Some(String::new()),
+            domain: Some("opt.dev".into()),
+            ..Default::default()
+        };
+        let c = ConnectionConfig::resolve(&opts, &env);
+        assert_eq!(c.api_key.as_deref(), Some("e2b_env"));
+        assert_eq!(c.domain, "opt.dev");
+        assert!(c.debug, "E2B_DEBUG is case-insensitive");
+        assert_eq!(c.api_url, "http://localhost:3000", "debug mode API");
+        let c = ConnectionConfig::resolve(
+            &ConnectionOpts {
+                debug: Some(false),
+                ..Default::default()
+            },
+            &env,
+        );
+        assert_eq!(c.api_url, "https://api.env.dev");
+    }
+
+    #[test]
+    fn api_headers_win_over_headers_and_a_user_agent_is_kept() {
+        let opts = ConnectionOpts {
+            headers: Some(vec![
+                ("X-A".into(), "1".into()),
+                ("User-Agent".into(), "mine/1".into()),
+            ]),
+            api_headers: Some(vec![("x-a".into(), "2".into())]),
+            ..Default::default()
+        };
+        let c = ConnectionConfig::resolve(&opts, &env_of(&[]));
+        assert_eq!(
+            c.headers,
+            vec![
+                ("X-A".to_string(), "2".to_string()),
+                ("User-Agent".to_string(), "mine/1".to_string())
+            ]
+        );
+    }
+
+    #[test]
+    fn envd_urls_follow_the_official_order() {
+        let plain = ConnectionConfig::resolve(&ConnectionOpts::default(), &env_of(&[]));
+        assert_eq!(plain.envd_url("i1", None, false), "https://sandbox.e2b.app");
+        assert_eq!(plain.envd_url("i1", None, true), "https://49983-i1.e2b.app");
+        assert_eq!(
+            plain.envd_url("i1", Some("my.dev"), false),
+            "https://49983-i1.my.dev"
+        );
+        assert_eq!(
+            plain.envd_direct_url("i1", None),
+            "https://49983-i1.e2b.app"
+        );
+        assert_eq!(plain.host("i1", 8080, Some("x.dev")), "8080-i1.x.dev");
+        let debug = ConnectionConfig::resolve(
+            &ConnectionOpts {
+                debug: Some(true),
+                ..Default::default()
+            },
+            &env_of(&[]),
+        );
+        assert_eq!(debug.envd_url("i1", None, false), "http://localhost:49983");
+        assert_eq!(debug.host("i1", 3000, None), "localhost:3000");
+        let fixed = ConnectionConfig::resolve(
+            &ConnectionOpts::default(),
+            &env_of(&[("E2B_SANDBOX_URL", "http://127.0.0.1:9")]),
+        );
+        assert_eq!(fixed.envd_url("i1", None, false), "http://127.0.0.1:9");
+        assert_eq!(fixed.envd_direct_url("i1", None), "http://127.0.0.1:9");
+    }
+
+    #[test]
+    fn merged_options_override_only_what_they_set() {
+        let base = ConnectionConfig::resolve(
+            &ConnectionOpts {
+                api_key: Some("e2b_1".into()),
+                request_timeout_ms: Some(5.0),
+                ..Default::default()
+            },
+            &env_of(&[]),
+        );
+        let m = base.merged(
+            &ConnectionOpts {
+                request_timeout_ms: Some(0.0),
+                ..Default::default()
+            },
+            &env_of(&[]),
+        );
+        assert_eq!(m.api_key.as_deref(), Some("e2b_1"));
+        assert_eq!(
+            m.request_timeout(None),
+            None,
+            "0 disables the request timeout"
+        );
+        assert_eq!(base.request_timeout(Some(7.0)), Some(7.0));
+        assert_eq!(m.headers, base.headers);
+    }
+
+    #[test]
+    fn lifetimes_round_up_to_seconds() {
+        assert_eq!(timeout_to_seconds(300_000.0), 300);
+        assert_eq!(timeout_to_seconds(1.0), 1);
+        assert_eq!(timeout_to_seconds(1500.0), 2);
+    }
+}

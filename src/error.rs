@@ -1,0 +1,324 @@
+//! The crate's error type and the tables that turn wire failures into the official SDK's error
+//! classes and messages. Pure; the JS objects are made in `js::errors`.
+
+use wasm_bindgen::JsValue;
+
+use crate::transport::{Code, ConnectError};
+
+/// The official error classes (SURFACE.md §11); `Plain` is JavaScript's own `Error`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorClass {
+    Plain,
+    Sandbox,
+    Timeout,
+    InvalidArgument,
+    NotEnoughSpace,
+    NotFound,
+    FileNotFound,
+    SandboxNotFound,
+    Authentication,
+    Template,
+    RateLimit,
+    ServiceBusy,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SdkError {
+    pub class: ErrorClass,
+    pub message: String,
+    /// HTTP status of the REST response behind the error (`statusCode` on `SandboxError`s).
+    pub status: Option<u16>,
+}
+
+impl SdkError {
+    pub fn new(class: ErrorClass, message: impl Into<String>) -> Self {
+        SdkError {
+            class,
+            message: message.into(),
+            status: None,
+        }
+    }
+}
+
+/// Everything a call can fail with: one of ours, or a JavaScript value passed through unchanged
+/// (an abort reason, a fetch failure of a REST call, an exception of a user callback).
+#[derive(Debug)]
+pub enum Error {
+    Sdk(SdkError),
+    Js(JsValue),
+}
+
+impl From<SdkError> for Error {
+    fn from(e: SdkError) -> Self {
+        Error::Sdk(e)
+    }
+}
+
+pub type Result<T> = core::result::Result<T, Error>;
+
+pub fn error(class: ErrorClass, message: impl Into<String>) -> Error {
+    Error::Sdk(SdkError::new(class, message))
+}
+
+const SANDBOX_TIMEOUT_HINT: &str = ": This error is likely due to sandbox timeout. You can modify the sandbox timeout by passing 'timeoutMs' when starting the sandbox or calling '.setTimeout' on the sandbox with the desired timeout.";
+const KILLED_IN_FLIGHT: &str =
+    ": The sandbox was killed or reached its end of life while the request was in flight.";
+pub const API_KEY_REQUIRED: &str = "API key is required, please visit the API Keys tab at https://e2b.dev/dashboard?tab=keys to get your API key. You can either set the environment variable `E2B_API_KEY` or you can pass it directly to the sandbox like Sandbox.create({ apiKey: 'e2b_...' })";
+
+fn sandbox_timeout(message: &str) -> SdkError {
+    SdkError::new(
+        ErrorClass::Timeout,
+        [message, SANDBOX_TIMEOUT_HINT].concat(),
+    )
+}
+
+/// REST failure (official `apiErrorFromCode`): `content` is the body's `message`, else the raw
+/// body, else the status text.
+pub fn api_error(status: u16, content: &str) -> SdkError {
+    let (class, prefix) = match status {
+        401 => (
+            ErrorClass::Authentication,
+            "Unauthorized, please check your credentials.",
+        ),
+        429 => (
+            ErrorClass::RateLimit,
+            "Rate limit exceeded, please try again later",
+        ),
+        503 => (
+            ErrorClass::ServiceBusy,
+            "Service temporarily unavailable, please retry",
+        ),
+        _ => {
+            let mut e = SdkError::new(ErrorClass::Sandbox, format!("{status}: {content}"));
+            e.status = Some(status);
+            return e;
+        }
+    };
+    let message = if content.is_empty() {
+        prefix.to_string()
+    } else {
+        format!("{prefix} - {content}")
+    };
+    let mut e = SdkError::new(class, message);
+    if class == ErrorClass::RateLimit {
+        e.status = Some(429);
+    }
+    e
+}
+
+/// Which not-found class an envd call reports (filesystem calls say `FileNotFoundError`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NotFoundAs {
+    Generic,
+    File,
+}
+
+/// envd HTTP failure (`/health`, `/files`): `message` is the body's `message`, else the raw
+/// body, else the status text.
+pub fn envd_http_error(status: u16, message: &str, not_found: NotFoundAs) -> SdkError {
+    let class = match status {
+        400 => ErrorClass::InvalidArgument,
+        401 => ErrorClass::Authentication,
+        404 if not_found == NotFoundAs::File => ErrorClass::FileNotFound,
+        404 => ErrorClass::NotFound,
+        429 => {
+            return SdkError::new(
+                ErrorClass::RateLimit,
+                format!("{message}: The requests are being rate limited."),
+            );
+        }
+        502 => return sandbox_timeout(message),
+        507 => ErrorClass::NotEnoughSpace,
+        _ => return SdkError::new(ErrorClass::Sandbox, format!("{status}: {message}")),
+    };
+    SdkError::new(class, message)
+}
+
+/// envd RPC failure (official `handleRpcError`), with the message connect-es would show.
+pub fn rpc_error(err: &ConnectError, not_found: NotFoundAs) -> SdkError {
+    let message = connect_message(err);
+    let (class, hint) = match err.code {
+        Code::InvalidArgument => (ErrorClass::InvalidArgument, ""),
+        Code::Unauthenticated => (ErrorClass::Authentication, ""),
+        Code::NotFound if not_found == NotFoundAs::File => (ErrorClass::FileNotFound, ""),
+        Code::NotFound => (ErrorClass::NotFound, ""),
+        Code::ResourceExhausted => (
+            ErrorClass::RateLimit,
+            ": Rate limit exceeded, please try again later.",
+        ),
+        Code::Unavailable => return sandbox_timeout(&message),
+        Code::Canceled => (
+            ErrorClass::Timeout,
+            ": This error is likely due to exceeding 'requestTimeoutMs'. You can pass the request timeout value as an option when making the request.",
+        ),
+        Code::DeadlineExceeded => (
+            ErrorClass::Timeout,
+            ": This error is likely due to exceeding 'timeoutMs' — the total time a long running request (like command execution or directory watch) can be active. It can be modified by passing 'timeoutMs' when making the request. Use '0' to disable the timeout.",
+        ),
+        code => return SdkError::new(ErrorClass::Sandbox, format!("{}: {message}", code.number())),
+    };
+    SdkError::new(class, [message.as_str(), hint].concat())
+}
+
+/// A Connect error's text as connect-es shows it: `[code] message`, or `[code]` alone.
+pub fn connect_message(err: &ConnectError) -> String {
+    if err.message.is_empty() {
+        format!("[{}]", err.code)
+    } else {
+        format!("[{}] {}", err.code, err.message)
+    }
+}
+
+/// Message fragments with which JS runtimes report a connection dropped mid-request.
+const CONNECTION_DROPPED: [&str; 5] = [
+    "terminated",
+    "The socket connection was closed unexpectedly",
+    "error reading a body from connection",
+    "Network connection lost",
+    "network error",
+];
+
+pub fn is_connection_dropped(message: &str) -> bool {
+    CONNECTION_DROPPED.iter().any(|f| message.contains(f))
+}
+
+/// An RPC failure that warrants asking `/health` whether the sandbox died under us.
+pub fn needs_health_probe(err: &ConnectError) -> bool {
+    err.code == Code::Unknown && is_connection_dropped(&err.message)
+}
+
+/// The error once `/health` confirmed the sandbox is gone (502).
+pub fn killed_in_flight(message: &str) -> SdkError {
+    SdkError::new(ErrorClass::Timeout, [message, KILLED_IN_FLIGHT].concat())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rpc(code: Code, msg: &str) -> SdkError {
+        rpc_error(&ConnectError::new(code, msg), NotFoundAs::Generic)
+    }
+
+    #[test]
+    fn rest_statuses_map_to_official_classes_and_messages() {
+        let e = api_error(401, "Invalid API key");
+        assert_eq!(
+            (e.class, e.message.as_str()),
+            (
+                ErrorClass::Authentication,
+                "Unauthorized, please check your credentials. - Invalid API key"
+            )
+        );
+        let e = api_error(429, "");
+        assert_eq!(
+            (e.class, e.message.as_str(), e.status),
+            (
+                ErrorClass::RateLimit,
+                "Rate limit exceeded, please try again later",
+                Some(429)
+            )
+        );
+        let e = api_error(400, "Timeout cannot be greater than 24 hours");
+        assert_eq!(
+            (e.class, e.message.as_str(), e.status),
+            (
+                ErrorClass::Sandbox,
+                "400: Timeout cannot be greater than 24 hours",
+                Some(400)
+            )
+        );
+        assert_eq!(api_error(503, "x").class, ErrorClass::ServiceBusy);
+    }
+
+    #[test]
+    fn envd_http_statuses_map_like_the_official_table() {
+        assert_eq!(
+            envd_http_error(404, "no such file", NotFoundAs::File).class,
+            ErrorClass::FileNotFound
+        );
+        assert_eq!(
+            envd_http_error(404, "x", NotFoundAs::Generic).class,
+            ErrorClass::NotFound
+        );
+        assert_eq!(
+            envd_http_error(507, "full", NotFoundAs::File).class,
+            ErrorClass::NotEnoughSpace
+        );
+        let e = envd_http_error(502, "The sandbox was not found", NotFoundAs::Generic);
+        assert_eq!(e.class, ErrorClass::Timeout);
+        assert!(e.message.starts_with(
+            "The sandbox was not found: This error is likely due to sandbox timeout."
+        ));
+        assert_eq!(
+            envd_http_error(500, "boom", NotFoundAs::Generic).message,
+            "500: boom"
+        );
+    }
+
+    #[test]
+    fn connect_codes_map_with_connect_es_messages() {
+        let e = rpc(Code::NotFound, "process with pid 7 not found");
+        assert_eq!(
+            (e.class, e.message.as_str()),
+            (
+                ErrorClass::NotFound,
+                "[not_found] process with pid 7 not found"
+            )
+        );
+        assert_eq!(
+            rpc_error(&ConnectError::new(Code::NotFound, "x"), NotFoundAs::File).class,
+            ErrorClass::FileNotFound
+        );
+        assert_eq!(
+            rpc(Code::InvalidArgument, "bad").class,
+            ErrorClass::InvalidArgument
+        );
+        assert_eq!(
+            rpc(Code::Unauthenticated, "who").class,
+            ErrorClass::Authentication
+        );
+        let e = rpc(Code::DeadlineExceeded, "the operation timed out");
+        assert_eq!(e.class, ErrorClass::Timeout);
+        assert!(e.message.starts_with("[deadline_exceeded] the operation timed out: This error is likely due to exceeding 'timeoutMs'"));
+        let e = rpc(Code::Canceled, "This operation was aborted");
+        assert!(e.message.starts_with("[canceled] This operation was aborted: This error is likely due to exceeding 'requestTimeoutMs'"));
+        assert_eq!(
+            rpc(Code::Unavailable, "HTTP 502").class,
+            ErrorClass::Timeout
+        );
+        assert_eq!(
+            rpc(Code::ResourceExhausted, "slow").class,
+            ErrorClass::RateLimit
+        );
+        let e = rpc(Code::Internal, "stdin closed");
+        assert_eq!(
+            (e.class, e.message.as_str()),
+            (ErrorClass::Sandbox, "13: [internal] stdin closed")
+        );
+        assert_eq!(rpc(Code::Unknown, "").message, "2: [unknown]");
+    }
+
+    #[test]
+    fn dropped_connections_are_recognised_by_runtime_wording() {
+        assert!(needs_health_probe(&ConnectError::new(
+            Code::Unknown,
+            "terminated"
+        )));
+        assert!(needs_health_probe(&ConnectError::new(
+            Code::Unknown,
+            "Network connection lost."
+        )));
+        assert!(!needs_health_probe(&ConnectError::new(
+            Code::Internal,
+            "terminated"
+        )));
+        assert!(!needs_health_probe(&ConnectError::new(
+            Code::Unknown,
+            "fetch failed"
+        )));
+        let e = killed_in_flight("[unknown] terminated");
+        assert_eq!(e.class, ErrorClass::Timeout);
+        assert!(e.message.ends_with("while the request was in flight."));
+    }
+}

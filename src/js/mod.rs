@@ -1,0 +1,6 @@
+//! The wasm-bindgen export layer: option parsing, JS result objects, error objects, callbacks.
+
+pub mod errors;
+pub mod opts;
+pub mod paginator;
+pub mod sandbox;

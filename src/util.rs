@@ -1,0 +1,142 @@
+//! Small encoders shared by the layers: base64, URL component/form encoding, semver compare.
+//! Hand-written because each is a few lines and pulling a crate for them costs wasm bytes.
+
+const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// Standard base64 (`+`, `/`) with `=` padding.
+pub fn base64(data: &[u8]) -> String {
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for chunk in data.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(B64[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+fn hex_digit(n: u8) -> char {
+    b"0123456789ABCDEF"[usize::from(n & 15)] as char
+}
+
+fn percent_encode(s: &str, keep: impl Fn(u8) -> bool, space_plus: bool) -> String {
+    let mut out = String::with_capacity(s.len());
+    for &b in s.as_bytes() {
+        if keep(b) {
+            out.push(b as char);
+        } else if space_plus && b == b' ' {
+            out.push('+');
+        } else {
+            out.push('%');
+            out.push(hex_digit(b >> 4));
+            out.push(hex_digit(b));
+        }
+    }
+    out
+}
+
+/// JavaScript's `encodeURIComponent`.
+pub fn encode_uri_component(s: &str) -> String {
+    percent_encode(
+        s,
+        |b| b.is_ascii_alphanumeric() || b"-_.!~*'()".contains(&b),
+        false,
+    )
+}
+
+/// `application/x-www-form-urlencoded` as `URLSearchParams.toString()` writes it.
+pub fn form_encode(pairs: &[(String, String)]) -> String {
+    let enc = |s: &str| {
+        percent_encode(
+            s,
+            |b| b.is_ascii_alphanumeric() || b"*-._".contains(&b),
+            true,
+        )
+    };
+    let mut out = String::new();
+    for (k, v) in pairs {
+        if !out.is_empty() {
+            out.push('&');
+        }
+        out.push_str(&enc(k));
+        out.push('=');
+        out.push_str(&enc(v));
+    }
+    out
+}
+
+/// Compares two `major.minor.patch` versions (pre-release suffixes ignored);
+/// unparsable parts count as 0, like a missing version.
+pub fn version_at_least(version: &str, min: &str) -> bool {
+    fn parts(v: &str) -> [u64; 3] {
+        let core = v
+            .trim_start_matches('v')
+            .split(['-', '+'])
+            .next()
+            .unwrap_or("");
+        let mut out = [0; 3];
+        for (slot, part) in out.iter_mut().zip(core.split('.')) {
+            *slot = part.parse().unwrap_or(0);
+        }
+        out
+    }
+    parts(version) >= parts(min)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_matches_rfc4648_vectors() {
+        let cases = [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ];
+        for (raw, enc) in cases {
+            assert_eq!(base64(raw.as_bytes()), enc);
+        }
+        assert_eq!(base64(b"user:"), "dXNlcjo=");
+        assert_eq!(base64(&[0xfb, 0xff]), "+/8=");
+    }
+
+    #[test]
+    fn uri_component_keeps_the_js_unreserved_set() {
+        assert_eq!(encode_uri_component("a b/c?d=e&f"), "a%20b%2Fc%3Fd%3De%26f");
+        assert_eq!(encode_uri_component("-_.!~*'()"), "-_.!~*'()");
+        assert_eq!(encode_uri_component("ü"), "%C3%BC");
+    }
+
+    #[test]
+    fn form_encoding_matches_url_search_params() {
+        let pairs = [
+            ("a%20b".to_string(), "c d".to_string()),
+            ("k".to_string(), "!~".to_string()),
+        ];
+        assert_eq!(form_encode(&pairs), "a%2520b=c+d&k=%21%7E");
+    }
+
+    #[test]
+    fn versions_compare_numerically() {
+        assert!(version_at_least("0.6.13", "0.5.2"));
+        assert!(version_at_least("0.10.0", "0.4.0"));
+        assert!(!version_at_least("0.3.9", "0.4.0"));
+        assert!(version_at_least("99.99.99", "0.6.4"));
+        assert!(version_at_least("0.4.0", "0.4.0"));
+        assert!(!version_at_least("", "0.1.0"));
+    }
+}
