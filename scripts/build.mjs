@@ -1,2 +1,62 @@
-// Builds the e2b-wasm package into pkg/ (filled in by the SDK core work).
-console.log('build: the SDK package is not built yet');
+// `npm run build`: compiles the SDK crate to wasm (size-tuned profile), runs the pinned
+// wasm-bindgen and wasm-opt, and assembles the ESM package in pkg/ from pkg-templates/.
+// Prints the wasm and JS glue sizes (raw and gzip) at the end.
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const pkg = join(root, 'pkg');
+const templates = join(root, 'pkg-templates');
+const crateName = 'e2b_wasm';
+
+function run(cmd, args) {
+  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit' });
+  if (r.error) throw new Error(`build: cannot run ${cmd} (${r.error.message}); run scripts/setup.sh first`);
+  if (r.status !== 0) process.exit(r.status ?? 1);
+}
+
+run('cargo', ['build', '--quiet', '--lib', '-p', 'e2b-wasm', '--target', 'wasm32-unknown-unknown', '--profile', 'wasm-release']);
+
+rmSync(pkg, { recursive: true, force: true });
+mkdirSync(pkg);
+const wasmIn = join(root, 'target/wasm32-unknown-unknown/wasm-release', `${crateName}.wasm`);
+run('wasm-bindgen', ['--target', 'web', '--omit-default-module-path', '--out-dir', pkg, '--out-name', crateName, wasmIn]);
+
+const wasmOut = join(pkg, `${crateName}_bg.wasm`);
+// Features rustc enables by default for wasm32; wasm-opt must be told it may keep them.
+const features = ['bulk-memory', 'nontrapping-float-to-int', 'sign-ext', 'reference-types', 'multivalue', 'mutable-globals'];
+run('wasm-opt', ['-Oz', '--strip-debug', '--strip-producers', ...features.map((f) => `--enable-${f}`), wasmOut, '-o', wasmOut]);
+
+// The error classes are a wasm-bindgen snippet; the entry points re-export them from there.
+const snippets = join(pkg, 'snippets');
+const errorsModule = readdirSync(snippets, { recursive: true }).map(String).find((p) => p.endsWith('errors.js'));
+if (!errorsModule) throw new Error('build: errors.js snippet missing from wasm-bindgen output');
+const errorsPath = `./${relative(pkg, join(snippets, errorsModule)).split('\\').join('/')}`;
+
+const version = JSON.parse(readFileSync(join(root, 'pkg-templates/package.json'), 'utf8')).version;
+for (const name of readdirSync(templates)) {
+  if (name === 'errors.js') continue; // shipped as the snippet above
+  const text = readFileSync(join(templates, name), 'utf8')
+    .replaceAll('%ERRORS_MODULE%', errorsPath)
+    .replaceAll('%VERSION%', version);
+  writeFileSync(join(pkg, name), text);
+}
+rmSync(join(pkg, '.gitignore'), { force: true });
+cpSync(join(root, 'README.md'), join(pkg, 'README.md'));
+
+// Sizes: the wasm, and the JS every runtime loads (glue, facade, errors, one entry).
+const kib = (n) => `${(n / 1024).toFixed(1)} KiB`;
+const size = (files) => {
+  const bytes = Buffer.concat(files.map((f) => readFileSync(join(pkg, f))));
+  return { raw: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length };
+};
+const wasm = size([`${crateName}_bg.wasm`]);
+const glue = size([`${crateName}.js`, 'sandbox.js', errorsPath, 'browser.js']);
+console.log(`build: pkg/ ready (e2b-wasm ${version})`);
+console.log(`  wasm  ${kib(wasm.raw).padStart(10)} raw  ${kib(wasm.gzip).padStart(10)} gzip`);
+console.log(`  glue  ${kib(glue.raw).padStart(10)} raw  ${kib(glue.gzip).padStart(10)} gzip`);
+console.log(`  total ${kib(wasm.raw + glue.raw).padStart(10)} raw  ${kib(wasm.gzip + glue.gzip).padStart(10)} gzip`);
+writeFileSync(join(pkg, 'sizes.json'), JSON.stringify({ wasm, glue }, null, 2) + '\n');
