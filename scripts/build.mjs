@@ -2,7 +2,7 @@
 // wasm-bindgen and wasm-opt, and assembles the ESM package in pkg/ from pkg-templates/.
 // Prints the wasm and JS glue sizes (raw and gzip) at the end.
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
@@ -45,7 +45,7 @@ for (const name of readdirSync(templates)) {
   writeFileSync(join(pkg, name), text);
 }
 rmSync(join(pkg, '.gitignore'), { force: true });
-cpSync(join(root, 'README.md'), join(pkg, 'README.md'));
+if (existsSync(join(root, 'README.md'))) cpSync(join(root, 'README.md'), join(pkg, 'README.md'));
 
 // Sizes: the wasm, and the JS every runtime loads (glue, facade, errors, one entry).
 const kib = (n) => `${(n / 1024).toFixed(1)} KiB`;

@@ -1,28 +1,5 @@
-//! Small encoders shared by the layers: base64, URL component/form encoding, semver compare.
+//! Small encoders shared by the layers: URL component/form encoding, semver compare.
 //! Hand-written because each is a few lines and pulling a crate for them costs wasm bytes.
-
-const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/// Standard base64 (`+`, `/`) with `=` padding.
-pub fn base64(data: &[u8]) -> String {
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(B64[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
 
 fn hex_digit(n: u8) -> char {
     b"0123456789ABCDEF"[usize::from(n & 15)] as char
@@ -95,24 +72,6 @@ pub fn version_at_least(version: &str, min: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn base64_matches_rfc4648_vectors() {
-        let cases = [
-            ("", ""),
-            ("f", "Zg=="),
-            ("fo", "Zm8="),
-            ("foo", "Zm9v"),
-            ("foob", "Zm9vYg=="),
-            ("fooba", "Zm9vYmE="),
-            ("foobar", "Zm9vYmFy"),
-        ];
-        for (raw, enc) in cases {
-            assert_eq!(base64(raw.as_bytes()), enc);
-        }
-        assert_eq!(base64(b"user:"), "dXNlcjo=");
-        assert_eq!(base64(&[0xfb, 0xff]), "+/8=");
-    }
 
     #[test]
     fn uri_component_keeps_the_js_unreserved_set() {

@@ -1,6 +1,8 @@
 //! envd, the daemon inside a sandbox: where it is, the headers every request carries, version
 //! gates, its HTTP endpoints (`/health`), signed file URLs, and (in `process`) the Process RPCs.
 
+pub mod output;
+pub mod process;
 pub mod signature;
 
 use js_sys::Uint8Array;
@@ -16,7 +18,8 @@ use crate::error::{
 use crate::transport::fetch::{self, Body, get, headers_object};
 use crate::transport::log::Logger;
 use crate::transport::signal::{CallSignal, TIMEOUT_REASON};
-use crate::util::{base64, encode_uri_component, version_at_least};
+use crate::util::{encode_uri_component, version_at_least};
+use envd_protocol::base64::encode as base64;
 
 /// How to reach one sandbox's envd.
 pub struct Envd {

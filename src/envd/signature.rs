@@ -1,7 +1,7 @@
 //! Signed `/files` URLs (signature v1): the canonical string and the final token. The SHA-256
 //! itself is WebCrypto's (`envd::sign`).
 
-use crate::util::base64;
+use envd_protocol::base64::encode as base64;
 
 /// `path:operation:user:token[:expiration]`.
 pub fn canonical(

@@ -7,6 +7,7 @@ use js_sys::{Object, Promise};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
+use super::commands::Commands;
 use super::opts::{self, CallOpts, Resolved, boolean, given, number, string};
 use super::paginator::SandboxPaginator;
 use crate::api::{self, SandboxAccess, query};
@@ -295,6 +296,10 @@ impl SandboxCore {
     #[wasm_bindgen(getter, js_name = envdAccessToken)]
     pub fn envd_access_token(&self) -> Option<String> {
         self.state.access.envd_access_token.clone()
+    }
+
+    pub fn commands(&self) -> Commands {
+        Commands::new(self.state.clone())
     }
 
     #[wasm_bindgen(js_name = connectSelf)]

@@ -19,6 +19,18 @@ extern "C" {
     pub fn js_string(value: &JsValue) -> String;
 }
 
+thread_local! {
+    static IGNORE: Closure<dyn FnMut(JsValue)> = Closure::new(|_| {});
+}
+
+/// Marks a promise whose outcome nobody needs as handled, so a rejection (e.g. cancelling an
+/// already failed body) is not reported as unhandled.
+pub fn ignore_outcome(promise: &Promise) {
+    IGNORE.with(|f| {
+        let _ = promise.catch(f);
+    });
+}
+
 /// Sets `key` on a plain object; setting a property on a fresh object cannot fail.
 pub fn set(target: &Object, key: &str, value: &JsValue) {
     let _ = Reflect::set(target, &JsValue::from_str(key), value);

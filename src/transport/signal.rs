@@ -104,6 +104,10 @@ impl CallSignal {
         }
     }
 
+    pub fn controller(&self) -> AbortController {
+        self.controller.clone()
+    }
+
     pub fn signal(&self) -> AbortSignal {
         self.controller.signal()
     }

@@ -1,0 +1,312 @@
+//! `CommandHandle`: a running command's output, result and controls. Its event loop starts at
+//! construction (like the official handle), appends decoded output, and awaits each callback
+//! before taking the next event, so callbacks see chunks one at a time, in order.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use envd_protocol::process::{
+    DataEvent, EndEvent, Event, Input, Output, ProcessEvent, StartResponse,
+};
+use js_sys::{Function, Object, Promise, Uint8Array};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::{JsFuture, future_to_promise};
+use web_sys::AbortController;
+
+use super::commands::{request_opts, stdin_bytes};
+use super::errors::make_command_exit_error;
+use super::sandbox::SandboxState;
+use crate::envd::output::Utf8Stream;
+use crate::error::{ErrorClass, NotFoundAs, error};
+use crate::transport::connect::ServerStream;
+use crate::transport::fetch::set;
+
+/// Output callbacks (`onStdout`, `onStderr`, and `onData` for PTYs).
+#[derive(Default)]
+pub struct Callbacks {
+    pub on_stdout: Option<Function>,
+    pub on_stderr: Option<Function>,
+    pub on_pty: Option<Function>,
+}
+
+#[derive(Default)]
+struct HandleState {
+    stdout: String,
+    stderr: String,
+    end: Option<EndEvent>,
+    /// Why event processing stopped early: a mapped stream error or a callback's exception.
+    failure: Option<JsValue>,
+    disconnected: bool,
+}
+
+#[wasm_bindgen]
+pub struct CommandHandle {
+    pid: u32,
+    state: Rc<RefCell<HandleState>>,
+    events: Promise,
+    abort: AbortController,
+    sandbox: Rc<SandboxState>,
+    /// PTY handles refuse `sendStdin`/`closeStdin`, like the official ones.
+    stdin_supported: bool,
+}
+
+enum Chunk {
+    Text(bool, String),
+    Bytes(Vec<u8>),
+}
+
+impl CommandHandle {
+    pub fn spawn(
+        pid: u32,
+        stream: ServerStream,
+        callbacks: Callbacks,
+        sandbox: Rc<SandboxState>,
+        stdin_supported: bool,
+    ) -> CommandHandle {
+        let state = Rc::new(RefCell::new(HandleState::default()));
+        let abort = stream.abort_handle();
+        let events = future_to_promise(pump(stream, state.clone(), callbacks, sandbox.clone()));
+        CommandHandle {
+            pid,
+            state,
+            events,
+            abort,
+            sandbox,
+            stdin_supported,
+        }
+    }
+}
+
+/// Appends decoded text to the handle's buffers and returns what to hand to callbacks.
+fn decode_data(
+    data: DataEvent,
+    out: &mut Utf8Stream,
+    err: &mut Utf8Stream,
+    state: &RefCell<HandleState>,
+) -> Option<Chunk> {
+    let (is_out, text) = match data.output? {
+        Output::Stdout(b) => (true, out.decode(&b)),
+        Output::Stderr(b) => (false, err.decode(&b)),
+        Output::Pty(b) => return Some(Chunk::Bytes(b)),
+    };
+    append(state, is_out, text)
+}
+
+fn append(state: &RefCell<HandleState>, is_out: bool, text: String) -> Option<Chunk> {
+    if text.is_empty() {
+        return None;
+    }
+    let mut s = state.borrow_mut();
+    if is_out {
+        s.stdout.push_str(&text)
+    } else {
+        s.stderr.push_str(&text)
+    }
+    Some(Chunk::Text(is_out, text))
+}
+
+fn flush(out: &mut Utf8Stream, err: &mut Utf8Stream, state: &RefCell<HandleState>) -> Vec<Chunk> {
+    [
+        append(state, true, out.flush()),
+        append(state, false, err.flush()),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+/// Calls the chunk's callback and waits for it; its exception ends event processing.
+async fn deliver(chunk: Chunk, callbacks: &Callbacks) -> Result<(), JsValue> {
+    let (callback, arg) = match chunk {
+        Chunk::Text(true, s) => (&callbacks.on_stdout, JsValue::from(s)),
+        Chunk::Text(false, s) => (&callbacks.on_stderr, JsValue::from(s)),
+        Chunk::Bytes(b) => (&callbacks.on_pty, Uint8Array::from(b.as_slice()).into()),
+    };
+    if let Some(f) = callback {
+        let returned = f.call1(&JsValue::UNDEFINED, &arg)?;
+        JsFuture::from(Promise::resolve(&returned)).await?;
+    }
+    Ok(())
+}
+
+async fn pump(
+    mut stream: ServerStream,
+    state: Rc<RefCell<HandleState>>,
+    callbacks: Callbacks,
+    sandbox: Rc<SandboxState>,
+) -> Result<JsValue, JsValue> {
+    let (mut out, mut err) = (Utf8Stream::default(), Utf8Stream::default());
+    let outcome: Result<(), JsValue> = async {
+        loop {
+            let chunks = match stream.next::<StartResponse>().await {
+                Ok(Some(StartResponse {
+                    event: Some(ProcessEvent { event: Some(event) }),
+                })) => match event {
+                    Event::Data(data) => decode_data(data, &mut out, &mut err, &state)
+                        .into_iter()
+                        .collect(),
+                    Event::End(end) => {
+                        let flushed = flush(&mut out, &mut err, &state);
+                        state.borrow_mut().end = Some(end);
+                        flushed
+                    }
+                    Event::Start(_) | Event::Keepalive(_) => Vec::new(),
+                },
+                Ok(Some(_)) => Vec::new(),
+                Ok(None) => break,
+                Err(e) => {
+                    for chunk in flush(&mut out, &mut err, &state) {
+                        if state.borrow().disconnected {
+                            break;
+                        }
+                        deliver(chunk, &callbacks).await?;
+                    }
+                    return Err(sandbox
+                        .envd
+                        .rpc_failure(e, NotFoundAs::Generic)
+                        .await
+                        .into());
+                }
+            };
+            for chunk in chunks {
+                if state.borrow().disconnected {
+                    return Ok(());
+                }
+                deliver(chunk, &callbacks).await?;
+            }
+        }
+        if state.borrow().end.is_none() {
+            for chunk in flush(&mut out, &mut err, &state) {
+                deliver(chunk, &callbacks).await?;
+            }
+        }
+        Ok(())
+    }
+    .await;
+    if let Err(failure) = outcome {
+        state.borrow_mut().failure = Some(failure);
+    }
+    drop(stream);
+    Ok(JsValue::UNDEFINED)
+}
+
+fn result_object(state: &HandleState, end: &EndEvent) -> Object {
+    let result = Object::new();
+    set(&result, "exitCode", &JsValue::from(end.exit_code));
+    set(
+        &result,
+        "error",
+        &end.error.clone().map_or(JsValue::UNDEFINED, JsValue::from),
+    );
+    set(&result, "stdout", &JsValue::from(state.stdout.as_str()));
+    set(&result, "stderr", &JsValue::from(state.stderr.as_str()));
+    result
+}
+
+/// `handle.wait()`: the result on exit code 0, else `CommandExitError`.
+fn wait_for(events: Promise, state: Rc<RefCell<HandleState>>) -> Promise {
+    future_to_promise(async move {
+        let _ = JsFuture::from(events).await;
+        let s = state.borrow();
+        if let Some(failure) = &s.failure {
+            return Err(failure.clone());
+        }
+        let Some(end) = &s.end else {
+            return Err(error(ErrorClass::Sandbox, "Process exited without a result").into());
+        };
+        let result = result_object(&s, end);
+        if end.exit_code != 0 {
+            return Err(make_command_exit_error(&result));
+        }
+        Ok(result.into())
+    })
+}
+
+#[wasm_bindgen]
+impl CommandHandle {
+    #[wasm_bindgen(getter)]
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    #[wasm_bindgen(getter)]
+    pub fn stdout(&self) -> String {
+        self.state.borrow().stdout.clone()
+    }
+
+    #[wasm_bindgen(getter)]
+    pub fn stderr(&self) -> String {
+        self.state.borrow().stderr.clone()
+    }
+
+    #[wasm_bindgen(getter, js_name = exitCode)]
+    pub fn exit_code(&self) -> Option<i32> {
+        self.state.borrow().end.as_ref().map(|e| e.exit_code)
+    }
+
+    #[wasm_bindgen(getter)]
+    pub fn error(&self) -> Option<String> {
+        self.state
+            .borrow()
+            .end
+            .as_ref()
+            .and_then(|e| e.error.clone())
+    }
+
+    pub fn wait(&self) -> Promise {
+        wait_for(self.events.clone(), self.state.clone())
+    }
+
+    /// Stops delivering output now and drops the stream; the process keeps running.
+    pub fn disconnect(&self) -> Promise {
+        self.state.borrow_mut().disconnected = true;
+        self.abort.abort();
+        Promise::resolve(&JsValue::UNDEFINED)
+    }
+
+    pub fn kill(&self) -> Promise {
+        let (sandbox, pid) = (self.sandbox.clone(), self.pid);
+        future_to_promise(async move {
+            Ok(sandbox
+                .envd
+                .kill_process(pid, &Default::default())
+                .await?
+                .into())
+        })
+    }
+
+    #[wasm_bindgen(js_name = sendStdin)]
+    pub fn send_stdin(&self, data: JsValue, v: JsValue) -> Promise {
+        let (sandbox, pid, ok) = (self.sandbox.clone(), self.pid, self.stdin_supported);
+        future_to_promise(async move {
+            if !ok {
+                return Err(error(
+                    ErrorClass::Sandbox,
+                    "Sending stdin is not supported for this command handle.",
+                )
+                .into());
+            }
+            sandbox
+                .envd
+                .send_input(pid, Input::Stdin(stdin_bytes(&data)), &request_opts(&v))
+                .await?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    #[wasm_bindgen(js_name = closeStdin)]
+    pub fn close_stdin(&self, v: JsValue) -> Promise {
+        let (sandbox, pid, ok) = (self.sandbox.clone(), self.pid, self.stdin_supported);
+        future_to_promise(async move {
+            if !ok {
+                return Err(error(
+                    ErrorClass::Sandbox,
+                    "Closing stdin is not supported for this command handle.",
+                )
+                .into());
+            }
+            sandbox.envd.close_stdin(pid, &request_opts(&v)).await?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+}
