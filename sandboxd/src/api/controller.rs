@@ -441,7 +441,7 @@ impl Controller {
 
     /// The proxy's view: a running sandbox's connection handle, resuming it first when it is
     /// paused with auto-resume.
-    pub async fn route(&self, sandbox_id: &str) -> Result<RouteTarget, RouteError> {
+    pub async fn route(self: &Arc<Self>, sandbox_id: &str) -> Result<RouteTarget, RouteError> {
         let auto_resume = {
             let sandboxes = self.lock();
             let entry = sandboxes
@@ -464,8 +464,11 @@ impl Controller {
             }
         };
         let timeout = auto_resume.ok_or(RouteError::NotFound)?;
-        self.connect(sandbox_id, Some(timeout as i64), None)
+        // On its own task, so a client giving up cannot leave the resume half-done.
+        let (controller, id) = (self.clone(), sandbox_id.to_string());
+        tokio::spawn(async move { controller.connect(&id, Some(timeout as i64), None).await })
             .await
+            .map_err(|_| RouteError::NotFound)?
             .map_err(|_| RouteError::NotFound)?;
         Box::pin(self.route(sandbox_id)).await
     }

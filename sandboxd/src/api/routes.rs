@@ -65,6 +65,18 @@ async fn cors_headers(req: Request, next: Next) -> Response {
     response
 }
 
+/// Runs a state transition on its own task: a client that disconnects mid-request must not
+/// cancel it half-way (a sandbox started but never recorded, or killed but still listed).
+async fn detached<T, F>(work: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: std::future::Future<Output = Result<T, ApiError>> + Send + 'static,
+{
+    tokio::spawn(work)
+        .await
+        .unwrap_or_else(|e| Err(ApiError::internal(format!("request task failed: {e}"))))
+}
+
 /// Parses a JSON body; an absent body means the type's defaults unless one is required.
 fn json_body<T: DeserializeOwned + Default>(body: &Bytes, required: bool) -> Result<T, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
@@ -88,7 +100,7 @@ async fn create_v2(State(ctl): Ctl, body: Bytes) -> ApiResult {
 
 async fn create(ctl: Arc<Controller>, body: Bytes, api: ApiVersion) -> ApiResult {
     let req: NewSandbox = json_body(&body, true)?;
-    let view = ctl.create(req, api).await?;
+    let view = detached(async move { ctl.create(req, api).await }).await?;
     Ok((StatusCode::CREATED, axum::Json(view)).into_response())
 }
 
@@ -121,28 +133,30 @@ async fn get_info(State(ctl): Ctl, Path(id): Path<String>) -> ApiResult {
 
 async fn kill(State(ctl): Ctl, Path(id): Path<String>) -> ApiResult {
     let id = parse_path_sandbox_id(&id)?;
-    ctl.kill(&id).await?;
+    detached(async move { ctl.kill(&id).await }).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 async fn pause(State(ctl): Ctl, Path(id): Path<String>, body: Bytes) -> ApiResult {
     let id = parse_path_sandbox_id(&id)?;
     let body: PauseBody = json_body(&body, false)?;
-    ctl.pause(&id, body.memory.unwrap_or(true)).await?;
+    let memory = body.memory.unwrap_or(true);
+    detached(async move { ctl.pause(&id, memory).await }).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 async fn resume(State(ctl): Ctl, Path(id): Path<String>, body: Bytes) -> ApiResult {
     let id = parse_path_sandbox_id(&id)?;
     let body: TimeoutBody = json_body(&body, false)?;
-    let view = ctl.resume_paused(&id, body.timeout).await?;
+    let view = detached(async move { ctl.resume_paused(&id, body.timeout).await }).await?;
     Ok((StatusCode::CREATED, axum::Json(view)).into_response())
 }
 
 async fn connect(State(ctl): Ctl, Path(id): Path<String>, body: Bytes) -> ApiResult {
     let id = parse_path_sandbox_id(&id)?;
     let body: TimeoutBody = json_body(&body, false)?;
-    let (status, view) = ctl.connect(&id, body.timeout, body.memory).await?;
+    let (status, view) =
+        detached(async move { ctl.connect(&id, body.timeout, body.memory).await }).await?;
     Ok((status, axum::Json(view)).into_response())
 }
 

@@ -54,7 +54,12 @@ async fn dispatch(State(ctl): State<Arc<Controller>>, req: Request, next: Next) 
     }
 }
 
-async fn to_sandbox(ctl: &Controller, sandbox_id: String, port: u16, req: Request) -> Response {
+async fn to_sandbox(
+    ctl: &Arc<Controller>,
+    sandbox_id: String,
+    port: u16,
+    req: Request,
+) -> Response {
     if target::is_internal_envd_path(port, req.uri().path()) {
         return responses::internal_path(req.headers(), req.uri().path());
     }
