@@ -3,9 +3,11 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
+import { connect as tcpConnect } from 'node:net';
+
 import { Sandbox, TimeoutError } from 'e2b';
 import { startSandboxd } from '../helpers/sandboxd.mjs';
-import { viaHost } from './util.mjs';
+import { viaHost, waitUntil } from './util.mjs';
 
 let sd;
 let sbx;
@@ -60,6 +62,79 @@ describe('routing', () => {
     const api = await fetch(`${sd.apiUrl}/v2/sandboxes`, { headers: { 'X-API-Key': sd.apiKey, Origin: 'http://localhost:5173' } });
     assert.equal(api.headers.get('access-control-allow-origin'), '*');
     assert.match(api.headers.get('access-control-expose-headers'), /X-Next-Token/);
+  });
+});
+
+// A WebSocket handshake answered by hand, then upper-case echo of raw bytes: enough to see the
+// proxy tunnel an upgraded connection both ways.
+const UPGRADE_SERVER = `
+import base64, hashlib, socket
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", 8765))
+s.listen()
+while True:
+    c, _ = s.accept()
+    req = b""
+    while b"\\r\\n\\r\\n" not in req:
+        req += c.recv(4096)
+    key = [l.split(b":", 1)[1].strip() for l in req.split(b"\\r\\n") if l.lower().startswith(b"sec-websocket-key:")][0]
+    accept = base64.b64encode(hashlib.sha1(key + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest())
+    c.sendall(b"HTTP/1.1 101 Switching Protocols\\r\\nUpgrade: websocket\\r\\nConnection: Upgrade\\r\\nSec-WebSocket-Accept: " + accept + b"\\r\\n\\r\\n")
+    while True:
+        d = c.recv(4096)
+        if not d:
+            break
+        c.sendall(d.upper())
+    c.close()
+`;
+
+/** Sends a WebSocket upgrade for `host` to sandboxd, then a message; resolves with the
+ * response head and the echo (null when the upgrade was refused). */
+function upgradeThroughSandboxd(sd, host) {
+  const message = 'hello through the tunnel';
+  return new Promise((resolve, reject) => {
+    const socket = tcpConnect(Number(new URL(sd.apiUrl).port), '127.0.0.1');
+    let buffered = '';
+    let head = null;
+    const finish = (echoed) => {
+      socket.destroy();
+      resolve({ head, echoed });
+    };
+    socket.setEncoding('utf8');
+    socket.on('error', reject);
+    socket.on('close', () => finish(null));
+    socket.on('connect', () => {
+      socket.write(
+        `GET /chat HTTP/1.1\r\nHost: ${host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+          'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+      );
+    });
+    socket.on('data', (chunk) => {
+      buffered += chunk;
+      if (head === null) {
+        const end = buffered.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        head = buffered.slice(0, end);
+        buffered = buffered.slice(end + 4);
+        if (!head.startsWith('HTTP/1.1 101')) return finish(null);
+        socket.write(message);
+      }
+      if (buffered.length >= message.length) finish(buffered);
+    });
+  });
+}
+
+describe('user services through getHost', () => {
+  test('an upgraded (WebSocket) connection is tunnelled both ways', async () => {
+    await sbx.files.write('/home/user/upgrade_server.py', UPGRADE_SERVER);
+    await sbx.commands.run('python3 /home/user/upgrade_server.py', { background: true, timeoutMs: 0 });
+    const host = sbx.getHost(8765);
+    let result;
+    await waitUntil(async () => (result = await upgradeThroughSandboxd(sd, host)).echoed !== null, 30_000, 'upgrade server not up');
+    assert.match(result.head, /^HTTP\/1.1 101/);
+    assert.match(result.head, /sec-websocket-accept: s3pPLMBiTxaQ9kYGzzhZRbK\+xOo=/i);
+    assert.equal(result.echoed, 'HELLO THROUGH THE TUNNEL');
   });
 });
 
