@@ -27,6 +27,10 @@ function testFiles(dir) {
 }
 
 run('cargo', ['test', '--workspace', '--quiet']);
+// The SDK's transport in a real JS runtime (Node), through wasm-bindgen-test.
+run('cargo', ['test', '--quiet', '-p', 'e2b-wasm', '--target', 'wasm32-unknown-unknown', '--test', 'transport'], {
+  env: { ...process.env, CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER: 'wasm-bindgen-test-runner' },
+});
 run('cargo', ['build', '--release', '-p', 'sandboxd', '--quiet']);
 run('npm', ['run', 'build', '--silent']);
 

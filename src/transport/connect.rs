@@ -86,8 +86,16 @@ pub async fn unary<Req: Message, Res: Message>(
     )
     .await
     .map_err(|e| call.connect_error(&e))?;
-    let ct = content_type_of(&response);
-    let bytes = fetch::bytes(&response)
+    unary_response(&response, &call).await
+}
+
+/// Reads a unary call's response: the message, or the Connect error it carries.
+pub async fn unary_response<Res: Message>(
+    response: &Response,
+    call: &CallSignal,
+) -> Result<Res, ConnectError> {
+    let ct = content_type_of(response);
+    let bytes = fetch::bytes(response)
         .await
         .map_err(|e| call.connect_error(&e))?;
     if response.status() != 200 {
@@ -120,9 +128,14 @@ pub async fn server_stream<Req: Message>(
     request: &Req,
     opts: CallOptions,
 ) -> Result<ServerStream, ConnectError> {
-    let handshake = opts
-        .request_timeout_ms
-        .map(|ms| format!("Request handshake timed out after {ms}ms"));
+    let handshake = opts.request_timeout_ms.map(|ms| {
+        [
+            "Request handshake timed out after ",
+            &(ms as u64).to_string(),
+            "ms",
+        ]
+        .concat()
+    });
     let call = CallSignal::new(
         opts.signal.clone(),
         opts.request_timeout_ms,
@@ -145,24 +158,7 @@ pub async fn server_stream<Req: Message>(
     )
     .await
     .map_err(|e| call.connect_error(&e))?;
-    if response.status() != 200 {
-        return Err(ConnectError::new(
-            Code::from_http_status(response.status()),
-            format!("HTTP {}", response.status()),
-        ));
-    }
-    check_content_type(content_type_of(&response).as_deref(), true)?;
-    let reader = response
-        .body()
-        .ok_or_else(|| ConnectError::new(Code::Unknown, "missing response body"))?
-        .get_reader()
-        .unchecked_into::<ReadableStreamDefaultReader>();
-    Ok(ServerStream {
-        call,
-        reader,
-        decoder: Decoder::default(),
-        ended: false,
-    })
+    ServerStream::open(&response, call)
 }
 
 fn frame_error(e: FrameError) -> ConnectError {
@@ -170,6 +166,27 @@ fn frame_error(e: FrameError) -> ConnectError {
 }
 
 impl ServerStream {
+    /// Takes over a stream's response once its headers arrived; `call` is the call's signal.
+    pub fn open(response: &Response, call: CallSignal) -> Result<ServerStream, ConnectError> {
+        let status = response.status();
+        if status != 200 {
+            let message = ["HTTP ", &status.to_string()].concat();
+            return Err(ConnectError::new(Code::from_http_status(status), message));
+        }
+        check_content_type(content_type_of(response).as_deref(), true)?;
+        let reader = response
+            .body()
+            .ok_or_else(|| ConnectError::new(Code::Unknown, "missing response body"))?
+            .get_reader()
+            .unchecked_into::<ReadableStreamDefaultReader>();
+        Ok(ServerStream {
+            call,
+            reader,
+            decoder: Decoder::default(),
+            ended: false,
+        })
+    }
+
     /// The first message arrived: the request timeout no longer applies.
     pub fn end_handshake(&mut self) {
         self.call.end_request_timeout();
