@@ -48,6 +48,12 @@ pub enum Error {
     Js(JsValue),
 }
 
+impl From<JsValue> for Error {
+    fn from(e: JsValue) -> Self {
+        Error::Js(e)
+    }
+}
+
 impl From<SdkError> for Error {
     fn from(e: SdkError) -> Self {
         Error::Sdk(e)

@@ -16,13 +16,10 @@ pub struct ListQuery {
     pub limit: Option<f64>,
 }
 
-/// A JS number as `String(n)` prints the integers this API uses.
+/// A whole JS number as `String(n)` prints it (the API's numbers are counts and seconds;
+/// fractions are dropped rather than pulling float formatting into the wasm).
 pub fn js_number(n: f64) -> String {
-    if n.fract() == 0.0 && n.abs() < 1e15 {
-        format!("{}", n as i64)
-    } else {
-        format!("{n}")
-    }
+    (n as i64).to_string()
 }
 
 /// `GET /v2/sandboxes?…` with the official encoding: metadata pairs `encodeURIComponent`-ed,

@@ -5,7 +5,7 @@ use std::rc::Rc;
 use envd_protocol::process::{Input, ProcessInfo};
 use js_sys::{Array, Object, Promise, Uint8Array};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::{JsFuture, future_to_promise};
+use wasm_bindgen_futures::JsFuture;
 
 use super::handle::{Callbacks, CommandHandle};
 use super::opts::{boolean, function, given, number, record, string};
@@ -80,7 +80,7 @@ impl Commands {
     /// `run(cmd, opts)`: a `CommandResult` (foreground) or a `CommandHandle` (`background: true`).
     pub fn run(&self, cmd: String, v: JsValue) -> Promise {
         let sandbox = self.sandbox.clone();
-        future_to_promise(async move {
+        super::promise(async move {
             let spec = StartSpec {
                 cmd,
                 envs: record(&v, "envs").unwrap_or_default().into_iter().collect(),
@@ -96,14 +96,14 @@ impl Commands {
             if boolean(&v, "background") == Some(true) {
                 return Ok(handle.into());
             }
-            JsFuture::from(handle.wait()).await
+            Ok(JsFuture::from(handle.wait()).await?)
         })
     }
 
     /// Reattaches to a running process; only output produced from now on is delivered.
     pub fn connect(&self, pid: u32, v: JsValue) -> Promise {
         let sandbox = self.sandbox.clone();
-        future_to_promise(async move {
+        super::promise(async move {
             let (pid, stream) = sandbox
                 .envd
                 .connect_process(pid, &request_opts(&v), number(&v, "timeoutMs"))
@@ -114,7 +114,7 @@ impl Commands {
 
     pub fn list(&self, v: JsValue) -> Promise {
         let sandbox = self.sandbox.clone();
-        future_to_promise(async move {
+        super::promise(async move {
             let processes = sandbox.envd.list_processes(&request_opts(&v)).await?;
             Ok(processes
                 .into_iter()
@@ -126,7 +126,7 @@ impl Commands {
 
     pub fn kill(&self, pid: u32, v: JsValue) -> Promise {
         let sandbox = self.sandbox.clone();
-        future_to_promise(async move {
+        super::promise(async move {
             Ok(sandbox
                 .envd
                 .kill_process(pid, &request_opts(&v))
@@ -138,7 +138,7 @@ impl Commands {
     #[wasm_bindgen(js_name = sendStdin)]
     pub fn send_stdin(&self, pid: u32, data: JsValue, v: JsValue) -> Promise {
         let sandbox = self.sandbox.clone();
-        future_to_promise(async move {
+        super::promise(async move {
             sandbox
                 .envd
                 .send_input(pid, Input::Stdin(stdin_bytes(&data)), &request_opts(&v))
@@ -150,7 +150,7 @@ impl Commands {
     #[wasm_bindgen(js_name = closeStdin)]
     pub fn close_stdin(&self, pid: u32, v: JsValue) -> Promise {
         let sandbox = self.sandbox.clone();
-        future_to_promise(async move {
+        super::promise(async move {
             sandbox.envd.close_stdin(pid, &request_opts(&v)).await?;
             Ok(JsValue::UNDEFINED)
         })

@@ -10,7 +10,7 @@ use envd_protocol::process::{
 };
 use js_sys::{Function, Object, Promise, Uint8Array};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::{JsFuture, future_to_promise};
+use wasm_bindgen_futures::JsFuture;
 use web_sys::AbortController;
 
 use super::commands::{request_opts, stdin_bytes};
@@ -65,7 +65,7 @@ impl CommandHandle {
     ) -> CommandHandle {
         let state = Rc::new(RefCell::new(HandleState::default()));
         let abort = stream.abort_handle();
-        let events = future_to_promise(pump(stream, state.clone(), callbacks, sandbox.clone()));
+        let events = super::spawn(Box::pin(pump(stream, state.clone(), callbacks, sandbox.clone())));
         CommandHandle {
             pid,
             state,
@@ -205,18 +205,18 @@ fn result_object(state: &HandleState, end: &EndEvent) -> Object {
 
 /// `handle.wait()`: the result on exit code 0, else `CommandExitError`.
 fn wait_for(events: Promise, state: Rc<RefCell<HandleState>>) -> Promise {
-    future_to_promise(async move {
+    super::promise(async move {
         let _ = JsFuture::from(events).await;
         let s = state.borrow();
         if let Some(failure) = &s.failure {
-            return Err(failure.clone());
+            return Err(failure.clone().into());
         }
         let Some(end) = &s.end else {
-            return Err(error(ErrorClass::Sandbox, "Process exited without a result").into());
+            return Err(error(ErrorClass::Sandbox, "Process exited without a result"));
         };
         let result = result_object(&s, end);
         if end.exit_code != 0 {
-            return Err(make_command_exit_error(&result));
+            return Err(make_command_exit_error(&result).into());
         }
         Ok(result.into())
     })
@@ -266,7 +266,7 @@ impl CommandHandle {
 
     pub fn kill(&self) -> Promise {
         let (sandbox, pid) = (self.sandbox.clone(), self.pid);
-        future_to_promise(async move {
+        super::promise(async move {
             Ok(sandbox
                 .envd
                 .kill_process(pid, &Default::default())
@@ -278,7 +278,7 @@ impl CommandHandle {
     #[wasm_bindgen(js_name = sendStdin)]
     pub fn send_stdin(&self, data: JsValue, v: JsValue) -> Promise {
         let (sandbox, pid, ok) = (self.sandbox.clone(), self.pid, self.stdin_supported);
-        future_to_promise(async move {
+        super::promise(async move {
             if !ok {
                 return Err(error(
                     ErrorClass::Sandbox,
@@ -297,7 +297,7 @@ impl CommandHandle {
     #[wasm_bindgen(js_name = closeStdin)]
     pub fn close_stdin(&self, v: JsValue) -> Promise {
         let (sandbox, pid, ok) = (self.sandbox.clone(), self.pid, self.stdin_supported);
-        future_to_promise(async move {
+        super::promise(async move {
             if !ok {
                 return Err(error(
                     ErrorClass::Sandbox,

@@ -4,7 +4,6 @@ use js_sys::Promise;
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::future_to_promise;
 
 use super::opts::{self, CallOpts, Resolved, given, number, record, string};
 use crate::api;
@@ -65,17 +64,14 @@ impl SandboxPaginator {
         let (query, state) = (self.query.clone(), self.state.clone());
         let call = opts::call_opts(&v);
         let merged = super::sandbox::merge(&self.opts, &call);
-        future_to_promise(async move {
-            let run = async {
-                if !state.borrow().has_next {
-                    return Err(error(ErrorClass::Plain, "No more items to fetch"));
-                }
-                let path = list_path(&query, state.borrow().next_token.as_deref());
-                let (items, next) = api::list_page(&Resolved::new(&merged).rest(), &path).await?;
-                state.borrow_mut().advance(next);
-                Ok(JsValue::from(items))
-            };
-            run.await.map_err(JsValue::from)
+        super::promise(async move {
+            if !state.borrow().has_next {
+                return Err(error(ErrorClass::Plain, "No more items to fetch"));
+            }
+            let path = list_path(&query, state.borrow().next_token.as_deref());
+            let (items, next) = api::list_page(&Resolved::new(&merged).rest(), &path).await?;
+            state.borrow_mut().advance(next);
+            Ok(JsValue::from(items))
         })
     }
 }

@@ -5,7 +5,6 @@ use std::rc::Rc;
 
 use js_sys::{Object, Promise};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::future_to_promise;
 
 use super::commands::Commands;
 use super::opts::{self, CallOpts, Resolved, boolean, given, number, string};
@@ -29,12 +28,7 @@ pub struct SandboxCore {
     state: Rc<SandboxState>,
 }
 
-fn promise<F>(f: F) -> Promise
-where
-    F: Future<Output = Result<JsValue>> + 'static,
-{
-    future_to_promise(async move { f.await.map_err(JsValue::from) })
-}
+use super::promise;
 
 impl SandboxCore {
     fn new(access: SandboxAccess, opts: CallOpts) -> SandboxCore {

@@ -1,0 +1,250 @@
+// Type declarations of e2b-wasm: the official `e2b` SDK's surface (sandbox lifecycle,
+// commands, errors). Hand-written because the JS classes are a facade over the wasm ones and
+// several methods are overloaded.
+
+export type Username = string;
+
+export interface Logger {
+  debug?: (...args: any[]) => void;
+  info?: (...args: any[]) => void;
+  warn?: (...args: any[]) => void;
+  error?: (...args: any[]) => void;
+}
+
+export interface ConnectionOpts {
+  apiKey?: string;
+  /** Accepted for compatibility; keys are not validated client-side. */
+  validateApiKey?: boolean;
+  domain?: string;
+  apiUrl?: string;
+  sandboxUrl?: string;
+  debug?: boolean;
+  requestTimeoutMs?: number;
+  logger?: Logger;
+  /** @deprecated use `apiHeaders` */
+  headers?: Record<string, string>;
+  apiHeaders?: Record<string, string>;
+  /** Node-only in the official SDK; ignored here. */
+  proxy?: string;
+  signal?: AbortSignal;
+}
+/** @deprecated alias of ConnectionOpts */
+export type ConnectionConfigOpts = ConnectionOpts;
+
+export type SandboxState = 'running' | 'paused';
+export type SandboxListOrder = 'asc' | 'desc';
+export type SandboxOnTimeout = 'pause' | 'kill' | { action: 'pause'; keepMemory?: boolean } | { action: 'kill' };
+export interface SandboxLifecycle {
+  onTimeout: SandboxOnTimeout;
+  autoResume?: boolean;
+}
+export interface SandboxInfoLifecycle {
+  onTimeout: 'pause' | 'kill';
+  autoResume: boolean;
+}
+
+export interface SandboxOpts extends ConnectionOpts {
+  template?: string;
+  timeoutMs?: number;
+  metadata?: Record<string, string>;
+  envs?: Record<string, string>;
+  secure?: boolean;
+  allowInternetAccess?: boolean;
+  network?: Record<string, unknown>;
+  lifecycle?: SandboxLifecycle;
+  volumeMounts?: Record<string, string | { name: string }>;
+}
+/** @deprecated use `SandboxOpts` with `lifecycle` */
+export type SandboxBetaCreateOpts = SandboxOpts & { autoPause?: boolean };
+
+export type SandboxApiOpts = Partial<
+  Pick<ConnectionOpts, 'apiKey' | 'validateApiKey' | 'headers' | 'apiHeaders' | 'debug' | 'domain' | 'requestTimeoutMs' | 'signal'>
+>;
+export type SandboxConnectOpts = ConnectionOpts & { timeoutMs?: number };
+export type SandboxListOpts = Omit<SandboxApiOpts, 'signal'> & {
+  query?: { metadata?: Record<string, string>; state?: SandboxState[]; startedAfter?: Date; template?: string };
+  order?: SandboxListOrder;
+  limit?: number;
+  nextToken?: string;
+};
+export type SandboxMetricsOpts = SandboxApiOpts & { start?: Date; end?: Date };
+export type SandboxPauseOpts = SandboxApiOpts & { keepMemory?: boolean };
+export interface SandboxUrlOpts {
+  user?: Username;
+  useSignatureExpiration?: number;
+}
+
+export interface SandboxInfo {
+  sandboxId: string;
+  templateId: string;
+  name?: string;
+  metadata: Record<string, string>;
+  startedAt: Date;
+  endAt: Date;
+  state: SandboxState;
+  cpuCount: number;
+  memoryMB: number;
+  envdVersion: string;
+  sandboxDomain?: string;
+  allowInternetAccess?: boolean;
+  network?: Record<string, unknown>;
+  lifecycle?: SandboxInfoLifecycle;
+  volumeMounts: Array<{ name: string; path: string }>;
+}
+
+export interface SandboxMetrics {
+  timestamp: Date;
+  cpuUsedPct: number;
+  cpuCount: number;
+  memUsed: number;
+  memTotal: number;
+  memCache: number;
+  diskUsed: number;
+  diskTotal: number;
+}
+
+export interface SandboxPaginator {
+  readonly hasNext: boolean;
+  readonly nextToken: string | undefined;
+  nextItems(opts?: SandboxApiOpts): Promise<SandboxInfo[]>;
+}
+
+export type CommandRequestOpts = Partial<Pick<ConnectionOpts, 'requestTimeoutMs' | 'signal'>>;
+export interface CommandStartOpts extends CommandRequestOpts {
+  background?: boolean;
+  cwd?: string;
+  user?: Username;
+  envs?: Record<string, string>;
+  onStdout?: (data: string) => void | Promise<void>;
+  onStderr?: (data: string) => void | Promise<void>;
+  stdin?: boolean;
+  timeoutMs?: number;
+}
+export type CommandConnectOpts = Pick<CommandStartOpts, 'onStdout' | 'onStderr' | 'timeoutMs'> & CommandRequestOpts;
+
+export interface CommandResult {
+  exitCode: number;
+  error?: string;
+  stdout: string;
+  stderr: string;
+}
+export type Stdout = string;
+export type Stderr = string;
+export type PtyOutput = Uint8Array;
+
+export interface ProcessInfo {
+  pid: number;
+  tag?: string;
+  cmd: string;
+  args: string[];
+  envs: Record<string, string>;
+  cwd?: string;
+}
+
+export interface CommandHandle {
+  readonly pid: number;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly exitCode: number | undefined;
+  readonly error: string | undefined;
+  wait(): Promise<CommandResult>;
+  kill(): Promise<boolean>;
+  disconnect(): Promise<void>;
+  sendStdin(data: string | Uint8Array, opts?: CommandRequestOpts): Promise<void>;
+  closeStdin(opts?: CommandRequestOpts): Promise<void>;
+}
+
+export interface Commands {
+  run(cmd: string, opts?: CommandStartOpts & { background?: false }): Promise<CommandResult>;
+  run(cmd: string, opts: CommandStartOpts & { background: true }): Promise<CommandHandle>;
+  run(cmd: string, opts?: CommandStartOpts & { background?: boolean }): Promise<CommandHandle | CommandResult>;
+  connect(pid: number, opts?: CommandConnectOpts): Promise<CommandHandle>;
+  list(opts?: CommandRequestOpts): Promise<ProcessInfo[]>;
+  kill(pid: number, opts?: CommandRequestOpts): Promise<boolean>;
+  sendStdin(pid: number, data: string | Uint8Array, opts?: CommandRequestOpts): Promise<void>;
+  closeStdin(pid: number, opts?: CommandRequestOpts): Promise<void>;
+}
+
+export declare class Sandbox {
+  protected static readonly defaultTemplate: string;
+  protected static readonly defaultMcpTemplate: string;
+  protected static readonly defaultSandboxTimeoutMs: number;
+  readonly sandboxId: string;
+  readonly sandboxDomain: string;
+  readonly trafficAccessToken: string | undefined;
+  readonly commands: Commands;
+  protected readonly envdPort: number;
+  protected readonly mcpPort: number;
+  /** @hidden use `Sandbox.create` or `Sandbox.connect` */
+  protected constructor(core: unknown);
+
+  static create<S extends typeof Sandbox>(this: S, opts?: SandboxOpts): Promise<InstanceType<S>>;
+  static create<S extends typeof Sandbox>(this: S, template: string, opts?: SandboxOpts): Promise<InstanceType<S>>;
+  /** @deprecated use `create({ lifecycle: { onTimeout: 'pause' } })` */
+  static betaCreate<S extends typeof Sandbox>(this: S, opts?: SandboxBetaCreateOpts): Promise<InstanceType<S>>;
+  static betaCreate<S extends typeof Sandbox>(this: S, template: string, opts?: SandboxBetaCreateOpts): Promise<InstanceType<S>>;
+  static connect<S extends typeof Sandbox>(this: S, sandboxId: string, opts?: SandboxConnectOpts): Promise<InstanceType<S>>;
+  static list(opts?: SandboxListOpts): SandboxPaginator;
+  static kill(sandboxId: string, opts?: SandboxApiOpts): Promise<boolean>;
+  static getInfo(sandboxId: string, opts?: SandboxApiOpts): Promise<SandboxInfo>;
+  /** @deprecated use `getInfo` */
+  static getFullInfo(sandboxId: string, opts?: SandboxApiOpts): Promise<SandboxInfo>;
+  static getMetrics(sandboxId: string, opts?: SandboxMetricsOpts): Promise<SandboxMetrics[]>;
+  static setTimeout(sandboxId: string, timeoutMs: number, opts?: SandboxApiOpts): Promise<void>;
+  static pause(sandboxId: string, opts?: SandboxPauseOpts): Promise<boolean>;
+  /** @deprecated use `pause` */
+  static betaPause(sandboxId: string, opts?: SandboxPauseOpts): Promise<boolean>;
+
+  connect(opts?: SandboxConnectOpts): Promise<this>;
+  kill(opts?: Pick<SandboxOpts, 'requestTimeoutMs' | 'signal'>): Promise<boolean>;
+  setTimeout(timeoutMs: number, opts?: Pick<SandboxOpts, 'requestTimeoutMs' | 'signal'>): Promise<void>;
+  getInfo(opts?: Pick<SandboxOpts, 'requestTimeoutMs' | 'signal'>): Promise<SandboxInfo>;
+  getMetrics(opts?: SandboxMetricsOpts): Promise<SandboxMetrics[]>;
+  pause(opts?: SandboxPauseOpts): Promise<boolean>;
+  /** @deprecated use `pause` */
+  betaPause(opts?: SandboxPauseOpts): Promise<boolean>;
+  isRunning(opts?: Pick<ConnectionOpts, 'requestTimeoutMs' | 'signal'>): Promise<boolean>;
+  getHost(port: number): string;
+  uploadUrl(path?: string, opts?: SandboxUrlOpts): Promise<string>;
+  downloadUrl(path: string, opts?: SandboxUrlOpts): Promise<string>;
+}
+export default Sandbox;
+
+export declare function getSignature(opts: {
+  path: string;
+  operation: 'read' | 'write';
+  user: string | undefined;
+  expirationInSeconds?: number;
+  envdAccessToken?: string;
+}): Promise<{ signature: string; expiration: number | null }>;
+
+export declare class SandboxError extends Error {
+  constructor(message?: string);
+  statusCode?: number;
+}
+export declare class TimeoutError extends SandboxError {}
+export declare class InvalidArgumentError extends SandboxError {
+  constructor(message?: string, stackTrace?: string);
+}
+export declare class NotEnoughSpaceError extends SandboxError {}
+/** @deprecated use FileNotFoundError or SandboxNotFoundError */
+export declare class NotFoundError extends SandboxError {}
+export declare class FileNotFoundError extends NotFoundError {}
+export declare class SandboxNotFoundError extends NotFoundError {}
+export declare class AuthenticationError extends Error {
+  constructor(message?: string);
+}
+export declare class TemplateError extends SandboxError {
+  constructor(message?: string, stackTrace?: string);
+}
+export declare class RateLimitError extends SandboxError {}
+export declare class ServiceBusyError extends Error {
+  constructor(message?: string);
+}
+export declare class CommandExitError extends SandboxError implements CommandResult {
+  constructor(result: CommandResult);
+  readonly exitCode: number;
+  readonly error: string | undefined;
+  readonly stdout: string;
+  readonly stderr: string;
+}
