@@ -23,12 +23,13 @@ run('cargo', ['build', '--quiet', '--lib', '-p', 'e2b-wasm', '--target', 'wasm32
 rmSync(pkg, { recursive: true, force: true });
 mkdirSync(pkg);
 const wasmIn = join(root, 'target/wasm32-unknown-unknown/wasm-release', `${crateName}.wasm`);
-run('wasm-bindgen', ['--target', 'web', '--omit-default-module-path', '--out-dir', pkg, '--out-name', crateName, wasmIn]);
-
-const wasmOut = join(pkg, `${crateName}_bg.wasm`);
-// Features rustc enables by default for wasm32; wasm-opt must be told it may keep them.
+const wasmOpt = join(root, 'target/wasm32-unknown-unknown/wasm-release', `${crateName}.opt.wasm`);
+// wasm-opt runs before wasm-bindgen: Debian's binaryen (108) renumbers tables when it rewrites
+// wasm-bindgen's output, breaking the exported externref table. rustc's default wasm features
+// must be enabled for it to accept the module.
 const features = ['bulk-memory', 'nontrapping-float-to-int', 'sign-ext', 'reference-types', 'multivalue', 'mutable-globals'];
-run('wasm-opt', ['-Oz', '--strip-debug', '--strip-producers', ...features.map((f) => `--enable-${f}`), wasmOut, '-o', wasmOut]);
+run('wasm-opt', ['-Oz', ...features.map((f) => `--enable-${f}`), wasmIn, '-o', wasmOpt]);
+run('wasm-bindgen', ['--target', 'web', '--omit-default-module-path', '--remove-name-section', '--remove-producers-section', '--out-dir', pkg, '--out-name', crateName, wasmOpt]);
 
 // The error classes are a wasm-bindgen snippet; the entry points re-export them from there.
 const snippets = join(pkg, 'snippets');

@@ -65,7 +65,12 @@ impl CommandHandle {
     ) -> CommandHandle {
         let state = Rc::new(RefCell::new(HandleState::default()));
         let abort = stream.abort_handle();
-        let events = super::spawn(Box::pin(pump(stream, state.clone(), callbacks, sandbox.clone())));
+        let events = super::spawn(Box::pin(pump(
+            stream,
+            state.clone(),
+            callbacks,
+            sandbox.clone(),
+        )));
         CommandHandle {
             pid,
             state,
@@ -212,7 +217,10 @@ fn wait_for(events: Promise, state: Rc<RefCell<HandleState>>) -> Promise {
             return Err(failure.clone().into());
         }
         let Some(end) = &s.end else {
-            return Err(error(ErrorClass::Sandbox, "Process exited without a result"));
+            return Err(error(
+                ErrorClass::Sandbox,
+                "Process exited without a result",
+            ));
         };
         let result = result_object(&s, end);
         if end.exit_code != 0 {
