@@ -13,6 +13,7 @@ use envd_protocol::{Code, ConnectError};
 use hyper::body::Incoming;
 use hyper::{Request, Response};
 
+pub use rpc::create_dirs;
 pub use watch::Watchers;
 
 use super::connect::{server_stream, unary};
