@@ -291,8 +291,7 @@ impl CommandHandle {
                 return Err(error(
                     ErrorClass::Sandbox,
                     "Sending stdin is not supported for this command handle.",
-                )
-                .into());
+                ));
             }
             sandbox
                 .envd
@@ -310,8 +309,7 @@ impl CommandHandle {
                 return Err(error(
                     ErrorClass::Sandbox,
                     "Closing stdin is not supported for this command handle.",
-                )
-                .into());
+                ));
             }
             sandbox.envd.close_stdin(pid, &request_opts(&v)).await?;
             Ok(JsValue::UNDEFINED)
