@@ -59,11 +59,9 @@ async fn serve_async(args: ServeArgs) -> anyhow::Result<()> {
     let domain = args
         .domain
         .unwrap_or_else(|| format!("localhost:{}", address.port()));
-    let (runtime, layers) = Runtime::open(RuntimeConfig {
-        data_dir: args.data_dir.clone(),
-    })
-    .await
-    .context("preparing the sandbox runtime")?;
+    let (runtime, layers) = Runtime::open(RuntimeConfig::new(args.data_dir.clone()))
+        .await
+        .context("preparing the sandbox runtime")?;
     let store = store::Store::new(&control_dir);
     let controller =
         Arc::new(Controller::recover(runtime, layers, credentials, store, Some(domain)).await?);
