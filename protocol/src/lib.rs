@@ -1,1 +1,56 @@
-//! Connect protocol pieces and envd message types used by both sides.
+//! The Connect protocol as envd speaks it, shared by the SDK (wasm) and sandboxd.
+//!
+//! Dependency-free and allocation-conscious, so it stays small in wasm:
+//!
+//! - [`envelope`]: the 5-byte framing of streaming bodies ([`envelope::encode`],
+//!   [`envelope::Decoder`] that buffers partial chunks and yields every complete frame).
+//! - [`Code`]: Connect error codes, their names, the HTTP status a server answers with, and the
+//!   code a client derives from a non-Connect HTTP error ([`Code::from_http_status`]).
+//! - [`ConnectError`] and [`EndStream`]: the unary error body and the end-of-stream message
+//!   (always JSON, whatever the codec).
+//! - [`ContentType`]: `application/{json,proto,connect+json,connect+proto}` parsing.
+//! - [`Message`]: the binary protobuf codec (always) and the protobuf-JSON codec (feature
+//!   `json`) of every envd message in [`process`] and [`filesystem`].
+//! - [`json`] and [`base64`]: the small JSON reader/writer and base64 used by the above.
+
+pub mod base64;
+mod code;
+mod content_type;
+pub mod envelope;
+mod error;
+pub mod json;
+mod message;
+mod messages;
+pub mod pb;
+
+pub use code::Code;
+pub use content_type::{Codec, ContentType};
+pub use error::{ConnectError, EndStream};
+pub use message::{DecodeError, Message, ProtoEnum};
+pub use messages::{filesystem, process, timestamp::Timestamp};
+
+/// Header carrying the call deadline in milliseconds (at most 10 digits).
+pub const HEADER_TIMEOUT_MS: &str = "connect-timeout-ms";
+/// Header carrying the protocol version; when present it must be `1`.
+pub const HEADER_PROTOCOL_VERSION: &str = "connect-protocol-version";
+/// envd's header asking for keepalive messages every N seconds on server streams.
+pub const HEADER_KEEPALIVE_INTERVAL: &str = "keepalive-ping-interval";
+
+/// Parses a `Connect-Timeout-Ms` value: 1 to 10 ASCII digits. `None` for anything else.
+pub fn parse_timeout_ms(value: &str) -> Option<u64> {
+    let ok = !value.is_empty() && value.len() <= 10 && value.bytes().all(|b| b.is_ascii_digit());
+    if ok { value.parse().ok() } else { None }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn timeout_header_accepts_only_short_digit_strings() {
+        assert_eq!(super::parse_timeout_ms("60000"), Some(60000));
+        assert_eq!(super::parse_timeout_ms("0"), Some(0));
+        assert_eq!(super::parse_timeout_ms("9999999999"), Some(9_999_999_999));
+        for bad in ["", "12345678901", "-1", "1.5", " 1", "1e3"] {
+            assert_eq!(super::parse_timeout_ms(bad), None, "{bad:?}");
+        }
+    }
+}

@@ -1,13 +1,103 @@
 //! envd: the daemon inside a sandbox. Connect RPC `process.Process` and
 //! `filesystem.Filesystem`, plus the HTTP routes `/files`, `/health`, `/envs`, `/init`, `/metrics`.
+//!
+//! Layout: `http` routes requests (CORS, auth) → `connect` decodes/encodes Connect calls →
+//! `process` and `filesystem` (one file per RPC group) and `files` (`/files`). Every operation
+//! runs as the selected user: `users` resolves names from the local `/etc/passwd`/`/etc/group`,
+//! `paths` resolves paths against that user's home, `creds` switches a blocking thread's
+//! filesystem credentials to the user's.
+
+mod connect;
+mod creds;
+mod files;
+mod filesystem;
+mod http;
+mod init;
+mod metrics;
+mod paths;
+mod process;
+mod state;
+mod users;
+
+use std::net::SocketAddr;
+use std::os::fd::{FromRawFd, RawFd};
+use std::sync::Arc;
+
+use anyhow::Context;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+
+pub use state::Envd;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Address to listen on.
+    /// Address to listen on (HTTP/1.1 and h2c on the same port).
     #[arg(long, default_value = "127.0.0.1:49983")]
-    pub listen: String,
+    pub listen: SocketAddr,
+    /// Serve on this already-bound, listening TCP socket (inherited descriptor) instead of
+    /// binding `--listen`.
+    #[arg(long)]
+    pub listen_fd: Option<RawFd>,
+    /// Require this `X-Access-Token` on every request but `/health` (and signed `/files` URLs).
+    #[arg(long, env = "ENVD_ACCESS_TOKEN", hide_env_values = true)]
+    pub access_token: Option<String>,
+    /// User operations run as when a request names none (E2B templates use `user`).
+    #[arg(long, default_value = "root")]
+    pub user: String,
+    /// Working directory for commands and empty paths (default: the user's home).
+    #[arg(long)]
+    pub workdir: Option<String>,
+    /// Sandbox ID, exported to processes as `E2B_SANDBOX_ID`.
+    #[arg(long)]
+    pub sandbox_id: Option<String>,
+    /// Template ID, exported to processes as `E2B_TEMPLATE_ID`.
+    #[arg(long)]
+    pub template_id: Option<String>,
 }
 
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("sandboxd envd: not built yet")
+pub fn run(args: Args) -> anyhow::Result<()> {
+    process::become_reaper();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async move {
+        let listener = match args.listen_fd {
+            // SAFETY: the caller hands this descriptor to us to own; nothing else uses it.
+            Some(fd) => {
+                let std_listener = unsafe { std::net::TcpListener::from_raw_fd(fd) };
+                std_listener.set_nonblocking(true)?;
+                tokio::net::TcpListener::from_std(std_listener)?
+            }
+            None => tokio::net::TcpListener::bind(args.listen)
+                .await
+                .with_context(|| format!("binding {}", args.listen))?,
+        };
+        let envd = Envd::new(&args);
+        eprintln!("envd: listening on {}", listener.local_addr()?);
+        serve(listener, envd).await
+    })
+}
+
+/// Accepts connections until the listener fails; each connection is served on its own task.
+pub async fn serve(listener: tokio::net::TcpListener, envd: Arc<Envd>) -> anyhow::Result<()> {
+    loop {
+        let (stream, _) = match listener.accept().await {
+            Ok(conn) => conn,
+            // Out of descriptors or a connection reset before accept: keep serving.
+            Err(e) => {
+                eprintln!("envd: accept: {e}");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let envd = envd.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |req| http::handle(envd.clone(), req));
+            let _ = auto::Builder::new(TokioExecutor::new())
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
 }
