@@ -10,7 +10,7 @@
 //!   startup cleanup then only has cgroups, rules and layers to remove).
 
 use std::io;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::process::{Child, Command};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
@@ -24,6 +24,7 @@ use super::network;
 enum Request {
     TcpSocket(oneshot::Sender<io::Result<OwnedFd>>),
     InetSocket(oneshot::Sender<io::Result<OwnedFd>>),
+    Listener(u16, oneshot::Sender<io::Result<OwnedFd>>),
     Spawn(Box<Command>, oneshot::Sender<io::Result<Child>>),
 }
 
@@ -83,6 +84,15 @@ impl NetnsAgent {
         rx.blocking_recv().map_err(|_| gone())?
     }
 
+    /// A TCP socket listening on `0.0.0.0:<port>` in the sandbox's network namespace, to hand to
+    /// envd: connections queue from the start, so nobody has to poll for envd to come up.
+    /// Blocking: call it outside async tasks.
+    pub fn listener_blocking(&self, port: u16) -> io::Result<OwnedFd> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Request::Listener(port, tx))?;
+        rx.blocking_recv().map_err(|_| gone())?
+    }
+
     /// Spawns `command` from the agent thread: in the new PID namespace (as its PID 1) and the
     /// sandbox's network namespace. Blocking: call it outside async tasks.
     pub fn spawn_blocking(&self, command: Command) -> io::Result<Child> {
@@ -114,11 +124,36 @@ fn serve(inbox: mpsc::Receiver<Request>) {
             Request::InetSocket(reply) => {
                 let _ = reply.send(network::inet_socket(libc::SOCK_DGRAM));
             }
+            Request::Listener(port, reply) => {
+                let _ = reply.send(listener(port));
+            }
             Request::Spawn(mut command, reply) => {
                 let _ = reply.send(command.spawn());
             }
         }
     }
+}
+
+fn listener(port: u16) -> io::Result<OwnedFd> {
+    let socket = network::inet_socket(libc::SOCK_STREAM)?;
+    let addr = libc::sockaddr_in {
+        sin_family: libc::AF_INET as libc::sa_family_t,
+        sin_port: port.to_be(),
+        sin_addr: libc::in_addr {
+            s_addr: u32::from(std::net::Ipv4Addr::UNSPECIFIED).to_be(),
+        },
+        sin_zero: [0; 8],
+    };
+    let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+    // SAFETY: bind/listen on our socket with a valid sockaddr_in of the given length.
+    let ok = unsafe {
+        libc::bind(socket.as_raw_fd(), (&raw const addr).cast(), len) == 0
+            && libc::listen(socket.as_raw_fd(), 1024) == 0
+    };
+    if !ok {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(socket)
 }
 
 fn gone() -> io::Error {

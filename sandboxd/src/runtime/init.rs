@@ -45,20 +45,20 @@ pub(crate) struct InitConfig {
 /// Capabilities uid 0 keeps inside a sandbox: what Docker grants by default minus `MKNOD`
 /// (no device cgroup guards the host's disks here). Enough for sudo, chown, ping and binding
 /// low ports; no mounts, modules, raw I/O, ptrace, clock or network administration.
-const KEPT_CAPABILITIES: &[u32] = &[
-    0,  // CAP_CHOWN
-    1,  // CAP_DAC_OVERRIDE
-    3,  // CAP_FOWNER
-    4,  // CAP_FSETID
-    5,  // CAP_KILL
-    6,  // CAP_SETGID
-    7,  // CAP_SETUID
-    8,  // CAP_SETPCAP
-    10, // CAP_NET_BIND_SERVICE
-    13, // CAP_NET_RAW
-    18, // CAP_SYS_CHROOT
-    29, // CAP_AUDIT_WRITE
-    31, // CAP_SETFCAP
+pub(crate) const KEPT_CAPABILITIES: &[(u32, &str)] = &[
+    (0, "chown"),
+    (1, "dac_override"),
+    (3, "fowner"),
+    (4, "fsetid"),
+    (5, "kill"),
+    (6, "setgid"),
+    (7, "setuid"),
+    (8, "setpcap"),
+    (10, "net_bind_service"),
+    (13, "net_raw"),
+    (18, "sys_chroot"),
+    (29, "audit_write"),
+    (31, "setfcap"),
 ];
 
 /// `/proc` entries made read-only, and ones hidden behind `/dev/null` (host-wide knobs or
@@ -275,7 +275,7 @@ fn drop_capabilities() -> anyhow::Result<()> {
     let last: u32 = fs::read_to_string("/proc/sys/kernel/cap_last_cap")?
         .trim()
         .parse()?;
-    for cap in (0..=last).filter(|c| !KEPT_CAPABILITIES.contains(c)) {
+    for cap in (0..=last).filter(|c| !KEPT_CAPABILITIES.iter().any(|(k, _)| k == c)) {
         // SAFETY: prctl with integer arguments only.
         if unsafe { libc::prctl(libc::PR_CAPBSET_DROP, cap as libc::c_ulong, 0, 0, 0) } != 0 {
             return Err(std::io::Error::last_os_error())

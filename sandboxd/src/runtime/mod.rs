@@ -14,9 +14,10 @@
 //! 4. with internet access, a veth pair and NAT connect it to the host ([`network`]);
 //! 5. the runtime waits for envd's `GET /health` and sends `POST /init` ([`envd_client`]).
 //!
-//! envd's process environment is exactly `PATH` plus the internal sandbox variables
-//! `E2B_SANDBOX=true`, `E2B_SANDBOX_ID` and `E2B_TEMPLATE_ID`; everything else reaches it
-//! through `/init`.
+//! envd runs as `sandboxd envd --listen-fd 3 --sandbox-id <id> --template-id <id>` with only
+//! `PATH` in its environment: descriptor 3 is a socket the runtime already listens on (port
+//! 49983 in the sandbox's network namespace), the IDs become the internal `E2B_*` variables,
+//! and user, workdir, token and `envVars` arrive through `/init`.
 
 mod agent;
 mod cgroup;
@@ -34,7 +35,7 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use tokio::net::{TcpSocket, TcpStream};
@@ -54,6 +55,8 @@ pub const ENVD_PORT: u16 = 49983;
 
 /// How long a sandbox may take from spawn to envd answering `/health`.
 const READY_TIMEOUT: Duration = Duration::from_secs(15);
+/// Descriptor number of envd's listening socket (`sandboxd envd --listen-fd`).
+const ENVD_LISTEN_FD: i32 = 3;
 /// `PATH` of envd, hence of every command (ENVD.md §1.4).
 const SANDBOX_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -340,6 +343,47 @@ impl Sandbox {
         tokio::task::spawn_blocking(move || sampler.sample()).await?
     }
 
+    /// A command that runs `program` inside the sandbox as root, like a process envd starts:
+    /// in its namespaces and cgroup, with its capability bounding set, with only `PATH` set.
+    /// For tests and debugging; it needs `nsenter` and `setpriv` (util-linux).
+    pub fn command(&self, program: &str) -> anyhow::Result<Command> {
+        use std::os::unix::process::CommandExt;
+
+        let pid = self.host_pid().context("the sandbox has been stopped")?;
+        let procs = self.cgroup.open_procs_files()?;
+        let bounding: Vec<String> = init::KEPT_CAPABILITIES
+            .iter()
+            .map(|(_, name)| format!("+{name}"))
+            .collect();
+        let mut command = Command::new("nsenter");
+        command
+            .args(["--target", &pid.to_string()])
+            .args([
+                "--mount", "--uts", "--ipc", "--net", "--pid", "--root", "--wd=/",
+            ])
+            .args([
+                "--",
+                "setpriv",
+                "--bounding-set",
+                &format!("-all,{}", bounding.join(",")),
+            ])
+            .args(["--", program])
+            .env_clear()
+            .env("PATH", SANDBOX_PATH);
+        // SAFETY: only write(2) between fork and exec.
+        unsafe {
+            command.pre_exec(move || {
+                for fd in &procs {
+                    if libc::write(fd.as_raw_fd(), b"0".as_ptr().cast(), 1) != 1 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                }
+                Ok(())
+            });
+        }
+        Ok(command)
+    }
+
     /// How often the OOM killer ended a process inside this sandbox.
     pub fn oom_kills(&self) -> anyhow::Result<u64> {
         self.cgroup.oom_kills()
@@ -352,29 +396,34 @@ impl Sandbox {
         Ok(())
     }
 
+    /// Waits for envd's `/health` and sends `/init`. envd's socket listens before envd runs, so
+    /// the first request simply waits for envd to accept it; a retry only follows a failure.
     async fn wait_ready(&self, init: &EnvdInit) -> anyhow::Result<()> {
-        let deadline = Instant::now() + READY_TIMEOUT;
-        loop {
-            if let Ok(stream) = self.connect(ENVD_PORT).await {
+        let ready = async {
+            loop {
+                let stream = self
+                    .connect(ENVD_PORT)
+                    .await
+                    .context("connecting to envd")?;
                 if envd_client::healthy(stream).await.unwrap_or(false) {
                     break;
                 }
+                if !self.is_alive() {
+                    bail!("envd exited during start");
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
             }
-            if !self.is_alive() {
-                bail!("envd exited during start");
-            }
-            if Instant::now() > deadline {
-                bail!("envd did not answer /health within {READY_TIMEOUT:?}");
-            }
-            tokio::time::sleep(Duration::from_millis(1)).await;
-        }
-        let stream = self
-            .connect(ENVD_PORT)
+            let stream = self
+                .connect(ENVD_PORT)
+                .await
+                .context("connecting to envd")?;
+            envd_client::init(stream, init)
+                .await
+                .context("initialising envd")
+        };
+        tokio::time::timeout(READY_TIMEOUT, ready)
             .await
-            .context("connecting to envd")?;
-        envd_client::init(stream, init)
-            .await
-            .context("initialising envd")
+            .map_err(|_| anyhow::anyhow!("envd was not ready within {READY_TIMEOUT:?}"))?
     }
 
     /// The blocking part of a stop, as a closure that owns what it needs.
@@ -458,7 +507,20 @@ impl Boot {
         ));
         let started = (|| {
             let agent = NetnsAgent::start()?;
-            let init = match spawn_init(&agent, &self.exe, &cgroup, &log, &self.init_config()) {
+            let spawned = agent
+                .listener_blocking(ENVD_PORT)
+                .context("listening on the envd port")
+                .and_then(|listener| {
+                    spawn_init(
+                        &agent,
+                        &self.exe,
+                        &cgroup,
+                        &log,
+                        listener,
+                        &self.init_config(),
+                    )
+                });
+            let init = match spawned {
                 Ok(init) => init,
                 Err(e) => {
                     agent.shutdown();
@@ -528,28 +590,29 @@ impl Boot {
             envd_args: [
                 "sandboxd",
                 "envd",
-                "--listen",
-                &format!("0.0.0.0:{ENVD_PORT}"),
+                "--listen-fd",
+                &ENVD_LISTEN_FD.to_string(),
+                "--sandbox-id",
+                &spec.sandbox_id,
+                "--template-id",
+                &spec.template_id,
             ]
             .map(String::from)
             .to_vec(),
-            envd_env: vec![
-                ("PATH".into(), SANDBOX_PATH.into()),
-                ("E2B_SANDBOX".into(), "true".into()),
-                ("E2B_SANDBOX_ID".into(), spec.sandbox_id.clone()),
-                ("E2B_TEMPLATE_ID".into(), spec.template_id.clone()),
-            ],
+            envd_env: vec![("PATH".into(), SANDBOX_PATH.into())],
         }
     }
 }
 
 /// Spawns `sandboxd sandbox-init` from the agent (so in the sandbox's namespaces), already in
-/// the sandbox cgroup, and hands it its config.
+/// the sandbox cgroup, with envd's listening socket as descriptor [`ENVD_LISTEN_FD`], and hands
+/// it its config.
 fn spawn_init(
     agent: &NetnsAgent,
     exe: &Path,
     cgroup: &SandboxCgroup,
     log: &File,
+    listener: OwnedFd,
     config: &init::InitConfig,
 ) -> anyhow::Result<Child> {
     use std::io::Write;
@@ -564,9 +627,16 @@ fn spawn_init(
         .stdout(log.try_clone()?)
         .stderr(log.try_clone()?);
     let procs_fds: Vec<i32> = procs.iter().map(|f| f.as_raw_fd()).collect();
+    let listener_fd = listener.as_raw_fd();
     // SAFETY: only async-signal-safe system calls between fork and exec.
     unsafe {
         command.pre_exec(move || {
+            // dup2 leaves close-on-exec set when both numbers are equal; clear it explicitly.
+            if libc::dup2(listener_fd, ENVD_LISTEN_FD) < 0
+                || libc::fcntl(ENVD_LISTEN_FD, libc::F_SETFD, 0) < 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
             for fd in &procs_fds {
                 // "0" means the writing process itself.
                 if libc::write(*fd, b"0".as_ptr().cast(), 1) != 1 {

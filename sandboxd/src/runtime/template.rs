@@ -140,6 +140,7 @@ fn check_merged_usr() -> anyhow::Result<()> {
 }
 
 fn build(root_dir: &Path) -> anyhow::Result<()> {
+    mkdir(root_dir, 0o755)?;
     let root = root_dir.join("root");
     mkdir(&root, 0o755)?;
     // Mount points and the usual top-level tree.
