@@ -1,15 +1,7 @@
-//! sandboxd: an E2B-compatible control plane with isolated sandboxes (`serve`), and the
-//! daemon that runs inside each sandbox (`envd`).
-//!
-//! Layers: `api` (control plane REST) → `runtime` (namespaces, overlay, cgroups, network) →
-//! `envd` (Connect RPC process/filesystem services and `/files`) → `proxy` (sandbox routing).
-
-mod api;
-mod envd;
-mod proxy;
-mod runtime;
+//! The `sandboxd` command line; the modules live in the library (`lib.rs`).
 
 use clap::{Parser, Subcommand};
+use sandboxd::{api, envd, runtime};
 
 #[derive(Parser)]
 #[command(name = "sandboxd", version, about)]
@@ -24,11 +16,16 @@ enum Command {
     Serve(api::ServeArgs),
     /// Run the sandbox daemon; on its own it acts on the host it runs on (the SDKs' debug mode).
     Envd(envd::Args),
+    /// Internal: started by the runtime as a sandbox's first process; builds its root and
+    /// becomes its envd.
+    #[command(hide = true)]
+    SandboxInit,
 }
 
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Serve(args) => api::serve(args),
         Command::Envd(args) => envd::run(args),
+        Command::SandboxInit => runtime::sandbox_init(),
     }
 }

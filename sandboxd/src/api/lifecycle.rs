@@ -393,6 +393,10 @@ impl Controller {
                 self.persist(&sandboxes);
             }
             if kills.is_empty() && stops.is_empty() && !busy {
+                // Every sandbox is stopped: the instance's network rules and cgroups can go.
+                if let Err(e) = self.runtime.close().await {
+                    eprintln!("sandboxd: releasing host resources: {e:#}");
+                }
                 return;
             }
             for (id, live) in kills {

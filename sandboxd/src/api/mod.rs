@@ -59,11 +59,9 @@ async fn serve_async(args: ServeArgs) -> anyhow::Result<()> {
     let domain = args
         .domain
         .unwrap_or_else(|| format!("localhost:{}", address.port()));
-    let (runtime, layers) = Runtime::open(RuntimeConfig {
-        data_dir: args.data_dir.clone(),
-    })
-    .await
-    .context("preparing the sandbox runtime")?;
+    let (runtime, layers) = Runtime::open(RuntimeConfig::new(args.data_dir.clone()))
+        .await
+        .context("preparing the sandbox runtime")?;
     let store = store::Store::new(&control_dir);
     let controller =
         Arc::new(Controller::recover(runtime, layers, credentials, store, Some(domain)).await?);
@@ -90,6 +88,11 @@ async fn serve_async(args: ServeArgs) -> anyhow::Result<()> {
     let app =
         crate::proxy::with_sandbox_routing(routes::router(controller.clone()), controller.clone());
     let shutdown_controller = controller.clone();
+    // Streamed responses are many small writes (one per Connect frame); without NODELAY each
+    // one after the first waits for the client's delayed ACK.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             stop_signal().await;

@@ -5,24 +5,76 @@
 //! and v2), and runs `sandboxd envd` as its first process. The control plane (`api`) drives it
 //! only through the types below; it never touches namespaces, mounts or cgroups itself.
 //!
-//! This file is the contract between `api`/`proxy` and the runtime. Bodies marked `todo!` are
-//! being built; the signatures are what callers program against.
+//! How a start goes (see the submodules for the why of each step):
+//! 1. the writable layer is created (or kept) under `<data_dir>/runtime/layers/<id>`;
+//! 2. the cgroup is created with its limits ([`cgroup`]);
+//! 3. a namespace agent thread unshares a network and a PID namespace ([`agent`]) and spawns
+//!    `sandboxd sandbox-init`, which joins the cgroup before it runs, builds the root in its own
+//!    mount namespace and executes envd as PID 1 ([`init`]);
+//! 4. with internet access, a veth pair and NAT connect it to the host ([`network`]);
+//! 5. the runtime waits for envd's `GET /health` and sends `POST /init` ([`envd_client`]).
+//!
+//! envd runs as `sandboxd envd --listen-fd 3 --sandbox-id <id> --template-id <id>` with only
+//! `PATH` in its environment: descriptor 3 is a socket the runtime already listens on (port
+//! 49983 in the sandbox's network namespace), the IDs become the internal `E2B_*` variables,
+//! and user, workdir, token and `envVars` arrive through `/init`.
 
-#![allow(dead_code)] // contract ahead of its callers; removed once `api` uses every item
+mod agent;
+mod cgroup;
+mod cleanup;
+mod envd_client;
+mod init;
+mod layout;
+mod metrics;
+pub mod network;
+mod template;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::fs::File;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use tokio::net::TcpStream;
+use anyhow::{Context, bail};
+use tokio::net::{TcpSocket, TcpStream};
+
+pub use init::sandbox_init;
+
+use agent::NetnsAgent;
+use cgroup::{Cgroups, SandboxCgroup};
+use layout::{LayerPaths, Layout};
+use network::{Network, Uplink};
+use template::Template;
 
 /// Version string envd reports; the SDKs gate features on it (≥ 0.6.4 enables everything).
 pub const ENVD_VERSION: &str = "0.6.13";
 /// Port envd listens on inside every sandbox.
 pub const ENVD_PORT: u16 = 49983;
 
+/// How long a sandbox may take from spawn to envd answering `/health`.
+const READY_TIMEOUT: Duration = Duration::from_secs(15);
+/// Descriptor number of envd's listening socket (`sandboxd envd --listen-fd`).
+const ENVD_LISTEN_FD: i32 = 3;
+/// `PATH` of envd, hence of every command (ENVD.md §1.4).
+const SANDBOX_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
 pub struct RuntimeConfig {
     /// Root of everything the runtime keeps on disk (templates, layers, bookkeeping).
     pub data_dir: PathBuf,
+    /// The `sandboxd` executable that becomes each sandbox's init and envd. The running
+    /// executable by default; tests point it at the built binary.
+    pub sandboxd_exe: PathBuf,
+}
+
+impl RuntimeConfig {
+    pub fn new(data_dir: impl Into<PathBuf>) -> RuntimeConfig {
+        RuntimeConfig {
+            data_dir: data_dir.into(),
+            sandboxd_exe: std::env::current_exe().unwrap_or_else(|_| "/proc/self/exe".into()),
+        }
+    }
 }
 
 /// Resource limits applied through the sandbox's cgroup.
@@ -30,6 +82,7 @@ pub struct RuntimeConfig {
 pub struct Limits {
     pub cpu_count: u32,
     pub memory_mb: u64,
+    /// Reported as `disk_total` in metrics; not enforced (the layer is a plain directory).
     pub disk_mb: u64,
     pub pids_max: u64,
 }
@@ -47,7 +100,8 @@ pub struct EnvdInit {
 
 #[derive(Clone, Debug)]
 pub struct SandboxSpec {
-    /// `i` + 20 chars of `[a-z0-9]`; also the hostname inside.
+    /// `i` + 20 chars of `[a-z0-9]`; also the hostname inside. Must be 1-64 chars of
+    /// `[A-Za-z0-9_-]` (it names directories and cgroups).
     pub sandbox_id: String,
     /// Resolved template ID (see [`Runtime::template`]).
     pub template_id: String,
@@ -74,6 +128,7 @@ pub struct TemplateInfo {
 #[derive(Clone, Debug, Default)]
 pub struct Metrics {
     pub cpu_count: u32,
+    /// Percent of the sandbox's CPUs used since the previous sample (or since start).
     pub cpu_used_pct: f64,
     pub mem_used: u64,
     pub mem_total: u64,
@@ -84,6 +139,11 @@ pub struct Metrics {
 
 pub struct Runtime {
     config: RuntimeConfig,
+    layout: Layout,
+    cgroups: Cgroups,
+    network: Arc<Network>,
+    base: Template,
+    _data_dir_lock: File,
 }
 
 impl Runtime {
@@ -91,59 +151,531 @@ impl Runtime {
     /// earlier run left behind (processes, mounts, cgroups, network namespaces) after a crash.
     /// Returns the IDs whose writable layers are still on disk, so the control plane can decide
     /// what to keep (e.g. as paused sandboxes) and what to [`Runtime::remove_layer`].
+    ///
+    /// Fails when another sandboxd has the same data dir open.
     pub async fn open(config: RuntimeConfig) -> anyhow::Result<(Runtime, Vec<String>)> {
-        let _ = config;
-        todo!("runtime: open")
+        tokio::task::spawn_blocking(move || Runtime::open_blocking(config)).await?
+    }
+
+    fn open_blocking(mut config: RuntimeConfig) -> anyhow::Result<(Runtime, Vec<String>)> {
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("creating {}", config.data_dir.display()))?;
+        config.data_dir = config.data_dir.canonicalize()?;
+        // Layer paths go into overlay mount options, where these characters are separators.
+        if config.data_dir.to_string_lossy().contains([',', ':', '\\']) {
+            bail!(
+                "data dir {} must not contain ',', ':' or '\\'",
+                config.data_dir.display()
+            );
+        }
+        let layout = Layout::new(&config.data_dir);
+        let lock = layout.lock()?;
+        let instance = layout.instance_id()?;
+        protect_from_oom_killer();
+        let cgroups = Cgroups::detect(&instance)?;
+        let network = Arc::new(Network::new(&instance));
+        let layers = cleanup::remove_leftovers(&layout, &cgroups, &network)?;
+        let base = template::ensure_base(&layout.templates())?;
+        let runtime = Runtime {
+            config,
+            layout,
+            cgroups,
+            network,
+            base,
+            _data_dir_lock: lock,
+        };
+        Ok((runtime, layers))
     }
 
     /// Looks a template up by ID or alias (`base`); `None` when unknown.
     pub fn template(&self, id_or_alias: &str) -> Option<TemplateInfo> {
-        let _ = id_or_alias;
-        todo!("runtime: template")
+        let base = &self.base;
+        (id_or_alias == base.template_id || base.aliases.iter().any(|a| a == id_or_alias)).then(
+            || TemplateInfo {
+                template_id: base.template_id.clone(),
+                aliases: base.aliases.clone(),
+            },
+        )
+    }
+
+    /// cgroup version in use (1 or 2), detected at open.
+    pub fn cgroup_version(&self) -> u8 {
+        self.cgroups.version()
     }
 
     /// Starts a sandbox and returns once envd inside answers and has been initialised with
-    /// `spec.envd`.
+    /// `spec.envd`. On failure nothing of the attempt is left (except a kept layer).
     pub async fn start(&self, spec: &SandboxSpec, layer: Layer) -> anyhow::Result<Sandbox> {
-        let _ = (spec, layer);
-        todo!("runtime: start")
+        layout::check_sandbox_id(&spec.sandbox_id)?;
+        if self.template(&spec.template_id).is_none() {
+            bail!("unknown template {:?}", spec.template_id);
+        }
+        let boot = Boot {
+            spec: spec.clone(),
+            layer_mode: layer,
+            layer: self.layout.layer(&spec.sandbox_id),
+            trash: self.layout.layers(),
+            exe: self.config.sandboxd_exe.clone(),
+            template_root: self.base.root(),
+            usr_lowers: self.base.usr_lowers(),
+            cgroups: self.cgroups.clone(),
+            network: self.network.clone(),
+        };
+        let sandbox = tokio::task::spawn_blocking(move || boot.run()).await??;
+        if let Err(e) = sandbox.wait_ready(&spec.envd).await {
+            let tail = log_tail(&sandbox.layer.envd_log());
+            sandbox.stop(layer == Layer::Keep).await?;
+            return Err(e.context(format!(
+                "sandbox {} did not start; envd log: {tail}",
+                spec.sandbox_id
+            )));
+        }
+        Ok(sandbox)
     }
 
     /// Deletes a stopped sandbox's writable layer.
     pub async fn remove_layer(&self, sandbox_id: &str) -> anyhow::Result<()> {
-        let _ = sandbox_id;
-        todo!("runtime: remove_layer")
+        layout::check_sandbox_id(sandbox_id)?;
+        let (layer, trash) = (self.layout.layer(sandbox_id), self.layout.layers());
+        tokio::task::spawn_blocking(move || cleanup::delete_layer(&layer, &trash)).await?
+    }
+
+    /// Removes the instance's network rules and cgroup directories. Call it on shutdown, after
+    /// every sandbox has been stopped.
+    pub async fn close(&self) -> anyhow::Result<()> {
+        let (network, cgroups) = (self.network.clone(), self.cgroups.clone());
+        tokio::task::spawn_blocking(move || {
+            cgroups.remove_instance_dirs();
+            network.close()
+        })
+        .await?
     }
 }
 
-/// A running (or frozen) sandbox. Dropping it does not stop it; call [`Sandbox::stop`].
-pub struct Sandbox {}
+/// A running (or frozen) sandbox. Call [`Sandbox::stop`] to end it; dropping a sandbox that was
+/// not stopped stops it in the background and keeps its layer.
+pub struct Sandbox {
+    id: String,
+    layer: LayerPaths,
+    trash: PathBuf,
+    cgroup: SandboxCgroup,
+    network: Arc<Network>,
+    sampler: Arc<metrics::Sampler>,
+    /// `None` once stopped.
+    running: Mutex<Option<Running>>,
+}
+
+struct Running {
+    agent: NetnsAgent,
+    init: Child,
+    uplink: Option<Uplink>,
+}
 
 impl Sandbox {
+    pub fn sandbox_id(&self) -> &str {
+        &self.id
+    }
+
+    /// Host PID of the sandbox's PID 1 (envd), e.g. for `nsenter`; `None` once stopped.
+    pub fn host_pid(&self) -> Option<u32> {
+        self.running.lock().unwrap().as_ref().map(|r| r.init.id())
+    }
+
+    /// The sandbox's address on its link to the host; `None` without internet access.
+    pub fn ip_address(&self) -> Option<std::net::Ipv4Addr> {
+        let running = self.running.lock().unwrap();
+        running.as_ref()?.uplink.as_ref().map(|u| u.sandbox_ip)
+    }
+
     /// A TCP connection to `127.0.0.1:<port>` inside the sandbox's network namespace: envd on
     /// [`ENVD_PORT`], or any service a process in the sandbox listens on (loopback included).
     pub async fn connect(&self, port: u16) -> std::io::Result<TcpStream> {
-        let _ = port;
-        todo!("runtime: connect")
+        let reply = {
+            let running = self.running.lock().unwrap();
+            running
+                .as_ref()
+                .ok_or_else(stopped)?
+                .agent
+                .request_tcp_socket()?
+        };
+        let socket = reply.await.map_err(|_| stopped())??;
+        let socket = TcpSocket::from_std_stream(std::net::TcpStream::from(socket));
+        socket
+            .connect((std::net::Ipv4Addr::LOCALHOST, port).into())
+            .await
     }
 
     /// Freezes every process (cgroup freezer); connections stay open but get no answers.
     pub async fn freeze(&self) -> anyhow::Result<()> {
-        todo!("runtime: freeze")
+        self.ensure_running()?;
+        let cgroup = self.cgroup.clone();
+        tokio::task::spawn_blocking(move || cgroup.freeze()).await?
     }
 
     pub async fn thaw(&self) -> anyhow::Result<()> {
-        todo!("runtime: thaw")
+        self.ensure_running()?;
+        let cgroup = self.cgroup.clone();
+        tokio::task::spawn_blocking(move || cgroup.thaw()).await?
     }
 
     /// Kills every process and removes mounts, cgroup and network namespace. The writable layer
-    /// stays on disk when `keep_layer` (filesystem-only pause), else it is deleted.
-    pub async fn stop(self, keep_layer: bool) -> anyhow::Result<()> {
-        let _ = keep_layer;
-        todo!("runtime: stop")
+    /// stays on disk when `keep_layer` (filesystem-only pause), else it is deleted. Stopping a
+    /// stopped sandbox does nothing.
+    pub async fn stop(&self, keep_layer: bool) -> anyhow::Result<()> {
+        let Some(running) = self.running.lock().unwrap().take() else {
+            return Ok(());
+        };
+        let teardown = self.teardown(running, keep_layer);
+        tokio::task::spawn_blocking(teardown).await?
+    }
+
+    /// Whether envd (the sandbox's PID 1) is still alive; `false` once stopped or if it died.
+    pub fn is_alive(&self) -> bool {
+        let mut running = self.running.lock().unwrap();
+        running
+            .as_mut()
+            .is_some_and(|r| matches!(r.init.try_wait(), Ok(None)))
     }
 
     pub async fn metrics(&self) -> anyhow::Result<Metrics> {
-        todo!("runtime: metrics")
+        self.ensure_running()?;
+        let sampler = self.sampler.clone();
+        tokio::task::spawn_blocking(move || sampler.sample()).await?
     }
+
+    /// A command that runs `program` inside the sandbox as root, like a process envd starts:
+    /// in its namespaces and cgroup, with its capability bounding set, with only `PATH` set.
+    /// For tests and debugging; it needs `nsenter` and `setpriv` (util-linux).
+    pub fn command(&self, program: &str) -> anyhow::Result<Command> {
+        use std::os::unix::process::CommandExt;
+
+        let pid = self.host_pid().context("the sandbox has been stopped")?;
+        let procs = self.cgroup.open_procs_files()?;
+        let bounding: Vec<String> = init::KEPT_CAPABILITIES
+            .iter()
+            .map(|(_, name)| format!("+{name}"))
+            .collect();
+        let mut command = Command::new("nsenter");
+        command
+            .args(["--target", &pid.to_string()])
+            .args([
+                "--mount", "--uts", "--ipc", "--net", "--pid", "--root", "--wd=/",
+            ])
+            .args([
+                "--",
+                "setpriv",
+                "--bounding-set",
+                &format!("-all,{}", bounding.join(",")),
+            ])
+            .args(["--", program])
+            .env_clear()
+            .env("PATH", SANDBOX_PATH);
+        // SAFETY: only write(2) between fork and exec.
+        unsafe {
+            command.pre_exec(move || {
+                for fd in &procs {
+                    if libc::write(fd.as_raw_fd(), b"0".as_ptr().cast(), 1) != 1 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                }
+                Ok(())
+            });
+        }
+        Ok(command)
+    }
+
+    /// How often the OOM killer ended a process inside this sandbox.
+    pub fn oom_kills(&self) -> anyhow::Result<u64> {
+        self.cgroup.oom_kills()
+    }
+
+    fn ensure_running(&self) -> anyhow::Result<()> {
+        if self.running.lock().unwrap().is_none() {
+            bail!("sandbox {} has been stopped", self.id);
+        }
+        Ok(())
+    }
+
+    /// Waits for envd's `/health` and sends `/init`. envd's socket listens before envd runs, so
+    /// the first request simply waits for envd to accept it; a retry only follows a failure.
+    async fn wait_ready(&self, init: &EnvdInit) -> anyhow::Result<()> {
+        let ready = async {
+            loop {
+                let stream = self
+                    .connect(ENVD_PORT)
+                    .await
+                    .context("connecting to envd")?;
+                if envd_client::healthy(stream).await.unwrap_or(false) {
+                    break;
+                }
+                if !self.is_alive() {
+                    bail!("envd exited during start");
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            let stream = self
+                .connect(ENVD_PORT)
+                .await
+                .context("connecting to envd")?;
+            envd_client::init(stream, init)
+                .await
+                .context("initialising envd")
+        };
+        tokio::time::timeout(READY_TIMEOUT, ready)
+            .await
+            .map_err(|_| anyhow::anyhow!("envd was not ready within {READY_TIMEOUT:?}"))?
+    }
+
+    /// The blocking part of a stop, as a closure that owns what it needs.
+    fn teardown(
+        &self,
+        running: Running,
+        keep_layer: bool,
+    ) -> impl FnOnce() -> anyhow::Result<()> + Send + 'static {
+        let (cgroup, network, layer, trash) = (
+            self.cgroup.clone(),
+            self.network.clone(),
+            self.layer.clone(),
+            self.trash.clone(),
+        );
+        move || {
+            let Running {
+                agent,
+                mut init,
+                uplink,
+            } = running;
+            // Killing PID 1 ends the whole PID namespace; the cgroup kill covers the rest and
+            // thaws frozen processes so that they can die.
+            let _ = init.kill();
+            cgroup.kill_all()?;
+            init.wait()?;
+            agent.shutdown();
+            if let Some(uplink) = uplink {
+                network.detach(uplink);
+            }
+            cgroup.destroy()?;
+            if !keep_layer {
+                cleanup::delete_layer(&layer, &trash)?;
+            }
+            Ok(())
+        }
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        if let Some(running) = self.running.get_mut().unwrap().take() {
+            let teardown = self.teardown(running, true);
+            std::thread::spawn(teardown);
+        }
+    }
+}
+
+fn stopped() -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::NotConnected,
+        "the sandbox has been stopped",
+    )
+}
+
+/// Everything a start needs, moved onto a blocking thread.
+struct Boot {
+    spec: SandboxSpec,
+    layer_mode: Layer,
+    layer: LayerPaths,
+    trash: PathBuf,
+    exe: PathBuf,
+    template_root: PathBuf,
+    usr_lowers: Vec<PathBuf>,
+    cgroups: Cgroups,
+    network: Arc<Network>,
+}
+
+impl Boot {
+    fn run(self) -> anyhow::Result<Sandbox> {
+        let id = &self.spec.sandbox_id;
+        cleanup::prepare_layer(&self.layer, &self.trash, self.layer_mode)?;
+        let log = File::create(self.layer.envd_log())?;
+        let cgroup = match self.cgroups.create(id, &self.spec.limits) {
+            Ok(cgroup) => cgroup,
+            Err(e) => return Err(self.undo_layer(e)),
+        };
+        let sampler = Arc::new(metrics::Sampler::new(
+            cgroup.clone(),
+            self.layer.writable_dirs().to_vec(),
+            &self.spec.limits,
+        ));
+        let started = (|| {
+            let agent = NetnsAgent::start()?;
+            let spawned = agent
+                .listener_blocking(ENVD_PORT)
+                .context("listening on the envd port")
+                .and_then(|listener| {
+                    spawn_init(
+                        &agent,
+                        &self.exe,
+                        &cgroup,
+                        &log,
+                        listener,
+                        &self.init_config(),
+                    )
+                });
+            let init = match spawned {
+                Ok(init) => init,
+                Err(e) => {
+                    agent.shutdown();
+                    return Err(e);
+                }
+            };
+            Ok(Running {
+                agent,
+                init,
+                uplink: None,
+            })
+        })();
+        let sandbox = Sandbox {
+            id: id.clone(),
+            layer: self.layer.clone(),
+            trash: self.trash.clone(),
+            cgroup: cgroup.clone(),
+            network: self.network.clone(),
+            sampler,
+            running: Mutex::new(None),
+        };
+        let mut running = match started {
+            Ok(running) => running,
+            Err(e) => {
+                let _ = cgroup.destroy();
+                return Err(self.undo_layer(e));
+            }
+        };
+        if self.spec.allow_internet_access {
+            let attached = running
+                .agent
+                .inet_socket_blocking()
+                .map_err(anyhow::Error::from)
+                .and_then(|inside| self.network.attach(running.agent.tid(), &inside));
+            match attached {
+                Ok(uplink) => running.uplink = Some(uplink),
+                Err(e) => {
+                    let _ = sandbox.teardown(running, self.layer_mode == Layer::Keep)();
+                    return Err(e.context("connecting the sandbox to the network"));
+                }
+            }
+        }
+        *sandbox.running.lock().unwrap() = Some(running);
+        Ok(sandbox)
+    }
+
+    fn undo_layer(&self, error: anyhow::Error) -> anyhow::Error {
+        if self.layer_mode == Layer::Fresh {
+            let _ = cleanup::delete_layer(&self.layer, &self.trash);
+        }
+        error
+    }
+
+    fn init_config(&self) -> init::InitConfig {
+        let spec = &self.spec;
+        init::InitConfig {
+            hostname: spec.sandbox_id.clone(),
+            root_lower: self.template_root.clone(),
+            usr_lowers: self.usr_lowers.clone(),
+            layer: self.layer.dir.clone(),
+            hosts: template::hosts_file(&spec.sandbox_id),
+            run_files: vec![
+                ("e2b/.E2B_SANDBOX".into(), "true".into()),
+                ("e2b/.E2B_SANDBOX_ID".into(), spec.sandbox_id.clone()),
+                ("e2b/.E2B_TEMPLATE_ID".into(), spec.template_id.clone()),
+            ],
+            envd_args: [
+                "sandboxd",
+                "envd",
+                "--listen-fd",
+                &ENVD_LISTEN_FD.to_string(),
+                "--sandbox-id",
+                &spec.sandbox_id,
+                "--template-id",
+                &spec.template_id,
+            ]
+            .map(String::from)
+            .to_vec(),
+            envd_env: vec![("PATH".into(), SANDBOX_PATH.into())],
+        }
+    }
+}
+
+/// Spawns `sandboxd sandbox-init` from the agent (so in the sandbox's namespaces), already in
+/// the sandbox cgroup, with envd's listening socket as descriptor [`ENVD_LISTEN_FD`], and hands
+/// it its config.
+fn spawn_init(
+    agent: &NetnsAgent,
+    exe: &Path,
+    cgroup: &SandboxCgroup,
+    log: &File,
+    listener: OwnedFd,
+    config: &init::InitConfig,
+) -> anyhow::Result<Child> {
+    use std::io::Write;
+    use std::os::unix::process::CommandExt;
+
+    let procs: Vec<OwnedFd> = cgroup.open_procs_files()?;
+    let mut command = Command::new(exe);
+    command
+        .arg("sandbox-init")
+        .env_clear()
+        .stdin(Stdio::piped())
+        .stdout(log.try_clone()?)
+        .stderr(log.try_clone()?);
+    let procs_fds: Vec<i32> = procs.iter().map(|f| f.as_raw_fd()).collect();
+    let listener_fd = listener.as_raw_fd();
+    // SAFETY: only async-signal-safe system calls between fork and exec.
+    unsafe {
+        command.pre_exec(move || {
+            // dup2 leaves close-on-exec set when both numbers are equal; clear it explicitly.
+            if libc::dup2(listener_fd, ENVD_LISTEN_FD) < 0
+                || libc::fcntl(ENVD_LISTEN_FD, libc::F_SETFD, 0) < 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            for fd in &procs_fds {
+                // "0" means the writing process itself.
+                if libc::write(*fd, b"0".as_ptr().cast(), 1) != 1 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            // Its own session: a terminal's Ctrl-C must not reach sandboxes.
+            if libc::setsid() < 0 || libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = agent
+        .spawn_blocking(command)
+        .context("spawning the sandbox init")?;
+    drop(procs);
+    let mut stdin = child.stdin.take().expect("piped");
+    let written = stdin.write_all(&serde_json::to_vec(config)?);
+    drop(stdin);
+    if let Err(e) = written {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(e).context("sending the init config");
+    }
+    Ok(child)
+}
+
+/// sandboxd should be the last thing the kernel's OOM killer picks on a full host; its
+/// sandboxes reset this for themselves (see `init`).
+fn protect_from_oom_killer() {
+    let _ = std::fs::write("/proc/self/oom_score_adj", "-500");
+}
+
+fn log_tail(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let start = text.len().saturating_sub(2000);
+    let start = (start..text.len())
+        .find(|i| text.is_char_boundary(*i))
+        .unwrap_or(text.len());
+    text[start..].trim().to_string()
 }
