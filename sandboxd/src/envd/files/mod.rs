@@ -208,14 +208,32 @@ fn part_filename(disposition: &str) -> Option<String> {
     plain
 }
 
+/// Most of a refused upload's body is read and dropped before answering, so the client
+/// (which is still sending) gets the answer rather than a reset connection.
+const DRAIN_LIMIT: usize = 64 * 1024 * 1024;
+
+async fn drain(mut body: impl Stream<Item = Result<Bytes, io::Error>> + Unpin) {
+    let mut seen = 0;
+    while let Some(Ok(chunk)) = body.next().await {
+        seen += chunk.len();
+        if seen > DRAIN_LIMIT {
+            break;
+        }
+    }
+}
+
 pub async fn upload(envd: Arc<Envd>, req: Request<Incoming>) -> Response<Body> {
-    let (user, params) = match authorise(&envd, &req, "write") {
+    let prepared = authorise(&envd, &req, "write").and_then(|(user, params)| {
+        let metadata = upload::metadata_from_headers(req.headers())
+            .map_err(|e| error(StatusCode::BAD_REQUEST, &format!("invalid metadata: {e}")))?;
+        Ok((user, params, metadata))
+    });
+    let (user, params, metadata) = match prepared {
         Ok(v) => v,
-        Err(resp) => return resp,
-    };
-    let metadata = match upload::metadata_from_headers(req.headers()) {
-        Ok(m) => m,
-        Err(e) => return error(StatusCode::BAD_REQUEST, &format!("invalid metadata: {e}")),
+        Err(resp) => {
+            drain(BodyDataStream::new(req.into_body()).map(|r| r.map_err(io::Error::other))).await;
+            return resp;
+        }
     };
     let content_type = req
         .headers()
@@ -230,7 +248,7 @@ pub async fn upload(envd: Arc<Envd>, req: Request<Incoming>) -> Response<Body> {
         .trim()
         .to_ascii_lowercase();
     let query_path = params.get("path").filter(|p| !p.is_empty()).cloned();
-    let body = match body_stream(req) {
+    let mut body = match body_stream(req) {
         Ok(b) => b,
         Err(resp) => return resp,
     };
