@@ -13,7 +13,6 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
-use http_body_util::BodyDataStream;
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
@@ -132,16 +131,50 @@ pub struct Written {
 
 type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, io::Error>> + Send>>;
 
-/// The request body as a stream of bytes, inflated when it is gzip-encoded.
-fn body_stream(req: Request<Incoming>) -> Result<ByteStream, Response<Body>> {
-    let encoding = req
-        .headers()
+/// Reads a request body to its end on its own task and hands the data over a channel. Once the
+/// handler stops listening (it refused the upload) the rest is read and dropped, up to a limit,
+/// so the client that is still sending receives the answer instead of a reset connection.
+fn read_to_end(body: Incoming) -> ByteStream {
+    use http_body_util::BodyExt;
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, io::Error>>(4);
+    tokio::spawn(async move {
+        let mut body = body;
+        let mut discarded = 0;
+        while let Some(frame) = body.frame().await {
+            let data = match frame {
+                Ok(f) => match f.into_data() {
+                    Ok(d) => d,
+                    Err(_) => continue,
+                },
+                Err(e) => {
+                    let _ = tx.send(Err(io::Error::other(e))).await;
+                    return;
+                }
+            };
+            if tx.is_closed() || tx.send(Ok(data.clone())).await.is_err() {
+                discarded += data.len();
+                if discarded > DRAIN_LIMIT {
+                    return;
+                }
+            }
+        }
+    });
+    Box::pin(futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|c| (c, rx))
+    }))
+}
+
+/// The body as bytes, inflated when it is gzip-encoded.
+fn decoded_body(
+    headers: &hyper::HeaderMap,
+    body: ByteStream,
+) -> Result<ByteStream, Response<Body>> {
+    let encoding = headers
         .get(header::CONTENT_ENCODING)
         .map(|v| v.to_str().unwrap_or("?").trim().to_ascii_lowercase());
-    let raw = BodyDataStream::new(req.into_body()).map(|r| r.map_err(io::Error::other));
     match encoding.as_deref() {
-        None | Some("") | Some("identity") => Ok(Box::pin(raw)),
-        Some("gzip") => Ok(Box::pin(inflate(raw))),
+        None | Some("") | Some("identity") => Ok(body),
+        Some("gzip") => Ok(Box::pin(inflate(body))),
         Some(other) => Err(error(
             StatusCode::BAD_REQUEST,
             &format!("unsupported content encoding '{other}' (only gzip)"),
@@ -208,35 +241,26 @@ fn part_filename(disposition: &str) -> Option<String> {
     plain
 }
 
-/// Most of a refused upload's body is read and dropped before answering, so the client
-/// (which is still sending) gets the answer rather than a reset connection.
+/// How much of a refused upload is read and dropped before the connection is given up.
 const DRAIN_LIMIT: usize = 64 * 1024 * 1024;
 
-async fn drain(mut body: impl Stream<Item = Result<Bytes, io::Error>> + Unpin) {
-    let mut seen = 0;
-    while let Some(Ok(chunk)) = body.next().await {
-        seen += chunk.len();
-        if seen > DRAIN_LIMIT {
-            break;
-        }
-    }
-}
-
 pub async fn upload(envd: Arc<Envd>, req: Request<Incoming>) -> Response<Body> {
-    let prepared = authorise(&envd, &req, "write").and_then(|(user, params)| {
-        let metadata = upload::metadata_from_headers(req.headers())
-            .map_err(|e| error(StatusCode::BAD_REQUEST, &format!("invalid metadata: {e}")))?;
-        Ok((user, params, metadata))
-    });
-    let (user, params, metadata) = match prepared {
+    let (user, params) = match authorise(&envd, &req, "write") {
         Ok(v) => v,
         Err(resp) => {
-            drain(BodyDataStream::new(req.into_body()).map(|r| r.map_err(io::Error::other))).await;
+            // Dropping the stream leaves the reader discarding the rest of the body.
+            drop(read_to_end(req.into_body()));
             return resp;
         }
     };
-    let content_type = req
-        .headers()
+    let (parts, body) = req.into_parts();
+    let body = read_to_end(body);
+    let metadata = match upload::metadata_from_headers(&parts.headers) {
+        Ok(m) => m,
+        Err(e) => return error(StatusCode::BAD_REQUEST, &format!("invalid metadata: {e}")),
+    };
+    let content_type = parts
+        .headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
@@ -248,7 +272,7 @@ pub async fn upload(envd: Arc<Envd>, req: Request<Incoming>) -> Response<Body> {
         .trim()
         .to_ascii_lowercase();
     let query_path = params.get("path").filter(|p| !p.is_empty()).cloned();
-    let mut body = match body_stream(req) {
+    let body = match decoded_body(&parts.headers, body) {
         Ok(b) => b,
         Err(resp) => return resp,
     };
