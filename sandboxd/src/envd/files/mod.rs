@@ -22,6 +22,7 @@ use super::http::{Body, full_body, json_error};
 use super::paths::{base_name, resolve};
 use super::state::Envd;
 use super::users::User;
+use upload::HttpError;
 
 /// Prefix of the hidden names uploads are staged under before they replace their target.
 pub const STAGING_PREFIX: &[u8] = b".envd-upload-";
@@ -46,7 +47,7 @@ fn authorise(
     envd: &Envd,
     req: &Request<Incoming>,
     operation: &str,
-) -> Result<(User, BTreeMap<String, String>), Response<Body>> {
+) -> Result<(User, BTreeMap<String, String>), HttpError> {
     let params = auth::query_params(req.uri().query());
     let config = envd.config();
     auth::check(
@@ -56,7 +57,7 @@ fn authorise(
         operation,
         now_unix(),
     )
-    .map_err(|(s, m)| error(s, m))?;
+    .map_err(|(s, m)| (s, m.to_owned()))?;
     let name = params
         .get("username")
         .filter(|u| !u.is_empty())
@@ -65,23 +66,23 @@ fn authorise(
     let user = envd
         .users
         .lookup(&name)
-        .map_err(|e| error(StatusCode::UNAUTHORIZED, &e.message))?;
+        .map_err(|e| (StatusCode::UNAUTHORIZED, e.message))?;
     Ok((user, params.into_iter().collect()))
 }
 
-fn target_path(envd: &Envd, user: &User, raw: &str) -> Result<PathBuf, Response<Body>> {
+fn target_path(envd: &Envd, user: &User, raw: &str) -> Result<PathBuf, HttpError> {
     resolve(raw, user, envd.config().default_workdir.as_deref())
-        .map_err(|e| error(StatusCode::BAD_REQUEST, &e.message))
+        .map_err(|e| (StatusCode::BAD_REQUEST, e.message))
 }
 
 pub async fn download(envd: Arc<Envd>, req: Request<Incoming>) -> Response<Body> {
-    let (user, params) = match authorise(&envd, &req, "read") {
+    let target = authorise(&envd, &req, "read").and_then(|(user, params)| {
+        let path = target_path(&envd, &user, params.get("path").map_or("", String::as_str))?;
+        Ok((user, path))
+    });
+    let (user, path) = match target {
         Ok(v) => v,
-        Err(resp) => return resp,
-    };
-    let path = match target_path(&envd, &user, params.get("path").map_or("", String::as_str)) {
-        Ok(p) => p,
-        Err(resp) => return resp,
+        Err((status, message)) => return error(status, &message),
     };
     let opened = as_user(&user, move || {
         let shown = path.display().to_string();
@@ -165,19 +166,16 @@ fn read_to_end(body: Incoming) -> ByteStream {
 }
 
 /// The body as bytes, inflated when it is gzip-encoded.
-fn decoded_body(
-    headers: &hyper::HeaderMap,
-    body: ByteStream,
-) -> Result<ByteStream, Response<Body>> {
+fn decoded_body(headers: &hyper::HeaderMap, body: ByteStream) -> Result<ByteStream, HttpError> {
     let encoding = headers
         .get(header::CONTENT_ENCODING)
         .map(|v| v.to_str().unwrap_or("?").trim().to_ascii_lowercase());
     match encoding.as_deref() {
         None | Some("") | Some("identity") => Ok(body),
         Some("gzip") => Ok(Box::pin(inflate(body))),
-        Some(other) => Err(error(
+        Some(other) => Err((
             StatusCode::BAD_REQUEST,
-            &format!("unsupported content encoding '{other}' (only gzip)"),
+            format!("unsupported content encoding '{other}' (only gzip)"),
         )),
     }
 }
@@ -247,10 +245,10 @@ const DRAIN_LIMIT: usize = 64 * 1024 * 1024;
 pub async fn upload(envd: Arc<Envd>, req: Request<Incoming>) -> Response<Body> {
     let (user, params) = match authorise(&envd, &req, "write") {
         Ok(v) => v,
-        Err(resp) => {
+        Err((status, message)) => {
             // Dropping the stream leaves the reader discarding the rest of the body.
             drop(read_to_end(req.into_body()));
-            return resp;
+            return error(status, &message);
         }
     };
     let (parts, body) = req.into_parts();
@@ -274,7 +272,7 @@ pub async fn upload(envd: Arc<Envd>, req: Request<Incoming>) -> Response<Body> {
     let query_path = params.get("path").filter(|p| !p.is_empty()).cloned();
     let body = match decoded_body(&parts.headers, body) {
         Ok(b) => b,
-        Err(resp) => return resp,
+        Err((status, message)) => return error(status, &message),
     };
     let written = match media.as_str() {
         "application/octet-stream" => {
@@ -286,7 +284,7 @@ pub async fn upload(envd: Arc<Envd>, req: Request<Incoming>) -> Response<Body> {
             };
             let target = match target_path(&envd, &user, &raw) {
                 Ok(t) => t,
-                Err(resp) => return resp,
+                Err((status, message)) => return error(status, &message),
             };
             upload::write_file(&user, target, body, &metadata)
                 .await
@@ -355,7 +353,7 @@ async fn upload_parts(
     mut multipart: multer::Multipart<'static>,
     query_path: Option<String>,
     metadata: &BTreeMap<String, String>,
-) -> Result<Vec<Written>, upload::HttpError> {
+) -> Result<Vec<Written>, HttpError> {
     let mut written: Vec<Written> = Vec::new();
     let mut targets = Vec::new();
     loop {
