@@ -13,7 +13,6 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
-use http_body_util::BodyDataStream;
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
@@ -23,6 +22,7 @@ use super::http::{Body, full_body, json_error};
 use super::paths::{base_name, resolve};
 use super::state::Envd;
 use super::users::User;
+use upload::HttpError;
 
 /// Prefix of the hidden names uploads are staged under before they replace their target.
 pub const STAGING_PREFIX: &[u8] = b".envd-upload-";
@@ -47,7 +47,7 @@ fn authorise(
     envd: &Envd,
     req: &Request<Incoming>,
     operation: &str,
-) -> Result<(User, BTreeMap<String, String>), Response<Body>> {
+) -> Result<(User, BTreeMap<String, String>), HttpError> {
     let params = auth::query_params(req.uri().query());
     let config = envd.config();
     auth::check(
@@ -57,7 +57,7 @@ fn authorise(
         operation,
         now_unix(),
     )
-    .map_err(|(s, m)| error(s, m))?;
+    .map_err(|(s, m)| (s, m.to_owned()))?;
     let name = params
         .get("username")
         .filter(|u| !u.is_empty())
@@ -66,23 +66,23 @@ fn authorise(
     let user = envd
         .users
         .lookup(&name)
-        .map_err(|e| error(StatusCode::UNAUTHORIZED, &e.message))?;
+        .map_err(|e| (StatusCode::UNAUTHORIZED, e.message))?;
     Ok((user, params.into_iter().collect()))
 }
 
-fn target_path(envd: &Envd, user: &User, raw: &str) -> Result<PathBuf, Response<Body>> {
+fn target_path(envd: &Envd, user: &User, raw: &str) -> Result<PathBuf, HttpError> {
     resolve(raw, user, envd.config().default_workdir.as_deref())
-        .map_err(|e| error(StatusCode::BAD_REQUEST, &e.message))
+        .map_err(|e| (StatusCode::BAD_REQUEST, e.message))
 }
 
 pub async fn download(envd: Arc<Envd>, req: Request<Incoming>) -> Response<Body> {
-    let (user, params) = match authorise(&envd, &req, "read") {
+    let target = authorise(&envd, &req, "read").and_then(|(user, params)| {
+        let path = target_path(&envd, &user, params.get("path").map_or("", String::as_str))?;
+        Ok((user, path))
+    });
+    let (user, path) = match target {
         Ok(v) => v,
-        Err(resp) => return resp,
-    };
-    let path = match target_path(&envd, &user, params.get("path").map_or("", String::as_str)) {
-        Ok(p) => p,
-        Err(resp) => return resp,
+        Err((status, message)) => return error(status, &message),
     };
     let opened = as_user(&user, move || {
         let shown = path.display().to_string();
@@ -132,19 +132,50 @@ pub struct Written {
 
 type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, io::Error>> + Send>>;
 
-/// The request body as a stream of bytes, inflated when it is gzip-encoded.
-fn body_stream(req: Request<Incoming>) -> Result<ByteStream, Response<Body>> {
-    let encoding = req
-        .headers()
+/// Reads a request body to its end on its own task and hands the data over a channel. Once the
+/// handler stops listening (it refused the upload) the rest is read and dropped, up to a limit,
+/// so the client that is still sending receives the answer instead of a reset connection.
+fn read_to_end(body: Incoming) -> ByteStream {
+    use http_body_util::BodyExt;
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, io::Error>>(4);
+    tokio::spawn(async move {
+        let mut body = body;
+        let mut discarded = 0;
+        while let Some(frame) = body.frame().await {
+            let data = match frame {
+                Ok(f) => match f.into_data() {
+                    Ok(d) => d,
+                    Err(_) => continue,
+                },
+                Err(e) => {
+                    let _ = tx.send(Err(io::Error::other(e))).await;
+                    return;
+                }
+            };
+            if tx.is_closed() || tx.send(Ok(data.clone())).await.is_err() {
+                discarded += data.len();
+                if discarded > DRAIN_LIMIT {
+                    return;
+                }
+            }
+        }
+    });
+    Box::pin(futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|c| (c, rx))
+    }))
+}
+
+/// The body as bytes, inflated when it is gzip-encoded.
+fn decoded_body(headers: &hyper::HeaderMap, body: ByteStream) -> Result<ByteStream, HttpError> {
+    let encoding = headers
         .get(header::CONTENT_ENCODING)
         .map(|v| v.to_str().unwrap_or("?").trim().to_ascii_lowercase());
-    let raw = BodyDataStream::new(req.into_body()).map(|r| r.map_err(io::Error::other));
     match encoding.as_deref() {
-        None | Some("") | Some("identity") => Ok(Box::pin(raw)),
-        Some("gzip") => Ok(Box::pin(inflate(raw))),
-        Some(other) => Err(error(
+        None | Some("") | Some("identity") => Ok(body),
+        Some("gzip") => Ok(Box::pin(inflate(body))),
+        Some(other) => Err((
             StatusCode::BAD_REQUEST,
-            &format!("unsupported content encoding '{other}' (only gzip)"),
+            format!("unsupported content encoding '{other}' (only gzip)"),
         )),
     }
 }
@@ -208,17 +239,26 @@ fn part_filename(disposition: &str) -> Option<String> {
     plain
 }
 
+/// How much of a refused upload is read and dropped before the connection is given up.
+const DRAIN_LIMIT: usize = 64 * 1024 * 1024;
+
 pub async fn upload(envd: Arc<Envd>, req: Request<Incoming>) -> Response<Body> {
     let (user, params) = match authorise(&envd, &req, "write") {
         Ok(v) => v,
-        Err(resp) => return resp,
+        Err((status, message)) => {
+            // Dropping the stream leaves the reader discarding the rest of the body.
+            drop(read_to_end(req.into_body()));
+            return error(status, &message);
+        }
     };
-    let metadata = match upload::metadata_from_headers(req.headers()) {
+    let (parts, body) = req.into_parts();
+    let body = read_to_end(body);
+    let metadata = match upload::metadata_from_headers(&parts.headers) {
         Ok(m) => m,
         Err(e) => return error(StatusCode::BAD_REQUEST, &format!("invalid metadata: {e}")),
     };
-    let content_type = req
-        .headers()
+    let content_type = parts
+        .headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
@@ -230,9 +270,9 @@ pub async fn upload(envd: Arc<Envd>, req: Request<Incoming>) -> Response<Body> {
         .trim()
         .to_ascii_lowercase();
     let query_path = params.get("path").filter(|p| !p.is_empty()).cloned();
-    let body = match body_stream(req) {
+    let body = match decoded_body(&parts.headers, body) {
         Ok(b) => b,
-        Err(resp) => return resp,
+        Err((status, message)) => return error(status, &message),
     };
     let written = match media.as_str() {
         "application/octet-stream" => {
@@ -244,7 +284,7 @@ pub async fn upload(envd: Arc<Envd>, req: Request<Incoming>) -> Response<Body> {
             };
             let target = match target_path(&envd, &user, &raw) {
                 Ok(t) => t,
-                Err(resp) => return resp,
+                Err((status, message)) => return error(status, &message),
             };
             upload::write_file(&user, target, body, &metadata)
                 .await
@@ -313,7 +353,7 @@ async fn upload_parts(
     mut multipart: multer::Multipart<'static>,
     query_path: Option<String>,
     metadata: &BTreeMap<String, String>,
-) -> Result<Vec<Written>, upload::HttpError> {
+) -> Result<Vec<Written>, HttpError> {
     let mut written: Vec<Written> = Vec::new();
     let mut targets = Vec::new();
     loop {

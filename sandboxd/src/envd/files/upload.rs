@@ -1,20 +1,20 @@
 //! `POST /files`: each file is written aside and then put in place, so a failed upload never
 //! leaves a truncated or half-written target.
 //!
-//! Scheme: the data goes into an unnamed `O_TMPFILE` inode in the target's directory (a hidden
-//! `.envd-upload-*` file where the filesystem lacks `O_TMPFILE`), created by the user and given
-//! the request's metadata. Once complete it is linked into place: `linkat` for a new name, or
-//! a hidden staging name renamed over an existing file (keeping that file's mode). Watchers
-//! never report staging names, and a final `fchown` + same-size `ftruncate` on the placed file
-//! make a watcher see the upload as CREATE, CHMOD, WRITE under its real name, the same three
-//! events E2B's in-place write produces for a new file.
+//! Scheme: the data goes into a hidden `.envd-upload-<random>` file in the target's directory,
+//! created by the user (so owned by them) and given the request's metadata. Only when every
+//! byte is written is it renamed over the target (atomic for new and existing files alike; the
+//! mode of a replaced file is kept). Watchers never report `.envd-upload-*` names, so they see
+//! the rename as CREATE of the real name; a final `fchown` and same-size `ftruncate` on the
+//! placed file add CHMOD and WRITE: CREATE, CHMOD, WRITE, the three events E2B's in-place write
+//! produces for a new file. (`O_TMPFILE` is not used: writes to it are reported to directory
+//! watchers under a kernel-made `#<inode>` name.) A failed upload unlinks its staging file.
 
 use std::collections::BTreeMap;
 use std::ffi::CString;
 use std::fs::File;
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd};
-use std::os::unix::ffi::OsStrExt;
+use std::os::fd::AsRawFd;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
@@ -91,11 +91,6 @@ fn write_error(path: &Path, e: io::Error) -> HttpError {
     (status, err.message)
 }
 
-fn c_path(p: &Path) -> Result<CString, HttpError> {
-    CString::new(p.as_os_str().as_bytes())
-        .map_err(|_| (StatusCode::BAD_REQUEST, "path contains a NUL byte".into()))
-}
-
 fn staging_name(dir: &Path) -> PathBuf {
     let mut random = [0u8; 8];
     // SAFETY: fills a local buffer.
@@ -107,17 +102,16 @@ fn staging_name(dir: &Path) -> PathBuf {
     dir.join(name)
 }
 
-/// A staged file not yet in place. Dropping it discards the data (an `O_TMPFILE` inode
-/// vanishes with its descriptor; a named staging file is unlinked).
+/// A staged file not yet in place; dropping it discards the data.
 pub struct Staged {
     file: File,
     target: PathBuf,
-    named: Option<PathBuf>,
+    staging: Option<PathBuf>,
 }
 
 impl Drop for Staged {
     fn drop(&mut self) {
-        if let Some(name) = self.named.take() {
+        if let Some(name) = self.staging.take() {
             let _ = std::fs::remove_file(name);
         }
     }
@@ -150,39 +144,16 @@ pub fn stage(target: &Path) -> Result<Staged, HttpError> {
             format!("path '{}' is a directory", target.display()),
         ));
     }
-    let dir = c_path(&parent)?;
-    // SAFETY: valid path; the descriptor is owned by the File.
-    let fd = unsafe {
-        libc::open(
-            dir.as_ptr(),
-            libc::O_TMPFILE | libc::O_WRONLY | libc::O_CLOEXEC,
-            0o666,
-        )
-    };
-    if fd >= 0 {
-        return Ok(Staged {
-            file: unsafe { File::from_raw_fd(fd) },
-            target,
-            named: None,
-        });
-    }
-    let e = io::Error::last_os_error();
-    if !matches!(
-        e.raw_os_error(),
-        Some(libc::EOPNOTSUPP | libc::EISDIR | libc::EINVAL)
-    ) {
-        return Err(write_error(&target, e));
-    }
-    let name = staging_name(&parent);
+    let staging = staging_name(&parent);
     let file = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
-        .open(&name)
+        .open(&staging)
         .map_err(|e| write_error(&target, e))?;
     Ok(Staged {
         file,
         target,
-        named: Some(name),
+        staging: Some(staging),
     })
 }
 
@@ -213,7 +184,7 @@ impl Staged {
         Ok(())
     }
 
-    /// Applies metadata and puts the file in place (as the user). Returns the final path.
+    /// Applies metadata and renames the file into place (as the user). Returns the final path.
     pub fn commit(
         mut self,
         metadata: &BTreeMap<String, String>,
@@ -233,66 +204,21 @@ impl Staged {
                 }
             }
         }
-        let existing = std::fs::symlink_metadata(&target).ok();
-        if let Some(m) = &existing {
+        if let Ok(existing) = std::fs::metadata(&target) {
             // Keep the mode of the file being replaced (an uploaded script stays executable).
-            unsafe { libc::fchmod(fd, m.mode() & 0o7777) };
+            // SAFETY: fchmod on our descriptor.
+            unsafe { libc::fchmod(fd, existing.mode() & 0o7777) };
         }
-        let placed = match (&self.named, existing) {
-            (None, None) => link_new(fd, &target).or_else(|_| self.replace(&target)),
-            _ => self.replace(&target),
-        };
-        placed.map_err(|e| write_error(&target, e))?;
-        // The events a watcher of the target sees: CHMOD, then WRITE (content unchanged).
+        let staging = self.staging.clone().unwrap_or_default();
+        std::fs::rename(&staging, &target).map_err(|e| write_error(&target, e))?;
+        self.staging = None;
+        // What a watcher of the target sees next: CHMOD, then WRITE (content unchanged).
         // SAFETY: plain calls on our descriptor.
         unsafe {
             libc::fchown(fd, user.uid, user.gid);
-            libc::ftruncate(
-                fd,
-                self.file.metadata().map(|m| m.len() as i64).unwrap_or(0),
-            );
+            libc::ftruncate(fd, self.file.metadata().map_or(0, |m| m.len() as i64));
         }
         Ok(target)
-    }
-
-    /// Links the staged inode under a hidden name (unless it already has one) and renames it
-    /// over `target` atomically.
-    fn replace(&mut self, target: &Path) -> io::Result<()> {
-        let name = match &self.named {
-            Some(n) => n.clone(),
-            None => {
-                let n = staging_name(target.parent().unwrap_or(Path::new("/")));
-                link_new(self.file.as_raw_fd(), &n)?;
-                self.named = Some(n.clone());
-                n
-            }
-        };
-        std::fs::rename(&name, target)?;
-        self.named = None;
-        Ok(())
-    }
-}
-
-/// Gives an unnamed `O_TMPFILE` inode the name `path` (fails if the name exists).
-fn link_new(fd: i32, path: &Path) -> io::Result<()> {
-    let proc_path = CString::new(format!("/proc/self/fd/{fd}"))
-        .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
-    let dest = CString::new(path.as_os_str().as_bytes())
-        .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
-    // SAFETY: valid paths; links the inode behind our descriptor.
-    let r = unsafe {
-        libc::linkat(
-            libc::AT_FDCWD,
-            proc_path.as_ptr(),
-            libc::AT_FDCWD,
-            dest.as_ptr(),
-            libc::AT_SYMLINK_FOLLOW,
-        )
-    };
-    if r == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
     }
 }
 
