@@ -57,9 +57,9 @@ async fn call(
     path: &str,
     body: Option<&str>,
     sandbox_id: &str,
-) -> Result<web_sys::Response> {
+) -> Result<JsValue> {
     match rest::request(ctx, method, path, body).await? {
-        Outcome::Ok(r) => Ok(r),
+        Outcome::Ok(r) => Ok(r.body),
         Outcome::Failed(f) if f.body_code == Some(404) => Err(not_found(sandbox_id).into()),
         Outcome::Failed(f) => Err(failure(f).into()),
     }
@@ -68,10 +68,10 @@ async fn call(
 /// `POST /v2/sandboxes`; a sandbox whose envd predates 0.1.0 is killed and refused.
 pub async fn create(ctx: &RestContext<'_>, body: &str) -> Result<SandboxAccess> {
     let response = match rest::request(ctx, "POST", "/v2/sandboxes", Some(body)).await? {
-        Outcome::Ok(r) => r,
+        Outcome::Ok(r) => r.body,
         Outcome::Failed(f) => return Err(failure(f).into()),
     };
-    let access = SandboxAccess::from_json(&rest::json(&response).await?);
+    let access = SandboxAccess::from_json(&response);
     if !version_at_least(&access.envd_version, "0.1.0") {
         kill(ctx, &access.sandbox_id).await?;
         return Err(error(
@@ -94,7 +94,7 @@ pub async fn connect(
     );
     let path = ["/v2", &sandbox_path(sandbox_id, "/connect")].concat();
     match rest::request(ctx, "POST", &path, Some(&body)).await? {
-        Outcome::Ok(r) => Ok(SandboxAccess::from_json(&rest::json(&r).await?)),
+        Outcome::Ok(r) => Ok(SandboxAccess::from_json(&r.body)),
         Outcome::Failed(f) if f.body_code == Some(404) => Err(SdkError::new(
             ErrorClass::SandboxNotFound,
             format!("Paused sandbox {sandbox_id} not found"),
@@ -150,8 +150,7 @@ pub async fn pause(
 
 /// `GET /sandboxes/{id}` as the official `SandboxInfo`.
 pub async fn get_info(ctx: &RestContext<'_>, sandbox_id: &str) -> Result<Object> {
-    let response = call(ctx, "GET", &sandbox_path(sandbox_id, ""), None, sandbox_id).await?;
-    let v = rest::json(&response).await?;
+    let v = call(ctx, "GET", &sandbox_path(sandbox_id, ""), None, sandbox_id).await?;
     let info = sandbox_info(&v);
     // `null` in the API's JSON becomes `undefined`, as the official `?? undefined` does.
     for key in ["allowInternetAccess", "network", "lifecycle"] {
@@ -211,12 +210,12 @@ fn sandbox_info(v: &JsValue) -> Object {
 
 /// One page of `GET /v2/sandboxes`, with the `x-next-token` header.
 pub async fn list_page(ctx: &RestContext<'_>, path: &str) -> Result<(Array, Option<String>)> {
-    let response = match rest::request(ctx, "GET", path, None).await? {
+    let reply = match rest::request(ctx, "GET", path, None).await? {
         Outcome::Ok(r) => r,
         Outcome::Failed(f) => return Err(failure(f).into()),
     };
-    let next = rest::header(&response, "x-next-token");
-    let items: Array = Array::from(&rest::json(&response).await?)
+    let next = reply.next_token;
+    let items: Array = Array::from(&reply.body)
         .iter()
         .map(|v| JsValue::from(sandbox_info(&v)))
         .collect();
@@ -225,8 +224,7 @@ pub async fn list_page(ctx: &RestContext<'_>, path: &str) -> Result<(Array, Opti
 
 /// `GET /sandboxes/{id}/metrics` as `SandboxMetrics[]`.
 pub async fn get_metrics(ctx: &RestContext<'_>, path: &str, sandbox_id: &str) -> Result<Array> {
-    let response = call(ctx, "GET", path, None, sandbox_id).await?;
-    let metrics = Array::from(&rest::json(&response).await?);
+    let metrics = Array::from(&call(ctx, "GET", path, None, sandbox_id).await?);
     Ok(metrics
         .iter()
         .map(|m| {

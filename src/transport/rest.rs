@@ -3,7 +3,6 @@
 
 use js_sys::JSON;
 use wasm_bindgen::JsValue;
-use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortSignal, Response};
 
 use super::fetch::{self, Body, get, headers_object, js_string, runtime_name};
@@ -29,8 +28,17 @@ pub struct ApiFailure {
     pub content: String,
 }
 
+/// A 2xx answer, its body read while the call's signal was still alive (dropping the signal
+/// aborts the request, body included).
+pub struct Reply {
+    /// The parsed JSON body; `undefined` when the body is empty.
+    pub body: JsValue,
+    /// The `x-next-token` header of list pages, `None` when absent or empty.
+    pub next_token: Option<String>,
+}
+
 pub enum Outcome {
-    Ok(Response),
+    Ok(Reply),
     Failed(ApiFailure),
 }
 
@@ -94,11 +102,15 @@ pub async fn request(
             JsValue::from_str(&response.status_text()),
         ],
     );
-    if response.ok() {
-        return Ok(Outcome::Ok(response));
-    }
     let text = fetch::text(&response).await.map_err(Error::Js)?;
     let parsed = JSON::parse(&text).unwrap_or(JsValue::UNDEFINED);
+    if response.ok() {
+        let next_token = header(&response, "x-next-token");
+        return Ok(Outcome::Ok(Reply {
+            body: parsed,
+            next_token,
+        }));
+    }
     let body_code = get(&parsed, "code").as_f64().map(|c| c as u16);
     let message = get(&parsed, "message");
     let content = if message.is_string() || (!message.is_undefined() && !message.is_null()) {
@@ -115,14 +127,8 @@ pub async fn request(
     }))
 }
 
-/// Parses a successful response's JSON body.
-pub async fn json(response: &Response) -> Result<JsValue> {
-    let promise = response.json().map_err(Error::Js)?;
-    JsFuture::from(promise).await.map_err(Error::Js)
-}
-
 /// The response header `name`, `None` when absent or empty.
-pub fn header(response: &Response, name: &str) -> Option<String> {
+fn header(response: &Response, name: &str) -> Option<String> {
     response
         .headers()
         .get(name)

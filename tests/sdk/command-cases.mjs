@@ -71,9 +71,13 @@ export function defineCommandTests(where, createSandbox) {
       });
 
       test('background run: handle with pid, live output, wait, kill', async () => {
-        const handle = await sbx.commands.run('echo started; sleep 30', { background: true });
+        // Killed only once its first line arrived, so the output assertion below is not a race.
+        let markStarted;
+        const started = new Promise((resolve) => { markStarted = resolve; });
+        const handle = await sbx.commands.run('echo started; sleep 30', { background: true, onStdout: markStarted });
         assert.equal(typeof handle.pid, 'number');
         assert.equal(handle.exitCode, undefined);
+        await started;
         const listed = await sbx.commands.list();
         const me = listed.find((p) => p.pid === handle.pid);
         assert.ok(me, 'the process is listed');
