@@ -1,6 +1,8 @@
 //! Base64 as protobuf-JSON uses it: standard alphabet with padding out; standard or URL-safe,
 //! padded or not, in. Also used for signed URLs and `Authorization: Basic`.
 
+use crate::prelude::*;
+
 const STD: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 /// Appends the standard, padded encoding of `data` to `out`.

@@ -2,6 +2,7 @@
 //! payload`. Frames may be split across reads or several may arrive in one read, so
 //! [`Decoder`] buffers and yields each complete frame.
 
+use crate::prelude::*;
 use core::fmt;
 
 /// Flag bit: the payload is compressed. Nobody in this stack compresses, so it is refused.
@@ -78,7 +79,7 @@ impl fmt::Display for FrameError {
     }
 }
 
-impl std::error::Error for FrameError {}
+impl core::error::Error for FrameError {}
 
 /// Incremental envelope decoder: [`push`](Decoder::push) bytes as they arrive, then call
 /// [`next`](Decoder::next) until it returns `Ok(None)`. After the input ends, call

@@ -1,5 +1,6 @@
 //! Connect errors on the wire: the unary error body and the end-of-stream message.
 
+use crate::prelude::*;
 use core::fmt;
 
 use crate::code::Code;
@@ -82,7 +83,7 @@ impl fmt::Display for ConnectError {
     }
 }
 
-impl std::error::Error for ConnectError {}
+impl core::error::Error for ConnectError {}
 
 /// The end-of-stream message (last frame of a server stream, flag 0x02, JSON in both codecs):
 /// `{}` on success, `{"error":{"code","message"},"metadata":{"k":["v"]}}` otherwise.

@@ -5,6 +5,7 @@
 //! follows RFC 8259 strictly (no trailing commas, no comments, valid UTF-8 and surrogate
 //! pairs) and limits nesting so hostile input cannot exhaust the stack.
 
+use crate::prelude::*;
 use core::fmt;
 
 /// Deepest nesting [`parse`] accepts.
@@ -35,7 +36,8 @@ impl Number {
         match self {
             Number::Int(v) => Some(v.into()),
             Number::UInt(v) => Some(v.into()),
-            Number::Float(f) if f.fract() == 0.0 && f.abs() < 1.8e19 => Some(f as i128),
+            // Within ±1.8e19 the cast is exact for whole numbers, so a round trip tells them apart.
+            Number::Float(f) if f.abs() < 1.8e19 && (f as i128) as f64 == f => Some(f as i128),
             Number::Float(_) => None,
         }
     }
@@ -99,7 +101,7 @@ impl fmt::Display for ParseError {
     }
 }
 
-impl std::error::Error for ParseError {}
+impl core::error::Error for ParseError {}
 
 /// Parses one JSON value; whitespace around it is allowed, anything else is an error.
 pub fn parse(input: &[u8]) -> Result<Value, ParseError> {

@@ -12,6 +12,12 @@
 //! - [`Message`]: the binary protobuf codec (always) and the protobuf-JSON codec (feature
 //!   `json`) of every envd message in [`process`] and [`filesystem`].
 //! - [`json`] and [`base64`]: the small JSON reader/writer and base64 used by the above.
+//!
+//! `no_std` (with `alloc`), so the SDK's wasm can leave out std's panic and formatting runtime.
+
+#![cfg_attr(not(test), no_std)]
+
+extern crate alloc;
 
 pub mod base64;
 mod code;
@@ -22,6 +28,15 @@ pub mod json;
 mod message;
 mod messages;
 pub mod pb;
+
+/// What std's prelude would bring, for a `no_std` crate.
+mod prelude {
+    pub use alloc::borrow::ToOwned;
+    pub use alloc::collections::BTreeMap;
+    pub use alloc::format;
+    pub use alloc::string::{String, ToString};
+    pub use alloc::vec::Vec;
+}
 
 pub use code::Code;
 pub use content_type::{Codec, ContentType};

@@ -1,9 +1,9 @@
 //! The [`Message`] trait both codecs go through, and the field kinds the message definitions
 //! are generated from (`proto_message!` / `proto_oneof!` in `messages`).
 
+use crate::prelude::*;
 use core::fmt;
 use core::marker::PhantomData;
-use std::collections::BTreeMap;
 
 #[cfg(feature = "json")]
 use crate::json;
@@ -45,7 +45,7 @@ impl fmt::Display for DecodeError {
     }
 }
 
-impl std::error::Error for DecodeError {}
+impl core::error::Error for DecodeError {}
 
 /// A protobuf message with its binary codec and (feature `json`) its protobuf-JSON codec.
 /// Decoding ignores unknown fields in both codecs; JSON accepts both the lowerCamelCase and the

@@ -2,6 +2,7 @@
 //! dependency-free; the messages build on [`Writer`] and [`Reader`].
 
 use crate::message::DecodeError;
+use crate::prelude::*;
 
 const WIRE_VARINT: u32 = 0;
 const WIRE_I64: u32 = 1;

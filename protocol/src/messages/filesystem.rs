@@ -1,11 +1,10 @@
 //! `filesystem.Filesystem`: Stat, MakeDir, Move, ListDir, Remove, WatchDir (server stream) and
 //! the polling watcher RPCs.
 
-use std::collections::BTreeMap;
-
 use super::timestamp::Timestamp;
 use super::{Empty, proto_enum, proto_message, proto_oneof};
 use crate::message::kinds::*;
+use crate::prelude::*;
 
 /// RPC paths (`/filesystem.Filesystem/<Method>`).
 pub mod path {

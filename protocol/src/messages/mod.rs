@@ -1,6 +1,9 @@
 //! The envd messages. Each definition lists, per field: the protobuf field number, the proto
 //! (snake_case) name, the JSON (lowerCamelCase) name, the Rust field and type, and its kind.
 
+#[cfg(feature = "json")]
+use crate::prelude::*;
+
 pub mod filesystem;
 pub mod process;
 pub mod timestamp;
@@ -140,7 +143,7 @@ macro_rules! proto_oneof {
                 $crate::message::merge_json_object(j, |name, value| {
                     $(
                         if name == $json || name == $proto {
-                            if std::mem::replace(&mut seen, true) {
+                            if core::mem::replace(&mut seen, true) {
                                 return Err($crate::DecodeError::new("more than one member of a oneof is set"));
                             }
                             let mut v = <$ty>::default();

@@ -1,10 +1,9 @@
 //! `process.Process`: Start/Connect (server streams of [`ProcessEvent`]s), List, SendInput,
 //! StreamInput (client stream), SendSignal, CloseStdin, Update.
 
-use std::collections::BTreeMap;
-
 use super::{Empty, proto_enum, proto_message, proto_oneof};
 use crate::message::kinds::*;
+use crate::prelude::*;
 
 /// RPC paths (`/process.Process/<Method>`).
 pub mod path {

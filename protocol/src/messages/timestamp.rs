@@ -3,6 +3,7 @@
 
 use crate::message::{DecodeError, Message};
 use crate::pb;
+use crate::prelude::*;
 
 /// A point in time: seconds since the Unix epoch plus nanoseconds (0..1e9).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
