@@ -18,7 +18,7 @@ function run(cmd, args) {
   if (r.status !== 0) process.exit(r.status ?? 1);
 }
 
-run('cargo', ['build', '--quiet', '--lib', '-p', 'e2b-wasm', '--target', 'wasm32-unknown-unknown', '--profile', 'wasm-release']);
+run('cargo', ['build', '--quiet', '--lib', '-p', 'e2b-wasm', '--target', 'wasm32-unknown-unknown', '--profile', 'wasm-release', '--features', 'bundle']);
 
 rmSync(pkg, { recursive: true, force: true });
 mkdirSync(pkg);
@@ -39,7 +39,7 @@ const errorsPath = `./${relative(pkg, join(snippets, errorsModule)).split('\\').
 
 const version = JSON.parse(readFileSync(join(root, 'pkg-templates/package.json'), 'utf8')).version;
 for (const name of readdirSync(templates)) {
-  if (name === 'errors.js') continue; // shipped as the snippet above
+  if (name === 'errors.js' || name === 'promises.js') continue; // wasm-bindgen snippets
   const text = readFileSync(join(templates, name), 'utf8')
     .replaceAll('%ERRORS_MODULE%', errorsPath)
     .replaceAll('%VERSION%', version);
@@ -55,7 +55,11 @@ const size = (files) => {
   return { raw: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length };
 };
 const wasm = size([`${crateName}_bg.wasm`]);
-const glue = size([`${crateName}.js`, 'sandbox.js', errorsPath, 'browser.js']);
+const snippetFiles = readdirSync(snippets, { recursive: true })
+  .map(String)
+  .filter((p) => p.endsWith('.js'))
+  .map((p) => relative(pkg, join(snippets, p)));
+const glue = size([`${crateName}.js`, 'sandbox.js', ...snippetFiles, 'browser.js']);
 console.log(`build: pkg/ ready (e2b-wasm ${version})`);
 console.log(`  wasm  ${kib(wasm.raw).padStart(10)} raw  ${kib(wasm.gzip).padStart(10)} gzip`);
 console.log(`  glue  ${kib(glue.raw).padStart(10)} raw  ${kib(glue.gzip).padStart(10)} gzip`);

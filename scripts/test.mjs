@@ -27,8 +27,9 @@ function testFiles(dir) {
 }
 
 run('cargo', ['test', '--workspace', '--quiet']);
-// The SDK's transport in a real JS runtime (Node), through wasm-bindgen-test.
-run('cargo', ['test', '--quiet', '-p', 'e2b-wasm', '--target', 'wasm32-unknown-unknown', '--test', 'transport'], {
+// The SDK's transport in a real JS runtime (Node), through wasm-bindgen-test. No `--quiet`:
+// cargo would pass it on to wasm-bindgen-test-runner, which refuses it.
+run('cargo', ['test', '-p', 'e2b-wasm', '--target', 'wasm32-unknown-unknown', '--test', 'transport'], {
   env: { ...process.env, CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER: 'wasm-bindgen-test-runner' },
 });
 run('cargo', ['build', '--release', '-p', 'sandboxd', '--quiet']);

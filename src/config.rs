@@ -1,7 +1,12 @@
 //! Connection options and their resolution: per-call option → environment variable → default,
 //! exactly in the official SDK's order. Pure: the environment is passed in as a lookup.
 
+use crate::prelude::*;
+use crate::util::decimal;
+
 pub const REQUEST_TIMEOUT_MS: f64 = 60_000.0;
+/// Retries of a control-plane call answered 429 with `Retry-After`.
+pub const DEFAULT_RETRIES: u32 = 3;
 pub const DEFAULT_SANDBOX_TIMEOUT_MS: f64 = 300_000.0;
 /// Default lifetime of a command, PTY or reconnect stream (`timeoutMs`).
 pub const STREAM_TIMEOUT_MS: f64 = 60_000.0;
@@ -33,6 +38,36 @@ pub struct ConnectionOpts {
     pub request_timeout_ms: Option<f64>,
     pub headers: Option<Vec<(String, String)>>,
     pub api_headers: Option<Vec<(String, String)>>,
+    /// Retries of a control-plane call answered 429 with `Retry-After`.
+    pub retries: Option<f64>,
+}
+
+impl ConnectionOpts {
+    /// These (per-call) options laid over `base` (the sandbox's or paginator's): each option
+    /// given here wins, the rest comes from `base`.
+    pub fn over(&self, base: &ConnectionOpts) -> ConnectionOpts {
+        let pick = |mine: &Option<String>, theirs: &Option<String>| mine.clone().or(theirs.clone());
+        ConnectionOpts {
+            api_key: pick(&self.api_key, &base.api_key),
+            domain: pick(&self.domain, &base.domain),
+            api_url: pick(&self.api_url, &base.api_url),
+            sandbox_url: pick(&self.sandbox_url, &base.sandbox_url),
+            debug: self.debug.or(base.debug),
+            request_timeout_ms: self.request_timeout_ms.or(base.request_timeout_ms),
+            headers: self.headers.clone().or_else(|| base.headers.clone()),
+            api_headers: self
+                .api_headers
+                .clone()
+                .or_else(|| base.api_headers.clone()),
+            retries: self.retries.or(base.retries),
+        }
+    }
+}
+
+/// The number of retries `retries` asks for: `None` unless it is a non-negative integer.
+pub fn valid_retries(retries: f64) -> Option<u32> {
+    let whole = retries >= 0.0 && retries <= u32::MAX as f64 && (retries as u32) as f64 == retries;
+    whole.then_some(retries as u32)
 }
 
 /// Resolved configuration (the official `ConnectionConfig`).
@@ -44,6 +79,7 @@ pub struct ConnectionConfig {
     pub sandbox_url: Option<String>,
     pub debug: bool,
     pub request_timeout_ms: f64,
+    pub retries: u32,
     /// REST headers from `headers` then `apiHeaders`, with the SDK's `User-Agent` unless set.
     pub headers: Vec<(String, String)>,
 }
@@ -76,7 +112,7 @@ impl ConnectionConfig {
                 if debug {
                     "http://localhost:3000".into()
                 } else {
-                    format!("https://api.{domain}")
+                    ["https://api.", &domain].concat()
                 }
             });
         let mut headers = Vec::new();
@@ -98,39 +134,21 @@ impl ConnectionConfig {
                 .or_else(|| non_empty(env("E2B_SANDBOX_URL"))),
             debug,
             request_timeout_ms: opts.request_timeout_ms.unwrap_or(REQUEST_TIMEOUT_MS),
+            retries: opts
+                .retries
+                .and_then(valid_retries)
+                .unwrap_or(DEFAULT_RETRIES),
             headers,
         }
-    }
-
-    /// This configuration with per-call options laid over it (the official `mergeOpts` followed
-    /// by a new `ConnectionConfig`): given options win, the rest is kept.
-    pub fn merged(&self, opts: &ConnectionOpts, env: &dyn Fn(&str) -> Option<String>) -> Self {
-        let keep = |o: &Option<String>, mine: &str| o.clone().or_else(|| Some(mine.to_string()));
-        let base = ConnectionOpts {
-            api_key: opts.api_key.clone().or_else(|| self.api_key.clone()),
-            domain: keep(&opts.domain, &self.domain),
-            api_url: keep(&opts.api_url, &self.api_url),
-            sandbox_url: opts
-                .sandbox_url
-                .clone()
-                .or_else(|| self.sandbox_url.clone()),
-            debug: opts.debug.or(Some(self.debug)),
-            request_timeout_ms: opts.request_timeout_ms.or(Some(self.request_timeout_ms)),
-            headers: opts.headers.clone().or_else(|| Some(self.headers.clone())),
-            api_headers: opts.api_headers.clone(),
-        };
-        Self::resolve(&base, env)
     }
 
     /// `host:port` a sandbox port is reachable at (no scheme).
     pub fn host(&self, sandbox_id: &str, port: u16, sandbox_domain: Option<&str>) -> String {
         if self.debug {
-            return format!("localhost:{port}");
+            return ["localhost:", &decimal(port.into())].concat();
         }
-        format!(
-            "{port}-{sandbox_id}.{}",
-            sandbox_domain.unwrap_or(&self.domain)
-        )
+        let domain = sandbox_domain.unwrap_or(&self.domain);
+        [&decimal(port.into()), "-", sandbox_id, ".", domain].concat()
     }
 
     /// Base URL of a sandbox's envd for RPC, `/health` and the SDK's own `/files` calls.
@@ -145,7 +163,7 @@ impl ConnectionConfig {
         }
         let domain = sandbox_domain.unwrap_or(&self.domain);
         if !self.debug && !browser && SHARED_HOST_DOMAINS.contains(&domain) {
-            return format!("https://sandbox.{domain}");
+            return ["https://sandbox.", domain].concat();
         }
         self.envd_direct_url(sandbox_id, sandbox_domain)
     }
@@ -156,10 +174,12 @@ impl ConnectionConfig {
             return url.clone();
         }
         let scheme = if self.debug { "http" } else { "https" };
-        format!(
-            "{scheme}://{}",
-            self.host(sandbox_id, ENVD_PORT, sandbox_domain)
-        )
+        [
+            scheme,
+            "://",
+            &self.host(sandbox_id, ENVD_PORT, sandbox_domain),
+        ]
+        .concat()
     }
 
     /// The `requestTimeoutMs` of one call: its own value over the configured one; 0 = none.
@@ -170,7 +190,14 @@ impl ConnectionConfig {
 
 /// Lifetime in whole seconds as the REST API takes it (`Math.ceil(ms / 1000)`).
 pub fn timeout_to_seconds(ms: f64) -> i64 {
-    (ms / 1000.0).ceil() as i64
+    let seconds = ms / 1000.0;
+    let whole = seconds as i64;
+    // `ceil` needs std; a cast truncates towards zero, so round positive fractions up.
+    if seconds > whole as f64 {
+        whole + 1
+    } else {
+        whole
+    }
 }
 
 #[cfg(test)]
@@ -278,30 +305,41 @@ mod tests {
     }
 
     #[test]
-    fn merged_options_override_only_what_they_set() {
-        let base = ConnectionConfig::resolve(
-            &ConnectionOpts {
-                api_key: Some("e2b_1".into()),
-                request_timeout_ms: Some(5.0),
-                ..Default::default()
-            },
-            &env_of(&[]),
-        );
-        let m = base.merged(
-            &ConnectionOpts {
-                request_timeout_ms: Some(0.0),
-                ..Default::default()
-            },
-            &env_of(&[]),
-        );
+    fn per_call_options_override_only_what_they_set() {
+        let base = ConnectionOpts {
+            api_key: Some("e2b_1".into()),
+            request_timeout_ms: Some(5.0),
+            retries: Some(1.0),
+            ..Default::default()
+        };
+        let call = ConnectionOpts {
+            request_timeout_ms: Some(0.0),
+            domain: Some("x.dev".into()),
+            ..Default::default()
+        };
+        let m = call.over(&base);
         assert_eq!(m.api_key.as_deref(), Some("e2b_1"));
+        assert_eq!(m.domain.as_deref(), Some("x.dev"));
+        assert_eq!(m.retries, Some(1.0));
+        let c = ConnectionConfig::resolve(&m, &env_of(&[]));
         assert_eq!(
-            m.request_timeout(None),
+            c.request_timeout(None),
             None,
             "0 disables the request timeout"
         );
-        assert_eq!(base.request_timeout(Some(7.0)), Some(7.0));
-        assert_eq!(m.headers, base.headers);
+        assert_eq!(c.request_timeout(Some(7.0)), Some(7.0));
+        assert_eq!(c.retries, 1);
+    }
+
+    #[test]
+    fn retries_must_be_non_negative_integers() {
+        assert_eq!(valid_retries(0.0), Some(0));
+        assert_eq!(valid_retries(3.0), Some(3));
+        for bad in [-1.0, 1.5, f64::NAN, f64::INFINITY, 1e12] {
+            assert_eq!(valid_retries(bad), None, "{bad}");
+        }
+        let c = ConnectionConfig::resolve(&ConnectionOpts::default(), &|_| None);
+        assert_eq!(c.retries, DEFAULT_RETRIES);
     }
 
     #[test]

@@ -3,7 +3,9 @@
 
 use wasm_bindgen::JsValue;
 
+use crate::prelude::*;
 use crate::transport::{Code, ConnectError};
+use crate::util::decimal;
 
 /// The official error classes (SURFACE.md §11); `Plain` is JavaScript's own `Error`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -95,7 +97,8 @@ pub fn api_error(status: u16, content: &str) -> SdkError {
             "Service temporarily unavailable, please retry",
         ),
         _ => {
-            let mut e = SdkError::new(ErrorClass::Sandbox, format!("{status}: {content}"));
+            let message = [&decimal(status.into()), ": ", content].concat();
+            let mut e = SdkError::new(ErrorClass::Sandbox, message);
             e.status = Some(status);
             return e;
         }
@@ -103,7 +106,7 @@ pub fn api_error(status: u16, content: &str) -> SdkError {
     let message = if content.is_empty() {
         prefix.to_string()
     } else {
-        format!("{prefix} - {content}")
+        [prefix, " - ", content].concat()
     };
     let mut e = SdkError::new(class, message);
     if class == ErrorClass::RateLimit {
@@ -130,12 +133,15 @@ pub fn envd_http_error(status: u16, message: &str, not_found: NotFoundAs) -> Sdk
         429 => {
             return SdkError::new(
                 ErrorClass::RateLimit,
-                format!("{message}: The requests are being rate limited."),
+                [message, ": The requests are being rate limited."].concat(),
             );
         }
         502 => return sandbox_timeout(message),
         507 => ErrorClass::NotEnoughSpace,
-        _ => return SdkError::new(ErrorClass::Sandbox, format!("{status}: {message}")),
+        _ => {
+            let message = [&decimal(status.into()), ": ", message].concat();
+            return SdkError::new(ErrorClass::Sandbox, message);
+        }
     };
     SdkError::new(class, message)
 }
@@ -161,17 +167,21 @@ pub fn rpc_error(err: &ConnectError, not_found: NotFoundAs) -> SdkError {
             ErrorClass::Timeout,
             ": This error is likely due to exceeding 'timeoutMs' — the total time a long running request (like command execution or directory watch) can be active. It can be modified by passing 'timeoutMs' when making the request. Use '0' to disable the timeout.",
         ),
-        code => return SdkError::new(ErrorClass::Sandbox, format!("{}: {message}", code.number())),
+        code => {
+            let message = [&decimal(code.number().into()), ": ", &message].concat();
+            return SdkError::new(ErrorClass::Sandbox, message);
+        }
     };
     SdkError::new(class, [message.as_str(), hint].concat())
 }
 
 /// A Connect error's text as connect-es shows it: `[code] message`, or `[code]` alone.
 pub fn connect_message(err: &ConnectError) -> String {
+    let code = ["[", err.code.as_str(), "]"].concat();
     if err.message.is_empty() {
-        format!("[{}]", err.code)
+        code
     } else {
-        format!("[{}] {}", err.code, err.message)
+        [&code, " ", &err.message].concat()
     }
 }
 

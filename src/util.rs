@@ -1,5 +1,29 @@
-//! Small encoders shared by the layers: URL component/form encoding, semver compare.
-//! Hand-written because each is a few lines and pulling a crate for them costs wasm bytes.
+//! Small encoders shared by the layers: integers as text, URL component/form encoding, semver
+//! compare. Hand-written because each is a few lines and pulling in a crate or `core::fmt`
+//! for them costs wasm bytes.
+
+use crate::prelude::*;
+
+/// An integer in decimal, as `String(n)` writes it.
+pub fn decimal(n: i64) -> String {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    let mut rest = n.unsigned_abs();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    let mut out = String::with_capacity(21 - i);
+    if n < 0 {
+        out.push('-');
+    }
+    out.extend(digits[i..].iter().map(|&d| d as char));
+    out
+}
 
 fn hex_digit(n: u8) -> char {
     b"0123456789ABCDEF"[usize::from(n & 15)] as char
@@ -72,6 +96,15 @@ pub fn version_at_least(version: &str, min: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn integers_print_like_javascript() {
+        assert_eq!(decimal(0), "0");
+        assert_eq!(decimal(300), "300");
+        assert_eq!(decimal(-5), "-5");
+        assert_eq!(decimal(i64::MIN), "-9223372036854775808");
+        assert_eq!(decimal(i64::MAX), "9223372036854775807");
+    }
 
     #[test]
     fn uri_component_keeps_the_js_unreserved_set() {

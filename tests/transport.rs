@@ -3,7 +3,8 @@
 //! abort, request-timeout and deadline behaviour, and release of abandoned streams.
 #![cfg(target_arch = "wasm32")]
 
-use e2b_wasm::transport::connect::{ServerStream, unary_response};
+use e2b_wasm::transport::connect::{ServerStream, unary_result};
+use e2b_wasm::transport::exchange::{Exchanged, Next, Reply, run};
 use e2b_wasm::transport::signal::CallSignal;
 use envd_protocol::envelope;
 use envd_protocol::process::{DataEvent, EndEvent, Event, Output, StartEvent, StartResponse};
@@ -105,15 +106,60 @@ fn call() -> CallSignal {
     CallSignal::new(None, None, "", None)
 }
 
+/// What the driver hands a stream's step: the response with its body unread.
+fn headers_only(response: &Response, signal: CallSignal) -> Exchanged {
+    let reply = Reply {
+        response: Clone::clone(response),
+        body: JsValue::UNDEFINED,
+    };
+    Exchanged {
+        reply: Ok(reply),
+        signal,
+    }
+}
+
+/// What the driver hands a unary call's step: the response with its body read as bytes.
+async fn with_bytes(response: &Response) -> Exchanged {
+    let buffer = JsFuture::from(response.array_buffer().unwrap())
+        .await
+        .unwrap();
+    let reply = Reply {
+        response: Clone::clone(response),
+        body: Uint8Array::new(&buffer).into(),
+    };
+    Exchanged {
+        reply: Ok(reply),
+        signal: call(),
+    }
+}
+
+fn open(
+    response: &Response,
+    signal: CallSignal,
+) -> Result<ServerStream, envd_protocol::ConnectError> {
+    ServerStream::open(headers_only(response, signal))
+}
+
+async fn next_event(
+    stream: &mut ServerStream,
+) -> Result<Option<Event>, envd_protocol::ConnectError> {
+    let Some(bytes) = stream.next_message().await? else {
+        return Ok(None);
+    };
+    let message = StartResponse::decode_proto(&bytes).expect("a valid message");
+    Ok(Some(
+        message
+            .event
+            .and_then(|e| e.event)
+            .expect("every sample message has an event"),
+    ))
+}
+
 async fn read_all(response: &Response) -> Result<Vec<Event>, envd_protocol::ConnectError> {
-    let mut stream = ServerStream::open(response, call())?;
+    let mut stream = open(response, call())?;
     let mut out = Vec::new();
-    while let Some(msg) = stream.next::<StartResponse>().await? {
-        out.push(
-            msg.event
-                .and_then(|e| e.event)
-                .expect("every sample message has an event"),
-        );
+    while let Some(event) = next_event(&mut stream).await? {
+        out.push(event);
     }
     Ok(out)
 }
@@ -178,43 +224,30 @@ async fn end_of_stream_errors_and_missing_ends_are_connect_errors() {
 async fn http_failures_of_streams_map_like_connect_es() {
     let state = Object::new();
     let gateway = chunked_response(&Array::new(), "application/json", 502, &state);
-    let err = ServerStream::open(&gateway, call()).err().unwrap();
+    let err = open(&gateway, call()).err().unwrap();
     assert_eq!(
         (err.code, err.message.as_str()),
         (Code::Unavailable, "HTTP 502")
     );
     let unauthorized = chunked_response(&Array::new(), "application/json", 401, &state);
     assert_eq!(
-        ServerStream::open(&unauthorized, call())
-            .err()
-            .unwrap()
-            .code,
+        open(&unauthorized, call()).err().unwrap().code,
         Code::Unauthenticated
     );
     let html = chunked_response(&Array::new(), "text/html", 200, &state);
-    assert_eq!(
-        ServerStream::open(&html, call()).err().unwrap().code,
-        Code::Unknown
-    );
+    assert_eq!(open(&html, call()).err().unwrap().code, Code::Unknown);
 }
 
 #[wasm_bindgen_test]
 async fn unary_responses_and_their_errors() {
     let ok = StartEvent { pid: 7 }.to_proto();
     let res = bytes_response(&Uint8Array::from(ok.as_slice()), "application/proto", 200);
-    assert_eq!(
-        unary_response::<StartEvent>(&res, &call())
-            .await
-            .unwrap()
-            .pid,
-        7
-    );
+    let bytes = unary_result(with_bytes(&res).await).unwrap();
+    assert_eq!(StartEvent::decode_proto(&bytes).unwrap().pid, 7);
 
     let body = br#"{"code":"not_found","message":"no such process"}"#;
     let res = bytes_response(&Uint8Array::from(&body[..]), "application/json", 404);
-    let err = unary_response::<StartEvent>(&res, &call())
-        .await
-        .unwrap_err();
+    let err = unary_result(with_bytes(&res).await).unwrap_err();
     assert_eq!(
         (err.code, err.message.as_str()),
         (Code::NotFound, "no such process")
@@ -227,18 +260,14 @@ async fn unary_responses_and_their_errors() {
         "application/json; charset=utf-8",
         401,
     );
-    let err = unary_response::<StartEvent>(&res, &call())
-        .await
-        .unwrap_err();
+    let err = unary_result(with_bytes(&res).await).unwrap_err();
     assert_eq!(
         (err.code, err.message.as_str()),
         (Code::Unauthenticated, "unauthorized access")
     );
 
     let res = bytes_response(&Uint8Array::from(&b"bad gateway"[..]), "text/plain", 502);
-    let err = unary_response::<StartEvent>(&res, &call())
-        .await
-        .unwrap_err();
+    let err = unary_result(with_bytes(&res).await).unwrap_err();
     assert_eq!(
         (err.code, err.message.as_str()),
         (Code::Unavailable, "HTTP 502")
@@ -248,8 +277,8 @@ async fn unary_responses_and_their_errors() {
 async fn next_error(call: CallSignal) -> (envd_protocol::ConnectError, Object) {
     let state = Object::new();
     let response = endless_response(STREAM, &call.signal(), &state);
-    let mut stream = ServerStream::open(&response, call).unwrap();
-    (stream.next::<StartResponse>().await.unwrap_err(), state)
+    let mut stream = open(&response, call).unwrap();
+    (next_event(&mut stream).await.unwrap_err(), state)
 }
 
 #[wasm_bindgen_test]
@@ -290,9 +319,9 @@ async fn the_callers_signal_cancels_at_any_time() {
     let call = CallSignal::new(Some(user.signal()), None, "", None);
     let state = Object::new();
     let response = endless_response(STREAM, &call.signal(), &state);
-    let mut stream = ServerStream::open(&response, call).unwrap();
+    let mut stream = open(&response, call).unwrap();
     abort_later(&user, 10, "stop it");
-    let err = stream.next::<StartResponse>().await.unwrap_err();
+    let err = next_event(&mut stream).await.unwrap_err();
     assert_eq!(
         (err.code, err.message.as_str()),
         (Code::Canceled, "stop it")
@@ -312,7 +341,7 @@ async fn dropping_a_stream_cancels_its_body() {
     let call = call();
     let state = Object::new();
     let response = endless_response(STREAM, &call.signal(), &state);
-    let stream = ServerStream::open(&response, call).unwrap();
+    let stream = open(&response, call).unwrap();
     drop(stream);
     JsFuture::from(sleep(0)).await.unwrap();
     assert_eq!(
@@ -323,11 +352,17 @@ async fn dropping_a_stream_cancels_its_body() {
 
 #[wasm_bindgen_test]
 async fn signatures_match_the_wire_spec_vectors() {
-    let (sig, exp) = e2b_wasm::envd::sign("/home/user/a.txt", "read", None, "tok123", None)
-        .await
-        .unwrap();
-    assert_eq!(
-        (sig.as_str(), exp),
-        ("v1_byj2OB/vujgbES/1KAKCaR27E+9eOrB6PzeTnIL8L6M", None)
+    let signed = e2b_wasm::envd::sign(
+        "/home/user/a.txt",
+        "read",
+        None,
+        "tok123",
+        None,
+        |sig, exp| {
+            assert_eq!(exp, None);
+            Next::done(sig)
+        },
     );
+    let sig = JsFuture::from(run(signed)).await.unwrap();
+    assert_eq!(sig, "v1_byj2OB/vujgbES/1KAKCaR27E+9eOrB6PzeTnIL8L6M");
 }

@@ -1,17 +1,23 @@
 //! The control plane (E2B REST API): lifecycle, info, metrics and listing of sandboxes, with
-//! the official SDK's per-call handling of 404/409 and its result shapes.
+//! the official SDK's per-call handling of 404/409 and its result shapes. Each call builds its
+//! request and decodes the answer synchronously; `transport::exchange` runs it.
 
 pub mod query;
+
+use alloc::rc::Rc;
+use core::cell::RefCell;
 
 use js_sys::{Array, Date, Object};
 use wasm_bindgen::JsValue;
 
 use crate::config::timeout_to_seconds;
 use crate::error::{ErrorClass, Result, SdkError, api_error, error};
-use crate::transport::fetch::{get, set};
-use crate::transport::rest::{self, ApiFailure, Outcome, RestContext};
-use crate::util::version_at_least;
-use query::sandbox_path;
+use crate::prelude::*;
+use crate::transport::exchange::Next;
+use crate::transport::fetch::{get, get_string, set};
+use crate::transport::rest::{self, ApiFailure, Reply, RestContext};
+use crate::util::{decimal, version_at_least};
+use query::{PageState, sandbox_path};
 
 /// What the API says about how to reach a sandbox (create/connect response).
 #[derive(Clone, Debug, Default)]
@@ -23,18 +29,17 @@ pub struct SandboxAccess {
     pub traffic_access_token: Option<String>,
 }
 
-fn str_field(v: &JsValue, key: &str) -> Option<String> {
-    get(v, key).as_string().filter(|s| !s.is_empty())
-}
+/// Turns what `create`/`connect` learnt into the JS object they resolve with.
+pub type MakeSandbox = Box<dyn FnOnce(SandboxAccess) -> JsValue>;
 
 impl SandboxAccess {
     fn from_json(v: &JsValue) -> SandboxAccess {
         SandboxAccess {
-            sandbox_id: str_field(v, "sandboxID").unwrap_or_default(),
-            sandbox_domain: str_field(v, "domain"),
-            envd_version: str_field(v, "envdVersion").unwrap_or_default(),
-            envd_access_token: str_field(v, "envdAccessToken"),
-            traffic_access_token: str_field(v, "trafficAccessToken"),
+            sandbox_id: get_string(v, "sandboxID").unwrap_or_default(),
+            sandbox_domain: get_string(v, "domain"),
+            envd_version: get_string(v, "envdVersion").unwrap_or_default(),
+            envd_access_token: get_string(v, "envdAccessToken"),
+            traffic_access_token: get_string(v, "trafficAccessToken"),
         }
     }
 }
@@ -44,133 +49,161 @@ fn failure(f: ApiFailure) -> SdkError {
 }
 
 fn not_found(sandbox_id: &str) -> SdkError {
-    SdkError::new(
-        ErrorClass::SandboxNotFound,
-        format!("Sandbox {sandbox_id} not found"),
-    )
+    let message = ["Sandbox ", sandbox_id, " not found"].concat();
+    SdkError::new(ErrorClass::SandboxNotFound, message)
 }
 
-/// A call whose only special answer is a 404 body meaning "no such sandbox".
-async fn call(
-    ctx: &RestContext<'_>,
-    method: &str,
-    path: &str,
-    body: Option<&str>,
-    sandbox_id: &str,
-) -> Result<JsValue> {
-    match rest::request(ctx, method, path, body).await? {
-        Outcome::Ok(r) => Ok(r.body),
-        Outcome::Failed(f) if f.body_code == Some(404) => Err(not_found(sandbox_id).into()),
-        Outcome::Failed(f) => Err(failure(f).into()),
+/// The answer of a call whose only special one is a 404 body meaning "no such sandbox".
+fn found(outcome: core::result::Result<Reply, ApiFailure>, sandbox_id: &str) -> Result<JsValue> {
+    match outcome {
+        Ok(reply) => Ok(reply.body),
+        Err(f) if f.body_code == Some(404) => Err(not_found(sandbox_id).into()),
+        Err(f) => Err(failure(f).into()),
     }
 }
+
+fn timeout_body(timeout_ms: f64) -> String {
+    [
+        "{\"timeout\":",
+        &decimal(timeout_to_seconds(timeout_ms)),
+        "}",
+    ]
+    .concat()
+}
+
+const OUTDATED_TEMPLATE: &str = "You need to update the template to use the new SDK.";
 
 /// `POST /v2/sandboxes`; a sandbox whose envd predates 0.1.0 is killed and refused.
-pub async fn create(ctx: &RestContext<'_>, body: &str) -> Result<SandboxAccess> {
-    let response = match rest::request(ctx, "POST", "/v2/sandboxes", Some(body)).await? {
-        Outcome::Ok(r) => r.body,
-        Outcome::Failed(f) => return Err(failure(f).into()),
+pub fn create(ctx: &RestContext, body: String, make: MakeSandbox) -> Result<Next> {
+    let kill_ctx = ctx.clone();
+    let on_reply = move |outcome: core::result::Result<Reply, ApiFailure>| {
+        let access = SandboxAccess::from_json(&outcome.map_err(failure)?.body);
+        if version_at_least(&access.envd_version, "0.1.0") {
+            return Next::done(make(access));
+        }
+        let path = sandbox_path(&access.sandbox_id, "");
+        rest::call(
+            &kill_ctx,
+            "DELETE",
+            &path,
+            None,
+            Box::new(|outcome| match outcome {
+                Err(f) if f.body_code != Some(404) => Err(failure(f).into()),
+                _ => Err(error(ErrorClass::Template, OUTDATED_TEMPLATE)),
+            }),
+        )
     };
-    let access = SandboxAccess::from_json(&response);
-    if !version_at_least(&access.envd_version, "0.1.0") {
-        kill(ctx, &access.sandbox_id).await?;
-        return Err(error(
-            ErrorClass::Template,
-            "You need to update the template to use the new SDK.",
-        ));
-    }
-    Ok(access)
+    rest::call(ctx, "POST", "/v2/sandboxes", Some(body), Box::new(on_reply))
 }
 
 /// `POST /v2/sandboxes/{id}/connect`: resumes a paused sandbox, extends a running one's TTL.
-pub async fn connect(
-    ctx: &RestContext<'_>,
+pub fn connect(
+    ctx: &RestContext,
     sandbox_id: &str,
     timeout_ms: Option<f64>,
-) -> Result<SandboxAccess> {
-    let body = timeout_ms.map_or_else(
-        || "{}".to_string(),
-        |ms| format!("{{\"timeout\":{}}}", timeout_to_seconds(ms)),
-    );
+    make: MakeSandbox,
+) -> Result<Next> {
+    let body = timeout_ms.map_or_else(|| "{}".into(), timeout_body);
     let path = ["/v2", &sandbox_path(sandbox_id, "/connect")].concat();
-    match rest::request(ctx, "POST", &path, Some(&body)).await? {
-        Outcome::Ok(r) => Ok(SandboxAccess::from_json(&r.body)),
-        Outcome::Failed(f) if f.body_code == Some(404) => Err(SdkError::new(
-            ErrorClass::SandboxNotFound,
-            format!("Paused sandbox {sandbox_id} not found"),
-        )
-        .into()),
-        Outcome::Failed(f) => Err(failure(f).into()),
-    }
+    let id = sandbox_id.to_string();
+    let on_reply = move |outcome: core::result::Result<Reply, ApiFailure>| match outcome {
+        Ok(reply) => {
+            let mut access = SandboxAccess::from_json(&reply.body);
+            access.sandbox_id = id;
+            Next::done(make(access))
+        }
+        Err(f) if f.body_code == Some(404) => {
+            let message = ["Paused sandbox ", &id, " not found"].concat();
+            Err(SdkError::new(ErrorClass::SandboxNotFound, message).into())
+        }
+        Err(f) => Err(failure(f).into()),
+    };
+    rest::call(ctx, "POST", &path, Some(body), Box::new(on_reply))
 }
 
 /// `DELETE /sandboxes/{id}`: `false` when there was no such sandbox.
-pub async fn kill(ctx: &RestContext<'_>, sandbox_id: &str) -> Result<bool> {
-    match rest::request(ctx, "DELETE", &sandbox_path(sandbox_id, ""), None).await? {
-        Outcome::Ok(_) => Ok(true),
-        Outcome::Failed(f) if f.body_code == Some(404) => Ok(false),
-        Outcome::Failed(f) => Err(failure(f).into()),
-    }
+pub fn kill(ctx: &RestContext, sandbox_id: &str) -> Result<Next> {
+    let path = sandbox_path(sandbox_id, "");
+    rest::call(
+        ctx,
+        "DELETE",
+        &path,
+        None,
+        Box::new(|outcome| match outcome {
+            Ok(_) => Next::done(true),
+            Err(f) if f.body_code == Some(404) => Next::done(false),
+            Err(f) => Err(failure(f).into()),
+        }),
+    )
 }
 
-pub async fn set_timeout(ctx: &RestContext<'_>, sandbox_id: &str, timeout_ms: f64) -> Result<()> {
-    let body = format!("{{\"timeout\":{}}}", timeout_to_seconds(timeout_ms));
-    call(
+pub fn set_timeout(ctx: &RestContext, sandbox_id: &str, timeout_ms: f64) -> Result<Next> {
+    let path = sandbox_path(sandbox_id, "/timeout");
+    let id = sandbox_id.to_string();
+    let body = Some(timeout_body(timeout_ms));
+    rest::call(
         ctx,
         "POST",
-        &sandbox_path(sandbox_id, "/timeout"),
-        Some(&body),
-        sandbox_id,
+        &path,
+        body,
+        Box::new(move |outcome| {
+            found(outcome, &id)?;
+            Next::done(JsValue::UNDEFINED)
+        }),
     )
-    .await?;
-    Ok(())
 }
 
 /// `POST /sandboxes/{id}/pause`: `false` when it was already paused (409).
-pub async fn pause(
-    ctx: &RestContext<'_>,
-    sandbox_id: &str,
-    keep_memory: Option<bool>,
-) -> Result<bool> {
-    let body = keep_memory.map_or_else(|| "{}".to_string(), |m| format!("{{\"memory\":{m}}}"));
-    match rest::request(
+pub fn pause(ctx: &RestContext, sandbox_id: &str, keep_memory: Option<bool>) -> Result<Next> {
+    let body = match keep_memory {
+        None => "{}",
+        Some(true) => "{\"memory\":true}",
+        Some(false) => "{\"memory\":false}",
+    };
+    let path = sandbox_path(sandbox_id, "/pause");
+    let id = sandbox_id.to_string();
+    rest::call(
         ctx,
         "POST",
-        &sandbox_path(sandbox_id, "/pause"),
-        Some(&body),
+        &path,
+        Some(body.into()),
+        Box::new(move |outcome| match outcome {
+            Err(f) if f.body_code == Some(409) => Next::done(false),
+            outcome => {
+                found(outcome, &id)?;
+                Next::done(true)
+            }
+        }),
     )
-    .await?
-    {
-        Outcome::Ok(_) => Ok(true),
-        Outcome::Failed(f) if f.body_code == Some(404) => Err(not_found(sandbox_id).into()),
-        Outcome::Failed(f) if f.body_code == Some(409) => Ok(false),
-        Outcome::Failed(f) => Err(failure(f).into()),
-    }
 }
 
 /// `GET /sandboxes/{id}` as the official `SandboxInfo`.
-pub async fn get_info(ctx: &RestContext<'_>, sandbox_id: &str) -> Result<Object> {
-    let v = call(ctx, "GET", &sandbox_path(sandbox_id, ""), None, sandbox_id).await?;
-    let info = sandbox_info(&v);
-    // `null` in the API's JSON becomes `undefined`, as the official `?? undefined` does.
-    for key in ["allowInternetAccess", "network", "lifecycle"] {
-        let value = get(&v, key);
-        set(
-            &info,
-            key,
-            &if value.is_null() {
-                JsValue::UNDEFINED
-            } else {
-                value
-            },
-        );
-    }
-    set(
-        &info,
-        "sandboxDomain",
-        &str_field(&v, "domain").map_or(JsValue::UNDEFINED, JsValue::from),
-    );
-    Ok(info)
+pub fn get_info(ctx: &RestContext, sandbox_id: &str) -> Result<Next> {
+    let path = sandbox_path(sandbox_id, "");
+    let id = sandbox_id.to_string();
+    rest::call(
+        ctx,
+        "GET",
+        &path,
+        None,
+        Box::new(move |outcome| {
+            let v = found(outcome, &id)?;
+            let info = sandbox_info(&v);
+            // `null` in the API's JSON becomes `undefined`, as the official `?? undefined` does.
+            for key in ["allowInternetAccess", "network", "lifecycle"] {
+                let value = get(&v, key);
+                let value = if value.is_null() {
+                    JsValue::UNDEFINED
+                } else {
+                    value
+                };
+                set(&info, key, &value);
+            }
+            let domain = get_string(&v, "domain").map_or(JsValue::UNDEFINED, JsValue::from);
+            set(&info, "sandboxDomain", &domain);
+            Next::done(info)
+        }),
+    )
 }
 
 /// The fields `getInfo` and `list` share.
@@ -178,7 +211,7 @@ fn sandbox_info(v: &JsValue) -> Object {
     let info = Object::new();
     set(&info, "sandboxId", &get(v, "sandboxID"));
     set(&info, "templateId", &get(v, "templateID"));
-    if let Some(alias) = str_field(v, "alias") {
+    if let Some(alias) = get_string(v, "alias") {
         set(&info, "name", &JsValue::from(alias));
     }
     let or_default = |key: &str, default: JsValue| {
@@ -208,40 +241,55 @@ fn sandbox_info(v: &JsValue) -> Object {
     info
 }
 
-/// One page of `GET /v2/sandboxes`, with the `x-next-token` header.
-pub async fn list_page(ctx: &RestContext<'_>, path: &str) -> Result<(Array, Option<String>)> {
-    let reply = match rest::request(ctx, "GET", path, None).await? {
-        Outcome::Ok(r) => r,
-        Outcome::Failed(f) => return Err(failure(f).into()),
-    };
-    let next = reply.next_token;
-    let items: Array = Array::from(&reply.body)
-        .iter()
-        .map(|v| JsValue::from(sandbox_info(&v)))
-        .collect();
-    Ok((items, next))
+/// One page of `GET /v2/sandboxes`; `state` advances with the page's `x-next-token`.
+pub fn list_page(ctx: &RestContext, path: &str, state: Rc<RefCell<PageState>>) -> Result<Next> {
+    rest::call(
+        ctx,
+        "GET",
+        path,
+        None,
+        Box::new(move |outcome| {
+            let reply = outcome.map_err(failure)?;
+            state.borrow_mut().advance(reply.next_token);
+            let items: Array = Array::from(&reply.body)
+                .iter()
+                .map(|v| JsValue::from(sandbox_info(&v)))
+                .collect();
+            Next::done(items)
+        }),
+    )
 }
 
 /// `GET /sandboxes/{id}/metrics` as `SandboxMetrics[]`.
-pub async fn get_metrics(ctx: &RestContext<'_>, path: &str, sandbox_id: &str) -> Result<Array> {
-    let metrics = Array::from(&call(ctx, "GET", path, None, sandbox_id).await?);
-    Ok(metrics
-        .iter()
-        .map(|m| {
-            let out = Object::new();
-            set(&out, "timestamp", &Date::new(&get(&m, "timestamp")));
-            for key in [
-                "cpuUsedPct",
-                "cpuCount",
-                "memUsed",
-                "memTotal",
-                "memCache",
-                "diskUsed",
-                "diskTotal",
-            ] {
-                set(&out, key, &get(&m, key));
-            }
-            JsValue::from(out)
-        })
-        .collect())
+pub fn get_metrics(ctx: &RestContext, path: &str, sandbox_id: &str) -> Result<Next> {
+    let id = sandbox_id.to_string();
+    rest::call(
+        ctx,
+        "GET",
+        path,
+        None,
+        Box::new(move |outcome| {
+            let metrics = Array::from(&found(outcome, &id)?);
+            let out: Array = metrics
+                .iter()
+                .map(|m| {
+                    let out = Object::new();
+                    set(&out, "timestamp", &Date::new(&get(&m, "timestamp")));
+                    for key in [
+                        "cpuUsedPct",
+                        "cpuCount",
+                        "memUsed",
+                        "memTotal",
+                        "memCache",
+                        "diskUsed",
+                        "diskTotal",
+                    ] {
+                        set(&out, key, &get(&m, key));
+                    }
+                    JsValue::from(out)
+                })
+                .collect();
+            Next::done(out)
+        }),
+    )
 }

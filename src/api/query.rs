@@ -2,7 +2,8 @@
 //! validation and number formatting.
 
 use crate::error::{ErrorClass, SdkError};
-use crate::util::{encode_uri_component, form_encode};
+use crate::prelude::*;
+use crate::util::{decimal, encode_uri_component, form_encode};
 
 /// `Sandbox.list` filters as given.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -19,7 +20,7 @@ pub struct ListQuery {
 /// A whole JS number as `String(n)` prints it (the API's numbers are counts and seconds;
 /// fractions are dropped rather than pulling float formatting into the wasm).
 pub fn js_number(n: f64) -> String {
-    (n as i64).to_string()
+    decimal(n as i64)
 }
 
 /// `GET /v2/sandboxes?…` with the official encoding: metadata pairs `encodeURIComponent`-ed,
@@ -142,9 +143,14 @@ pub fn lifecycle_fields(
         } else {
             "onTimeout"
         };
-        return Err(invalid(format!(
-            "{field} must be one of: pause, kill (got \"{action}\")."
-        )));
+        let message = [
+            field,
+            " must be one of: pause, kill (got \"",
+            action,
+            "\").",
+        ]
+        .concat();
+        return Err(invalid(message));
     }
     let keep_memory = on_timeout.and_then(|o| o.keep_memory);
     if keep_memory.is_some() && action != "pause" {

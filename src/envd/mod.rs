@@ -1,25 +1,44 @@
 //! envd, the daemon inside a sandbox: where it is, the headers every request carries, version
-//! gates, its HTTP endpoints (`/health`), signed file URLs, and (in `process`) the Process RPCs.
+//! gates, its HTTP endpoints (`/health`), signed file URLs, the unary RPC path with the official
+//! error mapping (and the `/health` probe for connections dropped mid-call), and (in `process`)
+//! the Process RPCs.
+//!
+//! Adding an RPC (the pattern `process` follows): build the request message, call
+//! [`Envd::unary`] with a closure that turns the decoded answer into the JS value, or
+//! [`Envd::open_stream`] for a server stream.
 
 pub mod output;
 pub mod process;
 pub mod signature;
 
+use alloc::rc::Rc;
+
+use envd_protocol::{ConnectError, Message};
 use js_sys::Uint8Array;
 use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
 use web_sys::AbortSignal;
 
 use crate::config::{ConnectionConfig, DEFAULT_USERNAME, ENVD_PORT, HEALTH_CHECK_TIMEOUT_MS};
 use crate::error::{
-    Error, ErrorClass, NotFoundAs, Result, SdkError, envd_http_error, error, is_connection_dropped,
-    killed_in_flight,
+    Error, ErrorClass, NotFoundAs, Result, envd_http_error, error, killed_in_flight,
+    needs_health_probe, rpc_error,
 };
-use crate::transport::fetch::{self, Body, get, headers_object};
+use crate::prelude::*;
+use crate::transport::codec;
+use crate::transport::connect::{self, CallOptions, Endpoint, ServerStream};
+use crate::transport::exchange::{Exchanged, Next, Read, Request};
+use crate::transport::fetch::{self, get, get_string, headers_object};
 use crate::transport::log::Logger;
 use crate::transport::signal::{CallSignal, TIMEOUT_REASON};
-use crate::util::{encode_uri_component, version_at_least};
+use crate::util::{decimal, encode_uri_component, version_at_least};
 use envd_protocol::base64::encode as base64;
+
+/// `requestTimeoutMs` and `signal` of one call.
+#[derive(Clone, Default)]
+pub struct RequestOpts {
+    pub signal: Option<AbortSignal>,
+    pub request_timeout_ms: Option<f64>,
+}
 
 /// How to reach one sandbox's envd.
 pub struct Envd {
@@ -34,6 +53,11 @@ pub struct Envd {
     pub config: ConnectionConfig,
     pub logger: Logger,
 }
+
+/// Continues a unary call with its encoded answer or its Connect error.
+pub type OnUnary = Box<dyn FnOnce(core::result::Result<Vec<u8>, ConnectError>) -> Result<Next>>;
+/// Continues once a stream's response headers arrived.
+pub type OnStream = Box<dyn FnOnce(ServerStream) -> Result<Next>>;
 
 impl Envd {
     pub fn new(
@@ -53,7 +77,7 @@ impl Envd {
         let mut headers = vec![
             ("User-Agent".to_string(), user_agent),
             ("E2b-Sandbox-Id".to_string(), sandbox_id.to_string()),
-            ("E2b-Sandbox-Port".to_string(), ENVD_PORT.to_string()),
+            ("E2b-Sandbox-Port".to_string(), decimal(ENVD_PORT.into())),
         ];
         if let Some(token) = &access_token {
             headers.push(("X-Access-Token".to_string(), token.clone()));
@@ -82,91 +106,146 @@ impl Envd {
     /// `Authorization: Basic base64("<user>:")` for RPCs acting as a user.
     pub fn auth_header(&self, user: Option<&str>) -> Option<(String, String)> {
         let user = self.effective_user(user)?;
-        Some((
-            "Authorization".into(),
-            ["Basic ", &base64([user, ":"].concat().as_bytes())].concat(),
-        ))
+        let credentials = base64([user, ":"].concat().as_bytes());
+        Some(("Authorization".into(), ["Basic ", &credentials].concat()))
     }
 
-    pub fn endpoint(&self, path: &str) -> String {
-        [self.url.trim_end_matches('/'), path].concat()
+    fn endpoint(&self) -> Endpoint<'_> {
+        Endpoint {
+            base_url: &self.url,
+            headers: &self.headers,
+            logger: &self.logger,
+        }
     }
 
-    async fn get_health(
-        &self,
-        signal: &AbortSignal,
-    ) -> std::result::Result<web_sys::Response, JsValue> {
-        let headers = headers_object(self.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-        fetch::fetch(
-            "GET",
-            &self.endpoint("/health"),
-            &headers,
-            Body::None,
+    /// The `requestTimeoutMs` and `signal` of a call, resolved against the configuration.
+    pub fn call_options(&self, opts: &RequestOpts) -> CallOptions {
+        CallOptions {
+            signal: opts.signal.clone(),
+            request_timeout_ms: self.config.request_timeout(opts.request_timeout_ms),
+            ..Default::default()
+        }
+    }
+
+    fn health_request(&self, signal: CallSignal) -> Request {
+        let headers = self.headers.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+        Request {
+            method: "GET",
+            url: [self.url.trim_end_matches('/'), "/health"].concat(),
+            headers: headers_object(headers),
+            body: JsValue::UNDEFINED,
             signal,
-        )
-        .await
+            read: Read::Text,
+        }
     }
 
     /// `sandbox.isRunning()`: 502 = not running, other failures per the envd HTTP table.
-    pub async fn is_running(
-        &self,
-        signal: Option<AbortSignal>,
-        request_timeout_ms: Option<f64>,
-    ) -> Result<bool> {
-        let call = CallSignal::new(
-            signal,
-            self.config.request_timeout(request_timeout_ms),
-            TIMEOUT_REASON,
-            None,
-        );
-        let response = self.get_health(&call.signal()).await.map_err(Error::Js)?;
-        match response.status() {
-            502 => Ok(false),
-            _ if response.ok() => Ok(true),
-            status => {
-                let text = fetch::text(&response).await.unwrap_or_default();
-                let parsed = js_sys::JSON::parse(&text).unwrap_or(JsValue::UNDEFINED);
-                let message = get(&parsed, "message")
-                    .as_string()
-                    .filter(|m| !m.is_empty())
-                    .unwrap_or(if text.is_empty() {
+    pub fn is_running(&self, opts: &RequestOpts) -> Result<Next> {
+        let timeout = self.config.request_timeout(opts.request_timeout_ms);
+        let signal = CallSignal::new(opts.signal.clone(), timeout, TIMEOUT_REASON, None);
+        let step = |exchanged: Exchanged| {
+            let reply = exchanged.reply.map_err(Error::Js)?;
+            let response = reply.response;
+            match response.status() {
+                502 => Next::done(false),
+                _ if response.ok() => Next::done(true),
+                status => {
+                    let text = reply.body.as_string().unwrap_or_default();
+                    let parsed = js_sys::JSON::parse(&text).unwrap_or(JsValue::UNDEFINED);
+                    let message = get_string(&parsed, "message").unwrap_or(if text.is_empty() {
                         response.status_text()
                     } else {
                         text
                     });
-                Err(envd_http_error(status, &message, NotFoundAs::Generic).into())
+                    Err(envd_http_error(status, &message, NotFoundAs::Generic).into())
+                }
             }
-        }
+        };
+        Ok(Next::Fetch(self.health_request(signal), Box::new(step)))
     }
 
-    /// Whether the sandbox is alive: `Some(false)` on 502, `None` when the probe was inconclusive.
-    pub async fn check_health(&self) -> Option<bool> {
-        let call = CallSignal::new(None, Some(HEALTH_CHECK_TIMEOUT_MS), TIMEOUT_REASON, None);
-        let response = self.get_health(&call.signal()).await.ok()?;
-        match response.status() {
-            502 => Some(false),
-            _ if response.ok() => Some(true),
-            _ => None,
+    /// The official `handleRpcErrorWithHealthCheck`: a connection dropped mid-call is probed
+    /// with `/health`, and a 502 there means the sandbox died under the call (`TimeoutError`);
+    /// everything else maps by code.
+    pub fn rpc_failure(&self, err: ConnectError, not_found: NotFoundAs) -> Result<Next> {
+        if !needs_health_probe(&err) {
+            return Err(rpc_error(&err, not_found).into());
         }
+        let signal = CallSignal::new(None, Some(HEALTH_CHECK_TIMEOUT_MS), TIMEOUT_REASON, None);
+        let step = move |exchanged: Exchanged| {
+            let gone = exchanged
+                .reply
+                .is_ok_and(|reply| reply.response.status() == 502);
+            if gone {
+                let message = crate::error::connect_message(&err);
+                return Err(killed_in_flight(&message).into());
+            }
+            Err(rpc_error(&err, not_found).into())
+        };
+        Ok(Next::Fetch(self.health_request(signal), Box::new(step)))
     }
 
-    /// The official treatment of a request that failed mid-flight: when the connection was
-    /// dropped and `/health` then answers 502, the sandbox died under us (`TimeoutError`).
-    pub async fn explain_dropped(&self, message: &str) -> Option<SdkError> {
-        if is_connection_dropped(message) && self.check_health().await == Some(false) {
-            return Some(killed_in_flight(message));
-        }
-        None
+    /// A unary RPC with an already encoded request; `then` sees the raw outcome.
+    pub fn unary_raw(
+        &self,
+        path: &str,
+        message: Vec<u8>,
+        opts: &RequestOpts,
+        then: OnUnary,
+    ) -> Result<Next> {
+        let request =
+            connect::unary_request(&self.endpoint(), path, message, self.call_options(opts));
+        let step = move |exchanged| then(connect::unary_result(exchanged));
+        Ok(Next::Fetch(request, Box::new(step)))
+    }
+
+    /// A unary RPC: `then` turns the decoded answer into the call's result; failures (decoding
+    /// included) map to the official error classes.
+    pub fn unary<Res: Message + 'static>(
+        self: &Rc<Self>,
+        path: &str,
+        request: &impl Message,
+        opts: &RequestOpts,
+        not_found: NotFoundAs,
+        then: impl FnOnce(Res) -> Result<Next> + 'static,
+    ) -> Result<Next> {
+        let envd = self.clone();
+        let on_unary = move |outcome: core::result::Result<Vec<u8>, ConnectError>| match outcome
+            .and_then(|bytes| codec::decode::<Res>(&bytes))
+        {
+            Ok(answer) => then(answer),
+            Err(e) => envd.rpc_failure(e, not_found),
+        };
+        self.unary_raw(path, codec::encode(request), opts, Box::new(on_unary))
+    }
+
+    /// Opens a server stream; `then` takes it over once the response headers arrived.
+    /// `on_error` maps a failure to open it.
+    pub fn open_stream(
+        &self,
+        path: &str,
+        request: &impl Message,
+        opts: CallOptions,
+        on_error: Box<dyn FnOnce(ConnectError) -> Result<Next>>,
+        then: OnStream,
+    ) -> Result<Next> {
+        let message = codec::encode(request);
+        let request = connect::stream_request(&self.endpoint(), path, &message, opts);
+        let step = move |exchanged| match ServerStream::open(exchanged) {
+            Ok(stream) => then(stream),
+            Err(e) => on_error(e),
+        };
+        Ok(Next::Fetch(request, Box::new(step)))
     }
 
     /// `uploadUrl` / `downloadUrl`: the direct `/files` URL, signed when the sandbox is secured.
-    pub async fn file_url(
+    pub fn file_url(
         &self,
         path: &str,
         operation: &str,
         user: Option<&str>,
         expiration_s: Option<f64>,
-    ) -> Result<String> {
+    ) -> Result<Next> {
         if self.access_token.is_none() && expiration_s.is_some() {
             return Err(error(
                 ErrorClass::InvalidArgument,
@@ -174,21 +253,31 @@ impl Envd {
             ));
         }
         let user = self.effective_user(user);
-        let mut params: Vec<(&str, String)> = Vec::new();
+        let mut params: Vec<(&'static str, String)> = Vec::new();
         if let Some(u) = user.filter(|u| !u.is_empty()) {
             params.push(("username", u.to_string()));
         }
         if !path.is_empty() {
             params.push(("path", path.to_string()));
         }
-        if let Some(token) = &self.access_token {
-            let (signature, expiration) = sign(path, operation, user, token, expiration_s).await?;
-            params.push(("signature", signature));
-            if let Some(exp) = expiration.filter(|e| *e != 0) {
-                params.push(("signature_expiration", exp.to_string()));
-            }
-        }
-        Ok(files_url(&self.direct_url, &params))
+        let base = self.direct_url.clone();
+        let Some(token) = &self.access_token else {
+            return Next::done(files_url(&base, &params));
+        };
+        sign(
+            path,
+            operation,
+            user,
+            token,
+            expiration_s,
+            move |signature, expiration| {
+                params.push(("signature", signature));
+                if let Some(exp) = expiration.filter(|e| *e != 0) {
+                    params.push(("signature_expiration", decimal(exp)));
+                }
+                Next::done(files_url(&base, &params))
+            },
+        )
     }
 }
 
@@ -209,28 +298,29 @@ fn files_url(base: &str, params: &[(&str, String)]) -> String {
     url
 }
 
-/// `getSignature`: SHA-256 by WebCrypto of the canonical string.
-pub async fn sign(
+/// `getSignature`: SHA-256 by WebCrypto of the canonical string; `then` gets the signature
+/// and its expiration (unix seconds).
+pub fn sign(
     path: &str,
     operation: &str,
     user: Option<&str>,
     token: &str,
     expiration_s: Option<f64>,
-) -> Result<(String, Option<i64>)> {
-    let expiration = expiration_s.map(|s| (js_sys::Date::now() / 1000.0).floor() as i64 + s as i64);
+    then: impl FnOnce(String, Option<i64>) -> Result<Next> + 'static,
+) -> Result<Next> {
+    let expiration = expiration_s.map(|s| (js_sys::Date::now() / 1000.0) as i64 + s as i64);
     let raw = signature::canonical(path, operation, user.unwrap_or(""), token, expiration);
     let subtle = get(&get(&js_sys::global(), "crypto"), "subtle");
     let digest_fn: js_sys::Function = get(&subtle, "digest")
         .dyn_into()
         .map_err(|_| error(ErrorClass::Plain, "WebCrypto is not available"))?;
     let data = Uint8Array::from(raw.as_bytes());
-    let promise: js_sys::Promise = digest_fn
-        .call2(&subtle, &JsValue::from_str("SHA-256"), &data)
-        .map_err(Error::Js)?
+    let digest: js_sys::Promise = digest_fn
+        .call2(&subtle, &JsValue::from_str("SHA-256"), &data)?
         .unchecked_into();
-    let digest = JsFuture::from(promise).await.map_err(Error::Js)?;
-    Ok((
-        signature::token_from_digest(&Uint8Array::new(&digest).to_vec()),
-        expiration,
-    ))
+    let step = move |digest: JsValue| {
+        let signature = signature::token_from_digest(&Uint8Array::new(&digest).to_vec());
+        then(signature, expiration)
+    };
+    Ok(Next::Wait(digest, Box::new(step)))
 }

@@ -1,6 +1,8 @@
 //! Incremental UTF-8 decoding of process output: chunks may split a code point; invalid bytes
 //! become U+FFFD exactly as `TextDecoder` (`{ stream: true }`, then a final flush) does.
 
+use crate::prelude::*;
+
 #[derive(Default)]
 pub struct Utf8Stream {
     /// The incomplete code point at the end of the previous chunk (at most 3 bytes).
@@ -13,21 +15,21 @@ impl Utf8Stream {
         let mut rest: &[u8] = if self.pending.is_empty() {
             chunk
         } else {
-            let mut buf = std::mem::take(&mut self.pending);
+            let mut buf = core::mem::take(&mut self.pending);
             buf.extend_from_slice(chunk);
             joined = buf;
             &joined
         };
         let mut out = String::with_capacity(rest.len());
         loop {
-            match std::str::from_utf8(rest) {
+            match core::str::from_utf8(rest) {
                 Ok(s) => {
                     out.push_str(s);
                     return out;
                 }
                 Err(e) => {
                     let (valid, after) = rest.split_at(e.valid_up_to());
-                    out.push_str(std::str::from_utf8(valid).unwrap_or_default());
+                    out.push_str(core::str::from_utf8(valid).unwrap_or_default());
                     match e.error_len() {
                         Some(n) => {
                             out.push('\u{FFFD}');

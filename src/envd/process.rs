@@ -1,30 +1,25 @@
 //! The Process service (`process.Process/*`): starting and reconnecting to commands, listing,
-//! input, signals; failures mapped to the official error classes, with the `/health` probe for
-//! connections dropped mid-call.
+//! input, signals; failures mapped to the official error classes.
 
-use std::collections::BTreeMap;
+use alloc::collections::BTreeMap;
+use alloc::rc::Rc;
 
 use envd_protocol::process::{
-    CloseStdinRequest, ConnectRequest, Event, Input, ListRequest, ListResponse, ProcessConfig,
-    ProcessEvent, ProcessInfo, ProcessInput, ProcessSelector, SendInputRequest, SendSignalRequest,
-    Signal, StartRequest, StartResponse, path,
+    CloseStdinRequest, CloseStdinResponse, ConnectRequest, Event, Input, ListRequest, ListResponse,
+    ProcessConfig, ProcessEvent, ProcessInfo, ProcessInput, ProcessSelector, SendInputRequest,
+    SendInputResponse, SendSignalRequest, Signal, StartRequest, StartResponse, path,
 };
 use envd_protocol::{Code, ConnectError, Message};
-use web_sys::AbortSignal;
+use wasm_bindgen::JsValue;
+use wasm_bindgen_futures::JsFuture;
 
-use super::Envd;
+use super::{Envd, RequestOpts};
 use crate::config::{KEEPALIVE_PING_INTERVAL, STREAM_TIMEOUT_MS};
-use crate::error::{
-    Error, ErrorClass, NotFoundAs, Result, SdkError, error, needs_health_probe, rpc_error,
-};
-use crate::transport::connect::{self, CallOptions, Endpoint, ServerStream};
-
-/// `requestTimeoutMs` and `signal` of one call.
-#[derive(Clone, Default)]
-pub struct RequestOpts {
-    pub signal: Option<AbortSignal>,
-    pub request_timeout_ms: Option<f64>,
-}
+use crate::error::{ErrorClass, NotFoundAs, Result, SdkError, error};
+use crate::prelude::*;
+use crate::transport::codec;
+use crate::transport::connect::{CallOptions, ServerStream};
+use crate::transport::exchange::{Next, run};
 
 /// What `commands.run` starts.
 pub struct StartSpec {
@@ -35,95 +30,81 @@ pub struct StartSpec {
     pub stdin: bool,
 }
 
+/// Continues with a started (or reconnected) process: its pid and its event stream.
+pub type OnStarted = Box<dyn FnOnce(u32, ServerStream) -> Result<Next>>;
+
+fn outdated(version: &str, what: &str) -> Result<Next> {
+    let message = ["Sandbox envd version ", version, what].concat();
+    Err(error(ErrorClass::Sandbox, message))
+}
+
+fn done<M: Message>(_: M) -> Result<Next> {
+    Next::done(JsValue::UNDEFINED)
+}
+
 impl Envd {
-    fn rpc_endpoint(&self) -> Endpoint<'_> {
-        Endpoint {
-            base_url: &self.url,
-            headers: &self.headers,
-            logger: &self.logger,
-        }
-    }
-
-    fn call_options(&self, opts: &RequestOpts) -> CallOptions {
-        CallOptions {
-            signal: opts.signal.clone(),
-            request_timeout_ms: self.config.request_timeout(opts.request_timeout_ms),
-            ..Default::default()
-        }
-    }
-
-    /// The official `handleRpcErrorWithHealthCheck`.
-    pub async fn rpc_failure(&self, err: ConnectError, not_found: NotFoundAs) -> Error {
-        let message = crate::error::connect_message(&err);
-        if needs_health_probe(&err) && self.check_health().await == Some(false) {
-            return crate::error::killed_in_flight(&message).into();
-        }
-        rpc_error(&err, not_found).into()
-    }
-
-    async fn unary<Req: Message, Res: Message>(
-        &self,
-        path: &str,
-        req: &Req,
+    pub fn list_processes(
+        self: &Rc<Self>,
         opts: &RequestOpts,
-    ) -> Result<Res> {
-        match connect::unary(&self.rpc_endpoint(), path, req, self.call_options(opts)).await {
-            Ok(res) => Ok(res),
-            Err(e) => Err(self.rpc_failure(e, NotFoundAs::Generic).await),
-        }
+        then: impl FnOnce(Vec<ProcessInfo>) -> JsValue + 'static,
+    ) -> Result<Next> {
+        let request = ListRequest::default();
+        self.unary(
+            path::LIST,
+            &request,
+            opts,
+            NotFoundAs::Generic,
+            |res: ListResponse| Next::done(then(res.processes)),
+        )
     }
 
-    pub async fn list_processes(&self, opts: &RequestOpts) -> Result<Vec<ProcessInfo>> {
-        let res: ListResponse = self
-            .unary(path::LIST, &ListRequest::default(), opts)
-            .await?;
-        Ok(res.processes)
-    }
-
-    pub async fn send_input(&self, pid: u32, input: Input, opts: &RequestOpts) -> Result<()> {
-        let req = SendInputRequest {
+    pub fn send_input(self: &Rc<Self>, pid: u32, input: Input, opts: &RequestOpts) -> Result<Next> {
+        let request = SendInputRequest {
             process: Some(ProcessSelector::pid(pid)),
             input: Some(ProcessInput { input: Some(input) }),
         };
-        self.unary::<_, envd_protocol::process::SendInputResponse>(path::SEND_INPUT, &req, opts)
-            .await
-            .map(drop)
+        let generic = NotFoundAs::Generic;
+        self.unary(
+            path::SEND_INPUT,
+            &request,
+            opts,
+            generic,
+            done::<SendInputResponse>,
+        )
     }
 
-    pub async fn close_stdin(&self, pid: u32, opts: &RequestOpts) -> Result<()> {
+    pub fn close_stdin(self: &Rc<Self>, pid: u32, opts: &RequestOpts) -> Result<Next> {
         if !self.supports("0.5.2") {
-            let msg = format!(
-                "Sandbox envd version {} doesn't support closeStdin. Please rebuild your template to pick up the latest sandbox version.",
-                self.version
-            );
-            return Err(error(ErrorClass::Sandbox, msg));
+            let what = " doesn't support closeStdin. Please rebuild your template to pick up the latest sandbox version.";
+            return outdated(&self.version, what);
         }
-        let req = CloseStdinRequest {
+        let request = CloseStdinRequest {
             process: Some(ProcessSelector::pid(pid)),
         };
-        self.unary::<_, envd_protocol::process::CloseStdinResponse>(path::CLOSE_STDIN, &req, opts)
-            .await
-            .map(drop)
+        let generic = NotFoundAs::Generic;
+        self.unary(
+            path::CLOSE_STDIN,
+            &request,
+            opts,
+            generic,
+            done::<CloseStdinResponse>,
+        )
     }
 
     /// SIGKILL; `false` when there is no such process.
-    pub async fn kill_process(&self, pid: u32, opts: &RequestOpts) -> Result<bool> {
-        let req = SendSignalRequest {
+    pub fn kill_process(self: &Rc<Self>, pid: u32, opts: &RequestOpts) -> Result<Next> {
+        let request = SendSignalRequest {
             process: Some(ProcessSelector::pid(pid)),
             signal: Signal::Sigkill,
         };
-        match connect::unary::<_, envd_protocol::process::SendSignalResponse>(
-            &self.rpc_endpoint(),
-            path::SEND_SIGNAL,
-            &req,
-            self.call_options(opts),
-        )
-        .await
-        {
-            Ok(_) => Ok(true),
-            Err(e) if e.code == Code::NotFound => Ok(false),
-            Err(e) => Err(self.rpc_failure(e, NotFoundAs::Generic).await),
-        }
+        let envd = self.clone();
+        let on_unary = move |outcome: core::result::Result<Vec<u8>, ConnectError>| match outcome {
+            Ok(_) => Next::done(true),
+            Err(e) if e.code == Code::NotFound => Next::done(false),
+            Err(e) => envd.rpc_failure(e, NotFoundAs::Generic),
+        };
+        let message = codec::encode(&request);
+        self.unary_raw(path::SEND_SIGNAL, message, opts, Box::new(on_unary))
     }
 
     fn stream_options(
@@ -139,27 +120,24 @@ impl Envd {
         headers.extend(self.auth_header(user));
         CallOptions {
             headers,
-            signal: opts.signal.clone(),
-            request_timeout_ms: self.config.request_timeout(opts.request_timeout_ms),
             timeout_ms: Some(timeout_ms.unwrap_or(STREAM_TIMEOUT_MS)).filter(|ms| *ms > 0.0),
+            ..self.call_options(opts)
         }
     }
 
-    /// `Process/Start`; resolves once the process's pid arrived.
-    pub async fn start(
-        &self,
+    /// `Process/Start`; `then` runs once the process's pid arrived.
+    pub fn start(
+        self: &Rc<Self>,
         spec: StartSpec,
         opts: &RequestOpts,
         timeout_ms: Option<f64>,
-    ) -> Result<(u32, ServerStream)> {
+        then: OnStarted,
+    ) -> Result<Next> {
         if !spec.stdin && !self.supports("0.3.0") {
-            let msg = format!(
-                "Sandbox envd version {} can't specify stdin, it's always turned on. Please rebuild your template if you need this feature.",
-                self.version
-            );
-            return Err(error(ErrorClass::Sandbox, msg));
+            let what = " can't specify stdin, it's always turned on. Please rebuild your template if you need this feature.";
+            return outdated(&self.version, what);
         }
-        let req = StartRequest {
+        let request = StartRequest {
             process: Some(ProcessConfig {
                 cmd: "/bin/bash".into(),
                 args: vec!["-l".into(), "-c".into(), spec.cmd],
@@ -170,58 +148,71 @@ impl Envd {
             ..Default::default()
         };
         let call = self.stream_options(opts, timeout_ms, spec.user.as_deref());
-        self.open_process_stream(path::START, &req, call).await
+        self.open_process_stream(path::START, &request, call, then)
     }
 
     /// `Process/Connect` to a running process.
-    pub async fn connect_process(
-        &self,
+    pub fn connect_process(
+        self: &Rc<Self>,
         pid: u32,
         opts: &RequestOpts,
         timeout_ms: Option<f64>,
-    ) -> Result<(u32, ServerStream)> {
-        let req = ConnectRequest {
+        then: OnStarted,
+    ) -> Result<Next> {
+        let request = ConnectRequest {
             process: Some(ProcessSelector::pid(pid)),
         };
-        self.open_process_stream(
-            path::CONNECT,
-            &req,
-            self.stream_options(opts, timeout_ms, None),
-        )
-        .await
+        let call = self.stream_options(opts, timeout_ms, None);
+        self.open_process_stream(path::CONNECT, &request, call, then)
     }
 
-    async fn open_process_stream<Req: Message>(
-        &self,
+    /// Opens a process event stream and reads up to its start event (the pid).
+    fn open_process_stream(
+        self: &Rc<Self>,
         path: &str,
-        req: &Req,
+        request: &impl Message,
         call: CallOptions,
-    ) -> Result<(u32, ServerStream)> {
-        let first = async {
-            let mut stream = connect::server_stream(&self.rpc_endpoint(), path, req, call).await?;
-            let event = stream.next::<StartResponse>().await?;
-            Ok::<_, ConnectError>((stream, event))
+        then: OnStarted,
+    ) -> Result<Next> {
+        let (envd, on_error_envd) = (self.clone(), self.clone());
+        let on_error = move |e| on_error_envd.start_failure(e);
+        let on_stream = move |mut stream: ServerStream| {
+            let first = async move {
+                let event = match stream.next_message().await {
+                    Ok(Some(bytes)) => codec::decode::<StartResponse>(&bytes),
+                    Ok(None) => Ok(StartResponse::default()),
+                    Err(e) => Err(e),
+                };
+                match event {
+                    Ok(StartResponse {
+                        event:
+                            Some(ProcessEvent {
+                                event: Some(Event::Start(start)),
+                            }),
+                    }) => then(start.pid, stream),
+                    Ok(_) => Err(error(ErrorClass::Plain, "Expected start event")),
+                    Err(e) => envd.start_failure(e),
+                }
+            };
+            Ok(Next::Future(Box::pin(first)))
         };
-        match first.await {
-            Ok((
-                mut stream,
-                Some(StartResponse {
-                    event:
-                        Some(ProcessEvent {
-                            event: Some(Event::Start(start)),
-                        }),
-                }),
-            )) => {
-                stream.end_handshake();
-                Ok((start.pid, stream))
-            }
-            Ok(_) => Err(error(ErrorClass::Plain, "Expected start event")),
-            Err(e) if e.code == Code::Unavailable => Err(SdkError::new(
-                ErrorClass::SandboxNotFound,
-                "Sandbox is probably not running anymore",
-            )
-            .into()),
-            Err(e) => Err(self.rpc_failure(e, NotFoundAs::Generic).await),
+        self.open_stream(path, request, call, Box::new(on_error), Box::new(on_stream))
+    }
+
+    fn start_failure(&self, e: ConnectError) -> Result<Next> {
+        if e.code == Code::Unavailable {
+            let message = "Sandbox is probably not running anymore";
+            return Err(SdkError::new(ErrorClass::SandboxNotFound, message).into());
         }
+        self.rpc_failure(e, NotFoundAs::Generic)
+    }
+}
+
+/// The error a failed process stream ends a handle with, once mapped (the `/health` probe
+/// included). Used by the handle's event loop, which is a future of its own.
+pub async fn stream_failure(envd: &Envd, err: ConnectError) -> JsValue {
+    let mapped = run(envd.rpc_failure(err, NotFoundAs::Generic));
+    match JsFuture::from(mapped).await {
+        Ok(value) | Err(value) => value,
     }
 }

@@ -3,6 +3,9 @@
 
 use envd_protocol::base64::encode as base64;
 
+use crate::prelude::*;
+use crate::util::decimal;
+
 /// `path:operation:user:token[:expiration]`.
 pub fn canonical(
     path: &str,
@@ -14,7 +17,7 @@ pub fn canonical(
     let mut raw = [path, ":", operation, ":", user, ":", token].concat();
     if let Some(exp) = expiration {
         raw.push(':');
-        raw.push_str(&exp.to_string());
+        raw.push_str(&decimal(exp));
     }
     raw
 }

@@ -1,16 +1,17 @@
 //! `sandbox.commands`: run, connect, list, kill and stdin of processes in the sandbox.
 
-use std::rc::Rc;
+use alloc::rc::Rc;
 
 use envd_protocol::process::{Input, ProcessInfo};
 use js_sys::{Array, Object, Promise, Uint8Array};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::JsFuture;
 
 use super::handle::{Callbacks, CommandHandle};
-use super::opts::{boolean, function, given, number, record, string};
+use super::opts::{boolean, function, number, record, request_opts, string};
 use super::sandbox::SandboxState;
-use crate::envd::process::{RequestOpts, StartSpec};
+use crate::envd::process::{OnStarted, StartSpec};
+use crate::prelude::*;
+use crate::transport::exchange::{Next, run};
 use crate::transport::fetch::set;
 
 #[wasm_bindgen]
@@ -21,13 +22,6 @@ pub struct Commands {
 impl Commands {
     pub fn new(sandbox: Rc<SandboxState>) -> Commands {
         Commands { sandbox }
-    }
-}
-
-pub fn request_opts(v: &JsValue) -> RequestOpts {
-    RequestOpts {
-        signal: given(v, "signal").and_then(|s| s.dyn_into().ok()),
-        request_timeout_ms: number(v, "requestTimeoutMs"),
     }
 }
 
@@ -47,6 +41,20 @@ fn callbacks(v: &JsValue) -> Callbacks {
     }
 }
 
+/// Continues a started command as a handle (or, with `foreground`, as its result).
+fn handle_of(sandbox: Rc<SandboxState>, callbacks: Callbacks, foreground: bool) -> OnStarted {
+    Box::new(move |pid, stream| {
+        let handle = CommandHandle::spawn(pid, stream, callbacks, sandbox, true);
+        if foreground {
+            return Ok(Next::Wait(
+                handle.wait(),
+                Box::new(Next::done),
+            ));
+        }
+        Next::done(handle)
+    })
+}
+
 fn process_info(p: ProcessInfo) -> JsValue {
     let config = p.config.unwrap_or_default();
     let info = Object::new();
@@ -54,15 +62,8 @@ fn process_info(p: ProcessInfo) -> JsValue {
     if let Some(tag) = p.tag.filter(|t| !t.is_empty()) {
         set(&info, "tag", &JsValue::from(tag));
     }
-    set(
-        &info,
-        "args",
-        &config
-            .args
-            .into_iter()
-            .map(JsValue::from)
-            .collect::<Array>(),
-    );
+    let args: Array = config.args.into_iter().map(JsValue::from).collect();
+    set(&info, "args", &args);
     let envs = Object::new();
     for (k, v) in config.envs {
         set(&envs, &k, &JsValue::from(v));
@@ -79,80 +80,57 @@ fn process_info(p: ProcessInfo) -> JsValue {
 impl Commands {
     /// `run(cmd, opts)`: a `CommandResult` (foreground) or a `CommandHandle` (`background: true`).
     pub fn run(&self, cmd: String, v: JsValue) -> Promise {
-        let sandbox = self.sandbox.clone();
-        super::promise(async move {
-            let spec = StartSpec {
-                cmd,
-                envs: record(&v, "envs").unwrap_or_default().into_iter().collect(),
-                cwd: string(&v, "cwd"),
-                user: string(&v, "user"),
-                stdin: boolean(&v, "stdin").unwrap_or(false),
-            };
-            let (pid, stream) = sandbox
-                .envd
-                .start(spec, &request_opts(&v), number(&v, "timeoutMs"))
-                .await?;
-            let handle = CommandHandle::spawn(pid, stream, callbacks(&v), sandbox, true);
-            if boolean(&v, "background") == Some(true) {
-                return Ok(handle.into());
-            }
-            Ok(JsFuture::from(handle.wait()).await?)
-        })
+        let spec = StartSpec {
+            cmd,
+            envs: record(&v, "envs").unwrap_or_default().into_iter().collect(),
+            cwd: string(&v, "cwd"),
+            user: string(&v, "user"),
+            stdin: boolean(&v, "stdin").unwrap_or(false),
+        };
+        let foreground = boolean(&v, "background") != Some(true);
+        let then = handle_of(self.sandbox.clone(), callbacks(&v), foreground);
+        let timeout = number(&v, "timeoutMs");
+        run(self
+            .sandbox
+            .envd
+            .start(spec, &request_opts(&v), timeout, then))
     }
 
     /// Reattaches to a running process; only output produced from now on is delivered.
     pub fn connect(&self, pid: u32, v: JsValue) -> Promise {
-        let sandbox = self.sandbox.clone();
-        super::promise(async move {
-            let (pid, stream) = sandbox
-                .envd
-                .connect_process(pid, &request_opts(&v), number(&v, "timeoutMs"))
-                .await?;
-            Ok(CommandHandle::spawn(pid, stream, callbacks(&v), sandbox, true).into())
-        })
+        let then = handle_of(self.sandbox.clone(), callbacks(&v), false);
+        let timeout = number(&v, "timeoutMs");
+        run(self
+            .sandbox
+            .envd
+            .connect_process(pid, &request_opts(&v), timeout, then))
     }
 
     pub fn list(&self, v: JsValue) -> Promise {
-        let sandbox = self.sandbox.clone();
-        super::promise(async move {
-            let processes = sandbox.envd.list_processes(&request_opts(&v)).await?;
-            Ok(processes
-                .into_iter()
-                .map(process_info)
-                .collect::<Array>()
-                .into())
-        })
+        run(self
+            .sandbox
+            .envd
+            .list_processes(&request_opts(&v), |processes| {
+                processes
+                    .into_iter()
+                    .map(process_info)
+                    .collect::<Array>()
+                    .into()
+            }))
     }
 
     pub fn kill(&self, pid: u32, v: JsValue) -> Promise {
-        let sandbox = self.sandbox.clone();
-        super::promise(async move {
-            Ok(sandbox
-                .envd
-                .kill_process(pid, &request_opts(&v))
-                .await?
-                .into())
-        })
+        run(self.sandbox.envd.kill_process(pid, &request_opts(&v)))
     }
 
     #[wasm_bindgen(js_name = sendStdin)]
     pub fn send_stdin(&self, pid: u32, data: JsValue, v: JsValue) -> Promise {
-        let sandbox = self.sandbox.clone();
-        super::promise(async move {
-            sandbox
-                .envd
-                .send_input(pid, Input::Stdin(stdin_bytes(&data)), &request_opts(&v))
-                .await?;
-            Ok(JsValue::UNDEFINED)
-        })
+        let input = Input::Stdin(stdin_bytes(&data));
+        run(self.sandbox.envd.send_input(pid, input, &request_opts(&v)))
     }
 
     #[wasm_bindgen(js_name = closeStdin)]
     pub fn close_stdin(&self, pid: u32, v: JsValue) -> Promise {
-        let sandbox = self.sandbox.clone();
-        super::promise(async move {
-            sandbox.envd.close_stdin(pid, &request_opts(&v)).await?;
-            Ok(JsValue::UNDEFINED)
-        })
+        run(self.sandbox.envd.close_stdin(pid, &request_opts(&v)))
     }
 }

@@ -2,8 +2,8 @@
 //! construction (like the official handle), appends decoded output, and awaits each callback
 //! before taking the next event, so callbacks see chunks one at a time, in order.
 
-use std::cell::RefCell;
-use std::rc::Rc;
+use alloc::rc::Rc;
+use core::cell::RefCell;
 
 use envd_protocol::process::{
     DataEvent, EndEvent, Event, Input, Output, ProcessEvent, StartResponse,
@@ -13,12 +13,17 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::AbortController;
 
-use super::commands::{request_opts, stdin_bytes};
+use super::commands::stdin_bytes;
 use super::errors::make_command_exit_error;
+use super::opts::request_opts;
 use super::sandbox::SandboxState;
 use crate::envd::output::Utf8Stream;
-use crate::error::{ErrorClass, NotFoundAs, error};
+use crate::envd::process::stream_failure;
+use crate::error::{ErrorClass, Result, error};
+use crate::prelude::*;
+use crate::transport::codec;
 use crate::transport::connect::ServerStream;
+use crate::transport::exchange::{Next, run, spawn};
 use crate::transport::fetch::set;
 
 /// Output callbacks (`onStdout`, `onStderr`, and `onData` for PTYs).
@@ -65,7 +70,7 @@ impl CommandHandle {
     ) -> CommandHandle {
         let state = Rc::new(RefCell::new(HandleState::default()));
         let abort = stream.abort_handle();
-        let events = super::spawn(Box::pin(pump(
+        let events = spawn(Box::pin(pump(
             stream,
             state.clone(),
             callbacks,
@@ -121,7 +126,7 @@ fn flush(out: &mut Utf8Stream, err: &mut Utf8Stream, state: &RefCell<HandleState
 }
 
 /// Calls the chunk's callback and waits for it; its exception ends event processing.
-async fn deliver(chunk: Chunk, callbacks: &Callbacks) -> Result<(), JsValue> {
+async fn deliver(chunk: Chunk, callbacks: &Callbacks) -> core::result::Result<(), JsValue> {
     let (callback, arg) = match chunk {
         Chunk::Text(true, s) => (&callbacks.on_stdout, JsValue::from(s)),
         Chunk::Text(false, s) => (&callbacks.on_stderr, JsValue::from(s)),
@@ -139,11 +144,14 @@ async fn pump(
     state: Rc<RefCell<HandleState>>,
     callbacks: Callbacks,
     sandbox: Rc<SandboxState>,
-) -> Result<JsValue, JsValue> {
+) -> Result<Next> {
     let (mut out, mut err) = (Utf8Stream::default(), Utf8Stream::default());
-    let outcome: Result<(), JsValue> = async {
+    let outcome: core::result::Result<(), JsValue> = async {
         loop {
-            let chunks = match stream.next::<StartResponse>().await {
+            let message = stream.next_message().await;
+            let event =
+                message.and_then(|m| m.map(|b| codec::decode::<StartResponse>(&b)).transpose());
+            let chunks = match event {
                 Ok(Some(StartResponse {
                     event: Some(ProcessEvent { event: Some(event) }),
                 })) => match event {
@@ -166,11 +174,7 @@ async fn pump(
                         }
                         deliver(chunk, &callbacks).await?;
                     }
-                    return Err(sandbox
-                        .envd
-                        .rpc_failure(e, NotFoundAs::Generic)
-                        .await
-                        .into());
+                    return Err(stream_failure(&sandbox.envd, e).await);
                 }
             };
             for chunk in chunks {
@@ -192,7 +196,7 @@ async fn pump(
         state.borrow_mut().failure = Some(failure);
     }
     drop(stream);
-    Ok(JsValue::UNDEFINED)
+    Next::done(JsValue::UNDEFINED)
 }
 
 fn result_object(state: &HandleState, end: &EndEvent) -> Object {
@@ -208,26 +212,24 @@ fn result_object(state: &HandleState, end: &EndEvent) -> Object {
     result
 }
 
-/// `handle.wait()`: the result on exit code 0, else `CommandExitError`.
-fn wait_for(events: Promise, state: Rc<RefCell<HandleState>>) -> Promise {
-    super::promise(async move {
-        let _ = JsFuture::from(events).await;
-        let s = state.borrow();
-        if let Some(failure) = &s.failure {
-            return Err(failure.clone().into());
-        }
-        let Some(end) = &s.end else {
-            return Err(error(
-                ErrorClass::Sandbox,
-                "Process exited without a result",
-            ));
-        };
-        let result = result_object(&s, end);
-        if end.exit_code != 0 {
-            return Err(make_command_exit_error(&result).into());
-        }
-        Ok(result.into())
-    })
+/// `handle.wait()`'s outcome once the events ended: the result on exit code 0, else
+/// `CommandExitError`, or whatever stopped the events early.
+fn wait_result(state: &RefCell<HandleState>) -> Result<Next> {
+    let s = state.borrow();
+    if let Some(failure) = &s.failure {
+        return Err(failure.clone().into());
+    }
+    let Some(end) = &s.end else {
+        return Err(error(
+            ErrorClass::Sandbox,
+            "Process exited without a result",
+        ));
+    };
+    let result = result_object(&s, end);
+    if end.exit_code != 0 {
+        return Err(make_command_exit_error(&result).into());
+    }
+    Next::done(result)
 }
 
 #[wasm_bindgen]
@@ -262,7 +264,9 @@ impl CommandHandle {
     }
 
     pub fn wait(&self) -> Promise {
-        wait_for(self.events.clone(), self.state.clone())
+        let state = self.state.clone();
+        let step = move |_| wait_result(&state);
+        run(Ok(Next::Wait(self.events.clone(), Box::new(step))))
     }
 
     /// Stops delivering output now and drops the stream; the process keeps running.
@@ -273,46 +277,31 @@ impl CommandHandle {
     }
 
     pub fn kill(&self) -> Promise {
-        let (sandbox, pid) = (self.sandbox.clone(), self.pid);
-        super::promise(async move {
-            Ok(sandbox
-                .envd
-                .kill_process(pid, &Default::default())
-                .await?
-                .into())
-        })
+        run(self
+            .sandbox
+            .envd
+            .kill_process(self.pid, &Default::default()))
     }
 
     #[wasm_bindgen(js_name = sendStdin)]
     pub fn send_stdin(&self, data: JsValue, v: JsValue) -> Promise {
-        let (sandbox, pid, ok) = (self.sandbox.clone(), self.pid, self.stdin_supported);
-        super::promise(async move {
-            if !ok {
-                return Err(error(
-                    ErrorClass::Sandbox,
-                    "Sending stdin is not supported for this command handle.",
-                ));
-            }
-            sandbox
-                .envd
-                .send_input(pid, Input::Stdin(stdin_bytes(&data)), &request_opts(&v))
-                .await?;
-            Ok(JsValue::UNDEFINED)
-        })
+        if !self.stdin_supported {
+            let message = "Sending stdin is not supported for this command handle.";
+            return run(Err(error(ErrorClass::Sandbox, message)));
+        }
+        let input = Input::Stdin(stdin_bytes(&data));
+        run(self
+            .sandbox
+            .envd
+            .send_input(self.pid, input, &request_opts(&v)))
     }
 
     #[wasm_bindgen(js_name = closeStdin)]
     pub fn close_stdin(&self, v: JsValue) -> Promise {
-        let (sandbox, pid, ok) = (self.sandbox.clone(), self.pid, self.stdin_supported);
-        super::promise(async move {
-            if !ok {
-                return Err(error(
-                    ErrorClass::Sandbox,
-                    "Closing stdin is not supported for this command handle.",
-                ));
-            }
-            sandbox.envd.close_stdin(pid, &request_opts(&v)).await?;
-            Ok(JsValue::UNDEFINED)
-        })
+        if !self.stdin_supported {
+            let message = "Closing stdin is not supported for this command handle.";
+            return run(Err(error(ErrorClass::Sandbox, message)));
+        }
+        run(self.sandbox.envd.close_stdin(self.pid, &request_opts(&v)))
     }
 }

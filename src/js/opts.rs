@@ -5,8 +5,11 @@ use js_sys::{Array, Function, Object};
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::AbortSignal;
 
-use crate::config::{ConnectionConfig, ConnectionOpts};
-use crate::transport::fetch::{env_var, get};
+use crate::config::{ConnectionConfig, ConnectionOpts, valid_retries};
+use crate::envd::RequestOpts;
+use crate::error::{ErrorClass, Result, error};
+use crate::prelude::*;
+use crate::transport::fetch::{env_var, get, js_string};
 use crate::transport::log::Logger;
 use crate::transport::rest::RestContext;
 
@@ -31,21 +34,37 @@ pub fn function(v: &JsValue, key: &str) -> Option<Function> {
     given(v, key)?.dyn_into().ok()
 }
 
+pub fn signal(v: &JsValue) -> Option<AbortSignal> {
+    given(v, "signal")?.dyn_into().ok()
+}
+
+/// The entries of a plain object.
+pub fn entries(v: &JsValue, key: &str) -> Option<Vec<(String, JsValue)>> {
+    let obj: Object = given(v, key)?.dyn_into().ok()?;
+    let pairs = Object::entries(&obj);
+    let pairs = pairs.iter().map(|entry| {
+        let pair = Array::from(&entry);
+        (pair.get(0).as_string().unwrap_or_default(), pair.get(1))
+    });
+    Some(pairs.collect())
+}
+
 /// A `Record<string, string>` as ordered pairs.
 pub fn record(v: &JsValue, key: &str) -> Option<Vec<(String, String)>> {
-    let obj: Object = given(v, key)?.dyn_into().ok()?;
+    let pairs = entries(v, key)?.into_iter();
     Some(
-        Object::entries(&obj)
-            .iter()
-            .map(|entry| {
-                let pair = Array::from(&entry);
-                (
-                    pair.get(0).as_string().unwrap_or_default(),
-                    pair.get(1).as_string().unwrap_or_default(),
-                )
-            })
+        pairs
+            .map(|(k, v)| (k, v.as_string().unwrap_or_default()))
             .collect(),
     )
+}
+
+/// `requestTimeoutMs` and `signal` of an envd call.
+pub fn request_opts(v: &JsValue) -> RequestOpts {
+    RequestOpts {
+        signal: signal(v),
+        request_timeout_ms: number(v, "requestTimeoutMs"),
+    }
 }
 
 /// `ConnectionOpts` plus the parts that stay JavaScript values.
@@ -54,6 +73,17 @@ pub struct CallOpts {
     pub conn: ConnectionOpts,
     pub signal: Option<AbortSignal>,
     pub logger: Option<Logger>,
+}
+
+impl CallOpts {
+    /// These (per-call) options over `base`; the signal is always the call's own.
+    pub fn over(&self, base: &CallOpts) -> CallOpts {
+        CallOpts {
+            conn: self.conn.over(&base.conn),
+            signal: self.signal.clone(),
+            logger: self.logger.clone().or_else(|| base.logger.clone()),
+        }
+    }
 }
 
 pub fn call_opts(v: &JsValue) -> CallOpts {
@@ -67,38 +97,29 @@ pub fn call_opts(v: &JsValue) -> CallOpts {
             request_timeout_ms: number(v, "requestTimeoutMs"),
             headers: record(v, "headers"),
             api_headers: record(v, "apiHeaders"),
+            retries: given(v, "retries").map(|r| r.as_f64().unwrap_or(f64::NAN)),
         },
-        signal: given(v, "signal").and_then(|s| s.dyn_into().ok()),
+        signal: signal(v),
         logger: given(v, "logger").map(Logger::new),
     }
 }
 
-pub fn env(name: &str) -> Option<String> {
-    env_var(name)
-}
-
-/// A fully resolved configuration with the call's signal and logger.
-pub struct Resolved {
-    pub config: ConnectionConfig,
-    pub signal: Option<AbortSignal>,
-    pub logger: Logger,
-}
-
-impl Resolved {
-    pub fn new(opts: &CallOpts) -> Resolved {
-        Resolved {
-            config: ConnectionConfig::resolve(&opts.conn, &env),
-            signal: opts.signal.clone(),
-            logger: opts.logger.clone().unwrap_or_default(),
-        }
+/// The call's configuration resolved as the official `ConnectionConfig` constructor does
+/// (which refuses an invalid `retries`), with the caller's logger and signal.
+pub fn context(opts: &CallOpts) -> Result<RestContext> {
+    if let Some(retries) = opts.conn.retries.filter(|r| valid_retries(*r).is_none()) {
+        let shown = js_string(&JsValue::from(retries));
+        let message = [
+            "Invalid retries=",
+            &shown,
+            ": expected a non-negative integer.",
+        ]
+        .concat();
+        return Err(error(ErrorClass::InvalidArgument, message));
     }
-
-    pub fn rest(&self) -> RestContext<'_> {
-        RestContext {
-            config: &self.config,
-            logger: &self.logger,
-            signal: self.signal.clone(),
-            request_timeout_ms: None,
-        }
-    }
+    Ok(RestContext {
+        config: ConnectionConfig::resolve(&opts.conn, &env_var),
+        logger: opts.logger.clone().unwrap_or_default(),
+        signal: opts.signal.clone(),
+    })
 }

@@ -1,19 +1,22 @@
 //! `SandboxPaginator` (returned by `Sandbox.list`).
 
+use alloc::rc::Rc;
+use core::cell::RefCell;
+
 use js_sys::Promise;
-use std::cell::RefCell;
-use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
-use super::opts::{self, CallOpts, Resolved, given, number, record, string};
+use super::opts::{self, CallOpts, given, number, record, string};
 use crate::api;
 use crate::api::query::{ListQuery, PageState, list_path};
 use crate::error::{ErrorClass, error};
+use crate::prelude::*;
+use crate::transport::exchange::run;
 
 #[wasm_bindgen]
 pub struct SandboxPaginator {
     opts: CallOpts,
-    query: Rc<ListQuery>,
+    query: ListQuery,
     state: Rc<RefCell<PageState>>,
 }
 
@@ -40,7 +43,7 @@ impl SandboxPaginator {
         opts.signal = None;
         SandboxPaginator {
             opts,
-            query: Rc::new(query),
+            query,
             state: Rc::new(RefCell::new(PageState::new(string(v, "nextToken")))),
         }
     }
@@ -61,17 +64,12 @@ impl SandboxPaginator {
     /// The next page; per-call options override the ones given to `list`.
     #[wasm_bindgen(js_name = nextItems)]
     pub fn next_items(&self, v: JsValue) -> Promise {
-        let (query, state) = (self.query.clone(), self.state.clone());
-        let call = opts::call_opts(&v);
-        let merged = super::sandbox::merge(&self.opts, &call);
-        super::promise(async move {
-            if !state.borrow().has_next {
-                return Err(error(ErrorClass::Plain, "No more items to fetch"));
-            }
-            let path = list_path(&query, state.borrow().next_token.as_deref());
-            let (items, next) = api::list_page(&Resolved::new(&merged).rest(), &path).await?;
-            state.borrow_mut().advance(next);
-            Ok(JsValue::from(items))
-        })
+        let state = self.state.borrow();
+        if !state.has_next {
+            return run(Err(error(ErrorClass::Plain, "No more items to fetch")));
+        }
+        let path = list_path(&self.query, state.next_token.as_deref());
+        let opts = opts::call_opts(&v).over(&self.opts);
+        run(opts::context(&opts).and_then(|ctx| api::list_page(&ctx, &path, self.state.clone())))
     }
 }

@@ -1,24 +1,27 @@
 //! `SandboxCore`: the wasm side of `Sandbox`. The exported `Sandbox` class is a thin JS facade
 //! (`pkg-templates/sandbox.js`) so that static factories can return instances of subclasses.
 
-use std::rc::Rc;
+use alloc::rc::Rc;
 
 use js_sys::{Object, Promise};
 use wasm_bindgen::prelude::*;
 
 use super::commands::Commands;
-use super::opts::{self, CallOpts, Resolved, boolean, given, number, string};
+use super::opts::{self, CallOpts, boolean, given, number, request_opts, string};
 use super::paginator::SandboxPaginator;
-use crate::api::{self, SandboxAccess, query};
+use crate::api::{self, MakeSandbox, SandboxAccess, query};
 use crate::config::{DEBUG_SANDBOX_ID, DEFAULT_TEMPLATE, ENVD_DEBUG_VERSION, timeout_to_seconds};
-use crate::envd::Envd;
-use crate::error::{Error, Result};
-use crate::transport::fetch::set;
+use crate::envd::{self, Envd};
+use crate::error::{ErrorClass, Result, error};
+use crate::prelude::*;
+use crate::transport::exchange::{Next, run};
+use crate::transport::fetch::{get, set};
+use crate::transport::rest::RestContext;
 
 /// One connected sandbox; shared with its `Commands` and handles.
 pub struct SandboxState {
     pub access: SandboxAccess,
-    pub envd: Envd,
+    pub envd: Rc<Envd>,
     /// The options the sandbox was created or connected with (merged under per-call ones).
     pub opts: CallOpts,
 }
@@ -28,55 +31,38 @@ pub struct SandboxCore {
     state: Rc<SandboxState>,
 }
 
-use super::promise;
-
-impl SandboxCore {
-    fn new(access: SandboxAccess, opts: CallOpts) -> SandboxCore {
-        let r = Resolved::new(&opts);
+/// Makes the `SandboxCore` of a sandbox the API described, reached with `ctx`'s configuration.
+fn make_sandbox(ctx: &RestContext, opts: CallOpts) -> MakeSandbox {
+    let (config, logger) = (ctx.config.clone(), ctx.logger.clone());
+    Box::new(move |access| {
         let envd = Envd::new(
-            r.config,
-            r.logger,
+            config,
+            logger,
             &access.sandbox_id,
             access.sandbox_domain.as_deref(),
             access.envd_version.clone(),
             access.envd_access_token.clone(),
         );
-        SandboxCore {
-            state: Rc::new(SandboxState { access, envd, opts }),
-        }
-    }
-
-    fn debug(access_id: &str, opts: CallOpts) -> SandboxCore {
-        let access = SandboxAccess {
-            sandbox_id: access_id.into(),
-            envd_version: ENVD_DEBUG_VERSION.into(),
-            ..Default::default()
+        let state = SandboxState {
+            access,
+            envd: Rc::new(envd),
+            opts,
         };
-        SandboxCore::new(access, opts)
-    }
-
-    /// The sandbox's options with this call's laid over them (`resolveApiOpts`).
-    fn merged(&self, v: &JsValue) -> CallOpts {
-        merge(&self.state.opts, &opts::call_opts(v))
-    }
+        SandboxCore {
+            state: Rc::new(state),
+        }
+        .into()
+    })
 }
 
-pub fn merge(base: &CallOpts, call: &CallOpts) -> CallOpts {
-    let (b, c) = (&base.conn, &call.conn);
-    CallOpts {
-        conn: crate::config::ConnectionOpts {
-            api_key: c.api_key.clone().or_else(|| b.api_key.clone()),
-            domain: c.domain.clone().or_else(|| b.domain.clone()),
-            api_url: c.api_url.clone().or_else(|| b.api_url.clone()),
-            sandbox_url: c.sandbox_url.clone().or_else(|| b.sandbox_url.clone()),
-            debug: c.debug.or(b.debug),
-            request_timeout_ms: c.request_timeout_ms.or(b.request_timeout_ms),
-            headers: c.headers.clone().or_else(|| b.headers.clone()),
-            api_headers: c.api_headers.clone().or_else(|| b.api_headers.clone()),
-        },
-        signal: call.signal.clone(),
-        logger: call.logger.clone().or_else(|| base.logger.clone()),
-    }
+/// In debug mode there is no API: the sandbox is envd at the configured address.
+fn debug_sandbox(ctx: &RestContext, opts: CallOpts, sandbox_id: &str) -> Result<Next> {
+    let access = SandboxAccess {
+        sandbox_id: sandbox_id.into(),
+        envd_version: ENVD_DEBUG_VERSION.into(),
+        ..Default::default()
+    };
+    Next::done(make_sandbox(ctx, opts)(access))
 }
 
 /// The `POST /v2/sandboxes` body from `SandboxOpts` (unset fields left out, as officially).
@@ -88,18 +74,14 @@ fn create_body(template: &str, v: &JsValue) -> Result<String> {
         ("mcp", "mcp"),
         ("envs", "envVars"),
         ("network", "network"),
-        ("volumeMounts", ""),
     ] {
-        if let Some(value) = given(v, from).filter(|_| !to.is_empty()) {
+        if let Some(value) = given(v, from) {
             set(&body, to, &value);
         }
     }
     if let Some(ms) = number(v, "timeoutMs") {
-        set(
-            &body,
-            "timeout",
-            &JsValue::from(timeout_to_seconds(ms) as f64),
-        );
+        let seconds = timeout_to_seconds(ms) as f64;
+        set(&body, "timeout", &JsValue::from(seconds));
     }
     if let Some(allow) = boolean(v, "allowInternetAccess") {
         set(&body, "allow_internet_access", &JsValue::from(allow));
@@ -118,11 +100,8 @@ fn create_body(template: &str, v: &JsValue) -> Result<String> {
                 .then(|| boolean(&o, "keepMemory").unwrap_or(true)),
         },
     });
-    let fields = query::lifecycle_fields(
-        on_timeout.as_ref(),
-        boolean(&lifecycle, "autoResume"),
-        object_form,
-    )?;
+    let auto_resume = boolean(&lifecycle, "autoResume");
+    let fields = query::lifecycle_fields(on_timeout.as_ref(), auto_resume, object_form)?;
     if let Some(p) = fields.auto_pause {
         set(&body, "autoPause", &JsValue::from(p));
     }
@@ -134,41 +113,64 @@ fn create_body(template: &str, v: &JsValue) -> Result<String> {
         set(&enabled, "enabled", &JsValue::from(r));
         set(&body, "autoResume", &enabled);
     }
-    if let Some(mounts) = record_of_values(v, "volumeMounts") {
+    if let Some(mounts) = opts::entries(v, "volumeMounts") {
         let list: js_sys::Array = mounts
             .into_iter()
-            .map(|(path, vol)| {
-                let m = Object::new();
-                set(
-                    &m,
-                    "name",
-                    &vol.as_string()
-                        .map_or_else(|| crate::transport::fetch::get(&vol, "name"), JsValue::from),
-                );
-                set(&m, "path", &JsValue::from(path));
-                JsValue::from(m)
+            .map(|(path, volume)| {
+                let name = volume
+                    .as_string()
+                    .map_or_else(|| get(&volume, "name"), JsValue::from);
+                let mount = Object::new();
+                set(&mount, "name", &name);
+                set(&mount, "path", &JsValue::from(path));
+                JsValue::from(mount)
             })
             .collect();
         set(&body, "volumeMounts", &list);
     }
-    Ok(js_sys::JSON::stringify(&body).map_err(Error::Js)?.into())
+    Ok(js_sys::JSON::stringify(&body)?.into())
 }
 
 fn has_key(v: &JsValue, key: &str) -> bool {
     js_sys::Reflect::has(v, &JsValue::from_str(key)).unwrap_or(false)
 }
 
-fn record_of_values(v: &JsValue, key: &str) -> Option<Vec<(String, JsValue)>> {
-    let obj: Object = given(v, key)?.dyn_into().ok()?;
-    Some(
-        Object::entries(&obj)
-            .iter()
-            .map(|e| {
-                let p = js_sys::Array::from(&e);
-                (p.get(0).as_string().unwrap_or_default(), p.get(1))
-            })
-            .collect(),
-    )
+fn static_kill(ctx: &RestContext, sandbox_id: &str) -> Result<Next> {
+    if ctx.config.debug {
+        return Next::done(true);
+    }
+    api::kill(ctx, sandbox_id)
+}
+
+fn static_metrics(ctx: &RestContext, sandbox_id: &str, v: &JsValue) -> Result<Next> {
+    if ctx.config.debug {
+        return Next::done(js_sys::Array::new());
+    }
+    let seconds = |key: &str| {
+        given(v, key)
+            .and_then(|d| d.dyn_into::<js_sys::Date>().ok())
+            .map(|d| (d.get_time() / 1000.0 + 0.5) as i64 as f64)
+    };
+    let path = query::metrics_path(sandbox_id, seconds("start"), seconds("end"));
+    api::get_metrics(ctx, &path, sandbox_id)
+}
+
+/// Runs `call` with the configuration of `v`'s options.
+fn with_context(v: &JsValue, call: impl FnOnce(&RestContext) -> Result<Next>) -> Promise {
+    run(opts::context(&opts::call_opts(v)).and_then(|ctx| call(&ctx)))
+}
+
+impl SandboxCore {
+    /// Runs `call` with the sandbox's options under this call's (the official `resolveApiOpts`).
+    fn with_context(
+        &self,
+        v: &JsValue,
+        call: impl FnOnce(&RestContext, &str) -> Result<Next>,
+    ) -> Promise {
+        let opts = opts::call_opts(v).over(&self.state.opts);
+        let id = &self.state.access.sandbox_id;
+        run(opts::context(&opts).and_then(|ctx| call(&ctx, id)))
+    }
 }
 
 #[wasm_bindgen]
@@ -180,87 +182,59 @@ impl SandboxCore {
         maybe_opts: JsValue,
         default_template: Option<String>,
     ) -> Promise {
-        promise(async move {
-            let (template, v) = match template_or_opts.as_string() {
-                Some(t) => (t, maybe_opts),
-                None => {
-                    let t = string(&template_or_opts, "template").unwrap_or_else(|| {
-                        default_template.unwrap_or_else(|| DEFAULT_TEMPLATE.into())
-                    });
-                    (t, template_or_opts)
-                }
-            };
-            let opts = opts::call_opts(&v);
-            let r = Resolved::new(&opts);
-            if r.config.debug {
-                return Ok(SandboxCore::debug(DEBUG_SANDBOX_ID, opts).into());
+        let (template, v) = match template_or_opts.as_string() {
+            Some(t) => (t, maybe_opts),
+            None => {
+                let default = default_template.unwrap_or_else(|| DEFAULT_TEMPLATE.into());
+                let t = string(&template_or_opts, "template").unwrap_or(default);
+                (t, template_or_opts)
             }
-            let access = api::create(&r.rest(), &create_body(&template, &v)?).await?;
-            Ok(SandboxCore::new(access, opts).into())
-        })
+        };
+        let opts = opts::call_opts(&v);
+        run(opts::context(&opts).and_then(|ctx| {
+            if ctx.config.debug {
+                return debug_sandbox(&ctx, opts, DEBUG_SANDBOX_ID);
+            }
+            let body = create_body(&template, &v)?;
+            let make = make_sandbox(&ctx, opts);
+            api::create(&ctx, body, make)
+        }))
     }
 
     /// `Sandbox.connect(sandboxId, opts?)`.
     pub fn connect(sandbox_id: String, v: JsValue) -> Promise {
-        promise(async move {
-            let opts = opts::call_opts(&v);
-            let r = Resolved::new(&opts);
-            if r.config.debug {
-                return Ok(SandboxCore::debug(&sandbox_id, opts).into());
+        let opts = opts::call_opts(&v);
+        run(opts::context(&opts).and_then(|ctx| {
+            if ctx.config.debug {
+                return debug_sandbox(&ctx, opts, &sandbox_id);
             }
-            let mut access = api::connect(&r.rest(), &sandbox_id, number(&v, "timeoutMs")).await?;
-            access.sandbox_id = sandbox_id;
-            Ok(SandboxCore::new(access, opts).into())
-        })
+            let make = make_sandbox(&ctx, opts);
+            api::connect(&ctx, &sandbox_id, number(&v, "timeoutMs"), make)
+        }))
     }
 
     pub fn kill(sandbox_id: String, v: JsValue) -> Promise {
-        promise(async move {
-            static_kill(&sandbox_id, &opts::call_opts(&v))
-                .await
-                .map(JsValue::from)
-        })
+        with_context(&v, |ctx| static_kill(ctx, &sandbox_id))
     }
 
     #[wasm_bindgen(js_name = getInfo)]
     pub fn get_info(sandbox_id: String, v: JsValue) -> Promise {
-        promise(async move {
-            Ok(
-                api::get_info(&Resolved::new(&opts::call_opts(&v)).rest(), &sandbox_id)
-                    .await?
-                    .into(),
-            )
-        })
+        with_context(&v, |ctx| api::get_info(ctx, &sandbox_id))
     }
 
     #[wasm_bindgen(js_name = getMetrics)]
     pub fn get_metrics(sandbox_id: String, v: JsValue) -> Promise {
-        promise(async move { static_metrics(&sandbox_id, &v, &opts::call_opts(&v)).await })
+        with_context(&v, |ctx| static_metrics(ctx, &sandbox_id, &v))
     }
 
     #[wasm_bindgen(js_name = setTimeout)]
     pub fn set_timeout(sandbox_id: String, timeout_ms: f64, v: JsValue) -> Promise {
-        promise(async move {
-            api::set_timeout(
-                &Resolved::new(&opts::call_opts(&v)).rest(),
-                &sandbox_id,
-                timeout_ms,
-            )
-            .await?;
-            Ok(JsValue::UNDEFINED)
-        })
+        with_context(&v, |ctx| api::set_timeout(ctx, &sandbox_id, timeout_ms))
     }
 
     pub fn pause(sandbox_id: String, v: JsValue) -> Promise {
-        promise(async move {
-            Ok(api::pause(
-                &Resolved::new(&opts::call_opts(&v)).rest(),
-                &sandbox_id,
-                boolean(&v, "keepMemory"),
-            )
-            .await?
-            .into())
-        })
+        let keep_memory = boolean(&v, "keepMemory");
+        with_context(&v, |ctx| api::pause(ctx, &sandbox_id, keep_memory))
     }
 
     /// `Sandbox.list(opts?)`: no request until `nextItems()`.
@@ -275,11 +249,11 @@ impl SandboxCore {
 
     #[wasm_bindgen(getter, js_name = sandboxDomain)]
     pub fn sandbox_domain(&self) -> String {
-        self.state
-            .access
+        let s = &self.state;
+        s.access
             .sandbox_domain
             .clone()
-            .unwrap_or_else(|| self.state.envd.config.domain.clone())
+            .unwrap_or_else(|| s.envd.config.domain.clone())
     }
 
     #[wasm_bindgen(getter, js_name = trafficAccessToken)]
@@ -298,171 +272,104 @@ impl SandboxCore {
 
     #[wasm_bindgen(js_name = connectSelf)]
     pub fn connect_self(&self, v: JsValue) -> Promise {
-        let (opts, id) = (self.merged(&v), self.sandbox_id());
         let timeout = number(&v, "timeoutMs");
-        promise(async move {
-            let r = Resolved::new(&opts);
-            if !r.config.debug {
-                api::connect(&r.rest(), &id, timeout).await?;
+        self.with_context(&v, |ctx, id| {
+            if ctx.config.debug {
+                return Next::done(JsValue::UNDEFINED);
             }
-            Ok(JsValue::UNDEFINED)
+            api::connect(ctx, id, timeout, Box::new(|_| JsValue::UNDEFINED))
         })
     }
 
     #[wasm_bindgen(js_name = killSelf)]
     pub fn kill_self(&self, v: JsValue) -> Promise {
-        let (opts, id) = (self.merged(&v), self.sandbox_id());
-        promise(async move { static_kill(&id, &opts).await.map(JsValue::from) })
+        self.with_context(&v, static_kill)
     }
 
     #[wasm_bindgen(js_name = setTimeoutSelf)]
     pub fn set_timeout_self(&self, timeout_ms: f64, v: JsValue) -> Promise {
-        let (opts, id) = (self.merged(&v), self.sandbox_id());
-        promise(async move {
-            let r = Resolved::new(&opts);
-            if !r.config.debug {
-                api::set_timeout(&r.rest(), &id, timeout_ms).await?;
+        self.with_context(&v, |ctx, id| {
+            if ctx.config.debug {
+                return Next::done(JsValue::UNDEFINED);
             }
-            Ok(JsValue::UNDEFINED)
+            api::set_timeout(ctx, id, timeout_ms)
         })
     }
 
     #[wasm_bindgen(js_name = getInfoSelf)]
     pub fn get_info_self(&self, v: JsValue) -> Promise {
-        let (opts, id) = (self.merged(&v), self.sandbox_id());
-        promise(async move {
-            Ok(api::get_info(&Resolved::new(&opts).rest(), &id)
-                .await?
-                .into())
-        })
+        self.with_context(&v, api::get_info)
     }
 
     #[wasm_bindgen(js_name = getMetricsSelf)]
     pub fn get_metrics_self(&self, v: JsValue) -> Promise {
-        let (opts, id, state) = (self.merged(&v), self.sandbox_id(), self.state.clone());
-        promise(async move {
-            if !state.access.envd_version.is_empty() && !state.envd.supports("0.1.5") {
-                return Err(crate::error::error(
-                    crate::error::ErrorClass::Template,
-                    "You need to update the template to use the new SDK.",
-                ));
-            }
-            static_metrics(&id, &v, &opts).await
-        })
+        let s = &self.state;
+        if !s.access.envd_version.is_empty() && !s.envd.supports("0.1.5") {
+            let message = "You need to update the template to use the new SDK.";
+            return run(Err(error(ErrorClass::Template, message)));
+        }
+        self.with_context(&v, |ctx, id| static_metrics(ctx, id, &v))
     }
 
     #[wasm_bindgen(js_name = pauseSelf)]
     pub fn pause_self(&self, v: JsValue) -> Promise {
-        let (opts, id) = (self.merged(&v), self.sandbox_id());
-        promise(async move {
-            Ok(
-                api::pause(&Resolved::new(&opts).rest(), &id, boolean(&v, "keepMemory"))
-                    .await?
-                    .into(),
-            )
-        })
+        let keep_memory = boolean(&v, "keepMemory");
+        self.with_context(&v, |ctx, id| api::pause(ctx, id, keep_memory))
     }
 
     #[wasm_bindgen(js_name = isRunning)]
     pub fn is_running(&self, v: JsValue) -> Promise {
-        let state = self.state.clone();
-        promise(async move {
-            let signal = given(&v, "signal").and_then(|s| s.dyn_into().ok());
-            Ok(state
-                .envd
-                .is_running(signal, number(&v, "requestTimeoutMs"))
-                .await?
-                .into())
-        })
+        run(self.state.envd.is_running(&request_opts(&v)))
     }
 
     #[wasm_bindgen(js_name = getHost)]
     pub fn get_host(&self, port: u16) -> String {
         let s = &self.state;
-        s.envd.config.host(
-            &s.access.sandbox_id,
-            port,
-            s.access.sandbox_domain.as_deref(),
-        )
+        let domain = s.access.sandbox_domain.as_deref();
+        s.envd.config.host(&s.access.sandbox_id, port, domain)
     }
 
     #[wasm_bindgen(js_name = uploadUrl)]
     pub fn upload_url(&self, path: Option<String>, v: JsValue) -> Promise {
-        self.file_url(path.unwrap_or_default(), "write", v)
+        self.file_url(&path.unwrap_or_default(), "write", &v)
     }
 
     #[wasm_bindgen(js_name = downloadUrl)]
     pub fn download_url(&self, path: String, v: JsValue) -> Promise {
-        self.file_url(path, "read", v)
+        self.file_url(&path, "read", &v)
     }
 
-    fn file_url(&self, path: String, operation: &'static str, v: JsValue) -> Promise {
-        let state = self.state.clone();
-        promise(async move {
-            let user = string(&v, "user");
-            Ok(state
-                .envd
-                .file_url(
-                    &path,
-                    operation,
-                    user.as_deref(),
-                    number(&v, "useSignatureExpiration"),
-                )
-                .await?
-                .into())
-        })
+    fn file_url(&self, path: &str, operation: &str, v: &JsValue) -> Promise {
+        let user = string(v, "user");
+        let expiration = number(v, "useSignatureExpiration");
+        let envd = &self.state.envd;
+        run(envd.file_url(path, operation, user.as_deref(), expiration))
     }
-}
-
-async fn static_kill(sandbox_id: &str, opts: &CallOpts) -> Result<bool> {
-    let r = Resolved::new(opts);
-    if r.config.debug {
-        return Ok(true);
-    }
-    api::kill(&r.rest(), sandbox_id).await
-}
-
-async fn static_metrics(sandbox_id: &str, v: &JsValue, opts: &CallOpts) -> Result<JsValue> {
-    let r = Resolved::new(opts);
-    if r.config.debug {
-        return Ok(js_sys::Array::new().into());
-    }
-    let seconds = |key: &str| {
-        given(v, key)
-            .and_then(|d| d.dyn_into::<js_sys::Date>().ok())
-            .map(|d| (d.get_time() / 1000.0).round())
-    };
-    let path = query::metrics_path(sandbox_id, seconds("start"), seconds("end"));
-    Ok(api::get_metrics(&r.rest(), &path, sandbox_id).await?.into())
 }
 
 /// `getSignature(opts)` (value export).
 #[wasm_bindgen(js_name = getSignature)]
 pub fn get_signature(v: JsValue) -> Promise {
-    promise(async move {
-        let Some(token) = string(&v, "envdAccessToken") else {
-            return Err(crate::error::error(
-                crate::error::ErrorClass::Plain,
-                "Access token is not set and signature cannot be generated!",
-            ));
-        };
-        let path = string(&v, "path").unwrap_or_default();
-        let operation = string(&v, "operation").unwrap_or_default();
-        let (signature, expiration) = crate::envd::sign(
-            &path,
-            &operation,
-            string(&v, "user").as_deref(),
-            &token,
-            number(&v, "expirationInSeconds"),
-        )
-        .await?;
-        let out = Object::new();
-        set(&out, "signature", &JsValue::from(signature));
-        set(
-            &out,
-            "expiration",
-            &expiration.map_or(JsValue::NULL, |e| JsValue::from(e as f64)),
-        );
-        Ok(out.into())
-    })
+    let Some(token) = string(&v, "envdAccessToken") else {
+        let message = "Access token is not set and signature cannot be generated!";
+        return run(Err(error(ErrorClass::Plain, message)));
+    };
+    let path = string(&v, "path").unwrap_or_default();
+    let operation = string(&v, "operation").unwrap_or_default();
+    let user = string(&v, "user");
+    let expiration = number(&v, "expirationInSeconds");
+    run(envd::sign(
+        &path,
+        &operation,
+        user.as_deref(),
+        &token,
+        expiration,
+        |signature, expiration| {
+            let out = Object::new();
+            set(&out, "signature", &JsValue::from(signature));
+            let expiration = expiration.map_or(JsValue::NULL, |e| JsValue::from(e as f64));
+            set(&out, "expiration", &expiration);
+            Next::done(out)
+        },
+    ))
 }

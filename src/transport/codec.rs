@@ -4,6 +4,8 @@
 
 use envd_protocol::{Code, Codec, ConnectError, ContentType, Message};
 
+use crate::prelude::*;
+
 #[cfg(not(feature = "json-codec"))]
 pub const CODEC: Codec = Codec::Proto;
 #[cfg(feature = "json-codec")]
@@ -28,7 +30,7 @@ pub fn decode<M: Message>(bytes: &[u8]) -> Result<M, ConnectError> {
     let decoded = M::decode_json(bytes);
     #[cfg(not(feature = "json-codec"))]
     let decoded = M::decode_proto(bytes);
-    decoded.map_err(|e| ConnectError::new(Code::Internal, format!("protocol error: {e}")))
+    decoded.map_err(|_| ConnectError::new(Code::Internal, "protocol error: invalid message"))
 }
 
 /// Checks a successful response's content type the way connect-es does: a mismatch of codec
@@ -43,10 +45,8 @@ pub fn check_content_type(header: Option<&str>, streaming: bool) -> Result<(), C
     } else {
         Code::Unknown
     };
-    Err(ConnectError::new(
-        code,
-        format!("unsupported content type {}", header.unwrap_or("null")),
-    ))
+    let message = ["unsupported content type ", header.unwrap_or("null")].concat();
+    Err(ConnectError::new(code, message))
 }
 
 #[cfg(test)]

@@ -1,19 +1,24 @@
-//! Connect RPC over `fetch`: unary calls and server streams. A stream's body is read
-//! incrementally from `response.body` and cut into envelopes by the protocol crate's decoder,
-//! whatever the chunking. A dropped stream cancels its reader and aborts its request, so the
-//! connection is released.
+//! Connect RPC over `fetch`: unary calls and server streams. Requests are built here and run by
+//! the [`exchange`](super::exchange) driver; a stream's body is read incrementally from
+//! `response.body` and cut into envelopes by the protocol crate's decoder, whatever the
+//! chunking. A dropped stream cancels its reader and aborts its request, so the connection is
+//! released. Error bodies and end-of-stream messages are JSON in both codecs; the runtime's
+//! `JSON.parse` reads them, which keeps a JSON parser out of the wasm.
 
-use envd_protocol::envelope::{self, Decoder, FrameError};
-use envd_protocol::{Code, ConnectError, EndStream, Message};
-use js_sys::Uint8Array;
+use envd_protocol::envelope::{self, Decoder};
+use envd_protocol::{Code, ConnectError};
+use js_sys::{JSON, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortController, AbortSignal, ReadableStreamDefaultReader, Response};
 
-use super::codec::{self, check_content_type, content_type};
-use super::fetch::{self, Body, get, headers_object};
+use super::codec::{check_content_type, content_type};
+use super::exchange::{Exchanged, Read, Request};
+use super::fetch::{get, get_string, headers_object, ignore_outcome};
 use super::log::Logger;
 use super::signal::{CallSignal, TIMEOUT_REASON};
+use crate::prelude::*;
+use crate::util::decimal;
 
 /// Where a call goes and what every call there carries.
 pub struct Endpoint<'a> {
@@ -27,90 +32,154 @@ pub struct Endpoint<'a> {
 pub struct CallOptions {
     pub headers: Vec<(String, String)>,
     pub signal: Option<AbortSignal>,
-    /// Unary: the whole call; streams: until the first message.
+    /// Unary: the whole call; streams: until the response headers arrived.
     pub request_timeout_ms: Option<f64>,
     /// Streams only: `Connect-Timeout-Ms` and the client-side deadline.
     pub timeout_ms: Option<f64>,
 }
 
-fn request_headers(endpoint: &Endpoint<'_>, opts: &CallOptions, streaming: bool) -> js_sys::Object {
-    let ct = content_type(streaming).as_str();
-    let timeout = opts.timeout_ms.map(|ms| (ms as u64).to_string());
+fn request(
+    endpoint: &Endpoint<'_>,
+    path: &str,
+    body: Vec<u8>,
+    opts: CallOptions,
+    streaming: bool,
+) -> Request {
+    let url = [endpoint.base_url.trim_end_matches('/'), path].concat();
+    endpoint
+        .logger
+        .log("info", &[JsValue::from(["Request: POST ", &url].concat())]);
+    let timeout = opts.timeout_ms.map(|ms| decimal(ms as i64));
     let mut headers: Vec<(&str, &str)> = endpoint
         .headers
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
-    headers.push(("Content-Type", ct));
+    headers.push(("Content-Type", content_type(streaming).as_str()));
     headers.push(("Connect-Protocol-Version", "1"));
     if let Some(t) = &timeout {
         headers.push(("Connect-Timeout-Ms", t));
     }
     headers.extend(opts.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-    headers_object(headers)
+    let signal = if streaming {
+        let handshake = opts.request_timeout_ms.map(|ms| {
+            let ms = decimal(ms as i64);
+            ["Request handshake timed out after ", &ms, "ms"].concat()
+        });
+        let message = handshake.as_deref().unwrap_or("");
+        CallSignal::new(
+            opts.signal,
+            opts.request_timeout_ms,
+            message,
+            opts.timeout_ms,
+        )
+    } else {
+        CallSignal::new(opts.signal, opts.request_timeout_ms, TIMEOUT_REASON, None)
+    };
+    Request {
+        method: "POST",
+        url,
+        headers: headers_object(headers),
+        body: Uint8Array::from(body.as_slice()).into(),
+        signal,
+        read: if streaming {
+            Read::Headers
+        } else {
+            Read::Bytes
+        },
+    }
 }
 
-fn url(endpoint: &Endpoint<'_>, path: &str) -> String {
-    [endpoint.base_url.trim_end_matches('/'), path].concat()
+/// A unary call carrying the encoded request message.
+pub fn unary_request(
+    endpoint: &Endpoint<'_>,
+    path: &str,
+    message: Vec<u8>,
+    opts: CallOptions,
+) -> Request {
+    request(endpoint, path, message, opts, false)
+}
+
+/// A server-streaming call carrying the encoded request message (sent as one envelope).
+pub fn stream_request(
+    endpoint: &Endpoint<'_>,
+    path: &str,
+    message: &[u8],
+    opts: CallOptions,
+) -> Request {
+    let mut body = Vec::with_capacity(message.len() + envelope::HEADER_LEN);
+    envelope::encode(0, message, &mut body);
+    request(endpoint, path, body, opts, true)
+}
+
+/// The encoded response message of a unary call, or the Connect error it amounts to.
+pub fn unary_result(exchanged: Exchanged) -> Result<Vec<u8>, ConnectError> {
+    let reply = exchanged
+        .reply
+        .map_err(|e| exchanged.signal.connect_error(&e))?;
+    let response = reply.response;
+    let bytes = Uint8Array::from(reply.body).to_vec();
+    let content_type = content_type_of(&response);
+    let status = response.status();
+    if status != 200 {
+        let is_json = content_type
+            .as_deref()
+            .and_then(envd_protocol::ContentType::parse)
+            .is_some_and(|t| t.codec == envd_protocol::Codec::Json);
+        let body = if is_json {
+            parse_json(&bytes)
+        } else {
+            JsValue::UNDEFINED
+        };
+        let code = get_string(&body, "code")
+            .and_then(|c| Code::from_name(&c))
+            .unwrap_or_else(|| Code::from_http_status(status));
+        let message = get(&body, "message")
+            .as_string()
+            .unwrap_or_else(|| http_status_message(status));
+        return Err(ConnectError::new(code, message));
+    }
+    check_content_type(content_type.as_deref(), false)?;
+    Ok(bytes)
+}
+
+fn http_status_message(status: u16) -> String {
+    ["HTTP ", &decimal(status.into())].concat()
+}
+
+fn parse_json(bytes: &[u8]) -> JsValue {
+    core::str::from_utf8(bytes)
+        .ok()
+        .and_then(|text| JSON::parse(text).ok())
+        .unwrap_or(JsValue::UNDEFINED)
 }
 
 fn content_type_of(response: &Response) -> Option<String> {
     response.headers().get("content-type").ok().flatten()
 }
 
-/// A unary call.
-pub async fn unary<Req: Message, Res: Message>(
-    endpoint: &Endpoint<'_>,
-    path: &str,
-    request: &Req,
-    opts: CallOptions,
-) -> Result<Res, ConnectError> {
-    let call = CallSignal::new(
-        opts.signal.clone(),
-        opts.request_timeout_ms,
-        TIMEOUT_REASON,
-        None,
-    );
-    let url = url(endpoint, path);
-    endpoint.logger.log(
-        "info",
-        &[JsValue::from_str(&format!("Request: POST {url}"))],
-    );
-    let body = codec::encode(request);
-    let response = fetch::fetch(
-        "POST",
-        &url,
-        &request_headers(endpoint, &opts, false),
-        Body::Bytes(&body),
-        &call.signal(),
-    )
-    .await
-    .map_err(|e| call.connect_error(&e))?;
-    unary_response(&response, &call).await
-}
-
-/// Reads a unary call's response: the message, or the Connect error it carries.
-pub async fn unary_response<Res: Message>(
-    response: &Response,
-    call: &CallSignal,
-) -> Result<Res, ConnectError> {
-    let ct = content_type_of(response);
-    let bytes = fetch::bytes(response)
-        .await
-        .map_err(|e| call.connect_error(&e))?;
-    if response.status() != 200 {
-        let is_json = ct
-            .as_deref()
-            .and_then(envd_protocol::ContentType::parse)
-            .is_some_and(|t| t.codec == envd_protocol::Codec::Json);
-        return Err(ConnectError::from_unary_response(
-            response.status(),
-            is_json,
-            &bytes,
-        ));
+/// The error an end-of-stream message carries, `None` for a successful end. A payload that is
+/// not a JSON object, or an `error` without a valid code, is itself an `internal` error.
+pub fn end_of_stream(payload: &[u8]) -> Option<ConnectError> {
+    let invalid = |why: &str| {
+        let message = ["invalid end-of-stream message: ", why].concat();
+        Some(ConnectError::new(Code::Internal, message))
+    };
+    let end = parse_json(payload);
+    if !end.is_object() || js_sys::Array::is_array(&end) {
+        return invalid("not an object");
     }
-    check_content_type(ct.as_deref(), false)?;
-    codec::decode(&bytes)
+    let error = get(&end, "error");
+    if error.is_undefined() || error.is_null() {
+        return None;
+    }
+    match get_string(&error, "code").and_then(|c| Code::from_name(&c)) {
+        Some(code) => {
+            let message = get(&error, "message").as_string().unwrap_or_default();
+            Some(ConnectError::new(code, message))
+        }
+        None => invalid("error without a valid code"),
+    }
 }
 
 /// An open server stream, positioned after the response headers.
@@ -121,64 +190,27 @@ pub struct ServerStream {
     ended: bool,
 }
 
-/// Opens a server stream: sends the one request envelope, checks status and content type.
-pub async fn server_stream<Req: Message>(
-    endpoint: &Endpoint<'_>,
-    path: &str,
-    request: &Req,
-    opts: CallOptions,
-) -> Result<ServerStream, ConnectError> {
-    let handshake = opts.request_timeout_ms.map(|ms| {
-        [
-            "Request handshake timed out after ",
-            &(ms as u64).to_string(),
-            "ms",
-        ]
-        .concat()
-    });
-    let call = CallSignal::new(
-        opts.signal.clone(),
-        opts.request_timeout_ms,
-        handshake.as_deref().unwrap_or(""),
-        opts.timeout_ms,
-    );
-    let url = url(endpoint, path);
-    endpoint.logger.log(
-        "info",
-        &[JsValue::from_str(&format!("Request: POST {url}"))],
-    );
-    let mut body = Vec::new();
-    envelope::encode(0, &codec::encode(request), &mut body);
-    let response = fetch::fetch(
-        "POST",
-        &url,
-        &request_headers(endpoint, &opts, true),
-        Body::Bytes(&body),
-        &call.signal(),
-    )
-    .await
-    .map_err(|e| call.connect_error(&e))?;
-    ServerStream::open(&response, call)
-}
-
-fn frame_error(e: FrameError) -> ConnectError {
-    ConnectError::new(Code::Internal, format!("protocol error: {e}"))
-}
-
 impl ServerStream {
     /// Takes over a stream's response once its headers arrived; `call` is the call's signal.
-    pub fn open(response: &Response, call: CallSignal) -> Result<ServerStream, ConnectError> {
+    /// The request timeout no longer applies from here on.
+    pub fn open(exchanged: Exchanged) -> Result<ServerStream, ConnectError> {
+        let Exchanged {
+            reply,
+            signal: mut call,
+        } = exchanged;
+        let response = reply.map_err(|e| call.connect_error(&e))?.response;
         let status = response.status();
         if status != 200 {
-            let message = ["HTTP ", &status.to_string()].concat();
-            return Err(ConnectError::new(Code::from_http_status(status), message));
+            let code = Code::from_http_status(status);
+            return Err(ConnectError::new(code, http_status_message(status)));
         }
-        check_content_type(content_type_of(response).as_deref(), true)?;
+        check_content_type(content_type_of(&response).as_deref(), true)?;
         let reader = response
             .body()
             .ok_or_else(|| ConnectError::new(Code::Unknown, "missing response body"))?
             .get_reader()
             .unchecked_into::<ReadableStreamDefaultReader>();
+        call.end_request_timeout();
         Ok(ServerStream {
             call,
             reader,
@@ -187,40 +219,38 @@ impl ServerStream {
         })
     }
 
-    /// The first message arrived: the request timeout no longer applies.
-    pub fn end_handshake(&mut self) {
-        self.call.end_request_timeout();
-    }
-
     /// A handle that tears the stream down from elsewhere (`disconnect()`).
     pub fn abort_handle(&self) -> AbortController {
         self.call.controller()
     }
 
-    /// The next message; `Ok(None)` after a successful end of stream. A stream that ends
-    /// without its end-of-stream message is an error, as in connect-es.
-    pub async fn next<M: Message>(&mut self) -> Result<Option<M>, ConnectError> {
+    /// The next message's encoded payload; `Ok(None)` after a successful end of stream. A
+    /// stream that ends without its end-of-stream message is an error, as in connect-es.
+    pub async fn next_message(&mut self) -> Result<Option<Vec<u8>>, ConnectError> {
         loop {
             if self.ended {
                 return Ok(None);
             }
-            if let Some(frame) = self.decoder.next().map_err(frame_error)? {
+            if let Some(frame) = self.decoder.next().map_err(|_| frame_error())? {
                 if !frame.is_end_stream() {
-                    return codec::decode(&frame.payload).map(Some);
+                    return Ok(Some(frame.payload));
                 }
-                let end = EndStream::from_json(&frame.payload)?;
-                self.finish();
-                return match end.error {
+                self.ended = true;
+                return match end_of_stream(&frame.payload) {
                     Some(err) => Err(err),
                     None => Ok(None),
                 };
             }
-            let chunk = JsFuture::from(self.reader.read())
-                .await
-                .map_err(|e| self.fail(&e))?;
+            let chunk = match JsFuture::from(self.reader.read()).await {
+                Ok(chunk) => chunk,
+                Err(e) => {
+                    self.ended = true;
+                    return Err(self.call.connect_error(&e));
+                }
+            };
             if get(&chunk, "done").as_bool() == Some(true) {
-                self.finish();
-                self.decoder.finish().map_err(frame_error)?;
+                self.ended = true;
+                self.decoder.finish().map_err(|_| frame_error())?;
                 return Err(ConnectError::new(
                     Code::Unknown,
                     "missing EndStreamResponse",
@@ -230,20 +260,15 @@ impl ServerStream {
             self.decoder.push(&bytes.to_vec());
         }
     }
+}
 
-    fn fail(&mut self, e: &JsValue) -> ConnectError {
-        self.finish();
-        self.call.connect_error(e)
-    }
-
-    fn finish(&mut self) {
-        self.ended = true;
-    }
+fn frame_error() -> ConnectError {
+    ConnectError::new(Code::Internal, "protocol error: invalid envelope")
 }
 
 impl Drop for ServerStream {
     fn drop(&mut self) {
         // Stop reading; dropping `call` then aborts the request, releasing the connection.
-        fetch::ignore_outcome(&self.reader.cancel());
+        ignore_outcome(&self.reader.cancel());
     }
 }

@@ -1,8 +1,9 @@
 //! Everything that touches `fetch`: the global binding, per-call abort signals and timers, REST
-//! requests, and Connect unary and server-streaming calls.
+//! requests, Connect unary and server-streaming calls, and the driver that runs them.
 
 pub mod codec;
 pub mod connect;
+pub mod exchange;
 pub mod fetch;
 pub mod log;
 pub mod rest;

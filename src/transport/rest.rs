@@ -1,23 +1,33 @@
-//! Control-plane requests: headers, API key check, request timeout, logging, and the error
-//! body every failure carries (`{code, message}`).
+//! Control-plane requests: headers, API key check, request timeout, logging, the retry after a
+//! 429 carrying `Retry-After`, and the error body every failure carries (`{code, message}`).
 
-use js_sys::JSON;
+use js_sys::{JSON, Object};
 use wasm_bindgen::JsValue;
 use web_sys::{AbortSignal, Response};
 
-use super::fetch::{self, Body, get, headers_object, js_string, runtime_name};
+use super::exchange::{Exchanged, Next, Read, Request};
+use super::fetch::{get, headers_object, js_string, runtime_name, sleep};
 use super::log::Logger;
 use super::signal::{CallSignal, TIMEOUT_REASON};
 use crate::config::ConnectionConfig;
 use crate::error::{API_KEY_REQUIRED, Error, ErrorClass, Result, error};
+use crate::prelude::*;
 
-/// What one REST call needs besides its path and body.
-pub struct RestContext<'a> {
-    pub config: &'a ConnectionConfig,
-    pub logger: &'a Logger,
+/// A call's resolved configuration with the caller's logger and signal: what a REST call
+/// needs besides its path and body (and what a sandbox's envd is reached with).
+#[derive(Clone)]
+pub struct RestContext {
+    pub config: ConnectionConfig,
+    pub logger: Logger,
     pub signal: Option<AbortSignal>,
-    /// This call's `requestTimeoutMs`, over the configured one.
-    pub request_timeout_ms: Option<f64>,
+}
+
+/// A 2xx answer.
+pub struct Reply {
+    /// The parsed JSON body; `undefined` when the body is empty.
+    pub body: JsValue,
+    /// The `x-next-token` header of list pages, `None` when absent or empty.
+    pub next_token: Option<String>,
 }
 
 /// A non-2xx answer: its status, the body's numeric `code` (which the official SDK reads for
@@ -28,39 +38,35 @@ pub struct ApiFailure {
     pub content: String,
 }
 
-/// A 2xx answer, its body read while the call's signal was still alive (dropping the signal
-/// aborts the request, body included).
-pub struct Reply {
-    /// The parsed JSON body; `undefined` when the body is empty.
-    pub body: JsValue,
-    /// The `x-next-token` header of list pages, `None` when absent or empty.
-    pub next_token: Option<String>,
-}
+/// Decodes the answer of a REST call.
+pub type OnReply = Box<dyn FnOnce(core::result::Result<Reply, ApiFailure>) -> Result<Next>>;
 
-pub enum Outcome {
-    Ok(Reply),
-    Failed(ApiFailure),
-}
+/// The longest wait for a retry when the call has no request timeout (the official value).
+const MAX_RETRY_WAIT_WITHOUT_TIMEOUT_MS: f64 = 60_000.0;
+/// The largest `Retry-After` honoured, in seconds (the official value).
+const MAX_RETRY_AFTER_SECONDS: u64 = 2_147_483;
 
 fn telemetry_headers() -> [(&'static str, &'static str); 6] {
-    let runtime = runtime_name(&js_sys::global());
     [
         ("lang", "js"),
         ("lang_version", "unknown"),
         ("package_version", env!("CARGO_PKG_VERSION")),
         ("publisher", "e2b"),
-        ("sdk_runtime", runtime),
+        ("sdk_runtime", runtime_name()),
         ("system", "unknown"),
     ]
 }
 
-pub async fn request(
-    ctx: &RestContext<'_>,
-    method: &str,
+/// Starts a REST call; `then` gets the decoded answer. Network failures and aborts reach the
+/// caller as the runtime's own error, as with the official SDK.
+pub fn call(
+    ctx: &RestContext,
+    method: &'static str,
     path: &str,
-    body: Option<&str>,
-) -> Result<Outcome> {
-    let config = ctx.config;
+    body: Option<String>,
+    then: OnReply,
+) -> Result<Next> {
+    let config = &ctx.config;
     let Some(api_key) = config.api_key.as_deref() else {
         return Err(error(ErrorClass::Authentication, API_KEY_REQUIRED));
     };
@@ -71,60 +77,123 @@ pub async fn request(
         headers.push(("Content-Type", "application/json"));
     }
     let url = [config.api_url.trim_end_matches('/'), path].concat();
-    let signal = CallSignal::new(
-        ctx.signal.clone(),
-        config.request_timeout(ctx.request_timeout_ms),
-        TIMEOUT_REASON,
-        None,
-    );
-    ctx.logger.log(
-        "info",
-        &[JsValue::from_str(&format!("Request {method} {url}"))],
-    );
-    let body = body.map_or(Body::None, Body::Text);
-    // Network failures and aborts reach the caller as the runtime's own error, as officially.
-    let response = fetch::fetch(
+    let timeout = config.request_timeout(None);
+    let signal = CallSignal::new(ctx.signal.clone(), timeout, TIMEOUT_REASON, None);
+    let request_line = ["Request ", method, " ", &url].concat();
+    ctx.logger.log("info", &[JsValue::from(request_line)]);
+    let attempt = Attempt {
         method,
-        &url,
-        &headers_object(headers),
-        body,
-        &signal.signal(),
-    )
-    .await
-    .map_err(Error::Js)?;
-    let status = response.status();
-    let level = if status >= 400 { "error" } else { "info" };
-    ctx.logger.log(
-        level,
-        &[
-            JsValue::from_str("Response:"),
-            JsValue::from(status),
-            JsValue::from_str(&response.status_text()),
-        ],
-    );
-    let text = fetch::text(&response).await.map_err(Error::Js)?;
-    let parsed = JSON::parse(&text).unwrap_or(JsValue::UNDEFINED);
-    if response.ok() {
-        let next_token = header(&response, "x-next-token");
-        return Ok(Outcome::Ok(Reply {
-            body: parsed,
-            next_token,
-        }));
+        url,
+        headers: headers_object(headers),
+        body: body.map_or(JsValue::UNDEFINED, JsValue::from),
+        logger: ctx.logger.clone(),
+        retries_left: config.retries,
+        deadline: js_sys::Date::now() + timeout.unwrap_or(MAX_RETRY_WAIT_WITHOUT_TIMEOUT_MS),
+        then,
+    };
+    Ok(attempt.send(signal))
+}
+
+/// One call, across its retries.
+struct Attempt {
+    method: &'static str,
+    url: String,
+    headers: Object,
+    body: JsValue,
+    logger: Logger,
+    retries_left: u32,
+    /// Time (ms since the epoch) after which no retry starts.
+    deadline: f64,
+    then: OnReply,
+}
+
+impl Attempt {
+    fn send(self, signal: CallSignal) -> Next {
+        let request = Request {
+            method: self.method,
+            url: self.url.clone(),
+            headers: self.headers.clone(),
+            body: self.body.clone(),
+            signal,
+            read: Read::Text,
+        };
+        Next::Fetch(request, Box::new(move |exchanged| self.receive(exchanged)))
     }
-    let body_code = get(&parsed, "code").as_f64().map(|c| c as u16);
-    let message = get(&parsed, "message");
-    let content = if message.is_string() || (!message.is_undefined() && !message.is_null()) {
+
+    fn receive(mut self, exchanged: Exchanged) -> Result<Next> {
+        let Exchanged { reply, signal } = exchanged;
+        let reply = reply.map_err(Error::Js)?;
+        let response = reply.response;
+        let status = response.status();
+        if status == 429 && self.retries_left > 0 {
+            let delay = retry_after_ms(header(&response, "Retry-After").as_deref());
+            if let Some(delay) = delay.filter(|d| js_sys::Date::now() + d < self.deadline) {
+                self.retries_left -= 1;
+                let wait = sleep(delay, &signal.signal());
+                return Ok(Next::Wait(wait, Box::new(move |_| Ok(self.send(signal)))));
+            }
+        }
+        self.log_response(&response);
+        let text = reply.body.as_string().unwrap_or_default();
+        let parsed = if text.is_empty() {
+            JsValue::UNDEFINED
+        } else {
+            JSON::parse(&text).unwrap_or(JsValue::UNDEFINED)
+        };
+        let outcome = if response.ok() {
+            Ok(Reply {
+                body: parsed,
+                next_token: header(&response, "x-next-token"),
+            })
+        } else {
+            Err(failure(&response, text, &parsed))
+        };
+        (self.then)(outcome)
+    }
+
+    fn log_response(&self, response: &Response) {
+        let level = if response.status() >= 400 {
+            "error"
+        } else {
+            "info"
+        };
+        self.logger.log(
+            level,
+            &[
+                JsValue::from_str("Response:"),
+                JsValue::from(response.status()),
+                JsValue::from(response.status_text()),
+            ],
+        );
+    }
+}
+
+fn failure(response: &Response, text: String, parsed: &JsValue) -> ApiFailure {
+    let body_code = get(parsed, "code").as_f64().map(|c| c as u16);
+    let message = get(parsed, "message");
+    let content = if !message.is_undefined() && !message.is_null() {
         js_string(&message)
     } else if !text.is_empty() {
         text
     } else {
         response.status_text()
     };
-    Ok(Outcome::Failed(ApiFailure {
-        status,
+    ApiFailure {
+        status: response.status(),
         body_code,
         content,
-    }))
+    }
+}
+
+/// The wait a `Retry-After` header asks for: whole seconds only (an HTTP date is not
+/// honoured, as officially), at most [`MAX_RETRY_AFTER_SECONDS`].
+pub fn retry_after_ms(value: Option<&str>) -> Option<f64> {
+    let digits = value?.trim();
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let seconds: u64 = digits.parse().ok()?;
+    (seconds <= MAX_RETRY_AFTER_SECONDS).then_some(seconds as f64 * 1000.0)
 }
 
 /// The response header `name`, `None` when absent or empty.
@@ -135,4 +204,27 @@ fn header(response: &Response, name: &str) -> Option<String> {
         .ok()
         .flatten()
         .filter(|v| !v.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_takes_whole_seconds_only() {
+        assert_eq!(retry_after_ms(Some("2")), Some(2000.0));
+        assert_eq!(retry_after_ms(Some(" 0 ")), Some(0.0));
+        assert_eq!(retry_after_ms(Some("2147483")), Some(2_147_483_000.0));
+        for bad in [
+            None,
+            Some(""),
+            Some("1.5"),
+            Some("-1"),
+            Some("2147484"),
+            Some("Wed, 21 Oct 2015 07:28:00 GMT"),
+            Some("99999999999999999999999"),
+        ] {
+            assert_eq!(retry_after_ms(bad), None, "{bad:?}");
+        }
+    }
 }

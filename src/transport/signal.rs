@@ -3,8 +3,8 @@
 //! Dropping it clears its timers, detaches from the caller's signal and aborts the controller,
 //! which releases the connection of a stream nobody reads any more.
 
-use std::cell::Cell;
-use std::rc::Rc;
+use alloc::rc::Rc;
+use core::cell::Cell;
 
 use js_sys::Function;
 use wasm_bindgen::prelude::*;
@@ -12,6 +12,7 @@ use web_sys::{AbortController, AbortSignal, DomException};
 
 use super::fetch::{clear_timeout, get, js_string, set_timeout};
 use super::{Code, ConnectError};
+use crate::prelude::*;
 
 /// Reason `AbortSignal.timeout()` aborts with; used for REST and unary calls.
 pub const TIMEOUT_REASON: &str = "The operation was aborted due to timeout";
