@@ -195,7 +195,11 @@ const CONNECTION_DROPPED: [&str; 5] = [
 ];
 
 pub fn is_connection_dropped(message: &str) -> bool {
-    CONNECTION_DROPPED.iter().any(|f| message.contains(f))
+    // A byte-window search: `str::contains` would bring the two-way searcher into the wasm.
+    let message = message.as_bytes();
+    CONNECTION_DROPPED
+        .iter()
+        .any(|f| message.windows(f.len()).any(|w| w == f.as_bytes()))
 }
 
 /// An RPC failure that warrants asking `/health` whether the sandbox died under us.

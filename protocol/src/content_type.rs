@@ -50,7 +50,7 @@ impl ContentType {
         let sub = media
             .get(..12)
             .filter(|p| p.eq_ignore_ascii_case("application/"))
-            .map(|_| &media[12..])?;
+            .and(media.get(12..))?;
         let (streaming, codec) = if sub.eq_ignore_ascii_case("json") {
             (false, Codec::Json)
         } else if sub.eq_ignore_ascii_case("proto") {

@@ -116,7 +116,8 @@ impl<'a> FieldValue<'a> {
     }
 
     fn mismatch(self, want: &str) -> DecodeError {
-        DecodeError::new(format!("expected {want}, found {} field", self.kind()))
+        // Concatenated rather than formatted: keeps `core::fmt` out of the SDK's wasm.
+        DecodeError::new(["expected ", want, ", found ", self.kind(), " field"].concat())
     }
 
     pub fn varint(self) -> Result<u64, DecodeError> {

@@ -283,12 +283,9 @@ impl Envd {
 
 /// `<origin>/files?…`: presigned URLs resolve `/files` against the origin, like `new URL('/files', base)`.
 fn files_url(base: &str, params: &[(&str, String)]) -> String {
-    let origin_end = base.find("://").map_or(0, |i| i + 3);
-    let origin = match base[origin_end..].find('/') {
-        Some(i) => &base[..origin_end + i],
-        None => base,
-    };
-    let mut url = [origin, "/files"].concat();
+    // `scheme:`, ``, `host[:port]`, then the path (if any) in the fourth part.
+    let origin: Vec<&str> = base.splitn(4, '/').take(3).collect();
+    let mut url = [origin.join("/").as_str(), "/files"].concat();
     for (i, (k, v)) in params.iter().enumerate() {
         url.push(if i == 0 { '?' } else { '&' });
         url.push_str(k);

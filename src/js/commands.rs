@@ -1,5 +1,6 @@
 //! `sandbox.commands`: run, connect, list, kill and stdin of processes in the sandbox.
 
+use alloc::collections::BTreeMap;
 use alloc::rc::Rc;
 
 use envd_protocol::process::{Input, ProcessInfo};
@@ -33,6 +34,15 @@ pub fn stdin_bytes(data: &JsValue) -> Vec<u8> {
     }
 }
 
+/// Pairs as a map, inserted one by one: collecting would bring a sort into the wasm.
+fn string_map(pairs: Vec<(String, String)>) -> BTreeMap<String, String> {
+    let mut map = BTreeMap::new();
+    for (k, v) in pairs {
+        map.insert(k, v);
+    }
+    map
+}
+
 fn callbacks(v: &JsValue) -> Callbacks {
     Callbacks {
         on_stdout: function(v, "onStdout"),
@@ -46,10 +56,7 @@ fn handle_of(sandbox: Rc<SandboxState>, callbacks: Callbacks, foreground: bool) 
     Box::new(move |pid, stream| {
         let handle = CommandHandle::spawn(pid, stream, callbacks, sandbox, true);
         if foreground {
-            return Ok(Next::Wait(
-                handle.wait(),
-                Box::new(Next::done),
-            ));
+            return Ok(Next::Wait(handle.wait(), Box::new(Next::done)));
         }
         Next::done(handle)
     })
@@ -82,7 +89,7 @@ impl Commands {
     pub fn run(&self, cmd: String, v: JsValue) -> Promise {
         let spec = StartSpec {
             cmd,
-            envs: record(&v, "envs").unwrap_or_default().into_iter().collect(),
+            envs: string_map(record(&v, "envs").unwrap_or_default()),
             cwd: string(&v, "cwd"),
             user: string(&v, "user"),
             stdin: boolean(&v, "stdin").unwrap_or(false),
