@@ -20,6 +20,8 @@ export interface ConnectionOpts {
   sandboxUrl?: string;
   debug?: boolean;
   requestTimeoutMs?: number;
+  /** Retries of a control-plane call answered 429 with `Retry-After` (default 3). */
+  retries?: number;
   logger?: Logger;
   /** @deprecated use `apiHeaders` */
   headers?: Record<string, string>;
@@ -58,7 +60,7 @@ export interface SandboxOpts extends ConnectionOpts {
 export type SandboxBetaCreateOpts = SandboxOpts & { autoPause?: boolean };
 
 export type SandboxApiOpts = Partial<
-  Pick<ConnectionOpts, 'apiKey' | 'validateApiKey' | 'headers' | 'apiHeaders' | 'debug' | 'domain' | 'requestTimeoutMs' | 'signal'>
+  Pick<ConnectionOpts, 'apiKey' | 'validateApiKey' | 'headers' | 'apiHeaders' | 'debug' | 'domain' | 'requestTimeoutMs' | 'retries' | 'signal'>
 >;
 export type SandboxConnectOpts = ConnectionOpts & { timeoutMs?: number };
 export type SandboxListOpts = Omit<SandboxApiOpts, 'signal'> & {
@@ -209,6 +211,27 @@ export declare class Sandbox {
   downloadUrl(path: string, opts?: SandboxUrlOpts): Promise<string>;
 }
 export default Sandbox;
+
+/** The resolved connection options (fields as the official class has them). */
+export declare class ConnectionConfig {
+  static envdPort: number;
+  readonly debug: boolean;
+  readonly domain: string;
+  readonly apiUrl: string;
+  readonly sandboxUrl?: string;
+  readonly logger?: Logger;
+  readonly requestTimeoutMs: number;
+  readonly retries: number;
+  readonly apiKey?: string;
+  readonly validateApiKey?: boolean;
+  readonly headers?: Record<string, string>;
+  readonly proxy?: string;
+  constructor(opts?: ConnectionOpts);
+  getSignal(requestTimeoutMs?: number, signal?: AbortSignal): AbortSignal | undefined;
+  getSandboxUrl(sandboxId: string, opts: { sandboxDomain: string; envdPort: number }): string;
+  getSandboxDirectUrl(sandboxId: string, opts: { sandboxDomain: string; envdPort: number }): string;
+  getHost(sandboxId: string, port: number, sandboxDomain: string): string;
+}
 
 export declare function getSignature(opts: {
   path: string;

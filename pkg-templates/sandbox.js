@@ -2,7 +2,9 @@
 // factories return instances of the subclass they are called on (`new this(...)`); every
 // method forwards to Rust. Nothing here runs wasm at import time, so entries can initialise
 // the module after this file is evaluated.
-import { SandboxCore, getSignature } from './e2b_wasm.js';
+import {
+  SandboxCore, getSignature, resolveConnectionConfig, connectionSandboxUrl, connectionHost, connectionSignal,
+} from './e2b_wasm.js';
 
 export {
   SandboxError, TimeoutError, InvalidArgumentError, NotEnoughSpaceError, NotFoundError,
@@ -10,6 +12,16 @@ export {
   ServiceBusyError, CommandExitError,
 } from '%ERRORS_MODULE%';
 export { getSignature };
+
+/** The resolved connection options; its fields are own properties, as in the official SDK. */
+export class ConnectionConfig {
+  static envdPort = 49983;
+  constructor(opts) { Object.assign(this, resolveConnectionConfig(opts)); }
+  getSignal(requestTimeoutMs, signal) { return connectionSignal(requestTimeoutMs ?? this.requestTimeoutMs, signal); }
+  getSandboxUrl(sandboxId, opts) { return connectionSandboxUrl(this, sandboxId, opts, false); }
+  getSandboxDirectUrl(sandboxId, opts) { return connectionSandboxUrl(this, sandboxId, opts, true); }
+  getHost(sandboxId, port, sandboxDomain) { return connectionHost(this, sandboxId, port, sandboxDomain); }
+}
 
 export class Sandbox {
   static defaultTemplate = 'base';

@@ -151,11 +151,13 @@ impl ConnectionConfig {
         [&decimal(port.into()), "-", sandbox_id, ".", domain].concat()
     }
 
-    /// Base URL of a sandbox's envd for RPC, `/health` and the SDK's own `/files` calls.
+    /// Base URL of a sandbox's envd (on `port`) for RPC, `/health` and the SDK's own `/files`
+    /// calls (the official `getSandboxUrl`).
     pub fn envd_url(
         &self,
         sandbox_id: &str,
         sandbox_domain: Option<&str>,
+        port: u16,
         browser: bool,
     ) -> String {
         if let Some(url) = &self.sandbox_url {
@@ -165,21 +167,22 @@ impl ConnectionConfig {
         if !self.debug && !browser && SHARED_HOST_DOMAINS.contains(&domain) {
             return ["https://sandbox.", domain].concat();
         }
-        self.envd_direct_url(sandbox_id, sandbox_domain)
+        self.envd_direct_url(sandbox_id, sandbox_domain, port)
     }
 
-    /// Base URL of a sandbox's envd for presigned URLs: never the shared host.
-    pub fn envd_direct_url(&self, sandbox_id: &str, sandbox_domain: Option<&str>) -> String {
+    /// Base URL of a sandbox's envd for presigned URLs: never the shared host (the official
+    /// `getSandboxDirectUrl`).
+    pub fn envd_direct_url(
+        &self,
+        sandbox_id: &str,
+        sandbox_domain: Option<&str>,
+        port: u16,
+    ) -> String {
         if let Some(url) = &self.sandbox_url {
             return url.clone();
         }
         let scheme = if self.debug { "http" } else { "https" };
-        [
-            scheme,
-            "://",
-            &self.host(sandbox_id, ENVD_PORT, sandbox_domain),
-        ]
-        .concat()
+        [scheme, "://", &self.host(sandbox_id, port, sandbox_domain)].concat()
     }
 
     /// The `requestTimeoutMs` of one call: its own value over the configured one; 0 = none.
@@ -276,14 +279,20 @@ mod tests {
     #[test]
     fn envd_urls_follow_the_official_order() {
         let plain = ConnectionConfig::resolve(&ConnectionOpts::default(), &env_of(&[]));
-        assert_eq!(plain.envd_url("i1", None, false), "https://sandbox.e2b.app");
-        assert_eq!(plain.envd_url("i1", None, true), "https://49983-i1.e2b.app");
         assert_eq!(
-            plain.envd_url("i1", Some("my.dev"), false),
+            plain.envd_url("i1", None, ENVD_PORT, false),
+            "https://sandbox.e2b.app"
+        );
+        assert_eq!(
+            plain.envd_url("i1", None, ENVD_PORT, true),
+            "https://49983-i1.e2b.app"
+        );
+        assert_eq!(
+            plain.envd_url("i1", Some("my.dev"), ENVD_PORT, false),
             "https://49983-i1.my.dev"
         );
         assert_eq!(
-            plain.envd_direct_url("i1", None),
+            plain.envd_direct_url("i1", None, ENVD_PORT),
             "https://49983-i1.e2b.app"
         );
         assert_eq!(plain.host("i1", 8080, Some("x.dev")), "8080-i1.x.dev");
@@ -294,14 +303,23 @@ mod tests {
             },
             &env_of(&[]),
         );
-        assert_eq!(debug.envd_url("i1", None, false), "http://localhost:49983");
+        assert_eq!(
+            debug.envd_url("i1", None, ENVD_PORT, false),
+            "http://localhost:49983"
+        );
         assert_eq!(debug.host("i1", 3000, None), "localhost:3000");
         let fixed = ConnectionConfig::resolve(
             &ConnectionOpts::default(),
             &env_of(&[("E2B_SANDBOX_URL", "http://127.0.0.1:9")]),
         );
-        assert_eq!(fixed.envd_url("i1", None, false), "http://127.0.0.1:9");
-        assert_eq!(fixed.envd_direct_url("i1", None), "http://127.0.0.1:9");
+        assert_eq!(
+            fixed.envd_url("i1", None, ENVD_PORT, false),
+            "http://127.0.0.1:9"
+        );
+        assert_eq!(
+            fixed.envd_direct_url("i1", None, ENVD_PORT),
+            "http://127.0.0.1:9"
+        );
     }
 
     #[test]

@@ -83,8 +83,8 @@ impl Envd {
             headers.push(("X-Access-Token".to_string(), token.clone()));
         }
         Envd {
-            url: config.envd_url(sandbox_id, sandbox_domain, fetch::is_browser()),
-            direct_url: config.envd_direct_url(sandbox_id, sandbox_domain),
+            url: config.envd_url(sandbox_id, sandbox_domain, ENVD_PORT, fetch::is_browser()),
+            direct_url: config.envd_direct_url(sandbox_id, sandbox_domain, ENVD_PORT),
             version,
             access_token,
             headers,

@@ -3,6 +3,7 @@
 //! `envd` for the call's first step, and hands it to `transport::exchange::run`.
 
 pub mod commands;
+pub mod connection;
 pub mod errors;
 pub mod handle;
 pub mod opts;
