@@ -44,7 +44,7 @@ pub use init::sandbox_init;
 
 use agent::NetnsAgent;
 use cgroup::{Cgroups, SandboxCgroup};
-use layout::{LayerPaths, Layout};
+use layout::{InstanceLock, LayerPaths, Layout};
 use network::{Network, Uplink};
 use template::Template;
 
@@ -144,6 +144,8 @@ pub struct Runtime {
     cgroups: Cgroups,
     network: Arc<Network>,
     base: Template,
+    /// Released by [`Runtime::close`] (or drop).
+    instance: Mutex<Option<InstanceLock>>,
     _data_dir_lock: File,
 }
 
@@ -171,11 +173,12 @@ impl Runtime {
         }
         let layout = Layout::new(&config.data_dir);
         let lock = layout.lock()?;
-        let instance = layout.instance_id()?;
+        let instance = layout.claim_instance()?;
         protect_from_oom_killer();
-        let cgroups = Cgroups::detect(&instance)?;
-        let network = Arc::new(Network::new(&instance));
+        let cgroups = Cgroups::detect(&instance.id)?;
+        let network = Arc::new(Network::new(&instance.id));
         let layers = cleanup::remove_leftovers(&layout, &cgroups, &network)?;
+        cleanup::remove_dead_instances(&cgroups);
         let base = template::ensure_base(&layout.templates())?;
         let runtime = Runtime {
             config,
@@ -184,6 +187,7 @@ impl Runtime {
             cgroups,
             network,
             base,
+            instance: Mutex::new(Some(instance)),
             _data_dir_lock: lock,
         };
         Ok((runtime, layers))
@@ -245,14 +249,28 @@ impl Runtime {
     }
 
     /// Removes the instance's network rules and cgroup directories. Call it on shutdown, after
-    /// every sandbox has been stopped.
+    /// every sandbox has been stopped; dropping the runtime does the same.
     pub async fn close(&self) -> anyhow::Result<()> {
-        let (network, cgroups) = (self.network.clone(), self.cgroups.clone());
-        tokio::task::spawn_blocking(move || {
-            cgroups.remove_instance_dirs();
-            network.close()
-        })
-        .await?
+        // A few milliseconds of blocking (one iptables-restore), once, at shutdown.
+        self.close_blocking()
+    }
+
+    fn close_blocking(&self) -> anyhow::Result<()> {
+        let Some(instance) = self.instance.lock().unwrap().take() else {
+            return Ok(());
+        };
+        self.cgroups.remove_instance_dirs();
+        self.network.close()?;
+        instance.remove();
+        Ok(())
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        if let Err(e) = self.close_blocking() {
+            eprintln!("sandboxd: closing the runtime: {e:#}");
+        }
     }
 }
 
