@@ -88,7 +88,7 @@ fn prepare(
         .and_then(ContentType::parse)
         .filter(|ct| ct.streaming == streaming);
     let Some(ct) = ct else {
-        return Err(Prepared::Http(unsupported_media_type(streaming)));
+        return Err(Prepared::Http(Box::new(unsupported_media_type(streaming))));
     };
     let fail = |e| Err(Prepared::Connect(ct.codec, e));
     let headers = req.headers();
@@ -129,7 +129,7 @@ fn prepare(
 }
 
 enum Prepared {
-    Http(Response<Body>),
+    Http(Box<Response<Body>>),
     Connect(Codec, ConnectError),
 }
 
@@ -199,7 +199,7 @@ where
 {
     let (ctx, codec) = match prepare(envd, &req, false) {
         Ok(p) => p,
-        Err(Prepared::Http(resp)) => return resp,
+        Err(Prepared::Http(resp)) => return *resp,
         Err(Prepared::Connect(_, e)) => return unary_error(&e),
     };
     let deadline = ctx.deadline;
@@ -290,7 +290,7 @@ where
 {
     let (prepared, codec) = match prepare(envd, &req, true) {
         Ok((ctx, codec)) => (Ok(ctx), codec),
-        Err(Prepared::Http(resp)) => return resp,
+        Err(Prepared::Http(resp)) => return *resp,
         Err(Prepared::Connect(codec, e)) => (Err(e), codec),
     };
     // One buffered message is enough: a slow client back-pressures the producer.
@@ -360,7 +360,7 @@ where
 {
     let (prepared, codec) = match prepare(envd, &req, true) {
         Ok((ctx, codec)) => (Ok(ctx), codec),
-        Err(Prepared::Http(resp)) => return resp,
+        Err(Prepared::Http(resp)) => return *resp,
         Err(Prepared::Connect(codec, e)) => (Err(e), codec),
     };
     let (tx, rx) = mpsc::channel(1);
