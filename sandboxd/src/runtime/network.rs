@@ -237,8 +237,13 @@ impl Network {
     /// Removes this instance's iptables rules and host links (after a crash, or at close).
     pub fn remove_leftovers(&self) -> anyhow::Result<()> {
         for name in host_interfaces()? {
-            if name.starts_with(&self.host_if_prefix()) {
-                run_ip(&["link", "del", &name])?;
+            // The kernel deletes a veth by itself when its peer's netns dies, which races with
+            // this loop right after a crash: one that vanished meanwhile is not a failure.
+            if name.starts_with(&self.host_if_prefix())
+                && let Err(e) = run_ip(&["link", "del", &name])
+                && host_interfaces()?.contains(&name)
+            {
+                return Err(e);
             }
         }
         self.remove_rules()
