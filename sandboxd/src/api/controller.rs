@@ -93,6 +93,14 @@ impl Live {
         self.cut.clone()
     }
 
+    /// Whether its envd (PID 1) exited on its own, e.g. killed by the OOM killer. A handle
+    /// being used right now counts as alive; the next check sees it.
+    pub(super) fn has_died(&self) -> bool {
+        self.sandbox
+            .try_read()
+            .is_ok_and(|sandbox| sandbox.as_ref().is_some_and(|s| !s.is_alive()))
+    }
+
     pub(super) async fn take(&self) -> Option<Sandbox> {
         self.cut.cancel();
         self.sandbox.write().await.take()
