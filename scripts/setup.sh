@@ -34,3 +34,11 @@ if ! cmp -s package-lock.json node_modules/.package-lock.stamp 2>/dev/null; then
   npm ci --no-audit --no-fund
   cp package-lock.json node_modules/.package-lock.stamp
 fi
+
+# The official PyPI SDK for tests/python, in .venv, pinned by tests/python/requirements.txt.
+if ! cmp -s tests/python/requirements.txt .venv/requirements.stamp 2>/dev/null; then
+  echo "setup: installing the Python test SDK into .venv"
+  python3 -m venv .venv
+  .venv/bin/pip install --quiet --disable-pip-version-check -r tests/python/requirements.txt
+  cp tests/python/requirements.txt .venv/requirements.stamp
+fi

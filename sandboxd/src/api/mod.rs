@@ -1,10 +1,30 @@
-//! Control plane: the E2B REST API (v1 and v2 paths), sandbox state and lifecycle.
+//! Control plane: the E2B REST API (v1 and v2 paths), sandbox state and lifecycle, and the
+//! `serve` command that puts it and the sandbox proxy on one address.
+
+mod controller;
+mod credentials;
+mod error;
+mod ids;
+mod lifecycle;
+mod list;
+mod model;
+mod routes;
+mod store;
 
 use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+
+pub use controller::{Controller, RouteError, RouteTarget};
+pub use credentials::constant_time_eq;
+pub use ids::is_valid_sandbox_id;
+
+use crate::runtime::{Runtime, RuntimeConfig};
 
 #[derive(clap::Args)]
 pub struct ServeArgs {
-    /// Address for the REST API and all sandbox traffic.
+    /// Address for the REST API and all sandbox traffic (port 0 picks a free one).
     #[arg(long, default_value = "127.0.0.1:3000")]
     pub listen: String,
     /// Where templates, sandbox layers, state and the API key live.
@@ -13,8 +33,82 @@ pub struct ServeArgs {
     /// API key to require (default: the key stored in the data dir, created on first start).
     #[arg(long, env = "E2B_API_KEY")]
     pub api_key: Option<String>,
+    /// Sandbox domain returned to clients; `getHost(port)` is `<port>-<id>.<domain>`
+    /// (default: `localhost:<listen port>`, which browsers resolve to this machine).
+    #[arg(long)]
+    pub domain: Option<String>,
 }
 
-pub fn serve(_args: ServeArgs) -> anyhow::Result<()> {
-    anyhow::bail!("sandboxd serve: not built yet")
+pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(serve_async(args))
+}
+
+async fn serve_async(args: ServeArgs) -> anyhow::Result<()> {
+    let control_dir = args.data_dir.join("control");
+    std::fs::create_dir_all(&control_dir)
+        .with_context(|| format!("creating {}", control_dir.display()))?;
+    let (credentials, key_source) =
+        credentials::Credentials::load(&args.data_dir, &control_dir, args.api_key)?;
+    let listener = tokio::net::TcpListener::bind(&args.listen)
+        .await
+        .with_context(|| format!("listening on {}", args.listen))?;
+    let address = listener.local_addr()?;
+    let domain = args
+        .domain
+        .unwrap_or_else(|| format!("localhost:{}", address.port()));
+    let (runtime, layers) = Runtime::open(RuntimeConfig::new(args.data_dir.clone()))
+        .await
+        .context("preparing the sandbox runtime")?;
+    let store = store::Store::new(&control_dir);
+    let controller =
+        Arc::new(Controller::recover(runtime, layers, credentials, store, Some(domain)).await?);
+    tokio::spawn(controller.clone().run_evictor());
+    tokio::spawn(controller.clone().run_metrics_sampler());
+
+    let url = format!("http://{address}");
+    match key_source {
+        credentials::KeySource::Created => eprintln!(
+            "sandboxd: created an API key in {}",
+            controller.credentials().key_file().display()
+        ),
+        credentials::KeySource::Stored | credentials::KeySource::Given => {}
+    }
+    if !matches!(key_source, credentials::KeySource::Given) {
+        eprintln!(
+            "sandboxd: use it with\n  export E2B_API_URL={url} E2B_SANDBOX_URL={url} E2B_API_KEY={}",
+            controller.credentials().api_key()
+        );
+    }
+    // The harness waits for this exact line and reads the address from it.
+    eprintln!("sandboxd: ready on {url}");
+
+    let app =
+        crate::proxy::with_sandbox_routing(routes::router(controller.clone()), controller.clone());
+    let shutdown_controller = controller.clone();
+    // Streamed responses are many small writes (one per Connect frame); without NODELAY each
+    // one after the first waits for the client's delayed ACK.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            stop_signal().await;
+            eprintln!("sandboxd: shutting down");
+            shutdown_controller.shutdown().await;
+        })
+        .await?;
+    eprintln!("sandboxd: stopped");
+    Ok(())
+}
+
+async fn stop_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).expect("installing a SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
 }

@@ -32,7 +32,6 @@ pub struct Ctx {
     basic_user: Option<Result<String, ConnectError>>,
     /// From `Connect-Timeout-Ms`.
     pub deadline: Option<Instant>,
-    pub timeout: Option<Duration>,
     /// From `Keepalive-Ping-Interval` (seconds).
     pub keepalive: Duration,
 }
@@ -89,7 +88,7 @@ fn prepare(
         .and_then(ContentType::parse)
         .filter(|ct| ct.streaming == streaming);
     let Some(ct) = ct else {
-        return Err(Prepared::Http(unsupported_media_type(streaming)));
+        return Err(Prepared::Http(Box::new(unsupported_media_type(streaming))));
     };
     let fail = |e| Err(Prepared::Connect(ct.codec, e));
     let headers = req.headers();
@@ -124,14 +123,13 @@ fn prepare(
         envd,
         basic_user: basic_user(headers),
         deadline: timeout.map(|t| Instant::now() + t),
-        timeout,
         keepalive,
     };
     Ok((ctx, ct.codec))
 }
 
 enum Prepared {
-    Http(Response<Body>),
+    Http(Box<Response<Body>>),
     Connect(Codec, ConnectError),
 }
 
@@ -201,7 +199,7 @@ where
 {
     let (ctx, codec) = match prepare(envd, &req, false) {
         Ok(p) => p,
-        Err(Prepared::Http(resp)) => return resp,
+        Err(Prepared::Http(resp)) => return *resp,
         Err(Prepared::Connect(_, e)) => return unary_error(&e),
     };
     let deadline = ctx.deadline;
@@ -292,7 +290,7 @@ where
 {
     let (prepared, codec) = match prepare(envd, &req, true) {
         Ok((ctx, codec)) => (Ok(ctx), codec),
-        Err(Prepared::Http(resp)) => return resp,
+        Err(Prepared::Http(resp)) => return *resp,
         Err(Prepared::Connect(codec, e)) => (Err(e), codec),
     };
     // One buffered message is enough: a slow client back-pressures the producer.
@@ -362,7 +360,7 @@ where
 {
     let (prepared, codec) = match prepare(envd, &req, true) {
         Ok((ctx, codec)) => (Ok(ctx), codec),
-        Err(Prepared::Http(resp)) => return resp,
+        Err(Prepared::Http(resp)) => return *resp,
         Err(Prepared::Connect(codec, e)) => (Err(e), codec),
     };
     let (tx, rx) = mpsc::channel(1);
@@ -451,29 +449,26 @@ impl<M: Message> MessageReader<M> {
     }
 }
 
-/// Drives a server stream from an event source: forwards each event, sends `keepalive()` after
-/// every `ctx.keepalive` without traffic, ends with `deadline_exceeded` at the deadline, and
-/// stops quietly when the client disconnects. `next` yields `None` when the source is done.
-pub async fn pump<M, Fut>(
+/// Drives a server stream from an event channel: forwards each event (`to_message` may turn
+/// it into an error that ends the stream), sends `keepalive()` after every `ctx.keepalive`
+/// without traffic, ends with `deadline_exceeded` at the deadline, and stops when the client
+/// disconnects. Returns `Ok` when the channel closes.
+pub async fn pump<T, M: Message>(
     ctx: &Ctx,
     out: &StreamWriter,
-    mut next: impl FnMut() -> Fut,
+    events: &mut mpsc::Receiver<T>,
+    to_message: impl Fn(T) -> Result<M, ConnectError>,
     keepalive: impl Fn() -> M,
-) -> Result<(), ConnectError>
-where
-    M: Message,
-    Fut: Future<Output = Option<Result<M, ConnectError>>>,
-{
+) -> Result<(), ConnectError> {
     let far_future = Instant::now() + Duration::from_secs(86_400 * 365);
     let deadline = tokio::time::sleep_until(ctx.deadline.unwrap_or(far_future));
     tokio::pin!(deadline);
     loop {
         let ping = tokio::time::sleep(ctx.keepalive);
         let msg = tokio::select! {
-            item = next() => match item {
+            event = events.recv() => match event {
                 None => return Ok(()),
-                Some(Err(e)) => return Err(e),
-                Some(Ok(msg)) => msg,
+                Some(event) => to_message(event)?,
             },
             () = ping => keepalive(),
             () = &mut deadline => return Err(deadline_exceeded()),

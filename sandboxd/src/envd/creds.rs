@@ -72,6 +72,16 @@ impl Drop for ThreadCreds {
     }
 }
 
+/// Runs `f` on the current thread with `user`'s filesystem credentials. For short synchronous
+/// work on an async worker (nothing can be awaited inside, so no other task sees the switch).
+pub fn scoped<T>(
+    user: &User,
+    f: impl FnOnce() -> Result<T, ConnectError>,
+) -> Result<T, ConnectError> {
+    let _creds = ThreadCreds::assume(user)?;
+    f()
+}
+
 /// Runs `f` on a blocking thread with `user`'s filesystem credentials.
 pub async fn as_user<T: Send + 'static>(
     user: &User,

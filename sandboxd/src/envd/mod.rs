@@ -56,12 +56,14 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    process::become_reaper();
+    process::become_subreaper();
+    ensure_standard_fds();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(async move {
+        process::start_reaper().context("installing the SIGCHLD handler")?;
         let listener = match args.listen_fd {
             // SAFETY: the caller hands this descriptor to us to own; nothing else uses it.
             Some(fd) => {
@@ -77,6 +79,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         eprintln!("envd: listening on {}", listener.local_addr()?);
         serve(listener, envd).await
     })
+}
+
+/// Opens `/dev/null` on any of descriptors 0–2 that is closed, so pipes created later can
+/// never land there (a child's stdio setup relies on that).
+fn ensure_standard_fds() {
+    for fd in 0..3 {
+        // SAFETY: F_GETFD only queries; open returns the lowest free descriptor, which is `fd`.
+        if unsafe { libc::fcntl(fd, libc::F_GETFD) } == -1 {
+            unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDWR) };
+        }
+    }
 }
 
 /// Accepts connections until the listener fails; each connection is served on its own task.

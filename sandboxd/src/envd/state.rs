@@ -23,7 +23,7 @@ pub struct Envd {
     /// Variables envd itself defines for every process; creation `envVars` cannot override them.
     pub internal_env: BTreeMap<String, String>,
     pub users: UserDb,
-    pub processes: super::process::Table,
+    pub processes: Arc<super::process::Table>,
     pub watchers: super::filesystem::Watchers,
     pub metrics: super::metrics::Sampler,
 }

@@ -1,2 +1,127 @@
 //! Sandbox traffic routing: `E2b-Sandbox-Id`/`E2b-Sandbox-Port` headers or
-//! `<port>-<sandboxID>.<domain>` hosts, forwarded into the sandbox's network namespace.
+//! `<port>-<sandboxID>.<domain>` hosts, forwarded into the sandbox's network namespace. It sits
+//! in front of the REST API on the same listener; whatever is not sandbox traffic goes on to it.
+
+mod forward;
+mod responses;
+mod signature;
+mod target;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, header};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+
+use crate::api::{Controller, RouteError};
+use crate::runtime::ENVD_PORT;
+use signature::SignedRequest;
+use target::{Destination, RequestFacts};
+
+/// Puts sandbox routing in front of `api`: every request passes [`dispatch`] first.
+pub fn with_sandbox_routing(api: Router, controller: Arc<Controller>) -> Router {
+    Router::new()
+        .fallback_service(api)
+        .layer(middleware::from_fn_with_state(controller, dispatch))
+}
+
+async fn dispatch(State(ctl): State<Arc<Controller>>, req: Request, next: Next) -> Response {
+    let headers = req.headers();
+    let header_str = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let host = header_str("host")
+        .map(str::to_string)
+        .or_else(|| req.uri().authority().map(|a| a.to_string()));
+    let destination = target::classify(&RequestFacts {
+        method: req.method().as_str(),
+        path: req.uri().path(),
+        host: host.as_deref(),
+        sandbox_id_header: header_str("e2b-sandbox-id"),
+        sandbox_port_header: header_str("e2b-sandbox-port"),
+        is_preflight: req.method() == axum::http::Method::OPTIONS
+            && headers.contains_key(header::ACCESS_CONTROL_REQUEST_METHOD),
+    });
+    match destination {
+        Destination::Api => next.run(req).await,
+        Destination::Preflight => responses::preflight(req.headers()),
+        Destination::BadRequest(message) => responses::bad_request(message),
+        Destination::Sandbox { sandbox_id, port } => to_sandbox(&ctl, sandbox_id, port, req).await,
+        Destination::UnaddressedFiles => match unaddressed_files_target(&ctl, &req) {
+            Some(sandbox_id) => to_sandbox(&ctl, sandbox_id, ENVD_PORT, req).await,
+            None => responses::bad_request("missing header"),
+        },
+    }
+}
+
+async fn to_sandbox(
+    ctl: &Arc<Controller>,
+    sandbox_id: String,
+    port: u16,
+    req: Request,
+) -> Response {
+    if target::is_internal_envd_path(port, req.uri().path()) {
+        return responses::internal_path(req.headers(), req.uri().path());
+    }
+    let route = match ctl.route(&sandbox_id).await {
+        Ok(route) => route,
+        Err(RouteError::NotFound) => {
+            return responses::sandbox_not_found(req.headers(), &sandbox_id);
+        }
+        Err(RouteError::Transitioning) => {
+            return responses::transitioning(req.headers(), &sandbox_id);
+        }
+    };
+    if port != ENVD_PORT
+        && let Some(token) = &route.traffic_access_token
+        && !presents_traffic_token(req.headers(), token)
+    {
+        return responses::traffic_token_required(req.headers(), &sandbox_id);
+    }
+    forward::forward(route, &sandbox_id, port, req).await
+}
+
+fn presents_traffic_token(headers: &HeaderMap, token: &str) -> bool {
+    headers
+        .get("e2b-traffic-access-token")
+        .is_some_and(|v| crate::api::constant_time_eq(v.as_bytes(), token.as_bytes()))
+}
+
+/// The sandbox an unaddressed `/files` request is for: the one whose access token its
+/// `X-Access-Token` or its v1 signature matches, else the only running sandbox.
+fn unaddressed_files_target(ctl: &Controller, req: &Request) -> Option<String> {
+    if let Some(token) = req.headers().get("x-access-token") {
+        let token = token.as_bytes();
+        return ctl
+            .running_with_token(|t| crate::api::constant_time_eq(t.as_bytes(), token))
+            .pop();
+    }
+    let query: Vec<(String, String)> =
+        form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes())
+            .into_owned()
+            .collect();
+    let param = |name: &str| {
+        query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    if let Some(signature) = param("signature") {
+        let signed = SignedRequest {
+            path: param("path").unwrap_or(""),
+            operation: if req.method() == axum::http::Method::GET {
+                "read"
+            } else {
+                "write"
+            },
+            username: param("username").unwrap_or(""),
+            expiration: param("signature_expiration"),
+            signature,
+        };
+        if let Some(id) = ctl.running_with_token(|t| signed.is_signed_with(t)).pop() {
+            return Some(id);
+        }
+    }
+    let mut running = ctl.running_ids();
+    (running.len() == 1).then(|| running.remove(0))
+}

@@ -1,0 +1,224 @@
+//! The REST surface: v1 and v2 paths of `spec/openapi.yml` that the SDKs call, behind the
+//! API-key check, with CORS headers for browser callers.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, Request, State};
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::de::DeserializeOwned;
+
+use super::controller::{ApiVersion, Controller};
+use super::error::ApiError;
+use super::ids::parse_path_sandbox_id;
+use super::list::ListQuery;
+use super::model::{NewSandbox, PauseBody, TimeoutBody};
+
+type Ctl = State<Arc<Controller>>;
+type ApiResult = Result<Response, ApiError>;
+
+/// Response headers browsers may read (WIRE.md §3.1).
+const EXPOSED_HEADERS: &str = "X-Next-Token, X-Total-Running, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, Retry-After";
+
+pub fn router(controller: Arc<Controller>) -> Router {
+    Router::new()
+        .route("/sandboxes", post(create_v1).get(list_v1))
+        .route("/v2/sandboxes", post(create_v2).get(list_v2))
+        .route("/sandboxes/metrics", get(metrics_of_many))
+        .route("/sandboxes/{id}", get(get_info).delete(kill))
+        .route("/sandboxes/{id}/metrics", get(metrics))
+        .route("/sandboxes/{id}/pause", post(pause))
+        .route("/sandboxes/{id}/resume", post(resume))
+        .route("/sandboxes/{id}/connect", post(connect))
+        .route("/v2/sandboxes/{id}/connect", post(connect))
+        .route("/sandboxes/{id}/timeout", post(set_timeout))
+        .route("/sandboxes/{id}/refreshes", post(refresh))
+        .fallback(unsupported)
+        .route_layer(middleware::from_fn_with_state(
+            controller.clone(),
+            require_api_key,
+        ))
+        .route("/health", get(|| async { StatusCode::NO_CONTENT }))
+        .layer(middleware::from_fn(cors_headers))
+        .with_state(controller)
+}
+
+async fn require_api_key(State(ctl): Ctl, req: Request, next: Next) -> Response {
+    match ctl.credentials().check(req.headers()) {
+        Ok(()) => next.run(req).await,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn cors_headers(req: Request, next: Next) -> Response {
+    let mut response = next.run(req).await;
+    let headers = response.headers_mut();
+    headers.insert("access-control-allow-origin", HeaderValue::from_static("*"));
+    headers.insert(
+        "access-control-expose-headers",
+        HeaderValue::from_static(EXPOSED_HEADERS),
+    );
+    response
+}
+
+/// Runs a state transition on its own task: a client that disconnects mid-request must not
+/// cancel it half-way (a sandbox started but never recorded, or killed but still listed).
+async fn detached<T, F>(work: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: std::future::Future<Output = Result<T, ApiError>> + Send + 'static,
+{
+    tokio::spawn(work)
+        .await
+        .unwrap_or_else(|e| Err(ApiError::internal(format!("request task failed: {e}"))))
+}
+
+/// Parses a JSON body; an absent body means the type's defaults unless one is required.
+fn json_body<T: DeserializeOwned + Default>(body: &Bytes, required: bool) -> Result<T, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return if required {
+            Err(ApiError::bad_request("request body is required"))
+        } else {
+            Ok(T::default())
+        };
+    }
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("invalid request body: {e}")))
+}
+
+async fn create_v1(State(ctl): Ctl, body: Bytes) -> ApiResult {
+    create(ctl, body, ApiVersion::V1).await
+}
+
+async fn create_v2(State(ctl): Ctl, body: Bytes) -> ApiResult {
+    create(ctl, body, ApiVersion::V2).await
+}
+
+async fn create(ctl: Arc<Controller>, body: Bytes, api: ApiVersion) -> ApiResult {
+    let req: NewSandbox = json_body(&body, true)?;
+    let view = detached(async move { ctl.create(req, api).await }).await?;
+    Ok((StatusCode::CREATED, axum::Json(view)).into_response())
+}
+
+async fn list_v2(State(ctl): Ctl, RawQuery(query): RawQuery) -> ApiResult {
+    let query = ListQuery::parse_v2(query.as_deref())?;
+    let (items, next_token, total_running) = ctl.list(&query);
+    let mut response = axum::Json(items).into_response();
+    let headers = response.headers_mut();
+    if let Some(token) = next_token {
+        headers.insert(
+            "x-next-token",
+            HeaderValue::from_str(&token).expect("base64 is a valid header"),
+        );
+    }
+    if let Some(total) = total_running {
+        headers.insert("x-total-running", HeaderValue::from(total));
+    }
+    Ok(response)
+}
+
+async fn list_v1(State(ctl): Ctl, RawQuery(query): RawQuery) -> ApiResult {
+    let query = ListQuery::parse_v1(query.as_deref())?;
+    Ok(axum::Json(ctl.list(&query).0).into_response())
+}
+
+async fn get_info(State(ctl): Ctl, Path(id): Path<String>) -> ApiResult {
+    let id = parse_path_sandbox_id(&id)?;
+    Ok(axum::Json(ctl.get(&id)?).into_response())
+}
+
+async fn kill(State(ctl): Ctl, Path(id): Path<String>) -> ApiResult {
+    let id = parse_path_sandbox_id(&id)?;
+    detached(async move { ctl.kill(&id).await }).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn pause(State(ctl): Ctl, Path(id): Path<String>, body: Bytes) -> ApiResult {
+    let id = parse_path_sandbox_id(&id)?;
+    let body: PauseBody = json_body(&body, false)?;
+    let memory = body.memory.unwrap_or(true);
+    detached(async move { ctl.pause(&id, memory).await }).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn resume(State(ctl): Ctl, Path(id): Path<String>, body: Bytes) -> ApiResult {
+    let id = parse_path_sandbox_id(&id)?;
+    let body: TimeoutBody = json_body(&body, false)?;
+    let view = detached(async move { ctl.resume_paused(&id, body.timeout).await }).await?;
+    Ok((StatusCode::CREATED, axum::Json(view)).into_response())
+}
+
+async fn connect(State(ctl): Ctl, Path(id): Path<String>, body: Bytes) -> ApiResult {
+    let id = parse_path_sandbox_id(&id)?;
+    let body: TimeoutBody = json_body(&body, false)?;
+    let (status, view) =
+        detached(async move { ctl.connect(&id, body.timeout, body.memory).await }).await?;
+    Ok((status, axum::Json(view)).into_response())
+}
+
+async fn set_timeout(State(ctl): Ctl, Path(id): Path<String>, body: Bytes) -> ApiResult {
+    let id = parse_path_sandbox_id(&id)?;
+    let body: TimeoutBody = json_body(&body, true)?;
+    let timeout = body
+        .timeout
+        .ok_or_else(|| ApiError::bad_request("timeout is required"))?;
+    ctl.set_timeout(&id, timeout)?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn refresh(State(ctl): Ctl, Path(id): Path<String>, body: Bytes) -> ApiResult {
+    let id = parse_path_sandbox_id(&id)?;
+    let body: TimeoutBody = json_body(&body, false)?;
+    ctl.refresh(&id, body.duration)?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn metrics(State(ctl): Ctl, Path(id): Path<String>, RawQuery(query): RawQuery) -> ApiResult {
+    let id = parse_path_sandbox_id(&id)?;
+    let mut start = None;
+    let mut end = None;
+    for (key, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        let parsed = || {
+            value
+                .parse::<i64>()
+                .map_err(|_| ApiError::bad_request(format!("invalid {key}: {value}")))
+        };
+        match key.as_ref() {
+            "start" => start = Some(parsed()?),
+            "end" => end = Some(parsed()?),
+            _ => {}
+        }
+    }
+    Ok(axum::Json(ctl.metrics(&id, start, end)?).into_response())
+}
+
+async fn metrics_of_many(State(ctl): Ctl, RawQuery(query): RawQuery) -> ApiResult {
+    let ids: Vec<String> = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .filter(|(key, _)| key == "sandbox_ids")
+        .flat_map(|(_, value)| value.split(',').map(str::to_string).collect::<Vec<_>>())
+        .filter(|id| !id.is_empty())
+        .collect();
+    if ids.is_empty() {
+        return Err(ApiError::bad_request("sandbox_ids is required"));
+    }
+    if ids.len() > 100 {
+        return Err(ApiError::bad_request("at most 100 sandbox_ids"));
+    }
+    let sandboxes = ctl.latest_metrics(&ids);
+    Ok(axum::Json(serde_json::json!({ "sandboxes": sandboxes })).into_response())
+}
+
+async fn unsupported(req: Request) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        format!(
+            "{} {} is not served by sandboxd",
+            req.method(),
+            req.uri().path()
+        ),
+    )
+}

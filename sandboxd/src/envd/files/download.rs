@@ -1,0 +1,350 @@
+//! `GET /files`: streams a file as the user, gzip-compressed when the client prefers it, with
+//! the headers of a static file server (length, type, Last-Modified, single ranges).
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::MetadataExt;
+
+use bytes::Bytes;
+use flate2::Compression;
+use flate2::write::GzEncoder;
+use http_body_util::BodyExt;
+use hyper::body::Frame;
+use hyper::header::{self, HeaderMap, HeaderValue};
+use hyper::{Response, StatusCode};
+use tokio::sync::mpsc;
+
+use crate::envd::http::{Body, empty_body};
+
+const READ_CHUNK: usize = 64 * 1024;
+
+/// Which encoding to answer with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Encoding {
+    Identity,
+    Gzip,
+}
+
+/// Chooses gzip when the client lists it with q > 0 and ranks it at least as high as identity;
+/// identity stays acceptable unless refused (`identity;q=0`, or `*;q=0` without identity).
+/// `None` when nothing acceptable remains.
+pub fn negotiate(accept_encoding: Option<&str>, allow_gzip: bool) -> Option<Encoding> {
+    let (mut gzip, mut identity, mut star) = (None, None, None);
+    for item in accept_encoding.unwrap_or_default().split(',') {
+        let mut parts = item.split(';');
+        let coding = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
+        let q = parts
+            .filter_map(|p| {
+                p.trim()
+                    .strip_prefix("q=")
+                    .and_then(|v| v.trim().parse::<f32>().ok())
+            })
+            .next()
+            .unwrap_or(1.0);
+        match coding.as_str() {
+            "gzip" | "x-gzip" => gzip = Some(q),
+            "identity" => identity = Some(q),
+            "*" => star = Some(q),
+            _ => {}
+        }
+    }
+    let gzip_q = if allow_gzip {
+        gzip.or(star).unwrap_or(0.0)
+    } else {
+        0.0
+    };
+    let identity_q = identity.unwrap_or(if star == Some(0.0) { 0.0 } else { 1.0 });
+    if gzip_q > 0.0 && gzip_q >= identity_q {
+        Some(Encoding::Gzip)
+    } else if identity_q > 0.0 {
+        Some(Encoding::Identity)
+    } else {
+        None
+    }
+}
+
+/// A single byte range `start..=end` of a file of `size` bytes from a `Range` header.
+/// `Err(())` when the header is a bytes range that cannot be satisfied; `Ok(None)` to ignore it.
+pub fn parse_range(header: &str, size: u64) -> Result<Option<(u64, u64)>, ()> {
+    let Some(spec) = header.trim().strip_prefix("bytes=") else {
+        return Ok(None);
+    };
+    if spec.contains(',') {
+        return Ok(None); // multiple ranges: answer the whole file
+    }
+    let (a, b) = spec.split_once('-').ok_or(())?;
+    let (a, b) = (a.trim(), b.trim());
+    let range = if a.is_empty() {
+        let n: u64 = b.parse().map_err(|_| ())?;
+        if n == 0 || size == 0 {
+            return Err(());
+        }
+        (size.saturating_sub(n), size - 1)
+    } else {
+        let start: u64 = a.parse().map_err(|_| ())?;
+        let end = if b.is_empty() {
+            size.saturating_sub(1)
+        } else {
+            b.parse::<u64>()
+                .map_err(|_| ())?
+                .min(size.saturating_sub(1))
+        };
+        if start >= size || end < start {
+            return Err(());
+        }
+        (start, end)
+    };
+    Ok(Some(range))
+}
+
+/// `Content-Type` from the extension, else a sniff of the first bytes.
+pub fn content_type(name: &str, head: &[u8]) -> &'static str {
+    let ext = name
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
+    match ext.as_str() {
+        "txt" | "log" | "md" | "py" | "sh" | "rs" | "go" | "c" | "h" | "ts" => {
+            "text/plain; charset=utf-8"
+        }
+        "html" | "htm" => "text/html; charset=utf-8",
+        "css" => "text/css; charset=utf-8",
+        "js" | "mjs" => "text/javascript; charset=utf-8",
+        "json" => "application/json",
+        "xml" => "text/xml; charset=utf-8",
+        "csv" => "text/csv; charset=utf-8",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "svg" => "image/svg+xml",
+        "webp" => "image/webp",
+        "pdf" => "application/pdf",
+        "zip" => "application/zip",
+        "gz" => "application/gzip",
+        "tar" => "application/x-tar",
+        "wasm" => "application/wasm",
+        _ if !head.is_empty() && std::str::from_utf8(head).is_ok_and(|s| !s.contains('\0')) => {
+            "text/plain; charset=utf-8"
+        }
+        _ => "application/octet-stream",
+    }
+}
+
+fn http_date(secs: i64) -> String {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let ts = envd_protocol::Timestamp {
+        seconds: secs,
+        nanos: 0,
+    }
+    .to_rfc3339(); // YYYY-MM-DDTHH:MM:SSZ
+    let (y, m, d, time) = (&ts[0..4], &ts[5..7], &ts[8..10], &ts[11..19]);
+    let month = MONTHS[m.parse::<usize>().unwrap_or(1) - 1];
+    format!(
+        "{}, {d} {month} {y} {time} GMT",
+        DAYS[secs.div_euclid(86_400).rem_euclid(7) as usize]
+    )
+}
+
+/// The file, opened (as the user) and checked to be a regular file or similar.
+pub struct OpenFile {
+    pub file: File,
+    pub name: String,
+}
+
+/// Builds the response for an opened file.
+pub fn respond(open: OpenFile, headers: &HeaderMap, head_only: bool) -> Response<Body> {
+    let OpenFile { mut file, name } = open;
+    let meta = match file.metadata() {
+        Ok(m) => m,
+        Err(e) => {
+            return super::error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &format!("reading '{name}': {e}"),
+            );
+        }
+    };
+    let size = meta.len();
+    let modified = http_date(meta.mtime());
+    let conditional = headers.contains_key(header::IF_MODIFIED_SINCE)
+        || headers.contains_key(header::IF_NONE_MATCH);
+    let range_header = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
+    let accept = headers
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok());
+    // Ranges, conditionals and empty files are answered in identity (empty files then carry
+    // the Content-Length: 0 the JS SDK relies on).
+    let Some(encoding) = negotiate(accept, range_header.is_none() && !conditional && size > 0)
+    else {
+        return super::error(
+            StatusCode::NOT_ACCEPTABLE,
+            "no acceptable encoding found, supported: [gzip]",
+        );
+    };
+    let mut head = [0u8; 512];
+    let sniffed = file.read(&mut head).unwrap_or(0);
+    let mut resp = Response::new(empty_body());
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(content_type(&name, &head[..sniffed])),
+    );
+    h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    let disposition = format!("inline; filename=\"{}\"", name.replace(['"', '\\'], "_"));
+    if let Ok(v) = HeaderValue::from_str(&disposition) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&modified) {
+        h.insert(header::LAST_MODIFIED, v);
+    }
+    if encoding == Encoding::Identity {
+        h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+        if headers
+            .get(header::IF_MODIFIED_SINCE)
+            .and_then(|v| v.to_str().ok())
+            == Some(modified.as_str())
+        {
+            *resp.status_mut() = StatusCode::NOT_MODIFIED;
+            return resp;
+        }
+    }
+    let (start, len) = match range_header.map(|r| parse_range(r, size)) {
+        Some(Err(())) => {
+            let mut r = super::error(
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                "requested range not satisfiable",
+            );
+            if let Ok(v) = HeaderValue::from_str(&format!("bytes */{size}")) {
+                r.headers_mut().insert(header::CONTENT_RANGE, v);
+            }
+            return r;
+        }
+        Some(Ok(Some((a, b)))) => {
+            *resp.status_mut() = StatusCode::PARTIAL_CONTENT;
+            if let Ok(v) = HeaderValue::from_str(&format!("bytes {a}-{b}/{size}")) {
+                resp.headers_mut().insert(header::CONTENT_RANGE, v);
+            }
+            (a, b - a + 1)
+        }
+        _ => (0, size),
+    };
+    let h = resp.headers_mut();
+    match encoding {
+        Encoding::Identity => {
+            h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+        }
+        Encoding::Gzip => {
+            h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        }
+    }
+    if !head_only {
+        *resp.body_mut() = stream(file, start, len, encoding);
+    }
+    resp
+}
+
+type Chunk = Result<Frame<Bytes>, std::io::Error>;
+
+/// Streams `len` bytes from `start` on a blocking thread; a slow client back-pressures reads.
+fn stream(mut file: File, start: u64, len: u64, encoding: Encoding) -> Body {
+    let (tx, rx) = mpsc::channel::<Chunk>(4);
+    tokio::task::spawn_blocking(move || {
+        let send = |data: Vec<u8>| {
+            data.is_empty() || tx.blocking_send(Ok(Frame::data(Bytes::from(data)))).is_ok()
+        };
+        let result = (|| -> std::io::Result<()> {
+            file.seek(SeekFrom::Start(start))?;
+            let mut reader = file.take(len);
+            let mut gzip = (encoding == Encoding::Gzip)
+                .then(|| GzEncoder::new(Vec::new(), Compression::fast()));
+            let mut buf = vec![0u8; READ_CHUNK];
+            loop {
+                let n = reader.read(&mut buf)?;
+                if n == 0 {
+                    break;
+                }
+                let out = match &mut gzip {
+                    None => buf[..n].to_vec(),
+                    Some(gz) => {
+                        gz.write_all(&buf[..n])?;
+                        std::mem::take(gz.get_mut())
+                    }
+                };
+                if !send(out) {
+                    return Ok(());
+                }
+            }
+            if let Some(gz) = gzip {
+                send(gz.finish()?);
+            }
+            Ok(())
+        })();
+        if let Err(e) = result {
+            // Aborts the response instead of ending it as if complete.
+            let _ = tx.blocking_send(Err(e));
+        }
+    });
+    let chunks =
+        futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) });
+    http_body_util::StreamBody::new(chunks).boxed()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encoding_negotiation() {
+        assert_eq!(negotiate(Some("gzip, deflate"), true), Some(Encoding::Gzip));
+        assert_eq!(
+            negotiate(Some("gzip, deflate"), false),
+            Some(Encoding::Identity)
+        );
+        assert_eq!(negotiate(None, true), Some(Encoding::Identity));
+        assert_eq!(
+            negotiate(Some("deflate, br"), true),
+            Some(Encoding::Identity)
+        );
+        assert_eq!(
+            negotiate(Some("gzip;q=0.5, identity"), true),
+            Some(Encoding::Identity)
+        );
+        assert_eq!(negotiate(Some("gzip;q=0"), true), Some(Encoding::Identity));
+        assert_eq!(negotiate(Some("identity;q=0"), true), None);
+        assert_eq!(negotiate(Some("*;q=0"), true), None);
+        assert_eq!(negotiate(Some("*"), true), Some(Encoding::Gzip));
+        assert_eq!(
+            negotiate(Some("identity;q=0, gzip"), true),
+            Some(Encoding::Gzip)
+        );
+    }
+
+    #[test]
+    fn ranges() {
+        assert_eq!(parse_range("bytes=0-4", 10), Ok(Some((0, 4))));
+        assert_eq!(parse_range("bytes=5-", 10), Ok(Some((5, 9))));
+        assert_eq!(parse_range("bytes=-3", 10), Ok(Some((7, 9))));
+        assert_eq!(parse_range("bytes=8-100", 10), Ok(Some((8, 9))));
+        assert_eq!(parse_range("bytes=10-", 10), Err(()));
+        assert_eq!(parse_range("bytes=5-2", 10), Err(()));
+        assert_eq!(parse_range("bytes=0-1,3-4", 10), Ok(None));
+        assert_eq!(parse_range("items=0-1", 10), Ok(None));
+    }
+
+    #[test]
+    fn content_types_and_dates() {
+        assert_eq!(content_type("a.txt", b""), "text/plain; charset=utf-8");
+        assert_eq!(
+            content_type("hostname", b"box\n"),
+            "text/plain; charset=utf-8"
+        );
+        assert_eq!(
+            content_type("blob", &[0, 159, 146]),
+            "application/octet-stream"
+        );
+        assert_eq!(http_date(0), "Thu, 01 Jan 1970 00:00:00 GMT");
+        assert_eq!(http_date(1_735_787_045), "Thu, 02 Jan 2025 03:04:05 GMT");
+    }
+}

@@ -1,0 +1,193 @@
+// Test harness: starts a real `sandboxd serve` and checks, when it stops, that it left nothing
+// behind. Every SDK-level test imports this; keep the API small and stable.
+//
+//   import { startSandboxd } from '../helpers/sandboxd.mjs';
+//   const sd = await startSandboxd();        // fresh temp data dir, free port
+//   Object.assign(process.env, sd.env);      // E2B_API_URL, E2B_SANDBOX_URL, E2B_API_KEY
+//   ... use the official `e2b` SDK ...
+//   await sd.stop();                         // Ctrl-C, wait, verify no leaks, delete data dir
+//
+// startSandboxd(options) → Promise<Sandboxd>
+//   options.dataDir   reuse this data dir (e.g. after crash()); default: a new temp dir
+//   options.apiKey    pass --api-key; default: none, and the key sandboxd creates in the data
+//                     dir is read back (so the first-start path is what tests exercise)
+//   options.args      extra `serve` arguments
+// Sandboxd:
+//   apiUrl, sandboxUrl  http://127.0.0.1:<port> (one listener serves both)
+//   apiKey              the key sandboxd accepts
+//   env                 { E2B_API_URL, E2B_SANDBOX_URL, E2B_API_KEY } for the SDKs
+//   dataDir, pid, domain (what sandboxd returns as the sandbox domain: localhost:<port>)
+//   logs()              sandboxd's output so far
+//   leaks()             host resources of this instance that still exist (strings)
+//   stop({ keepDataDir })  SIGINT, wait for exit, throw if it failed or anything leaked
+//   crash()             SIGKILL and wait (nothing is cleaned up: restart on the same dataDir)
+//
+// Needs root (namespaces, mounts, cgroups), like sandboxd itself. The binary is
+// target/release/sandboxd (built by `npm test`), or $SANDBOXD_BIN.
+
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+const READY = /sandboxd: ready on (http:\/\/\S+)/;
+const START_TIMEOUT_MS = 180_000;
+const STOP_TIMEOUT_MS = 60_000;
+const SETTLE_TIMEOUT_MS = 10_000;
+
+export const sandboxdBinary = () => process.env.SANDBOXD_BIN ?? join(repoRoot, 'target/release/sandboxd');
+
+export async function startSandboxd(options = {}) {
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'sandboxd-test-'));
+  const args = ['serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir, ...(options.args ?? [])];
+  if (options.apiKey) args.push('--api-key', options.apiKey);
+  // The SDK variables of the test process must not configure sandboxd (clap reads E2B_API_KEY).
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('E2B_')));
+  const child = spawn(sandboxdBinary(), args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const url = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => fail(new Error('sandboxd did not become ready in time')), START_TIMEOUT_MS);
+    const onData = (chunk) => {
+      output += chunk;
+      const match = READY.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    };
+    function fail(err) {
+      clearTimeout(timer);
+      child.kill('SIGKILL');
+      reject(new Error(`${err.message}\n--- sandboxd output ---\n${output}`));
+    }
+    child.stdout.setEncoding('utf8').on('data', onData);
+    child.stderr.setEncoding('utf8').on('data', onData);
+    child.once('error', fail);
+    exited.then(({ code, signal }) => fail(new Error(`sandboxd exited early (${code ?? signal})`)));
+  });
+  const apiKey = options.apiKey ?? readFileSync(join(dataDir, 'api-key'), 'utf8').trim();
+  const port = new URL(url).port;
+  let stopped = false;
+
+  const sandboxd = {
+    apiUrl: url,
+    sandboxUrl: url,
+    apiKey,
+    env: { E2B_API_URL: url, E2B_SANDBOX_URL: url, E2B_API_KEY: apiKey },
+    dataDir,
+    pid: child.pid,
+    domain: `localhost:${port}`,
+    logs: () => output,
+    leaks: () => findLeaks(dataDir),
+
+    async stop({ keepDataDir = false } = {}) {
+      if (stopped) return;
+      stopped = true;
+      child.kill('SIGINT');
+      const exit = await withTimeout(exited, STOP_TIMEOUT_MS, () => child.kill('SIGKILL'));
+      const leaks = await settledLeaks(dataDir);
+      if (!keepDataDir && leaks.length === 0) rmSync(dataDir, { recursive: true, force: true });
+      if (exit?.code !== 0) {
+        throw new Error(`sandboxd exited with ${exit ? exit.code ?? exit.signal : 'a timeout'}\n${tail(output)}`);
+      }
+      if (leaks.length) throw new Error(`sandboxd left resources behind:\n  ${leaks.join('\n  ')}`);
+    },
+
+    async crash() {
+      stopped = true;
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
+  return sandboxd;
+}
+
+/** Host resources that belong to the sandboxd instance of `dataDir` and still exist. */
+export function findLeaks(dataDir) {
+  const leaks = [];
+  const instanceFile = join(dataDir, 'runtime', 'instance');
+  const instance = existsSync(instanceFile) ? readFileSync(instanceFile, 'utf8').trim() : null;
+  const owned = (text) => text.includes(dataDir) || (instance !== null && text.includes(instance));
+
+  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    if (line && owned(line)) leaks.push(`mount: ${line}`);
+  }
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    if (Number(pid) === process.pid) continue;
+    const cmdline = readProc(`/proc/${pid}/cmdline`).replaceAll('\0', ' ');
+    const cgroup = instance ? readProc(`/proc/${pid}/cgroup`) : '';
+    if (owned(cmdline) || (instance && cgroup.includes(`sandboxd-${instance}`))) {
+      leaks.push(`process ${pid}: ${cmdline.trim()}`);
+    }
+  }
+  if (instance) {
+    for (const root of ['/sys/fs/cgroup', ...subdirs('/sys/fs/cgroup')]) {
+      if (existsSync(join(root, `sandboxd-${instance}`))) leaks.push(`cgroup: ${join(root, `sandboxd-${instance}`)}`);
+    }
+    for (const [what, cmd, args] of [
+      ['netns', 'ip', ['netns', 'list']],
+      ['link', 'ip', ['-o', 'link', 'show']],
+      ['iptables', 'iptables-save', []],
+    ]) {
+      for (const line of run(cmd, args).split('\n')) {
+        if (line.includes(instance)) leaks.push(`${what}: ${line.trim()}`);
+      }
+    }
+  }
+  return leaks;
+}
+
+// Processes end and the kernel releases namespaces asynchronously; give it a moment.
+async function settledLeaks(dataDir) {
+  const deadline = Date.now() + SETTLE_TIMEOUT_MS;
+  let leaks = findLeaks(dataDir);
+  while (leaks.length && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 200));
+    leaks = findLeaks(dataDir);
+  }
+  return leaks;
+}
+
+function readProc(path) {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+function subdirs(dir) {
+  try {
+    return readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => join(dir, d.name));
+  } catch {
+    return [];
+  }
+}
+
+function run(cmd, args) {
+  try {
+    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  } catch {
+    return '';
+  }
+}
+
+function withTimeout(promise, ms, onTimeout) {
+  let timer;
+  return Promise.race([
+    promise.finally(() => clearTimeout(timer)),
+    new Promise((resolve) => {
+      timer = setTimeout(() => {
+        onTimeout();
+        resolve(null);
+      }, ms);
+    }),
+  ]);
+}
+
+function tail(text, lines = 40) {
+  return text.split('\n').slice(-lines).join('\n');
+}

@@ -1,0 +1,97 @@
+// What a sandbox can see: its own processes, its own files, its own network.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+
+import { Sandbox } from 'e2b';
+import { startSandboxd } from '../helpers/sandboxd.mjs';
+import { uniqueTag, viaHost, waitUntil } from './util.mjs';
+
+let sd;
+let a;
+let b;
+before(async () => {
+  sd = await startSandboxd();
+  Object.assign(process.env, sd.env);
+  [a, b] = await Promise.all([Sandbox.create(), Sandbox.create()]);
+});
+after(async () => {
+  await Promise.all([a?.kill(), b?.kill()]);
+  await sd?.stop();
+});
+
+describe('isolation', () => {
+  test('a pid namespace of its own: envd is PID 1 and no host process is visible', async () => {
+    const out = await a.commands.run('cat /proc/1/comm; ls /proc | grep -c "^[0-9]"; echo $$');
+    const [pid1, count, shellPid] = out.stdout.trim().split('\n');
+    assert.notEqual(pid1, 'systemd');
+    assert.notEqual(pid1, 'init');
+    assert.ok(Number(count) < 20, `${count} processes visible`);
+    assert.ok(Number(shellPid) < 1000, `shell pid ${shellPid}`);
+    const ps = await a.commands.run('cat /proc/[0-9]*/cmdline | tr "\\0" " "');
+    assert.ok(!ps.stdout.includes('sandboxd serve'), 'the host sandboxd is visible');
+    assert.ok(!ps.stdout.includes('node'), 'the test runner is visible');
+  });
+
+  test('host trees are invisible: no work trees, no /root contents, only user home', async () => {
+    const cwd = process.cwd();
+    const out = await a.commands.run(
+      `test -e ${JSON.stringify(cwd)} && echo cwd; test -e /work && echo work; ` +
+        `test -e ${JSON.stringify(sd.dataDir)} && echo datadir; ls /home; sudo ls -A /root | wc -l; hostname`,
+    );
+    const lines = out.stdout.trim().split('\n');
+    assert.deepEqual(lines.slice(0, -1), ['user', '0']);
+    assert.notEqual(lines.at(-1), (await import('node:os')).hostname());
+  });
+
+  test('files written in one sandbox are invisible in another and on the host', async () => {
+    const name = `/home/user/private-${uniqueTag()}.txt`;
+    const tmpName = `/tmp/private-${uniqueTag()}.txt`;
+    await a.files.write(name, 'only in a');
+    await a.commands.run(`echo only-in-a > ${tmpName}`);
+    assert.equal(await a.files.read(name), 'only in a');
+    assert.equal(await b.files.exists(name), false);
+    assert.equal(await b.files.exists(tmpName), false);
+    assert.equal(existsSync(name), false);
+    assert.equal(existsSync(tmpName), false);
+  });
+
+  test('the same port in two sandboxes serves each its own content, reachable through getHost', async () => {
+    for (const [sbx, label] of [[a, 'from-a'], [b, 'from-b']]) {
+      await sbx.files.write('/home/user/www/index.html', label);
+      await sbx.commands.run('python3 -m http.server 8000 --bind 127.0.0.1', { cwd: '/home/user/www', background: true, timeoutMs: 0 });
+    }
+    for (const [sbx, label] of [[a, 'from-a'], [b, 'from-b']]) {
+      const host = sbx.getHost(8000);
+      assert.equal(host, `8000-${sbx.sandboxId}.${sd.domain}`);
+      let res;
+      await waitUntil(async () => (res = await viaHost(sd, host, '/index.html')).status === 200, 30_000, `${label} server not up`);
+      assert.equal(res.body, label);
+    }
+  });
+
+  test('running out of memory in one sandbox leaves it and the others working', async () => {
+    const hog = await a.commands.run('python3 -c "x = bytearray(2 * 1024 ** 3)"').catch((e) => e);
+    assert.notEqual(hog.exitCode, 0, 'allocating 2 GiB under a 512 MiB limit succeeded');
+    assert.equal((await a.commands.run('echo a-alive')).stdout, 'a-alive\n');
+    assert.equal((await b.commands.run('echo b-alive')).stdout, 'b-alive\n');
+    assert.equal(await a.isRunning(), true);
+  });
+
+  test('with internet access off the sandbox has loopback only', async () => {
+    const offline = await Sandbox.create({ allowInternetAccess: false });
+    try {
+      const info = await offline.getInfo();
+      assert.equal(info.allowInternetAccess, false);
+      const off = await offline.commands.run('ls /sys/class/net; cat /proc/net/route | tail -n +2 | wc -l');
+      assert.deepEqual(off.stdout.trim().split('\n'), ['lo', '0']);
+      // Loopback still works inside.
+      await offline.commands.run('python3 -m http.server 8001 --bind 127.0.0.1', { background: true, timeoutMs: 0 });
+      await waitUntil(async () => (await offline.commands.run('curl -s -o /dev/null -w "%{http_code}" http://127.0.0.1:8001/ || true')).stdout === '200', 30_000, 'loopback server unreachable');
+      const online = await a.commands.run('ls /sys/class/net | grep -vx lo | wc -l; grep -c "^\\S*\\s00000000" /proc/net/route');
+      assert.deepEqual(online.stdout.trim().split('\n'), ['1', '1'], 'a default sandbox has one interface and a default route');
+    } finally {
+      await offline.kill();
+    }
+  });
+});

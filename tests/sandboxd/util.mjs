@@ -1,0 +1,41 @@
+// Small helpers shared by the sandboxd suites.
+import { randomBytes } from 'node:crypto';
+import { Sandbox } from 'e2b';
+
+/** A value no other test run uses, for metadata filters. */
+export const uniqueTag = () => `t${randomBytes(6).toString('hex')}`;
+
+/** Polls `condition` until it holds; fails with `message` after `limitMs`. */
+export async function waitUntil(condition, limitMs, message) {
+  const deadline = Date.now() + limitMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(message);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Every sandbox matching `query`, across all pages. */
+export async function listAll(query, order) {
+  const paginator = Sandbox.list({ query, order });
+  const items = [];
+  while (paginator.hasNext) items.push(...(await paginator.nextItems()));
+  return items;
+}
+
+/** GET/POST through sandboxd with a per-sandbox Host header (what getHost() names). */
+export async function viaHost(sd, host, path = '/', init = {}) {
+  const url = new URL(path, sd.apiUrl);
+  // fetch() will not send a custom Host, so use node:http.
+  const { request } = await import('node:http');
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: url.hostname, port: url.port, path: url.pathname + url.search, method: init.method ?? 'GET', headers: { ...init.headers, host } },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8').on('data', (c) => (body += c)).on('end', () => resolve({ status: res.statusCode, headers: res.headers, body }));
+      },
+    );
+    req.on('error', reject);
+    req.end(init.body);
+  });
+}
