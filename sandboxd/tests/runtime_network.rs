@@ -59,7 +59,8 @@ async fn sandboxes_cannot_reach_each_other_or_the_host() {
         .spawn()
         .unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while std::net::TcpStream::connect((b_ip, 8000)).is_err() {
+    let addr = (b_ip, 8000).into();
+    while std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(1)).is_err() {
         assert!(
             std::time::Instant::now() < deadline,
             "server in b did not come up"

@@ -62,12 +62,16 @@ pub struct AddressBlock {
 
 impl AddressBlock {
     /// Claims the first block of `pool` that no other process holds and that no host interface
-    /// already uses (a crashed holder may have left addresses behind).
+    /// or iptables rule already uses (a crashed holder may have left either behind).
     pub fn claim(pool: AddressPool) -> anyhow::Result<AddressBlock> {
         fs::create_dir_all(HOST_LOCK_DIR).with_context(|| format!("creating {HOST_LOCK_DIR}"))?;
         let block_size = 1u32 << (32 - pool.block_prefix);
         let blocks = 1u32 << (pool.block_prefix - pool.prefix);
         let in_use = host_ipv4_addresses()?;
+        let rules: String = ["filter", "nat"]
+            .iter()
+            .filter_map(|t| iptables_save(t).ok())
+            .collect();
         for index in 0..blocks {
             let path = format!("{HOST_LOCK_DIR}/{}-{index}.lock", pool.lock_name);
             let file = OpenOptions::new()
@@ -85,7 +89,8 @@ impl AddressBlock {
                 prefix: pool.block_prefix,
                 _lock: file,
             };
-            if !in_use.iter().any(|a| block.contains(*a)) {
+            let in_rules = rules.contains(&format!("{} ", block.cidr()));
+            if !in_rules && !in_use.iter().any(|a| block.contains(*a)) {
                 return Ok(block);
             }
         }
@@ -527,5 +532,22 @@ COMMIT\n";
         let b = AddressBlock::claim(TEST_POOL).unwrap();
         assert_ne!(a.network, b.network);
         assert!(a.contains(a.address(5)) && !b.contains(a.address(5)));
+    }
+
+    #[test]
+    fn blocks_still_named_in_iptables_rules_are_skipped() {
+        let leaked = AddressBlock::claim(TEST_POOL).unwrap();
+        let (network, cidr) = (leaked.network, leaked.cidr());
+        let rule = |op: &str| {
+            format!(
+                "*filter\n{op} INPUT -s {cidr} -m comment --comment sbx-unit-test -j DROP\nCOMMIT\n"
+            )
+        };
+        iptables_restore(&rule("-A")).unwrap();
+        // Released, as by a crashed holder whose rules stayed behind.
+        drop(leaked);
+        let next = AddressBlock::claim(TEST_POOL);
+        iptables_restore(&rule("-D")).unwrap();
+        assert_ne!(next.unwrap().network, network);
     }
 }
