@@ -179,6 +179,9 @@ async fn a_running_id_cannot_be_started_twice_and_bad_input_is_refused() {
     let mut bad = support::spec(false);
     bad.sandbox_id = "../escape".into();
     assert!(rt.runtime.start(&bad, Layer::Fresh).await.is_err());
+    let mut tiny = support::spec(false);
+    tiny.limits.memory_mb = 1;
+    assert!(rt.runtime.start(&tiny, Layer::Fresh).await.is_err());
     let mut unknown = support::spec(false);
     unknown.template_id = "no-such-template".into();
     assert!(rt.runtime.start(&unknown, Layer::Fresh).await.is_err());

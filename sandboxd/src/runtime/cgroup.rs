@@ -478,4 +478,62 @@ mod tests {
         assert_eq!(stat_value(stat, "file").unwrap(), 7);
         assert!(stat_value(stat, "missing").is_err());
     }
+
+    /// The v2 freeze, kill and removal paths on whatever cgroup2 hierarchy this machine has
+    /// (they need no controllers; on a v1-only machine there is nothing to test).
+    #[test]
+    fn v2_freeze_kill_and_removal_work_on_a_real_hierarchy() {
+        use std::os::unix::process::CommandExt;
+
+        let mountinfo = fs::read_to_string("/proc/self/mountinfo").unwrap();
+        let Some(root) = mountinfo.lines().find_map(|l| {
+            let (left, right) = l.split_once(" - ")?;
+            let mount_point = left.split(' ').nth(4)?;
+            right
+                .starts_with("cgroup2 ")
+                .then(|| PathBuf::from(mount_point))
+        }) else {
+            return;
+        };
+        let dir = root.join(format!(
+            "sandboxd-unit-{}",
+            super::super::layout::random_name(8)
+        ));
+        fs::create_dir(&dir).unwrap();
+        let cg = SandboxCgroup {
+            v2: true,
+            dirs: vec![dir.clone()],
+            memory: dir.clone(),
+            cpu_acct: dir.clone(),
+            freezer: dir.clone(),
+        };
+        let procs = cg.open_procs_files().unwrap();
+        let mut sleeper = std::process::Command::new("sleep");
+        sleeper.arg("1000");
+        // SAFETY: only write(2) between fork and exec.
+        unsafe {
+            sleeper.pre_exec(move || {
+                use std::os::fd::AsRawFd;
+                libc::write(procs[0].as_raw_fd(), b"0".as_ptr().cast(), 1);
+                Ok(())
+            });
+        }
+        let mut sleeper = sleeper.spawn().unwrap();
+        assert_eq!(cg.pids(), vec![sleeper.id() as i32]);
+        cg.freeze().unwrap();
+        assert!(
+            read(&dir.join("cgroup.events"))
+                .unwrap()
+                .contains("frozen 1")
+        );
+        cg.thaw().unwrap();
+        cg.freeze().unwrap();
+        // Destroying a frozen cgroup kills its processes and removes it.
+        cg.destroy().unwrap();
+        assert!(
+            sleeper.wait().unwrap().code().is_none(),
+            "sleep was not killed"
+        );
+        assert!(!dir.exists());
+    }
 }

@@ -87,6 +87,18 @@ pub struct Limits {
     pub pids_max: u64,
 }
 
+impl Limits {
+    /// Refuses limits no sandbox could boot with (envd alone needs a few MiB and threads).
+    fn check(&self) -> anyhow::Result<()> {
+        if self.cpu_count == 0 || self.memory_mb < 16 || self.pids_max < 16 {
+            bail!(
+                "limits too small: need cpu_count >= 1, memory_mb >= 16, pids_max >= 16 ({self:?})"
+            );
+        }
+        Ok(())
+    }
+}
+
 /// What envd is told at start (the same fields E2B's orchestrator sends to `POST /init`).
 #[derive(Clone, Debug, Default)]
 pub struct EnvdInit {
@@ -213,6 +225,7 @@ impl Runtime {
     /// `spec.envd`. On failure nothing of the attempt is left (except a kept layer).
     pub async fn start(&self, spec: &SandboxSpec, layer: Layer) -> anyhow::Result<Sandbox> {
         layout::check_sandbox_id(&spec.sandbox_id)?;
+        spec.limits.check()?;
         if self.template(&spec.template_id).is_none() {
             bail!("unknown template {:?}", spec.template_id);
         }
