@@ -336,6 +336,19 @@ impl SandboxCgroup {
     }
 }
 
+/// Moves the calling process into the cgroup whose `cgroup.procs` descriptors are given (from
+/// [`SandboxCgroup::open_procs_files`]). Only write(2): safe between fork and exec.
+pub(crate) fn join_in_child(procs: &[std::os::fd::RawFd]) -> std::io::Result<()> {
+    for fd in procs {
+        // "0" means the writing process itself.
+        // SAFETY: write(2) of a static one-byte buffer.
+        if unsafe { libc::write(*fd, b"0".as_ptr().cast(), 1) } != 1 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
 fn parse_hierarchy(mountinfo: &str) -> anyhow::Result<Hierarchy> {
     let mut v1: Vec<(&'static str, PathBuf)> = Vec::new();
     let mut v2: Option<PathBuf> = None;
@@ -508,16 +521,11 @@ mod tests {
             freezer: dir.clone(),
         };
         let procs = cg.open_procs_files().unwrap();
+        let fds: Vec<_> = procs.iter().map(std::os::fd::AsRawFd::as_raw_fd).collect();
         let mut sleeper = std::process::Command::new("sleep");
         sleeper.arg("1000");
         // SAFETY: only write(2) between fork and exec.
-        unsafe {
-            sleeper.pre_exec(move || {
-                use std::os::fd::AsRawFd;
-                libc::write(procs[0].as_raw_fd(), b"0".as_ptr().cast(), 1);
-                Ok(())
-            });
-        }
+        unsafe { sleeper.pre_exec(move || join_in_child(&fds)) };
         let mut sleeper = sleeper.spawn().unwrap();
         assert_eq!(cg.pids(), vec![sleeper.id() as i32]);
         cg.freeze().unwrap();

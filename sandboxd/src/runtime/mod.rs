@@ -27,13 +27,13 @@ mod init;
 mod layout;
 mod metrics;
 pub mod network;
+mod spawn;
 mod template;
 
 use std::collections::{BTreeMap, HashSet};
 use std::fs::File;
-use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -230,7 +230,7 @@ impl Runtime {
             bail!("unknown template {:?}", spec.template_id);
         }
         let active = ActiveId::claim(&self.active, &spec.sandbox_id)?;
-        let boot = Boot {
+        let boot = spawn::Boot {
             active,
             spec: spec.clone(),
             layer_mode: layer,
@@ -356,11 +356,11 @@ impl Sandbox {
             let running = self.running.lock().unwrap();
             running
                 .as_ref()
-                .ok_or_else(stopped)?
+                .ok_or_else(agent::gone)?
                 .agent
                 .request_tcp_socket()?
         };
-        let socket = reply.await.map_err(|_| stopped())??;
+        let socket = reply.await.map_err(|_| agent::gone())??;
         let socket = TcpSocket::from_std_stream(std::net::TcpStream::from(socket));
         socket
             .connect((std::net::Ipv4Addr::LOCALHOST, port).into())
@@ -409,49 +409,8 @@ impl Sandbox {
     /// in its namespaces and cgroup, with its capability bounding set, with only `PATH` set.
     /// For tests and debugging; it needs `nsenter` and `setpriv` (util-linux).
     pub fn command(&self, program: &str) -> anyhow::Result<Command> {
-        use std::os::unix::process::CommandExt;
-
         let pid = self.host_pid().context("the sandbox has been stopped")?;
-        let procs = self.cgroup.open_procs_files()?;
-        let bounding: Vec<String> = init::KEPT_CAPABILITIES
-            .iter()
-            .map(|(_, name)| format!("+{name}"))
-            .collect();
-        let mut command = Command::new("nsenter");
-        command
-            .args(["--target", &pid.to_string()])
-            // envd's root and working directory (its cwd is the sandbox's /): a path given
-            // here would be opened in the host's mount namespace.
-            .args([
-                "--mount", "--uts", "--ipc", "--net", "--pid", "--root", "--wd",
-            ])
-            .args([
-                "--",
-                "setpriv",
-                "--bounding-set",
-                &format!("-all,{}", bounding.join(",")),
-            ])
-            .args(["--", program])
-            .env_clear()
-            .env("PATH", SANDBOX_PATH);
-        // SAFETY: only open(2)/write(2)/close(2) between fork and exec.
-        unsafe {
-            command.pre_exec(move || {
-                // Not sandboxd's own OOM protection: sandboxed processes start at 0, like envd.
-                let adj = libc::open(c"/proc/self/oom_score_adj".as_ptr(), libc::O_WRONLY);
-                if adj < 0 || libc::write(adj, b"0".as_ptr().cast(), 1) != 1 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                libc::close(adj);
-                for fd in &procs {
-                    if libc::write(fd.as_raw_fd(), b"0".as_ptr().cast(), 1) != 1 {
-                        return Err(std::io::Error::last_os_error());
-                    }
-                }
-                Ok(())
-            });
-        }
-        Ok(command)
+        spawn::enter_command(pid, &self.cgroup, program)
     }
 
     /// How often the OOM killer ended a process inside this sandbox.
@@ -540,205 +499,6 @@ impl Drop for Sandbox {
             std::thread::spawn(teardown);
         }
     }
-}
-
-fn stopped() -> std::io::Error {
-    std::io::Error::new(
-        std::io::ErrorKind::NotConnected,
-        "the sandbox has been stopped",
-    )
-}
-
-/// Everything a start needs, moved onto a blocking thread.
-struct Boot {
-    active: ActiveId,
-    spec: SandboxSpec,
-    layer_mode: Layer,
-    layer: LayerPaths,
-    trash: PathBuf,
-    exe: PathBuf,
-    template_root: PathBuf,
-    usr_lowers: Vec<PathBuf>,
-    cgroups: Cgroups,
-    network: Arc<Network>,
-}
-
-impl Boot {
-    fn run(self) -> anyhow::Result<Sandbox> {
-        cleanup::prepare_layer(&self.layer, &self.trash, self.layer_mode)?;
-        let cgroup = match self
-            .cgroups
-            .create(&self.spec.sandbox_id, &self.spec.limits)
-        {
-            Ok(cgroup) => cgroup,
-            Err(e) => return Err(self.undo_layer(e)),
-        };
-        let (agent, init) = match self.spawn(&cgroup) {
-            Ok(spawned) => spawned,
-            Err(e) => {
-                let _ = cgroup.destroy();
-                return Err(self.undo_layer(e));
-            }
-        };
-        let sandbox = Sandbox {
-            id: self.spec.sandbox_id.clone(),
-            layer: self.layer.clone(),
-            trash: self.trash.clone(),
-            cgroup: cgroup.clone(),
-            network: self.network.clone(),
-            sampler: Arc::new(metrics::Sampler::new(
-                cgroup,
-                self.layer.writable_dirs().to_vec(),
-                &self.spec.limits,
-            )),
-            running: Mutex::new(None),
-        };
-        let mut running = Running {
-            agent,
-            init,
-            uplink: None,
-            _active: self.active,
-        };
-        if self.spec.allow_internet_access {
-            let attached = running
-                .agent
-                .inet_socket_blocking()
-                .map_err(anyhow::Error::from)
-                .and_then(|inside| self.network.attach(running.agent.tid(), &inside));
-            match attached {
-                Ok(uplink) => running.uplink = Some(uplink),
-                Err(e) => {
-                    let _ = sandbox.teardown(running, self.layer_mode == Layer::Keep)();
-                    return Err(e.context("connecting the sandbox to the network"));
-                }
-            }
-        }
-        *sandbox.running.lock().unwrap() = Some(running);
-        Ok(sandbox)
-    }
-
-    /// Starts the namespace agent and, from it, the sandbox's init with envd's socket.
-    fn spawn(&self, cgroup: &SandboxCgroup) -> anyhow::Result<(NetnsAgent, Child)> {
-        let log = File::create(self.layer.envd_log())?;
-        let agent = NetnsAgent::start()?;
-        let spawned = agent
-            .listener_blocking(ENVD_PORT)
-            .context("listening on the envd port")
-            .and_then(|listener| {
-                spawn_init(
-                    &agent,
-                    &self.exe,
-                    cgroup,
-                    &log,
-                    listener,
-                    &self.init_config(),
-                )
-            });
-        match spawned {
-            Ok(init) => Ok((agent, init)),
-            Err(e) => {
-                agent.shutdown();
-                Err(e)
-            }
-        }
-    }
-
-    fn undo_layer(&self, error: anyhow::Error) -> anyhow::Error {
-        if self.layer_mode == Layer::Fresh {
-            let _ = cleanup::delete_layer(&self.layer, &self.trash);
-        }
-        error
-    }
-
-    fn init_config(&self) -> init::InitConfig {
-        let spec = &self.spec;
-        init::InitConfig {
-            hostname: spec.sandbox_id.clone(),
-            root_lower: self.template_root.clone(),
-            usr_lowers: self.usr_lowers.clone(),
-            layer: self.layer.dir.clone(),
-            hosts: template::hosts_file(&spec.sandbox_id),
-            run_files: vec![
-                ("e2b/.E2B_SANDBOX".into(), "true".into()),
-                ("e2b/.E2B_SANDBOX_ID".into(), spec.sandbox_id.clone()),
-                ("e2b/.E2B_TEMPLATE_ID".into(), spec.template_id.clone()),
-            ],
-            envd_args: [
-                "sandboxd",
-                "envd",
-                "--listen-fd",
-                &ENVD_LISTEN_FD.to_string(),
-                "--sandbox-id",
-                &spec.sandbox_id,
-                "--template-id",
-                &spec.template_id,
-            ]
-            .map(String::from)
-            .to_vec(),
-            envd_env: vec![("PATH".into(), SANDBOX_PATH.into())],
-        }
-    }
-}
-
-/// Spawns `sandboxd sandbox-init` from the agent (so in the sandbox's namespaces), already in
-/// the sandbox cgroup, with envd's listening socket as descriptor [`ENVD_LISTEN_FD`], and hands
-/// it its config.
-fn spawn_init(
-    agent: &NetnsAgent,
-    exe: &Path,
-    cgroup: &SandboxCgroup,
-    log: &File,
-    listener: OwnedFd,
-    config: &init::InitConfig,
-) -> anyhow::Result<Child> {
-    use std::io::Write;
-    use std::os::unix::process::CommandExt;
-
-    let procs: Vec<OwnedFd> = cgroup.open_procs_files()?;
-    let mut command = Command::new(exe);
-    command
-        .arg("sandbox-init")
-        .env_clear()
-        .stdin(Stdio::piped())
-        .stdout(log.try_clone()?)
-        .stderr(log.try_clone()?);
-    let procs_fds: Vec<i32> = procs.iter().map(|f| f.as_raw_fd()).collect();
-    let listener_fd = listener.as_raw_fd();
-    // SAFETY: only async-signal-safe system calls between fork and exec.
-    unsafe {
-        command.pre_exec(move || {
-            // dup2 leaves close-on-exec set when both numbers are equal; clear it explicitly.
-            if libc::dup2(listener_fd, ENVD_LISTEN_FD) < 0
-                || libc::fcntl(ENVD_LISTEN_FD, libc::F_SETFD, 0) < 0
-            {
-                return Err(std::io::Error::last_os_error());
-            }
-            for fd in &procs_fds {
-                // "0" means the writing process itself.
-                if libc::write(*fd, b"0".as_ptr().cast(), 1) != 1 {
-                    return Err(std::io::Error::last_os_error());
-                }
-            }
-            // Its own session: a terminal's Ctrl-C must not reach sandboxes.
-            if libc::setsid() < 0 || libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    let mut child = agent
-        .spawn_blocking(command)
-        .context("spawning the sandbox init")?;
-    drop(procs);
-    let mut stdin = child.stdin.take().expect("piped");
-    let written = stdin.write_all(&serde_json::to_vec(config)?);
-    drop(stdin);
-    if let Err(e) = written {
-        let _ = child.kill();
-        let _ = child.wait();
-        return Err(e).context("sending the init config");
-    }
-    Ok(child)
 }
 
 /// sandboxd should be the last thing the kernel's OOM killer picks on a full host; its
