@@ -171,6 +171,8 @@ async fn a_running_id_cannot_be_started_twice_and_bad_input_is_refused() {
         .unwrap()
         .to_string();
     assert!(err.contains("already running"), "{err}");
+    assert!(rt.runtime.remove_layer(&spec.sandbox_id).await.is_err());
+    sh_ok(&sandbox, None, "test -d /home/user");
     assert!(
         envd_healthy(&sandbox).await,
         "the running sandbox was disturbed"

@@ -254,9 +254,10 @@ impl Runtime {
         Ok(sandbox)
     }
 
-    /// Deletes a stopped sandbox's writable layer.
+    /// Deletes a stopped sandbox's writable layer (refused while the sandbox runs).
     pub async fn remove_layer(&self, sandbox_id: &str) -> anyhow::Result<()> {
         layout::check_sandbox_id(sandbox_id)?;
+        let _active = ActiveId::claim(&self.active, sandbox_id)?;
         let (layer, trash) = (self.layout.layer(sandbox_id), self.layout.layers());
         tokio::task::spawn_blocking(move || cleanup::delete_layer(&layer, &trash)).await?
     }
