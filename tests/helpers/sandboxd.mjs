@@ -12,6 +12,7 @@
 //   options.apiKey    pass --api-key; default: none, and the key sandboxd creates in the data
 //                     dir is read back (so the first-start path is what tests exercise)
 //   options.args      extra `serve` arguments
+//   options.env       extra environment for sandboxd (the test process's E2B_* never reach it)
 // Sandboxd:
 //   apiUrl, sandboxUrl  http://127.0.0.1:<port> (one listener serves both)
 //   apiKey              the key sandboxd accepts
@@ -44,7 +45,8 @@ export async function startSandboxd(options = {}) {
   const args = ['serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir, ...(options.args ?? [])];
   if (options.apiKey) args.push('--api-key', options.apiKey);
   // The SDK variables of the test process must not configure sandboxd (clap reads E2B_API_KEY).
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('E2B_')));
+  const inherited = Object.entries(process.env).filter(([k]) => !k.startsWith('E2B_'));
+  const env = { ...Object.fromEntries(inherited), ...options.env };
   const child = spawn(sandboxdBinary(), args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
@@ -68,7 +70,7 @@ export async function startSandboxd(options = {}) {
     child.once('error', fail);
     exited.then(({ code, signal }) => fail(new Error(`sandboxd exited early (${code ?? signal})`)));
   });
-  const apiKey = options.apiKey ?? readFileSync(join(dataDir, 'api-key'), 'utf8').trim();
+  const apiKey = options.apiKey ?? options.env?.E2B_API_KEY ?? readFileSync(join(dataDir, 'api-key'), 'utf8').trim();
   const port = new URL(url).port;
   let stopped = false;
 
