@@ -52,6 +52,14 @@ impl Cgroups {
         })
     }
 
+    /// The same hierarchy, seen as another instance's (to clean up after a dead one).
+    pub fn for_instance(&self, instance: &str) -> Cgroups {
+        Cgroups {
+            hierarchy: self.hierarchy.clone(),
+            instance_dir: format!("sandboxd-{instance}"),
+        }
+    }
+
     pub fn version(&self) -> u8 {
         match self.hierarchy {
             Hierarchy::V1(_) => 1,

@@ -29,7 +29,7 @@ mod metrics;
 pub mod network;
 mod template;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fs::File;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
@@ -44,7 +44,7 @@ pub use init::sandbox_init;
 
 use agent::NetnsAgent;
 use cgroup::{Cgroups, SandboxCgroup};
-use layout::{LayerPaths, Layout};
+use layout::{InstanceLock, LayerPaths, Layout};
 use network::{Network, Uplink};
 use template::Template;
 
@@ -139,10 +139,13 @@ pub struct Metrics {
 
 pub struct Runtime {
     config: RuntimeConfig,
+    active: Arc<Mutex<HashSet<String>>>,
     layout: Layout,
     cgroups: Cgroups,
     network: Arc<Network>,
     base: Template,
+    /// Released by [`Runtime::close`] (or drop).
+    instance: Mutex<Option<InstanceLock>>,
     _data_dir_lock: File,
 }
 
@@ -170,18 +173,21 @@ impl Runtime {
         }
         let layout = Layout::new(&config.data_dir);
         let lock = layout.lock()?;
-        let instance = layout.instance_id()?;
+        let instance = layout.claim_instance()?;
         protect_from_oom_killer();
-        let cgroups = Cgroups::detect(&instance)?;
-        let network = Arc::new(Network::new(&instance));
+        let cgroups = Cgroups::detect(&instance.id)?;
+        let network = Arc::new(Network::new(&instance.id));
         let layers = cleanup::remove_leftovers(&layout, &cgroups, &network)?;
+        cleanup::remove_dead_instances(&cgroups);
         let base = template::ensure_base(&layout.templates())?;
         let runtime = Runtime {
             config,
+            active: Arc::default(),
             layout,
             cgroups,
             network,
             base,
+            instance: Mutex::new(Some(instance)),
             _data_dir_lock: lock,
         };
         Ok((runtime, layers))
@@ -210,7 +216,9 @@ impl Runtime {
         if self.template(&spec.template_id).is_none() {
             bail!("unknown template {:?}", spec.template_id);
         }
+        let active = ActiveId::claim(&self.active, &spec.sandbox_id)?;
         let boot = Boot {
+            active,
             spec: spec.clone(),
             layer_mode: layer,
             layer: self.layout.layer(&spec.sandbox_id),
@@ -241,14 +249,28 @@ impl Runtime {
     }
 
     /// Removes the instance's network rules and cgroup directories. Call it on shutdown, after
-    /// every sandbox has been stopped.
+    /// every sandbox has been stopped; dropping the runtime does the same.
     pub async fn close(&self) -> anyhow::Result<()> {
-        let (network, cgroups) = (self.network.clone(), self.cgroups.clone());
-        tokio::task::spawn_blocking(move || {
-            cgroups.remove_instance_dirs();
-            network.close()
-        })
-        .await?
+        // A few milliseconds of blocking (one iptables-restore), once, at shutdown.
+        self.close_blocking()
+    }
+
+    fn close_blocking(&self) -> anyhow::Result<()> {
+        let Some(instance) = self.instance.lock().unwrap().take() else {
+            return Ok(());
+        };
+        self.cgroups.remove_instance_dirs();
+        self.network.close()?;
+        instance.remove();
+        Ok(())
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        if let Err(e) = self.close_blocking() {
+            eprintln!("sandboxd: closing the runtime: {e:#}");
+        }
     }
 }
 
@@ -269,6 +291,33 @@ struct Running {
     agent: NetnsAgent,
     init: Child,
     uplink: Option<Uplink>,
+    /// Released when the teardown that consumes this is done.
+    _active: ActiveId,
+}
+
+/// Marks a sandbox ID as in use by this runtime (running, starting or stopping), so that a
+/// second start of the same ID cannot replace a layer that is mounted.
+struct ActiveId {
+    set: Arc<Mutex<HashSet<String>>>,
+    id: String,
+}
+
+impl ActiveId {
+    fn claim(set: &Arc<Mutex<HashSet<String>>>, id: &str) -> anyhow::Result<ActiveId> {
+        if !set.lock().unwrap().insert(id.to_string()) {
+            bail!("sandbox {id} is already running");
+        }
+        Ok(ActiveId {
+            set: set.clone(),
+            id: id.to_string(),
+        })
+    }
+}
+
+impl Drop for ActiveId {
+    fn drop(&mut self) {
+        self.set.lock().unwrap().remove(&self.id);
+    }
 }
 
 impl Sandbox {
@@ -358,8 +407,10 @@ impl Sandbox {
         let mut command = Command::new("nsenter");
         command
             .args(["--target", &pid.to_string()])
+            // envd's root and working directory (its cwd is the sandbox's /): a path given
+            // here would be opened in the host's mount namespace.
             .args([
-                "--mount", "--uts", "--ipc", "--net", "--pid", "--root", "--wd=/",
+                "--mount", "--uts", "--ipc", "--net", "--pid", "--root", "--wd",
             ])
             .args([
                 "--",
@@ -370,9 +421,15 @@ impl Sandbox {
             .args(["--", program])
             .env_clear()
             .env("PATH", SANDBOX_PATH);
-        // SAFETY: only write(2) between fork and exec.
+        // SAFETY: only open(2)/write(2)/close(2) between fork and exec.
         unsafe {
             command.pre_exec(move || {
+                // Not sandboxd's own OOM protection: sandboxed processes start at 0, like envd.
+                let adj = libc::open(c"/proc/self/oom_score_adj".as_ptr(), libc::O_WRONLY);
+                if adj < 0 || libc::write(adj, b"0".as_ptr().cast(), 1) != 1 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                libc::close(adj);
                 for fd in &procs {
                     if libc::write(fd.as_raw_fd(), b"0".as_ptr().cast(), 1) != 1 {
                         return Err(std::io::Error::last_os_error());
@@ -443,6 +500,7 @@ impl Sandbox {
                 agent,
                 mut init,
                 uplink,
+                _active,
             } = running;
             // Killing PID 1 ends the whole PID namespace; the cgroup kill covers the rest and
             // thaws frozen processes so that they can die.
@@ -480,6 +538,7 @@ fn stopped() -> std::io::Error {
 
 /// Everything a start needs, moved onto a blocking thread.
 struct Boot {
+    active: ActiveId,
     spec: SandboxSpec,
     layer_mode: Layer,
     layer: LayerPaths,
@@ -493,61 +552,39 @@ struct Boot {
 
 impl Boot {
     fn run(self) -> anyhow::Result<Sandbox> {
-        let id = &self.spec.sandbox_id;
         cleanup::prepare_layer(&self.layer, &self.trash, self.layer_mode)?;
-        let log = File::create(self.layer.envd_log())?;
-        let cgroup = match self.cgroups.create(id, &self.spec.limits) {
+        let cgroup = match self
+            .cgroups
+            .create(&self.spec.sandbox_id, &self.spec.limits)
+        {
             Ok(cgroup) => cgroup,
             Err(e) => return Err(self.undo_layer(e)),
         };
-        let sampler = Arc::new(metrics::Sampler::new(
-            cgroup.clone(),
-            self.layer.writable_dirs().to_vec(),
-            &self.spec.limits,
-        ));
-        let started = (|| {
-            let agent = NetnsAgent::start()?;
-            let spawned = agent
-                .listener_blocking(ENVD_PORT)
-                .context("listening on the envd port")
-                .and_then(|listener| {
-                    spawn_init(
-                        &agent,
-                        &self.exe,
-                        &cgroup,
-                        &log,
-                        listener,
-                        &self.init_config(),
-                    )
-                });
-            let init = match spawned {
-                Ok(init) => init,
-                Err(e) => {
-                    agent.shutdown();
-                    return Err(e);
-                }
-            };
-            Ok(Running {
-                agent,
-                init,
-                uplink: None,
-            })
-        })();
-        let sandbox = Sandbox {
-            id: id.clone(),
-            layer: self.layer.clone(),
-            trash: self.trash.clone(),
-            cgroup: cgroup.clone(),
-            network: self.network.clone(),
-            sampler,
-            running: Mutex::new(None),
-        };
-        let mut running = match started {
-            Ok(running) => running,
+        let (agent, init) = match self.spawn(&cgroup) {
+            Ok(spawned) => spawned,
             Err(e) => {
                 let _ = cgroup.destroy();
                 return Err(self.undo_layer(e));
             }
+        };
+        let sandbox = Sandbox {
+            id: self.spec.sandbox_id.clone(),
+            layer: self.layer.clone(),
+            trash: self.trash.clone(),
+            cgroup: cgroup.clone(),
+            network: self.network.clone(),
+            sampler: Arc::new(metrics::Sampler::new(
+                cgroup,
+                self.layer.writable_dirs().to_vec(),
+                &self.spec.limits,
+            )),
+            running: Mutex::new(None),
+        };
+        let mut running = Running {
+            agent,
+            init,
+            uplink: None,
+            _active: self.active,
         };
         if self.spec.allow_internet_access {
             let attached = running
@@ -565,6 +602,32 @@ impl Boot {
         }
         *sandbox.running.lock().unwrap() = Some(running);
         Ok(sandbox)
+    }
+
+    /// Starts the namespace agent and, from it, the sandbox's init with envd's socket.
+    fn spawn(&self, cgroup: &SandboxCgroup) -> anyhow::Result<(NetnsAgent, Child)> {
+        let log = File::create(self.layer.envd_log())?;
+        let agent = NetnsAgent::start()?;
+        let spawned = agent
+            .listener_blocking(ENVD_PORT)
+            .context("listening on the envd port")
+            .and_then(|listener| {
+                spawn_init(
+                    &agent,
+                    &self.exe,
+                    cgroup,
+                    &log,
+                    listener,
+                    &self.init_config(),
+                )
+            });
+        match spawned {
+            Ok(init) => Ok((agent, init)),
+            Err(e) => {
+                agent.shutdown();
+                Err(e)
+            }
+        }
     }
 
     fn undo_layer(&self, error: anyhow::Error) -> anyhow::Error {

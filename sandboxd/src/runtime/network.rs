@@ -18,6 +18,8 @@ use std::sync::Mutex;
 
 use anyhow::{Context, bail};
 
+use super::layout::HOST_LOCK_DIR;
+
 /// A range of IPv4 space split into equal blocks that processes claim with lock files.
 #[derive(Clone, Copy, Debug)]
 pub struct AddressPool {
@@ -44,7 +46,6 @@ pub const TEST_POOL: AddressPool = AddressPool {
     lock_name: "test-net",
 };
 
-const LOCK_DIR: &str = "/run/sandboxd";
 /// Addresses of one sandbox link: a /30 (network, host end, sandbox end, broadcast).
 const SLOT_SIZE: u32 = 4;
 const SLOT_PREFIX: u8 = 30;
@@ -63,12 +64,12 @@ impl AddressBlock {
     /// Claims the first block of `pool` that no other process holds and that no host interface
     /// already uses (a crashed holder may have left addresses behind).
     pub fn claim(pool: AddressPool) -> anyhow::Result<AddressBlock> {
-        fs::create_dir_all(LOCK_DIR).with_context(|| format!("creating {LOCK_DIR}"))?;
+        fs::create_dir_all(HOST_LOCK_DIR).with_context(|| format!("creating {HOST_LOCK_DIR}"))?;
         let block_size = 1u32 << (32 - pool.block_prefix);
         let blocks = 1u32 << (pool.block_prefix - pool.prefix);
         let in_use = host_ipv4_addresses()?;
         for index in 0..blocks {
-            let path = format!("{LOCK_DIR}/{}-{index}.lock", pool.lock_name);
+            let path = format!("{HOST_LOCK_DIR}/{}-{index}.lock", pool.lock_name);
             let file = OpenOptions::new()
                 .write(true)
                 .create(true)
@@ -225,7 +226,7 @@ impl Network {
              -A {chain} -s {cidr} -j ACCEPT\n\
              -A {chain} -d {cidr} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n\
              -I FORWARD -m comment --comment {chain} -j {chain}\n\
-             -I INPUT -s {cidr} -m comment --comment {chain} -j DROP\n\
+             -I INPUT -s {cidr} -m conntrack --ctstate NEW,INVALID -m comment --comment {chain} -j DROP\n\
              COMMIT\n\
              *nat\n\
              -A POSTROUTING -s {cidr} ! -d {cidr} -m comment --comment {chain} -j MASQUERADE\n\
