@@ -332,10 +332,7 @@ impl Controller {
             }
         };
         match view {
-            Some(view) => {
-                self.sample_metrics_of(&sandbox_id, &live).await;
-                Ok(view)
-            }
+            Some(view) => Ok(view),
             None => {
                 if let Some(sandbox) = live.take().await {
                     let _ = sandbox.stop(false).await;
