@@ -233,6 +233,13 @@ describe('metrics', () => {
       assert.ok(m.diskTotal > 0);
       const past = await sbx.getMetrics({ start: new Date(0), end: new Date(1000) });
       assert.deepEqual(past, []);
+
+      const res = await fetch(`${sd.apiUrl}/sandboxes/metrics?sandbox_ids=${sbx.sandboxId},inosuchsandbox0000000`, {
+        headers: { 'X-API-Key': sd.apiKey },
+      });
+      const { sandboxes } = await res.json();
+      assert.deepEqual(Object.keys(sandboxes), [sbx.sandboxId]);
+      assert.equal(sandboxes[sbx.sandboxId].memTotal, 512 * 1024 * 1024);
     } finally {
       await sbx.kill();
     }
