@@ -193,6 +193,20 @@ describe('kill, pause and resume', () => {
     }
   });
 
+  test('traffic resumes a paused sandbox created with autoResume', async () => {
+    const sbx = await Sandbox.create({ lifecycle: { onTimeout: 'pause', autoResume: true } });
+    try {
+      await sbx.files.write('/home/user/wake.txt', 'awake');
+      assert.equal(await sbx.pause(), true);
+      assert.equal((await sbx.getInfo()).state, 'paused');
+      assert.equal(await sbx.files.read('/home/user/wake.txt'), 'awake');
+      assert.equal((await sbx.getInfo()).state, 'running');
+      assert.deepEqual((await sbx.getInfo()).lifecycle, { onTimeout: 'pause', autoResume: true });
+    } finally {
+      await Sandbox.kill(sbx.sandboxId);
+    }
+  });
+
   test('a timeout with onTimeout "pause" pauses instead of killing', async () => {
     const sbx = await Sandbox.create({ timeoutMs: 2_000, lifecycle: { onTimeout: 'pause' } });
     try {
