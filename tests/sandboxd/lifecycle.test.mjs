@@ -133,6 +133,26 @@ describe('timeouts', () => {
     assert.equal(await Sandbox.kill(sbx.sandboxId), false);
   });
 
+  test('timeouts above the 24 h limit and malformed bodies are refused with 400', async () => {
+    const tooLong = 25 * 3600 * 1000;
+    await assert.rejects(Sandbox.create({ timeoutMs: tooLong }), /400: Timeout cannot be greater than 24 hours/);
+    const sbx = await Sandbox.create();
+    try {
+      await assert.rejects(sbx.setTimeout(tooLong), /400: Timeout cannot be greater than 24 hours/);
+      const res = await fetch(`${sd.apiUrl}/v2/sandboxes`, {
+        method: 'POST',
+        headers: { 'X-API-Key': sd.apiKey, 'Content-Type': 'application/json' },
+        body: '{"templateID": ',
+      });
+      assert.equal(res.status, 400);
+      const body = await res.json();
+      assert.equal(body.code, 400);
+      assert.match(body.message, /invalid request body/);
+    } finally {
+      await sbx.kill();
+    }
+  });
+
   test('connect never shortens the timeout', async () => {
     const sbx = await Sandbox.create({ timeoutMs: 600_000 });
     try {
