@@ -296,14 +296,17 @@ where
     // One buffered message is enough: a slow client back-pressures the producer.
     let (tx, rx) = mpsc::channel(1);
     let writer = StreamWriter { codec, tx };
-    let body = req.into_body();
+    // Read the request before answering, as connect-go (E2B's envd) does: Python's connectrpc
+    // client (over pyqwest) sends the body after the headers and loses it, sending an empty
+    // body instead, when the response headers arrive first.
+    let request = async {
+        let ctx = prepared?;
+        let bytes = read_body(req.into_body(), MAX_MESSAGE_SIZE + envelope::HEADER_LEN).await?;
+        Ok::<_, ConnectError>((ctx, single_envelope::<Req>(codec, &bytes)?))
+    }
+    .await;
     tokio::spawn(async move {
-        let request = async {
-            let ctx = prepared?;
-            let bytes = read_body(body, MAX_MESSAGE_SIZE + envelope::HEADER_LEN).await?;
-            Ok::<_, ConnectError>((ctx, single_envelope::<Req>(codec, &bytes)?))
-        };
-        let (writer, result) = match request.await {
+        let (writer, result) = match request {
             Ok((ctx, msg)) => handler(ctx, msg, writer).await,
             Err(e) => (writer, Err(e)),
         };
