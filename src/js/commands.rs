@@ -35,7 +35,7 @@ pub fn stdin_bytes(data: &JsValue) -> Vec<u8> {
 }
 
 /// Pairs as a map, inserted one by one: collecting would bring a sort into the wasm.
-fn string_map(pairs: Vec<(String, String)>) -> BTreeMap<String, String> {
+pub fn string_map(pairs: Vec<(String, String)>) -> BTreeMap<String, String> {
     let mut map = BTreeMap::new();
     for (k, v) in pairs {
         map.insert(k, v);

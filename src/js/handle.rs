@@ -18,8 +18,8 @@ use super::errors::make_command_exit_error;
 use super::opts::request_opts;
 use super::sandbox::SandboxState;
 use crate::envd::output::Utf8Stream;
-use crate::envd::process::stream_failure;
-use crate::error::{ErrorClass, Result, error};
+use crate::envd::stream_failure;
+use crate::error::{ErrorClass, NotFoundAs, Result, error};
 use crate::prelude::*;
 use crate::transport::codec;
 use crate::transport::connect::ServerStream;
@@ -174,7 +174,7 @@ async fn pump(
                         }
                         deliver(chunk, &callbacks).await?;
                     }
-                    return Err(stream_failure(&sandbox.envd, e).await);
+                    return Err(stream_failure(&sandbox.envd, e, NotFoundAs::Generic).await);
                 }
             };
             for chunk in chunks {
