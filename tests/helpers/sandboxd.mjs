@@ -12,12 +12,13 @@
 //   options.apiKey    pass --api-key; default: none, and the key sandboxd creates in the data
 //                     dir is read back (so the first-start path is what tests exercise)
 //   options.args      extra `serve` arguments
+//   options.env       extra environment for sandboxd (the test process's E2B_* never reach it)
 // Sandboxd:
 //   apiUrl, sandboxUrl  http://127.0.0.1:<port> (one listener serves both)
 //   apiKey              the key sandboxd accepts
 //   env                 { E2B_API_URL, E2B_SANDBOX_URL, E2B_API_KEY } for the SDKs
 //   dataDir, pid, domain (what sandboxd returns as the sandbox domain: localhost:<port>)
-//   logs()              sandboxd's output so far
+//   logs()              sandboxd's output so far (kept in <dataDir>.log until stop())
 //   leaks()             host resources of this instance that still exist (strings)
 //   stop({ keepDataDir })  SIGINT, wait for exit, throw if it failed or anything leaked
 //   crash()             SIGKILL and wait (nothing is cleaned up: restart on the same dataDir)
@@ -26,7 +27,7 @@
 // target/release/sandboxd (built by `npm test`), or $SANDBOXD_BIN.
 
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, existsSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -44,31 +45,45 @@ export async function startSandboxd(options = {}) {
   const args = ['serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir, ...(options.args ?? [])];
   if (options.apiKey) args.push('--api-key', options.apiKey);
   // The SDK variables of the test process must not configure sandboxd (clap reads E2B_API_KEY).
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('E2B_')));
-  const child = spawn(sandboxdBinary(), args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
+  const inherited = Object.entries(process.env).filter(([k]) => !k.startsWith('E2B_'));
+  const env = { ...Object.fromEntries(inherited), ...options.env };
+  // Output goes to a file, not a pipe: if this process dies, sandboxd must still be able to
+  // log while it shuts down (a closed pipe would make its writes fail).
+  const logFile = `${dataDir}.log`;
+  const logFd = openSync(logFile, 'a');
+  const logStart = statSync(logFile).size;
+  const child = spawn(sandboxdBinary(), args, { env, stdio: ['ignore', logFd, logFd] });
+  closeSync(logFd);
+  const output = () => readFileSync(logFile).subarray(logStart).toString('utf8');
   const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  // A test process that ends without stop() must not leave sandboxes running: ask sandboxd to
+  // shut down cleanly (it finishes on its own after we are gone).
+  const onExit = () => child.kill('SIGINT');
+  process.once('exit', onExit);
   const url = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => fail(new Error('sandboxd did not become ready in time')), START_TIMEOUT_MS);
-    const onData = (chunk) => {
-      output += chunk;
-      const match = READY.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[1]);
-      }
-    };
-    function fail(err) {
-      clearTimeout(timer);
-      child.kill('SIGKILL');
-      reject(new Error(`${err.message}\n--- sandboxd output ---\n${output}`));
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    let done = false;
+    const poll = setInterval(() => {
+      const match = READY.exec(output());
+      if (match) finish(() => resolve(match[1]));
+      else if (Date.now() > deadline) fail(new Error('sandboxd did not become ready in time'));
+    }, 20);
+    function finish(settle) {
+      if (done) return;
+      done = true;
+      clearInterval(poll);
+      settle();
     }
-    child.stdout.setEncoding('utf8').on('data', onData);
-    child.stderr.setEncoding('utf8').on('data', onData);
+    function fail(err) {
+      finish(() => {
+        child.kill('SIGKILL');
+        reject(new Error(`${err.message}\n--- sandboxd output ---\n${output()}`));
+      });
+    }
     child.once('error', fail);
     exited.then(({ code, signal }) => fail(new Error(`sandboxd exited early (${code ?? signal})`)));
   });
-  const apiKey = options.apiKey ?? readFileSync(join(dataDir, 'api-key'), 'utf8').trim();
+  const apiKey = options.apiKey ?? options.env?.E2B_API_KEY ?? readFileSync(join(dataDir, 'api-key'), 'utf8').trim();
   const port = new URL(url).port;
   let stopped = false;
 
@@ -80,24 +95,29 @@ export async function startSandboxd(options = {}) {
     dataDir,
     pid: child.pid,
     domain: `localhost:${port}`,
-    logs: () => output,
+    logs: output,
     leaks: () => findLeaks(dataDir),
 
     async stop({ keepDataDir = false } = {}) {
       if (stopped) return;
       stopped = true;
+      process.removeListener('exit', onExit);
       child.kill('SIGINT');
       const exit = await withTimeout(exited, STOP_TIMEOUT_MS, () => child.kill('SIGKILL'));
       const leaks = await settledLeaks(dataDir);
-      if (!keepDataDir && leaks.length === 0) rmSync(dataDir, { recursive: true, force: true });
+      if (!keepDataDir && leaks.length === 0) {
+        rmSync(dataDir, { recursive: true, force: true });
+        rmSync(logFile, { force: true });
+      }
       if (exit?.code !== 0) {
-        throw new Error(`sandboxd exited with ${exit ? exit.code ?? exit.signal : 'a timeout'}\n${tail(output)}`);
+        throw new Error(`sandboxd exited with ${exit ? exit.code ?? exit.signal : 'a timeout'}\n${tail(output())}`);
       }
       if (leaks.length) throw new Error(`sandboxd left resources behind:\n  ${leaks.join('\n  ')}`);
     },
 
     async crash() {
       stopped = true;
+      process.removeListener('exit', onExit);
       child.kill('SIGKILL');
       await exited;
     },
@@ -115,12 +135,12 @@ export function findLeaks(dataDir) {
   for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
     if (line && owned(line)) leaks.push(`mount: ${line}`);
   }
+  // sandboxd itself (by its --data-dir argument) and every process in the instance's cgroups.
   for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
-    if (Number(pid) === process.pid) continue;
-    const cmdline = readProc(`/proc/${pid}/cmdline`).replaceAll('\0', ' ');
+    const cmdline = readProc(`/proc/${pid}/cmdline`);
     const cgroup = instance ? readProc(`/proc/${pid}/cgroup`) : '';
-    if (owned(cmdline) || (instance && cgroup.includes(`sandboxd-${instance}`))) {
-      leaks.push(`process ${pid}: ${cmdline.trim()}`);
+    if (cmdline.includes(`\0--data-dir\0${dataDir}\0`) || (instance && cgroup.includes(`sandboxd-${instance}`))) {
+      leaks.push(`process ${pid}: ${cmdline.replaceAll('\0', ' ').trim()}`);
     }
   }
   if (instance) {

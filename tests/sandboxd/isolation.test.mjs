@@ -70,6 +70,14 @@ describe('isolation', () => {
     }
   });
 
+  test('running out of memory in one sandbox leaves it and the others working', async () => {
+    const hog = await a.commands.run('python3 -c "x = bytearray(2 * 1024 ** 3)"').catch((e) => e);
+    assert.notEqual(hog.exitCode, 0, 'allocating 2 GiB under a 512 MiB limit succeeded');
+    assert.equal((await a.commands.run('echo a-alive')).stdout, 'a-alive\n');
+    assert.equal((await b.commands.run('echo b-alive')).stdout, 'b-alive\n');
+    assert.equal(await a.isRunning(), true);
+  });
+
   test('with internet access off the sandbox has loopback only', async () => {
     const offline = await Sandbox.create({ allowInternetAccess: false });
     try {

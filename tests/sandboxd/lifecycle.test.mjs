@@ -2,6 +2,7 @@
 // environment variables: create, getInfo, list, setTimeout, expiry, kill, pause/connect.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
 
 import { Sandbox, SandboxNotFoundError, AuthenticationError } from 'e2b';
 import { startSandboxd } from '../helpers/sandboxd.mjs';
@@ -132,6 +133,26 @@ describe('timeouts', () => {
     assert.equal(await Sandbox.kill(sbx.sandboxId), false);
   });
 
+  test('timeouts above the 24 h limit and malformed bodies are refused with 400', async () => {
+    const tooLong = 25 * 3600 * 1000;
+    await assert.rejects(Sandbox.create({ timeoutMs: tooLong }), /400: Timeout cannot be greater than 24 hours/);
+    const sbx = await Sandbox.create();
+    try {
+      await assert.rejects(sbx.setTimeout(tooLong), /400: Timeout cannot be greater than 24 hours/);
+      const res = await fetch(`${sd.apiUrl}/v2/sandboxes`, {
+        method: 'POST',
+        headers: { 'X-API-Key': sd.apiKey, 'Content-Type': 'application/json' },
+        body: '{"templateID": ',
+      });
+      assert.equal(res.status, 400);
+      const body = await res.json();
+      assert.equal(body.code, 400);
+      assert.match(body.message, /invalid request body/);
+    } finally {
+      await sbx.kill();
+    }
+  });
+
   test('connect never shortens the timeout', async () => {
     const sbx = await Sandbox.create({ timeoutMs: 600_000 });
     try {
@@ -192,6 +213,20 @@ describe('kill, pause and resume', () => {
     }
   });
 
+  test('traffic resumes a paused sandbox created with autoResume', async () => {
+    const sbx = await Sandbox.create({ lifecycle: { onTimeout: 'pause', autoResume: true } });
+    try {
+      await sbx.files.write('/home/user/wake.txt', 'awake');
+      assert.equal(await sbx.pause(), true);
+      assert.equal((await sbx.getInfo()).state, 'paused');
+      assert.equal(await sbx.files.read('/home/user/wake.txt'), 'awake');
+      assert.equal((await sbx.getInfo()).state, 'running');
+      assert.deepEqual((await sbx.getInfo()).lifecycle, { onTimeout: 'pause', autoResume: true });
+    } finally {
+      await Sandbox.kill(sbx.sandboxId);
+    }
+  });
+
   test('a timeout with onTimeout "pause" pauses instead of killing', async () => {
     const sbx = await Sandbox.create({ timeoutMs: 2_000, lifecycle: { onTimeout: 'pause' } });
     try {
@@ -202,6 +237,20 @@ describe('kill, pause and resume', () => {
     } finally {
       await Sandbox.kill(sbx.sandboxId);
     }
+  });
+});
+
+describe('sandboxes that end on their own', () => {
+  test('a sandbox whose envd dies is removed and reported gone', async () => {
+    const sbx = await Sandbox.create();
+    const envdPid = readdirSync('/proc')
+      .filter((p) => /^\d+$/.test(p))
+      .find((p) => readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(`--sandbox-id\0${sbx.sandboxId}`));
+    assert.ok(envdPid, 'envd of the sandbox not found on the host');
+    process.kill(Number(envdPid), 'SIGKILL');
+    await waitUntil(async () => !(await listAll({})).some((s) => s.sandboxId === sbx.sandboxId), 30_000, 'still listed');
+    await assert.rejects(sbx.getInfo(), SandboxNotFoundError);
+    assert.equal(await sbx.isRunning(), false);
   });
 });
 
@@ -218,6 +267,13 @@ describe('metrics', () => {
       assert.ok(m.diskTotal > 0);
       const past = await sbx.getMetrics({ start: new Date(0), end: new Date(1000) });
       assert.deepEqual(past, []);
+
+      const res = await fetch(`${sd.apiUrl}/sandboxes/metrics?sandbox_ids=${sbx.sandboxId},inosuchsandbox0000000`, {
+        headers: { 'X-API-Key': sd.apiKey },
+      });
+      const { sandboxes } = await res.json();
+      assert.deepEqual(Object.keys(sandboxes), [sbx.sandboxId]);
+      assert.equal(sandboxes[sbx.sandboxId].memTotal, 512 * 1024 * 1024);
     } finally {
       await sbx.kill();
     }

@@ -3,6 +3,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
+import { request as httpRequest } from 'node:http';
 import { connect as tcpConnect } from 'node:net';
 
 import { Sandbox, TimeoutError } from 'e2b';
@@ -125,7 +126,63 @@ function upgradeThroughSandboxd(sd, host) {
   });
 }
 
+// Streams ticks until the client goes away, then leaves a marker file.
+const STREAM_SERVER = `
+import http.server, time
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.end_headers()
+        try:
+            self.wfile.write(b"first\\n")
+            self.wfile.flush()
+            while True:
+                time.sleep(0.05)
+                self.wfile.write(b"tick\\n")
+                self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            open("/home/user/client-gone", "w").close()
+http.server.HTTPServer(("127.0.0.1", 8766), Handler).serve_forever()
+`;
+
+/** Reads `host`'s never-ending response until its first line, then hangs up. */
+function readFirstLineAndHangUp(sd, host) {
+  const { port } = new URL(sd.apiUrl);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port, path: '/stream', headers: { host } }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (chunk) => {
+        body += chunk;
+        if (body.includes('\n')) {
+          req.destroy();
+          resolve({ status: res.statusCode, firstLine: body.split('\n')[0] });
+        }
+      });
+      res.on('end', () => resolve({ status: res.statusCode, firstLine: null }));
+    });
+    req.on('error', (err) => (err.code === 'ECONNRESET' ? null : reject(err)));
+    // A proxy that buffered would never hand over the first line: give up instead of hanging.
+    req.setTimeout(30_000, () => {
+      req.destroy();
+      resolve({ status: 200, firstLine: null });
+    });
+    req.end();
+  });
+}
+
 describe('user services through getHost', () => {
+  test('responses stream without buffering, and a client hanging up reaches the service', async () => {
+    await sbx.files.write('/home/user/stream_server.py', STREAM_SERVER);
+    await sbx.commands.run('python3 /home/user/stream_server.py', { background: true, timeoutMs: 0 });
+    const host = sbx.getHost(8766);
+    let result;
+    await waitUntil(async () => (result = await readFirstLineAndHangUp(sd, host)).status === 200, 30_000, 'stream server not up');
+    // The service never ends its response, so seeing its first line proves it was not buffered.
+    assert.equal(result.firstLine, 'first');
+    await waitUntil(() => sbx.files.exists('/home/user/client-gone'), 30_000, 'the service never saw the client leave');
+  });
+
   test('an upgraded (WebSocket) connection is tunnelled both ways', async () => {
     await sbx.files.write('/home/user/upgrade_server.py', UPGRADE_SERVER);
     await sbx.commands.run('python3 /home/user/upgrade_server.py', { background: true, timeoutMs: 0 });

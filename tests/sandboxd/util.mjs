@@ -1,5 +1,6 @@
 // Small helpers shared by the sandboxd suites.
 import { randomBytes } from 'node:crypto';
+import { request } from 'node:http';
 import { Sandbox } from 'e2b';
 
 /** A value no other test run uses, for metadata filters. */
@@ -23,10 +24,9 @@ export async function listAll(query, order) {
 }
 
 /** GET/POST through sandboxd with a per-sandbox Host header (what getHost() names). */
-export async function viaHost(sd, host, path = '/', init = {}) {
+export function viaHost(sd, host, path = '/', init = {}) {
   const url = new URL(path, sd.apiUrl);
   // fetch() will not send a custom Host, so use node:http.
-  const { request } = await import('node:http');
   return new Promise((resolve, reject) => {
     const req = request(
       { host: url.hostname, port: url.port, path: url.pathname + url.search, method: init.method ?? 'GET', headers: { ...init.headers, host } },

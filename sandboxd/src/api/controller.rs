@@ -93,6 +93,14 @@ impl Live {
         self.cut.clone()
     }
 
+    /// Whether its envd (PID 1) exited on its own, e.g. killed by the OOM killer. A handle
+    /// being used right now counts as alive; the next check sees it.
+    pub(super) fn has_died(&self) -> bool {
+        self.sandbox
+            .try_read()
+            .is_ok_and(|sandbox| sandbox.as_ref().is_some_and(|s| !s.is_alive()))
+    }
+
     pub(super) async fn take(&self) -> Option<Sandbox> {
         self.cut.cancel();
         self.sandbox.write().await.take()
@@ -324,10 +332,7 @@ impl Controller {
             }
         };
         match view {
-            Some(view) => {
-                self.sample_metrics_of(&sandbox_id, &live).await;
-                Ok(view)
-            }
+            Some(view) => Ok(view),
             None => {
                 if let Some(sandbox) = live.take().await {
                     let _ = sandbox.stop(false).await;

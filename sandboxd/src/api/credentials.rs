@@ -12,6 +12,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use super::error::ApiError;
+use crate::envd::constant_time_eq;
 
 pub struct Credentials {
     api_key: String,
@@ -119,10 +120,6 @@ impl Credentials {
         mac.update(message.as_bytes());
         hex::encode(mac.finalize().into_bytes())
     }
-}
-
-pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 fn random_hex(bytes: usize) -> String {

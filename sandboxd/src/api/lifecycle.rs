@@ -299,7 +299,8 @@ impl Controller {
         Ok(())
     }
 
-    /// Kills (or pauses, with auto-pause) every running sandbox past its `endAt`.
+    /// Kills (or pauses, with auto-pause) every running sandbox past its `endAt`, and removes
+    /// those whose envd died on its own (nothing can be served from them any more).
     pub async fn run_evictor(self: Arc<Self>) {
         let mut tick = tokio::time::interval(EVICTOR_TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -313,10 +314,17 @@ impl Controller {
                 let at = chrono::Utc::now();
                 sandboxes
                     .values_mut()
-                    .filter(|e| e.phase == Phase::Running && e.record.end_at <= at)
-                    .map(|entry| {
+                    .filter(|e| e.phase == Phase::Running)
+                    .filter_map(|e| {
+                        let died = e.live.as_ref().is_some_and(|l| l.has_died());
+                        (died || e.record.end_at <= at).then_some((e, died))
+                    })
+                    .map(|(entry, died)| {
                         let id = entry.record.sandbox_id.clone();
-                        if entry.record.auto_pause {
+                        if died {
+                            eprintln!("sandboxd: sandbox {id} ended on its own; removing it");
+                        }
+                        if entry.record.auto_pause && !died {
                             let memory = entry.record.auto_pause_memory;
                             (id, Expiry::Pause(begin_pause(entry, memory), memory))
                         } else {

@@ -280,41 +280,24 @@ fn query_unescape(s: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use chrono::TimeZone;
 
     use super::*;
 
     fn record(id: &str, secs: i64, state: SandboxState, meta: &[(&str, &str)]) -> SandboxRecord {
         let started_at = Utc.timestamp_opt(1_700_000_000 + secs, 0).unwrap();
-        SandboxRecord {
-            sandbox_id: id.into(),
-            template_id: "tbase".into(),
-            alias: Some("base".into()),
-            started_at,
-            end_at: started_at,
-            timeout_secs: 15,
-            metadata: meta
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            env_vars: BTreeMap::new(),
-            envd_access_token: None,
-            traffic_access_token: None,
-            allow_internet_access: None,
-            network: None,
-            auto_pause: false,
-            auto_pause_memory: true,
-            auto_resume: false,
-            cpu_count: 1,
-            memory_mb: 512,
-            disk_size_mb: 1024,
-            paused: (state == SandboxState::Paused).then_some(super::super::model::PauseInfo {
+        let mut record = SandboxRecord::example(id, started_at);
+        record.metadata = meta
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        if state == SandboxState::Paused {
+            record.paused = Some(super::super::model::PauseInfo {
                 at: started_at,
                 memory: true,
-            }),
+            });
         }
+        record
     }
 
     fn ids(page: &Page) -> Vec<String> {

@@ -17,7 +17,6 @@ use std::sync::Arc;
 use anyhow::Context;
 
 pub use controller::{Controller, RouteError, RouteTarget};
-pub use credentials::constant_time_eq;
 pub use ids::is_valid_sandbox_id;
 
 use crate::runtime::{Runtime, RuntimeConfig};

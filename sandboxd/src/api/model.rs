@@ -79,21 +79,10 @@ impl SandboxRecord {
 
     pub fn to_detail(&self, domain: Option<&str>) -> SandboxDetailView {
         SandboxDetailView {
-            template_id: self.template_id.clone(),
-            alias: self.alias.clone(),
-            sandbox_id: self.sandbox_id.clone(),
-            client_id: CLIENT_ID,
-            started_at: rfc3339(self.started_at),
-            end_at: rfc3339(self.reported_end_at()),
-            envd_version: ENVD_VERSION,
+            listed: self.to_listed(),
             envd_access_token: self.envd_access_token.clone(),
             allow_internet_access: self.allow_internet_access,
             domain: domain.map(str::to_string),
-            cpu_count: self.cpu_count,
-            memory_mb: self.memory_mb,
-            disk_size_mb: self.disk_size_mb,
-            metadata: self.metadata.clone(),
-            state: self.state(),
             network: self.network.clone(),
             lifecycle: LifecycleView {
                 auto_resume: self.auto_resume,
@@ -116,6 +105,34 @@ impl SandboxRecord {
             metadata: self.metadata.clone(),
             state: self.state(),
             envd_version: ENVD_VERSION,
+        }
+    }
+}
+
+#[cfg(test)]
+impl SandboxRecord {
+    /// A running `base` sandbox started at `started_at`, for tests.
+    pub fn example(sandbox_id: &str, started_at: DateTime<Utc>) -> SandboxRecord {
+        SandboxRecord {
+            sandbox_id: sandbox_id.into(),
+            template_id: "tbase".into(),
+            alias: Some("base".into()),
+            started_at,
+            end_at: started_at,
+            timeout_secs: 15,
+            metadata: BTreeMap::new(),
+            env_vars: BTreeMap::new(),
+            envd_access_token: None,
+            traffic_access_token: None,
+            allow_internet_access: None,
+            network: None,
+            auto_pause: false,
+            auto_pause_memory: true,
+            auto_resume: false,
+            cpu_count: 2,
+            memory_mb: 512,
+            disk_size_mb: 1024,
+            paused: None,
         }
     }
 }
@@ -193,28 +210,13 @@ pub struct LifecycleView {
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SandboxDetailView {
-    #[serde(rename = "templateID")]
-    pub template_id: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub alias: Option<String>,
-    #[serde(rename = "sandboxID")]
-    pub sandbox_id: String,
-    #[serde(rename = "clientID")]
-    pub client_id: &'static str,
-    pub started_at: String,
-    pub end_at: String,
-    pub envd_version: &'static str,
+    /// Everything a list entry has, plus the fields below.
+    #[serde(flatten)]
+    pub listed: ListedSandboxView,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub envd_access_token: Option<String>,
     pub allow_internet_access: Option<bool>,
     pub domain: Option<String>,
-    pub cpu_count: u32,
-    #[serde(rename = "memoryMB")]
-    pub memory_mb: u64,
-    #[serde(rename = "diskSizeMB")]
-    pub disk_size_mb: u64,
-    pub metadata: BTreeMap<String, String>,
-    pub state: SandboxState,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub network: Option<serde_json::Value>,
     pub lifecycle: LifecycleView,
@@ -293,27 +295,7 @@ mod tests {
 
     #[test]
     fn sandbox_view_serialises_nullable_fields_as_null() {
-        let record = SandboxRecord {
-            sandbox_id: "iabc".into(),
-            template_id: "base".into(),
-            alias: Some("base".into()),
-            started_at: Utc::now(),
-            end_at: Utc::now(),
-            timeout_secs: 15,
-            metadata: BTreeMap::new(),
-            env_vars: BTreeMap::new(),
-            envd_access_token: None,
-            traffic_access_token: None,
-            allow_internet_access: None,
-            network: None,
-            auto_pause: false,
-            auto_pause_memory: true,
-            auto_resume: false,
-            cpu_count: 2,
-            memory_mb: 512,
-            disk_size_mb: 1024,
-            paused: None,
-        };
+        let record = SandboxRecord::example("iabc", Utc::now());
         let json = serde_json::to_value(record.to_sandbox(None)).unwrap();
         assert_eq!(json["domain"], serde_json::Value::Null);
         assert_eq!(json["trafficAccessToken"], serde_json::Value::Null);

@@ -27,6 +27,9 @@ use anyhow::Context;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 
+/// Shared with the proxy, which checks presigned URLs the same way to find their sandbox.
+pub(crate) use files::signature_v1;
+pub(crate) use http::constant_time_eq;
 pub use state::Envd;
 
 #[derive(clap::Args)]

@@ -84,7 +84,7 @@ async fn to_sandbox(
 fn presents_traffic_token(headers: &HeaderMap, token: &str) -> bool {
     headers
         .get("e2b-traffic-access-token")
-        .is_some_and(|v| crate::api::constant_time_eq(v.as_bytes(), token.as_bytes()))
+        .is_some_and(|v| crate::envd::constant_time_eq(v.as_bytes(), token.as_bytes()))
 }
 
 /// The sandbox an unaddressed `/files` request is for: the one whose access token its
@@ -93,7 +93,7 @@ fn unaddressed_files_target(ctl: &Controller, req: &Request) -> Option<String> {
     if let Some(token) = req.headers().get("x-access-token") {
         let token = token.as_bytes();
         return ctl
-            .running_with_token(|t| crate::api::constant_time_eq(t.as_bytes(), token))
+            .running_with_token(|t| crate::envd::constant_time_eq(t.as_bytes(), token))
             .pop();
     }
     let query: Vec<(String, String)> =

@@ -54,6 +54,7 @@ pub fn upstream_failed(headers: &HeaderMap, sandbox_id: &str, reason: &str) -> R
 pub fn bad_request(message: &'static str) -> Response {
     Response::builder()
         .status(StatusCode::BAD_REQUEST)
+        .header(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")
         .header(header::CONTENT_TYPE, "text/plain; charset=utf-8")
         .body(Body::from(message))
         .expect("static response")

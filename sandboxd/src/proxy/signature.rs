@@ -1,9 +1,7 @@
-//! envd's v1 signature of presigned `/files` URLs (WIRE.md §2.4), recomputed here to find the
-//! sandbox an unaddressed signed URL belongs to.
+//! Finding the sandbox of a presigned `/files` URL that names none: the one whose access token
+//! reproduces the URL's v1 signature (WIRE.md §2.4), computed exactly as envd does.
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD_NO_PAD;
-use sha2::{Digest, Sha256};
+use crate::envd::{constant_time_eq, signature_v1};
 
 /// The fields of a presigned URL that enter its signature.
 pub struct SignedRequest<'a> {
@@ -24,26 +22,8 @@ impl SignedRequest<'_> {
             token,
             self.expiration,
         );
-        crate::api::constant_time_eq(expected.as_bytes(), self.signature.as_bytes())
+        constant_time_eq(expected.as_bytes(), self.signature.as_bytes())
     }
-}
-
-pub fn signature_v1(
-    path: &str,
-    operation: &str,
-    username: &str,
-    token: &str,
-    expiration: Option<&str>,
-) -> String {
-    let mut raw = format!("{path}:{operation}:{username}:{token}");
-    if let Some(expiration) = expiration {
-        raw.push(':');
-        raw.push_str(expiration);
-    }
-    format!(
-        "v1_{}",
-        STANDARD_NO_PAD.encode(Sha256::digest(raw.as_bytes()))
-    )
 }
 
 #[cfg(test)]
@@ -51,33 +31,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn matches_the_published_test_vectors() {
-        assert_eq!(
-            signature_v1("/home/user/a.txt", "read", "", "tok123", None),
-            "v1_byj2OB/vujgbES/1KAKCaR27E+9eOrB6PzeTnIL8L6M"
-        );
-        assert_eq!(
-            signature_v1(
-                "/home/user/a.txt",
-                "write",
-                "user",
-                "tok123",
-                Some("1700000000")
-            ),
-            "v1_kCwu4usVZBCSzXHSFPk291ud3zHmpwR9v0nRPaSmYqM"
-        );
-    }
-
-    #[test]
-    fn only_the_right_token_validates() {
-        let req = SignedRequest {
+    fn only_the_token_that_signed_validates() {
+        let mut req = SignedRequest {
             path: "/home/user/a.txt",
-            operation: "read",
-            username: "",
-            expiration: None,
-            signature: "v1_byj2OB/vujgbES/1KAKCaR27E+9eOrB6PzeTnIL8L6M",
+            operation: "write",
+            username: "user",
+            expiration: Some("1700000000"),
+            signature: "v1_kCwu4usVZBCSzXHSFPk291ud3zHmpwR9v0nRPaSmYqM",
         };
         assert!(req.is_signed_with("tok123"));
         assert!(!req.is_signed_with("tok124"));
+        req.operation = "read";
+        assert!(!req.is_signed_with("tok123"));
     }
 }

@@ -156,6 +156,7 @@ fn listener(port: u16) -> io::Result<OwnedFd> {
     Ok(socket)
 }
 
-fn gone() -> io::Error {
+/// The error for requests to a sandbox that has been stopped.
+pub(crate) fn gone() -> io::Error {
     io::Error::new(io::ErrorKind::NotConnected, "the sandbox has been stopped")
 }

@@ -4,7 +4,8 @@
 //! under its ID or a `.new-*`/`.trash-*` directory that the next open removes. Everything else a
 //! sandbox has on the host is named after this instance (cgroups, host links, iptables rules)
 //! and removed by [`remove_leftovers`]; mounts and namespaces live only as long as the sandbox's
-//! processes, which die with sandboxd (parent-death signal) or with their cgroup.
+//! processes, which die with sandboxd (parent-death signal) or with their cgroup. The same
+//! names let any instance clean up after another one that died for good.
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -14,7 +15,7 @@ use anyhow::{Context, bail};
 
 use super::Layer;
 use super::cgroup::Cgroups;
-use super::layout::{LayerPaths, Layout, random_name};
+use super::layout::{InstanceLock, LayerPaths, Layout, random_name};
 use super::network::Network;
 use super::template;
 
@@ -47,6 +48,29 @@ pub(crate) fn remove_leftovers(
     }
     layers.sort();
     Ok(layers)
+}
+
+/// Removes the cgroups, links and rules of other instances whose sandboxd died (their lock file
+/// is held by nobody), e.g. test runs killed before their data dir was deleted. Their
+/// sandboxes died with them (parent-death signal); their layers stay in their data dirs.
+pub(crate) fn remove_dead_instances(cgroups: &Cgroups) {
+    for lock in InstanceLock::dead() {
+        let dead = cgroups.for_instance(&lock.id);
+        let mut clean = true;
+        for cgroup in dead.leftovers() {
+            clean &= cgroup.destroy().is_ok();
+        }
+        dead.remove_instance_dirs();
+        clean &= Network::new(&lock.id).remove_leftovers().is_ok();
+        if clean {
+            lock.remove();
+        } else {
+            eprintln!(
+                "sandboxd: could not fully clean up after dead instance {}",
+                lock.id
+            );
+        }
+    }
 }
 
 /// Creates an empty layer (`Fresh`, replacing any old one) or checks that the kept one exists.

@@ -5,6 +5,8 @@
 //! <data_dir>/runtime/
 //!   lock                 flock held while a Runtime is open
 //!   instance             6 chars [a-z0-9]: names cgroups, veths and iptables rules
+//!
+//! /run/sandboxd/instance-<id>.lock   held by the live runtime of each instance
 //!   templates/base/      root/ (lower of /), usr-mask/ (upper lower of /usr), FORMAT
 //!   layers/<sandbox_id>/ upper/ work/ usr-upper/ usr-work/ merged/ boot_id envd.log
 //!   layers/.new-*        a layer being created (removed by open)
@@ -14,7 +16,9 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
@@ -71,18 +75,95 @@ impl Layout {
         Ok(file)
     }
 
-    /// The instance id of this data dir, created on first use.
-    pub fn instance_id(&self) -> anyhow::Result<String> {
+    /// Claims this data dir's instance id machine-wide (created on first use). If a live
+    /// process already holds the id, the data dir is a copy of another one: it gets a new id.
+    pub fn claim_instance(&self) -> anyhow::Result<InstanceLock> {
         let path = self.root.join("instance");
-        match fs::read_to_string(&path) {
-            Ok(id) if is_instance_id(id.trim()) => return Ok(id.trim().to_string()),
-            Ok(_) | Err(_) => {}
+        let mut id = match fs::read_to_string(&path) {
+            Ok(id) if is_instance_id(id.trim()) => id.trim().to_string(),
+            Ok(_) | Err(_) => String::new(),
+        };
+        loop {
+            if !id.is_empty() {
+                // Someone cleaning up after this id's last crash holds the lock only briefly.
+                if let Some(lock) = InstanceLock::acquire(&id, Duration::from_secs(2))? {
+                    return Ok(lock);
+                }
+            }
+            id = random_name(6);
+            let tmp = self.root.join("instance.tmp");
+            fs::write(&tmp, &id)?;
+            fs::rename(&tmp, &path)?;
         }
-        let id = random_name(6);
-        let tmp = self.root.join("instance.tmp");
-        fs::write(&tmp, &id)?;
-        fs::rename(&tmp, &path)?;
-        Ok(id)
+    }
+}
+
+/// Machine-wide directory of the lock files that sandboxd instances share.
+pub(crate) const HOST_LOCK_DIR: &str = "/run/sandboxd";
+
+/// `/run/sandboxd/instance-<id>.lock`, held by the live runtime of instance `id`. A lock file
+/// that nobody holds belongs to an instance that died; see [`InstanceLock::dead`].
+pub(crate) struct InstanceLock {
+    pub id: String,
+    path: PathBuf,
+    _file: File,
+}
+
+impl InstanceLock {
+    /// Takes the lock of `id`, waiting up to `wait` for its holder; `None` if it stays held.
+    pub fn acquire(id: &str, wait: Duration) -> anyhow::Result<Option<InstanceLock>> {
+        fs::create_dir_all(HOST_LOCK_DIR).with_context(|| format!("creating {HOST_LOCK_DIR}"))?;
+        let path = PathBuf::from(format!("{HOST_LOCK_DIR}/instance-{id}.lock"));
+        let deadline = Instant::now() + wait;
+        loop {
+            let file = OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(&path)?;
+            // SAFETY: flock on an fd we own.
+            if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+                // The holder we waited for may have removed the file: only a lock on the file
+                // that is still at `path` counts.
+                let held = file.metadata()?;
+                if fs::metadata(&path).is_ok_and(|m| m.ino() == held.ino() && m.dev() == held.dev())
+                {
+                    return Ok(Some(InstanceLock {
+                        id: id.to_string(),
+                        path,
+                        _file: file,
+                    }));
+                }
+                continue;
+            }
+            if Instant::now() >= deadline {
+                return Ok(None);
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Locks of instances whose process is gone, taken so that only one cleaner works on each.
+    pub fn dead() -> Vec<InstanceLock> {
+        let Ok(entries) = fs::read_dir(HOST_LOCK_DIR) else {
+            return Vec::new();
+        };
+        entries
+            .flatten()
+            .filter_map(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                let id = name
+                    .strip_prefix("instance-")?
+                    .strip_suffix(".lock")?
+                    .to_string();
+                InstanceLock::acquire(&id, Duration::ZERO).ok().flatten()
+            })
+            .collect()
+    }
+
+    /// Deletes the lock file (the instance is gone for good, or has cleaned up after itself).
+    pub fn remove(self) {
+        let _ = fs::remove_file(&self.path);
     }
 }
 
@@ -212,9 +293,24 @@ mod tests {
         assert!(err.contains("in use by another sandboxd"), "{err}");
         drop(held);
         assert!(layout.lock().is_ok());
-        let id = layout.instance_id().unwrap();
-        assert!(is_instance_id(&id));
-        assert_eq!(layout.instance_id().unwrap(), id);
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_copied_data_dir_gets_its_own_instance_id() {
+        let dir = std::env::temp_dir().join(format!("sbx-layout-{}", random_name(8)));
+        let layout = Layout::new(&dir);
+        let _held = layout.lock().unwrap();
+        let first = layout.claim_instance().unwrap();
+        assert!(is_instance_id(&first.id));
+        // While the first claim is live, the same instance file yields a new id.
+        let copy = layout.claim_instance().unwrap();
+        assert_ne!(copy.id, first.id);
+        let copy_id = copy.id.clone();
+        copy.remove();
+        // The id now on disk is claimable again once released.
+        assert_eq!(layout.claim_instance().unwrap().id, copy_id);
+        first.remove();
         fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -27,13 +27,13 @@ mod init;
 mod layout;
 mod metrics;
 pub mod network;
+mod spawn;
 mod template;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fs::File;
-use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -44,7 +44,7 @@ pub use init::sandbox_init;
 
 use agent::NetnsAgent;
 use cgroup::{Cgroups, SandboxCgroup};
-use layout::{LayerPaths, Layout};
+use layout::{InstanceLock, LayerPaths, Layout};
 use network::{Network, Uplink};
 use template::Template;
 
@@ -85,6 +85,18 @@ pub struct Limits {
     /// Reported as `disk_total` in metrics; not enforced (the layer is a plain directory).
     pub disk_mb: u64,
     pub pids_max: u64,
+}
+
+impl Limits {
+    /// Refuses limits no sandbox could boot with (envd alone needs a few MiB and threads).
+    fn check(&self) -> anyhow::Result<()> {
+        if self.cpu_count == 0 || self.memory_mb < 16 || self.pids_max < 16 {
+            bail!(
+                "limits too small: need cpu_count >= 1, memory_mb >= 16, pids_max >= 16 ({self:?})"
+            );
+        }
+        Ok(())
+    }
 }
 
 /// What envd is told at start (the same fields E2B's orchestrator sends to `POST /init`).
@@ -139,10 +151,13 @@ pub struct Metrics {
 
 pub struct Runtime {
     config: RuntimeConfig,
+    active: Arc<Mutex<HashSet<String>>>,
     layout: Layout,
     cgroups: Cgroups,
     network: Arc<Network>,
     base: Template,
+    /// Released by [`Runtime::close`] (or drop).
+    instance: Mutex<Option<InstanceLock>>,
     _data_dir_lock: File,
 }
 
@@ -170,18 +185,21 @@ impl Runtime {
         }
         let layout = Layout::new(&config.data_dir);
         let lock = layout.lock()?;
-        let instance = layout.instance_id()?;
+        let instance = layout.claim_instance()?;
         protect_from_oom_killer();
-        let cgroups = Cgroups::detect(&instance)?;
-        let network = Arc::new(Network::new(&instance));
+        let cgroups = Cgroups::detect(&instance.id)?;
+        let network = Arc::new(Network::new(&instance.id));
         let layers = cleanup::remove_leftovers(&layout, &cgroups, &network)?;
+        cleanup::remove_dead_instances(&cgroups);
         let base = template::ensure_base(&layout.templates())?;
         let runtime = Runtime {
             config,
+            active: Arc::default(),
             layout,
             cgroups,
             network,
             base,
+            instance: Mutex::new(Some(instance)),
             _data_dir_lock: lock,
         };
         Ok((runtime, layers))
@@ -207,10 +225,13 @@ impl Runtime {
     /// `spec.envd`. On failure nothing of the attempt is left (except a kept layer).
     pub async fn start(&self, spec: &SandboxSpec, layer: Layer) -> anyhow::Result<Sandbox> {
         layout::check_sandbox_id(&spec.sandbox_id)?;
+        spec.limits.check()?;
         if self.template(&spec.template_id).is_none() {
             bail!("unknown template {:?}", spec.template_id);
         }
-        let boot = Boot {
+        let active = ActiveId::claim(&self.active, &spec.sandbox_id)?;
+        let boot = spawn::Boot {
+            active,
             spec: spec.clone(),
             layer_mode: layer,
             layer: self.layout.layer(&spec.sandbox_id),
@@ -233,22 +254,37 @@ impl Runtime {
         Ok(sandbox)
     }
 
-    /// Deletes a stopped sandbox's writable layer.
+    /// Deletes a stopped sandbox's writable layer (refused while the sandbox runs).
     pub async fn remove_layer(&self, sandbox_id: &str) -> anyhow::Result<()> {
         layout::check_sandbox_id(sandbox_id)?;
+        let _active = ActiveId::claim(&self.active, sandbox_id)?;
         let (layer, trash) = (self.layout.layer(sandbox_id), self.layout.layers());
         tokio::task::spawn_blocking(move || cleanup::delete_layer(&layer, &trash)).await?
     }
 
     /// Removes the instance's network rules and cgroup directories. Call it on shutdown, after
-    /// every sandbox has been stopped.
+    /// every sandbox has been stopped; dropping the runtime does the same.
     pub async fn close(&self) -> anyhow::Result<()> {
-        let (network, cgroups) = (self.network.clone(), self.cgroups.clone());
-        tokio::task::spawn_blocking(move || {
-            cgroups.remove_instance_dirs();
-            network.close()
-        })
-        .await?
+        // A few milliseconds of blocking (one iptables-restore), once, at shutdown.
+        self.close_blocking()
+    }
+
+    fn close_blocking(&self) -> anyhow::Result<()> {
+        let Some(instance) = self.instance.lock().unwrap().take() else {
+            return Ok(());
+        };
+        self.cgroups.remove_instance_dirs();
+        self.network.close()?;
+        instance.remove();
+        Ok(())
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        if let Err(e) = self.close_blocking() {
+            eprintln!("sandboxd: closing the runtime: {e:#}");
+        }
     }
 }
 
@@ -269,6 +305,33 @@ struct Running {
     agent: NetnsAgent,
     init: Child,
     uplink: Option<Uplink>,
+    /// Released when the teardown that consumes this is done.
+    _active: ActiveId,
+}
+
+/// Marks a sandbox ID as in use by this runtime (running, starting or stopping), so that a
+/// second start of the same ID cannot replace a layer that is mounted.
+struct ActiveId {
+    set: Arc<Mutex<HashSet<String>>>,
+    id: String,
+}
+
+impl ActiveId {
+    fn claim(set: &Arc<Mutex<HashSet<String>>>, id: &str) -> anyhow::Result<ActiveId> {
+        if !set.lock().unwrap().insert(id.to_string()) {
+            bail!("sandbox {id} is already running");
+        }
+        Ok(ActiveId {
+            set: set.clone(),
+            id: id.to_string(),
+        })
+    }
+}
+
+impl Drop for ActiveId {
+    fn drop(&mut self) {
+        self.set.lock().unwrap().remove(&self.id);
+    }
 }
 
 impl Sandbox {
@@ -294,11 +357,11 @@ impl Sandbox {
             let running = self.running.lock().unwrap();
             running
                 .as_ref()
-                .ok_or_else(stopped)?
+                .ok_or_else(agent::gone)?
                 .agent
                 .request_tcp_socket()?
         };
-        let socket = reply.await.map_err(|_| stopped())??;
+        let socket = reply.await.map_err(|_| agent::gone())??;
         let socket = TcpSocket::from_std_stream(std::net::TcpStream::from(socket));
         socket
             .connect((std::net::Ipv4Addr::LOCALHOST, port).into())
@@ -347,41 +410,8 @@ impl Sandbox {
     /// in its namespaces and cgroup, with its capability bounding set, with only `PATH` set.
     /// For tests and debugging; it needs `nsenter` and `setpriv` (util-linux).
     pub fn command(&self, program: &str) -> anyhow::Result<Command> {
-        use std::os::unix::process::CommandExt;
-
         let pid = self.host_pid().context("the sandbox has been stopped")?;
-        let procs = self.cgroup.open_procs_files()?;
-        let bounding: Vec<String> = init::KEPT_CAPABILITIES
-            .iter()
-            .map(|(_, name)| format!("+{name}"))
-            .collect();
-        let mut command = Command::new("nsenter");
-        command
-            .args(["--target", &pid.to_string()])
-            .args([
-                "--mount", "--uts", "--ipc", "--net", "--pid", "--root", "--wd=/",
-            ])
-            .args([
-                "--",
-                "setpriv",
-                "--bounding-set",
-                &format!("-all,{}", bounding.join(",")),
-            ])
-            .args(["--", program])
-            .env_clear()
-            .env("PATH", SANDBOX_PATH);
-        // SAFETY: only write(2) between fork and exec.
-        unsafe {
-            command.pre_exec(move || {
-                for fd in &procs {
-                    if libc::write(fd.as_raw_fd(), b"0".as_ptr().cast(), 1) != 1 {
-                        return Err(std::io::Error::last_os_error());
-                    }
-                }
-                Ok(())
-            });
-        }
-        Ok(command)
+        spawn::enter_command(pid, &self.cgroup, program)
     }
 
     /// How often the OOM killer ended a process inside this sandbox.
@@ -443,6 +473,7 @@ impl Sandbox {
                 agent,
                 mut init,
                 uplink,
+                _active,
             } = running;
             // Killing PID 1 ends the whole PID namespace; the cgroup kill covers the rest and
             // thaws frozen processes so that they can die.
@@ -469,200 +500,6 @@ impl Drop for Sandbox {
             std::thread::spawn(teardown);
         }
     }
-}
-
-fn stopped() -> std::io::Error {
-    std::io::Error::new(
-        std::io::ErrorKind::NotConnected,
-        "the sandbox has been stopped",
-    )
-}
-
-/// Everything a start needs, moved onto a blocking thread.
-struct Boot {
-    spec: SandboxSpec,
-    layer_mode: Layer,
-    layer: LayerPaths,
-    trash: PathBuf,
-    exe: PathBuf,
-    template_root: PathBuf,
-    usr_lowers: Vec<PathBuf>,
-    cgroups: Cgroups,
-    network: Arc<Network>,
-}
-
-impl Boot {
-    fn run(self) -> anyhow::Result<Sandbox> {
-        let id = &self.spec.sandbox_id;
-        cleanup::prepare_layer(&self.layer, &self.trash, self.layer_mode)?;
-        let log = File::create(self.layer.envd_log())?;
-        let cgroup = match self.cgroups.create(id, &self.spec.limits) {
-            Ok(cgroup) => cgroup,
-            Err(e) => return Err(self.undo_layer(e)),
-        };
-        let sampler = Arc::new(metrics::Sampler::new(
-            cgroup.clone(),
-            self.layer.writable_dirs().to_vec(),
-            &self.spec.limits,
-        ));
-        let started = (|| {
-            let agent = NetnsAgent::start()?;
-            let spawned = agent
-                .listener_blocking(ENVD_PORT)
-                .context("listening on the envd port")
-                .and_then(|listener| {
-                    spawn_init(
-                        &agent,
-                        &self.exe,
-                        &cgroup,
-                        &log,
-                        listener,
-                        &self.init_config(),
-                    )
-                });
-            let init = match spawned {
-                Ok(init) => init,
-                Err(e) => {
-                    agent.shutdown();
-                    return Err(e);
-                }
-            };
-            Ok(Running {
-                agent,
-                init,
-                uplink: None,
-            })
-        })();
-        let sandbox = Sandbox {
-            id: id.clone(),
-            layer: self.layer.clone(),
-            trash: self.trash.clone(),
-            cgroup: cgroup.clone(),
-            network: self.network.clone(),
-            sampler,
-            running: Mutex::new(None),
-        };
-        let mut running = match started {
-            Ok(running) => running,
-            Err(e) => {
-                let _ = cgroup.destroy();
-                return Err(self.undo_layer(e));
-            }
-        };
-        if self.spec.allow_internet_access {
-            let attached = running
-                .agent
-                .inet_socket_blocking()
-                .map_err(anyhow::Error::from)
-                .and_then(|inside| self.network.attach(running.agent.tid(), &inside));
-            match attached {
-                Ok(uplink) => running.uplink = Some(uplink),
-                Err(e) => {
-                    let _ = sandbox.teardown(running, self.layer_mode == Layer::Keep)();
-                    return Err(e.context("connecting the sandbox to the network"));
-                }
-            }
-        }
-        *sandbox.running.lock().unwrap() = Some(running);
-        Ok(sandbox)
-    }
-
-    fn undo_layer(&self, error: anyhow::Error) -> anyhow::Error {
-        if self.layer_mode == Layer::Fresh {
-            let _ = cleanup::delete_layer(&self.layer, &self.trash);
-        }
-        error
-    }
-
-    fn init_config(&self) -> init::InitConfig {
-        let spec = &self.spec;
-        init::InitConfig {
-            hostname: spec.sandbox_id.clone(),
-            root_lower: self.template_root.clone(),
-            usr_lowers: self.usr_lowers.clone(),
-            layer: self.layer.dir.clone(),
-            hosts: template::hosts_file(&spec.sandbox_id),
-            run_files: vec![
-                ("e2b/.E2B_SANDBOX".into(), "true".into()),
-                ("e2b/.E2B_SANDBOX_ID".into(), spec.sandbox_id.clone()),
-                ("e2b/.E2B_TEMPLATE_ID".into(), spec.template_id.clone()),
-            ],
-            envd_args: [
-                "sandboxd",
-                "envd",
-                "--listen-fd",
-                &ENVD_LISTEN_FD.to_string(),
-                "--sandbox-id",
-                &spec.sandbox_id,
-                "--template-id",
-                &spec.template_id,
-            ]
-            .map(String::from)
-            .to_vec(),
-            envd_env: vec![("PATH".into(), SANDBOX_PATH.into())],
-        }
-    }
-}
-
-/// Spawns `sandboxd sandbox-init` from the agent (so in the sandbox's namespaces), already in
-/// the sandbox cgroup, with envd's listening socket as descriptor [`ENVD_LISTEN_FD`], and hands
-/// it its config.
-fn spawn_init(
-    agent: &NetnsAgent,
-    exe: &Path,
-    cgroup: &SandboxCgroup,
-    log: &File,
-    listener: OwnedFd,
-    config: &init::InitConfig,
-) -> anyhow::Result<Child> {
-    use std::io::Write;
-    use std::os::unix::process::CommandExt;
-
-    let procs: Vec<OwnedFd> = cgroup.open_procs_files()?;
-    let mut command = Command::new(exe);
-    command
-        .arg("sandbox-init")
-        .env_clear()
-        .stdin(Stdio::piped())
-        .stdout(log.try_clone()?)
-        .stderr(log.try_clone()?);
-    let procs_fds: Vec<i32> = procs.iter().map(|f| f.as_raw_fd()).collect();
-    let listener_fd = listener.as_raw_fd();
-    // SAFETY: only async-signal-safe system calls between fork and exec.
-    unsafe {
-        command.pre_exec(move || {
-            // dup2 leaves close-on-exec set when both numbers are equal; clear it explicitly.
-            if libc::dup2(listener_fd, ENVD_LISTEN_FD) < 0
-                || libc::fcntl(ENVD_LISTEN_FD, libc::F_SETFD, 0) < 0
-            {
-                return Err(std::io::Error::last_os_error());
-            }
-            for fd in &procs_fds {
-                // "0" means the writing process itself.
-                if libc::write(*fd, b"0".as_ptr().cast(), 1) != 1 {
-                    return Err(std::io::Error::last_os_error());
-                }
-            }
-            // Its own session: a terminal's Ctrl-C must not reach sandboxes.
-            if libc::setsid() < 0 || libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    let mut child = agent
-        .spawn_blocking(command)
-        .context("spawning the sandbox init")?;
-    drop(procs);
-    let mut stdin = child.stdin.take().expect("piped");
-    let written = stdin.write_all(&serde_json::to_vec(config)?);
-    drop(stdin);
-    if let Err(e) = written {
-        let _ = child.kill();
-        let _ = child.wait();
-        return Err(e).context("sending the init config");
-    }
-    Ok(child)
 }
 
 /// sandboxd should be the last thing the kernel's OOM killer picks on a full host; its

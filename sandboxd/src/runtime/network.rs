@@ -18,6 +18,8 @@ use std::sync::Mutex;
 
 use anyhow::{Context, bail};
 
+use super::layout::HOST_LOCK_DIR;
+
 /// A range of IPv4 space split into equal blocks that processes claim with lock files.
 #[derive(Clone, Copy, Debug)]
 pub struct AddressPool {
@@ -44,7 +46,6 @@ pub const TEST_POOL: AddressPool = AddressPool {
     lock_name: "test-net",
 };
 
-const LOCK_DIR: &str = "/run/sandboxd";
 /// Addresses of one sandbox link: a /30 (network, host end, sandbox end, broadcast).
 const SLOT_SIZE: u32 = 4;
 const SLOT_PREFIX: u8 = 30;
@@ -61,14 +62,18 @@ pub struct AddressBlock {
 
 impl AddressBlock {
     /// Claims the first block of `pool` that no other process holds and that no host interface
-    /// already uses (a crashed holder may have left addresses behind).
+    /// or iptables rule already uses (a crashed holder may have left either behind).
     pub fn claim(pool: AddressPool) -> anyhow::Result<AddressBlock> {
-        fs::create_dir_all(LOCK_DIR).with_context(|| format!("creating {LOCK_DIR}"))?;
+        fs::create_dir_all(HOST_LOCK_DIR).with_context(|| format!("creating {HOST_LOCK_DIR}"))?;
         let block_size = 1u32 << (32 - pool.block_prefix);
         let blocks = 1u32 << (pool.block_prefix - pool.prefix);
         let in_use = host_ipv4_addresses()?;
+        let rules: String = ["filter", "nat"]
+            .iter()
+            .filter_map(|t| iptables_save(t).ok())
+            .collect();
         for index in 0..blocks {
-            let path = format!("{LOCK_DIR}/{}-{index}.lock", pool.lock_name);
+            let path = format!("{HOST_LOCK_DIR}/{}-{index}.lock", pool.lock_name);
             let file = OpenOptions::new()
                 .write(true)
                 .create(true)
@@ -84,7 +89,8 @@ impl AddressBlock {
                 prefix: pool.block_prefix,
                 _lock: file,
             };
-            if !in_use.iter().any(|a| block.contains(*a)) {
+            let in_rules = rules.contains(&format!("{} ", block.cidr()));
+            if !in_rules && !in_use.iter().any(|a| block.contains(*a)) {
                 return Ok(block);
             }
         }
@@ -225,7 +231,7 @@ impl Network {
              -A {chain} -s {cidr} -j ACCEPT\n\
              -A {chain} -d {cidr} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n\
              -I FORWARD -m comment --comment {chain} -j {chain}\n\
-             -I INPUT -s {cidr} -m comment --comment {chain} -j DROP\n\
+             -I INPUT -s {cidr} -m conntrack --ctstate NEW,INVALID -m comment --comment {chain} -j DROP\n\
              COMMIT\n\
              *nat\n\
              -A POSTROUTING -s {cidr} ! -d {cidr} -m comment --comment {chain} -j MASQUERADE\n\
@@ -237,8 +243,13 @@ impl Network {
     /// Removes this instance's iptables rules and host links (after a crash, or at close).
     pub fn remove_leftovers(&self) -> anyhow::Result<()> {
         for name in host_interfaces()? {
-            if name.starts_with(&self.host_if_prefix()) {
-                run_ip(&["link", "del", &name])?;
+            // The kernel deletes a veth by itself when its peer's netns dies, which races with
+            // this loop right after a crash: one that vanished meanwhile is not a failure.
+            if name.starts_with(&self.host_if_prefix())
+                && let Err(e) = run_ip(&["link", "del", &name])
+                && host_interfaces()?.contains(&name)
+            {
+                return Err(e);
             }
         }
         self.remove_rules()
@@ -521,5 +532,22 @@ COMMIT\n";
         let b = AddressBlock::claim(TEST_POOL).unwrap();
         assert_ne!(a.network, b.network);
         assert!(a.contains(a.address(5)) && !b.contains(a.address(5)));
+    }
+
+    #[test]
+    fn blocks_still_named_in_iptables_rules_are_skipped() {
+        let leaked = AddressBlock::claim(TEST_POOL).unwrap();
+        let (network, cidr) = (leaked.network, leaked.cidr());
+        let rule = |op: &str| {
+            format!(
+                "*filter\n{op} INPUT -s {cidr} -m comment --comment sbx-unit-test -j DROP\nCOMMIT\n"
+            )
+        };
+        iptables_restore(&rule("-A")).unwrap();
+        // Released, as by a crashed holder whose rules stayed behind.
+        drop(leaked);
+        let next = AddressBlock::claim(TEST_POOL);
+        iptables_restore(&rule("-D")).unwrap();
+        assert_ne!(next.unwrap().network, network);
     }
 }

@@ -113,3 +113,145 @@ pub fn sh_ok(sandbox: &Sandbox, user: Option<&str>, script: &str) -> String {
     );
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
+
+/// `GET path` over a stream into a sandbox; returns (status, body).
+pub async fn http_get(stream: tokio::net::TcpStream, path: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = stream;
+    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).await.unwrap();
+    let status = reply
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or("0")
+        .parse()
+        .unwrap();
+    let body = reply
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// Whether envd in `sandbox` answers `/health`.
+pub async fn envd_healthy(sandbox: &Sandbox) -> bool {
+    match sandbox.connect(sandboxd::runtime::ENVD_PORT).await {
+        Ok(stream) => (200..300).contains(&http_get(stream, "/health").await.0),
+        Err(_) => false,
+    }
+}
+
+/// A network namespace standing in for "the internet": an HTTP server on its own address,
+/// linked to the host by a veth pair, with addresses from a block of the test pool.
+pub struct TestInternet {
+    netns: String,
+    host_if: String,
+    pub server_ip: std::net::Ipv4Addr,
+    pub port: u16,
+    server: std::process::Child,
+    dir: PathBuf,
+    _block: sandboxd::runtime::network::AddressBlock,
+}
+
+impl TestInternet {
+    /// Serves `body` as `/index.txt`.
+    pub fn start(body: &str) -> TestInternet {
+        use sandboxd::runtime::network::{AddressBlock, TEST_POOL};
+        let block = AddressBlock::claim(TEST_POOL).expect("claim a test address block");
+        let netns = unique("sbxt-");
+        let host_if = unique("st")[..14].to_string();
+        let (host_ip, server_ip) = (block.address(1), block.address(2));
+        let prefix = block.prefix;
+        ip(&["netns", "add", &netns]);
+        ip(&[
+            "link", "add", &host_if, "type", "veth", "peer", "name", "eth0", "netns", &netns,
+        ]);
+        ip(&[
+            "addr",
+            "add",
+            &format!("{host_ip}/{prefix}"),
+            "dev",
+            &host_if,
+        ]);
+        ip(&["link", "set", &host_if, "up"]);
+        ip(&[
+            "-n",
+            &netns,
+            "addr",
+            "add",
+            &format!("{server_ip}/{prefix}"),
+            "dev",
+            "eth0",
+        ]);
+        ip(&["-n", &netns, "link", "set", "eth0", "up"]);
+        ip(&["-n", &netns, "link", "set", "lo", "up"]);
+        let dir = std::env::temp_dir().join(unique("sbxt-www-"));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("index.txt"), body).unwrap();
+        // A fixed port is safe: the namespace is this test's alone.
+        let port = 8080;
+        let server = std::process::Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                &netns,
+                "python3",
+                "-m",
+                "http.server",
+                &port.to_string(),
+            ])
+            .args(["--bind", &server_ip.to_string(), "--directory"])
+            .arg(&dir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let internet = TestInternet {
+            netns,
+            host_if,
+            server_ip,
+            port,
+            server,
+            dir,
+            _block: block,
+        };
+        // Ready once the host reaches it (through the test link, no NAT involved).
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while std::net::TcpStream::connect((server_ip, port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "test server did not come up"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        internet
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}:{}/index.txt", self.server_ip, self.port)
+    }
+}
+
+impl Drop for TestInternet {
+    fn drop(&mut self) {
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+        let _ = std::process::Command::new("ip")
+            .args(["link", "del", &self.host_if])
+            .status();
+        let _ = std::process::Command::new("ip")
+            .args(["netns", "del", &self.netns])
+            .status();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn ip(args: &[&str]) {
+    let status = std::process::Command::new("ip")
+        .args(args)
+        .status()
+        .unwrap();
+    assert!(status.success(), "ip {}", args.join(" "));
+}
