@@ -11,7 +11,7 @@ use envd_protocol::filesystem::{
 use envd_protocol::{Code, ConnectError};
 use wasm_bindgen::JsValue;
 
-use super::{Envd, RequestOpts};
+use super::{Envd, OnStarted, RequestOpts};
 use crate::error::{ErrorClass, NotFoundAs, Result, error};
 use crate::prelude::*;
 use crate::transport::codec;
@@ -116,7 +116,7 @@ impl Envd {
         self: &Rc<Self>,
         spec: WatchSpec,
         opts: &RequestOpts,
-        then: Box<dyn FnOnce((), ServerStream) -> Result<Next>>,
+        then: OnStarted,
     ) -> Result<Next> {
         let gates = [
             (spec.recursive, "0.1.4", "use recursive watching."),
@@ -144,9 +144,9 @@ impl Envd {
             include_entry: spec.include_entry,
             allow_network_mounts: spec.allow_network_mounts,
         };
-        let started = |message: WatchDirResponse| match message.event? {
-            WatchEvent::Start(_) => Some(()),
-            _ => None,
+        let started = |bytes: &[u8]| {
+            let message = codec::decode::<WatchDirResponse>(bytes)?;
+            Ok(matches!(message.event, Some(WatchEvent::Start(_))).then_some(0))
         };
         self.open_started(path::WATCH_DIR, &request, call, FILE, started, then)
     }

@@ -66,6 +66,10 @@ pub struct Envd {
 pub type OnUnary = Box<dyn FnOnce(core::result::Result<Vec<u8>, ConnectError>) -> Result<Next>>;
 /// Continues once a stream's response headers arrived.
 pub type OnStream = Box<dyn FnOnce(ServerStream) -> Result<Next>>;
+/// Decodes a stream's first message: the pid its start event carries, `None` if it is not one.
+pub type StartDecoder = fn(&[u8]) -> core::result::Result<Option<u32>, ConnectError>;
+/// Continues with a started (or reconnected) stream and its start event's pid.
+pub type OnStarted = Box<dyn FnOnce(u32, ServerStream) -> Result<Next>>;
 
 impl Envd {
     pub fn new(
@@ -288,28 +292,29 @@ impl Envd {
     }
 
     /// Opens a server stream and reads its first message, which must be the start event:
-    /// `start` picks what `then` needs out of it (`None`: not a start event, a plain `Error`).
-    /// Failing to open maps like the official start handlers (`unavailable` = no sandbox).
-    pub fn open_started<M: Message + 'static, S: 'static>(
+    /// `start` decodes it (`Ok(None)`: not a start event, a plain `Error`) into what `then`
+    /// needs, the pid of a process (0 for streams whose start carries nothing). Failing to open
+    /// maps like the official start handlers (`unavailable` = no sandbox).
+    pub fn open_started(
         self: &Rc<Self>,
         path: &str,
         request: &impl Message,
         call: CallOptions,
         not_found: NotFoundAs,
-        start: fn(M) -> Option<S>,
-        then: Box<dyn FnOnce(S, ServerStream) -> Result<Next>>,
+        start: StartDecoder,
+        then: OnStarted,
     ) -> Result<Next> {
         let (envd, on_error_envd) = (self.clone(), self.clone());
         let on_error = move |e| on_error_envd.start_failure(e, not_found);
         let on_stream = move |mut stream: ServerStream| {
             let first = async move {
-                let first = match stream.next_message().await {
-                    Ok(Some(bytes)) => codec::decode::<M>(&bytes),
-                    Ok(None) => Ok(M::default()),
+                let started = match stream.next_message().await {
+                    Ok(Some(bytes)) => start(&bytes),
+                    Ok(None) => Ok(None),
                     Err(e) => Err(e),
                 };
-                match first.map(start) {
-                    Ok(Some(started)) => then(started, stream),
+                match started {
+                    Ok(Some(pid)) => then(pid, stream),
                     Ok(None) => Err(error(ErrorClass::Plain, "Expected start event")),
                     Err(e) => envd.start_failure(e, not_found),
                 }

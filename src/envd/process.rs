@@ -13,10 +13,11 @@ use envd_protocol::process::{
 use envd_protocol::{Code, Message};
 use wasm_bindgen::JsValue;
 
-use super::{Envd, RequestOpts};
+use super::{Envd, OnStarted, RequestOpts};
 use crate::error::{ErrorClass, NotFoundAs, Result, error};
 use crate::prelude::*;
-use crate::transport::connect::{CallOptions, ServerStream};
+use crate::transport::codec;
+use crate::transport::connect::CallOptions;
 use crate::transport::exchange::Next;
 
 /// What `commands.run` starts.
@@ -36,9 +37,6 @@ pub struct PtySpec {
     pub cwd: Option<String>,
     pub user: Option<String>,
 }
-
-/// Continues with a started (or reconnected) process: its pid and its event stream.
-pub type OnStarted = Box<dyn FnOnce(u32, ServerStream) -> Result<Next>>;
 
 fn outdated(version: &str, what: &str) -> Result<Next> {
     let message = ["Sandbox envd version ", version, what].concat();
@@ -207,9 +205,12 @@ impl Envd {
         call: CallOptions,
         then: OnStarted,
     ) -> Result<Next> {
-        let pid = |message: StartResponse| match message.event?.event? {
-            Event::Start(start) => Some(start.pid),
-            _ => None,
+        let pid = |bytes: &[u8]| {
+            let message = codec::decode::<StartResponse>(bytes)?;
+            Ok(match message.event.and_then(|e| e.event) {
+                Some(Event::Start(start)) => Some(start.pid),
+                _ => None,
+            })
         };
         self.open_started(path, request, call, NotFoundAs::Generic, pid, then)
     }

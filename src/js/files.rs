@@ -201,7 +201,7 @@ impl Filesystem {
         let on_exit = function(&v, "onExit");
         let envd = self.sandbox.envd.clone();
         let start =
-            move |(), stream| Next::done(WatchHandle::spawn(stream, on_event, on_exit, envd));
+            move |_, stream| Next::done(WatchHandle::spawn(stream, on_event, on_exit, envd));
         let opts = request_opts(&v);
         run(self.sandbox.envd.watch_dir(spec, &opts, Box::new(start)))
     }

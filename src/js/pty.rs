@@ -11,7 +11,8 @@ use super::commands::string_map;
 use super::handle::{Callbacks, CommandHandle};
 use super::opts::{function, number, record, request_opts, string};
 use super::sandbox::SandboxState;
-use crate::envd::process::{OnStarted, PtySpec};
+use crate::envd::OnStarted;
+use crate::envd::process::PtySpec;
 use crate::prelude::*;
 use crate::transport::exchange::{Next, run};
 
