@@ -70,9 +70,9 @@ export async function uploadBody(data, gzip, streaming) {
   return [await toBlob(data), false];
 }
 
-/** One multipart body for several files: a part named `file` per `[data, filename]`. */
+/** The body of one multipart upload, `[form, false]`: a part named `file` per `[data, filename]`. */
 export async function formData(files) {
   const form = new FormData();
   for (const [data, name] of files) form.append('file', await toBlob(data), name);
-  return form;
+  return [form, false];
 }

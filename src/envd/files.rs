@@ -23,10 +23,10 @@ extern "C" {
     fn is_stream(data: &JsValue) -> bool;
     #[wasm_bindgen(js_name = streamsRequestBodies)]
     fn streams_request_bodies(url: &str) -> bool;
-    /// Resolves with `[body, streamed]`.
+    /// Resolves with `[body, streamed]` for one octet-stream upload.
     #[wasm_bindgen(js_name = uploadBody)]
     fn upload_body(data: &JsValue, gzip: bool, streaming: bool) -> Promise;
-    /// Resolves with a `FormData` of `[data, filename]` pairs.
+    /// Resolves with `[FormData, false]`, a part per `[data, filename]`.
     #[wasm_bindgen(js_name = formData)]
     fn form_data(files: &Array) -> Promise;
 }
@@ -239,32 +239,73 @@ impl Envd {
         }
         let streaming = streams_request_bodies(&self.url);
         let has_streams = streaming && upload.files.iter().any(|(_, data)| is_stream(data));
-        let octet_stream = upload.use_octet_stream.unwrap_or(has_streams) || upload.gzip;
-        if octet_stream && self.supports(OCTET_STREAM_UPLOADS) {
-            self.upload_each(upload, streaming, opts)
+        let octet_stream = (upload.use_octet_stream.unwrap_or(has_streams) || upload.gzip)
+            && self.supports(OCTET_STREAM_UPLOADS);
+        let headers = self.upload_headers(&upload, octet_stream);
+        let user = upload.user.as_deref();
+        let single = upload.path.as_deref();
+        // Each request: its URL and the promise of its body (`[body, streamed]`).
+        let bodies: Vec<(String, Promise)> = if octet_stream {
+            let each = upload.files.iter().map(|(path, data)| {
+                let url = self.files_url(path.as_deref().or(single), user);
+                (url, upload_body(data, upload.gzip, streaming))
+            });
+            each.collect()
         } else {
-            self.upload_form(upload, opts)
-        }
+            let files: Array = upload
+                .files
+                .iter()
+                .map(|(path, data)| {
+                    let name = path.as_deref().or(single);
+                    Array::of2(data, &name.map_or(JsValue::UNDEFINED, JsValue::from))
+                })
+                .collect();
+            vec![(self.files_url(single, user), form_data(&files))]
+        };
+        let timeout = self.config.request_timeout(opts.request_timeout_ms);
+        let requests: Array = bodies
+            .into_iter()
+            .map(|(url, body)| {
+                let (envd, headers, user_signal) =
+                    (self.clone(), headers.clone(), opts.signal.clone());
+                let send = move |prepared: JsValue| {
+                    let prepared = Array::from(&prepared);
+                    // A streamed body has no request timeout: only the caller's signal ends it.
+                    let timeout = timeout.filter(|_| !prepared.get(1).is_truthy());
+                    let signal = CallSignal::new(user_signal, timeout, TIMEOUT_REASON, None);
+                    Ok(envd.post_files(url, headers, prepared.get(0), signal))
+                };
+                JsValue::from(run(Ok(Next::Wait(body, Box::new(send)))))
+            })
+            .collect();
+        let single = single.is_some();
+        let all = Promise::all(&requests);
+        let step = move |lists: JsValue| {
+            let infos = Array::from(&lists).flat(1);
+            // The single-file form answers one `WriteInfo`, the array form always an array.
+            Next::done(if single && infos.length() == 1 {
+                infos.get(0)
+            } else {
+                infos.into()
+            })
+        };
+        Ok(Next::Wait(all, Box::new(step)))
     }
 
     fn upload_headers(&self, upload: &Upload, octet_stream: bool) -> Object {
-        let names: Vec<String> = upload
-            .metadata
-            .iter()
-            .map(|(k, _)| ["X-Metadata-", k].concat())
-            .collect();
-        let mut extra: Vec<(&str, &str)> = names
-            .iter()
-            .zip(&upload.metadata)
-            .map(|(name, (_, value))| (name.as_str(), value.as_str()))
-            .collect();
+        let headers = self.files_headers(&[]);
+        for (key, value) in &upload.metadata {
+            let name = ["X-Metadata-", key].concat();
+            set(&headers, &name, &JsValue::from_str(value));
+        }
         if octet_stream {
-            extra.push(("Content-Type", "application/octet-stream"));
+            let content_type = JsValue::from_str("application/octet-stream");
+            set(&headers, "Content-Type", &content_type);
             if upload.gzip {
-                extra.push(("Content-Encoding", "gzip"));
+                set(&headers, "Content-Encoding", &JsValue::from_str("gzip"));
             }
         }
-        self.files_headers(&extra)
+        headers
     }
 
     /// One `POST /files` whose answer lists the written files.
@@ -297,67 +338,6 @@ impl Envd {
         };
         Next::Fetch(request, Box::new(step))
     }
-
-    fn upload_form(self: &Rc<Self>, upload: Upload, opts: &RequestOpts) -> Result<Next> {
-        let files: Array = upload
-            .files
-            .iter()
-            .map(|(path, data)| {
-                let name = path.as_deref().or(upload.path.as_deref());
-                Array::of2(data, &name.map_or(JsValue::UNDEFINED, JsValue::from))
-            })
-            .collect();
-        let url = self.files_url(upload.path.as_deref(), upload.user.as_deref());
-        let headers = self.upload_headers(&upload, false);
-        let timeout = self.config.request_timeout(opts.request_timeout_ms);
-        let user_signal = opts.signal.clone();
-        let single = upload.path.is_some();
-        let envd = self.clone();
-        let send = move |form: JsValue| {
-            let signal = CallSignal::new(user_signal, timeout, TIMEOUT_REASON, None);
-            let post = envd.post_files(url, headers, form, signal);
-            Ok(Next::Wait(
-                run(Ok(post)),
-                Box::new(move |infos| written(infos, single)),
-            ))
-        };
-        Ok(Next::Wait(form_data(&files), Box::new(send)))
-    }
-
-    fn upload_each(
-        self: &Rc<Self>,
-        upload: Upload,
-        streaming: bool,
-        opts: &RequestOpts,
-    ) -> Result<Next> {
-        let headers = self.upload_headers(&upload, true);
-        let timeout = self.config.request_timeout(opts.request_timeout_ms);
-        let uploads: Array = upload
-            .files
-            .iter()
-            .map(|(path, data)| {
-                let path = path.as_deref().or(upload.path.as_deref());
-                let url = self.files_url(path, upload.user.as_deref());
-                let (envd, headers, user_signal) =
-                    (self.clone(), headers.clone(), opts.signal.clone());
-                let send = move |pair: JsValue| {
-                    let (body, streamed) = (get(&pair, "0"), get(&pair, "1").is_truthy());
-                    // A streamed body has no request timeout: only the caller's signal ends it.
-                    let timeout = if streamed { None } else { timeout };
-                    let signal = CallSignal::new(user_signal, timeout, TIMEOUT_REASON, None);
-                    Ok(envd.post_files(url, headers, body, signal))
-                };
-                let body = upload_body(data, upload.gzip, streaming);
-                JsValue::from(run(Ok(Next::Wait(body, Box::new(send)))))
-            })
-            .collect();
-        let single = upload.path.is_some();
-        let all = Promise::all(&uploads);
-        Ok(Next::Wait(
-            all,
-            Box::new(move |lists| written(Array::from(&lists).flat(1).into(), single)),
-        ))
-    }
 }
 
 /// Rejects with the envd HTTP error once the error body (`text`) is read; `signal` keeps the
@@ -369,15 +349,6 @@ fn error_from(text: Promise, response: Response, signal: CallSignal) -> Result<N
         Err(http_failure(&response, &text, NotFoundAs::File))
     };
     Ok(Next::Wait(text, Box::new(step)))
-}
-
-/// `WriteInfo` for the single-file form, `WriteInfo[]` for the array form.
-fn written(infos: JsValue, single: bool) -> Result<Next> {
-    let infos = Array::from(&infos);
-    if single && infos.length() == 1 {
-        return Next::done(infos.get(0));
-    }
-    Next::done(infos)
 }
 
 #[cfg(test)]
