@@ -8,7 +8,7 @@ use core::cell::RefCell;
 use envd_protocol::process::{
     DataEvent, EndEvent, Event, Input, Output, ProcessEvent, StartResponse,
 };
-use js_sys::{Function, Object, Promise, Uint8Array};
+use js_sys::{Array, Function, Object, Promise, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::AbortController;
@@ -132,11 +132,17 @@ async fn deliver(chunk: Chunk, callbacks: &Callbacks) -> core::result::Result<()
         Chunk::Text(false, s) => (&callbacks.on_stderr, JsValue::from(s)),
         Chunk::Bytes(b) => (&callbacks.on_pty, Uint8Array::from(b.as_slice()).into()),
     };
-    if let Some(f) = callback {
-        let returned = f.call1(&JsValue::UNDEFINED, &arg)?;
-        JsFuture::from(Promise::resolve(&returned)).await?;
+    match callback {
+        Some(f) => call_and_wait(f, &Array::of1(&arg)).await,
+        None => Ok(()),
     }
-    Ok(())
+}
+
+/// Calls a user callback with `args` and waits for what it returns (a promise or a value);
+/// what it throws or rejects with is the error.
+pub async fn call_and_wait(f: &Function, args: &Array) -> core::result::Result<(), JsValue> {
+    let returned = f.apply(&JsValue::UNDEFINED, args)?;
+    JsFuture::from(Promise::resolve(&returned)).await.map(drop)
 }
 
 async fn pump(

@@ -6,12 +6,12 @@ use alloc::rc::Rc;
 use core::cell::Cell;
 
 use envd_protocol::filesystem::{EventType, FilesystemEvent};
-use js_sys::{Function, Object, Promise};
+use js_sys::{Array, Function, Object, Promise};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::JsFuture;
 use web_sys::AbortController;
 
 use super::files::entry_info;
+use super::handle::call_and_wait;
 use crate::envd::filesystem::next_watch_event;
 use crate::envd::{Envd, stream_failure};
 use crate::error::{NotFoundAs, Result};
@@ -68,15 +68,6 @@ fn event_object(event: FilesystemEvent) -> Option<JsValue> {
     Some(out.into())
 }
 
-/// Calls `f(arg)` (or `f()`) and waits for what it returns.
-async fn call_and_wait(f: &Function, arg: Option<&JsValue>) -> core::result::Result<(), JsValue> {
-    let returned = match arg {
-        Some(arg) => f.call1(&JsValue::UNDEFINED, arg)?,
-        None => f.call0(&JsValue::UNDEFINED)?,
-    };
-    JsFuture::from(Promise::resolve(&returned)).await.map(drop)
-}
-
 async fn pump(
     mut stream: ServerStream,
     on_event: Option<Function>,
@@ -96,7 +87,7 @@ async fn pump(
             else {
                 continue;
             };
-            call_and_wait(f, Some(&event)).await?;
+            call_and_wait(f, &Array::of1(&event)).await?;
         }
     }
     .await;
@@ -104,7 +95,8 @@ async fn pump(
     drop(stream);
     if let Some(f) = &on_exit {
         // What `onExit` throws or rejects with is ignored, as officially.
-        let _ = call_and_wait(f, outcome.as_ref().err()).await;
+        let args = outcome.err().map_or_else(Array::new, |e| Array::of1(&e));
+        let _ = call_and_wait(f, &args).await;
     }
     Next::done(JsValue::UNDEFINED)
 }

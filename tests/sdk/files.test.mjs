@@ -98,6 +98,25 @@ for (const [name, sdk] of implementations) {
       assert.equal(sum.stdout.trim(), expected.digest('hex'));
     });
 
+    test('streams upload as octet-stream (one request each) or, with it off, buffered into one multipart request', async () => {
+      const streamOf = (...parts) => new ReadableStream({
+        start(c) {
+          for (const p of parts) c.enqueue(encode(p));
+          c.close();
+        },
+      });
+      const infos = await sbx.files.write([
+        { path: 'streams/a.txt', data: streamOf('al', 'pha') },
+        { path: 'streams/b.txt', data: streamOf('beta') },
+        { path: 'streams/c.txt', data: 'gamma' },
+      ]);
+      assert.deepEqual(infos.map((i) => i.name), ['a.txt', 'b.txt', 'c.txt']);
+      const buffered = await sbx.files.write('streams/d.txt', streamOf('del', 'ta ✓'), { useOctetStream: false });
+      assert.equal(buffered.path, '/home/user/streams/d.txt');
+      const out = await sbx.commands.run('cat streams/a.txt streams/b.txt streams/c.txt streams/d.txt');
+      assert.equal(out.stdout, 'alphabetagammadelta ✓');
+    });
+
     test('empty files read back empty in every format', async () => {
       await sbx.files.write('empty.txt', '');
       const got = await readAllFormats(sbx, 'empty.txt');
