@@ -258,6 +258,33 @@ for (const [name, sdk] of implementations) {
       assert.equal(await sbx.files.exists('p.txt'), false);
     });
 
+    test('requestTimeoutMs bounds whole calls but only the handshake of a stream; a signal ends a stream any time', async () => {
+      await sbx.commands.run('head -c 16777216 /dev/urandom > /tmp/t.bin', { user: 'root' });
+      for (const call of [
+        () => sbx.files.read('/tmp/t.bin', { user: 'root', format: 'bytes', requestTimeoutMs: 1 }),
+        () => sbx.files.write('/tmp/t2.bin', new Uint8Array(16 << 20), { user: 'root', requestTimeoutMs: 1 }),
+      ]) {
+        const err = await rejection(call());
+        assert.deepEqual([err.name, err.message], ['TimeoutError', 'The operation was aborted due to timeout']);
+      }
+      // A walk of /usr takes envd far longer than 1 ms, so the timeout always wins.
+      const rpc = await rejection(sbx.files.list('/usr', { depth: 10, requestTimeoutMs: 1 }));
+      assert.ok(rpc instanceof sdk.TimeoutError);
+      assert.match(rpc.message, /^\[canceled\] The operation was aborted due to timeout: /);
+
+      const stream = await sbx.files.read('/tmp/t.bin', { format: 'stream', user: 'root', requestTimeoutMs: 2000 });
+      await new Promise((r) => setTimeout(r, 2500)); // past the request timeout before reading
+      assert.equal((await new Response(stream).arrayBuffer()).byteLength, 16 << 20);
+
+      const controller = new AbortController();
+      const aborted = await sbx.files.read('/tmp/t.bin', { format: 'stream', user: 'root', signal: controller.signal });
+      const reader = aborted.getReader();
+      await reader.read();
+      controller.abort(new Error('caller stopped'));
+      const err = await rejection((async () => { while (!(await reader.read()).done); })());
+      assert.equal(err.message, 'caller stopped');
+    });
+
     test('an aborted signal fails reads and writes with its reason', async () => {
       const aborted = AbortSignal.abort(new Error('stop here'));
       for (const call of [
