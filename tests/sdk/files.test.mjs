@@ -249,6 +249,25 @@ for (const [name, sdk] of implementations) {
       assert.equal(await sbx.files.read('errs/file.txt'), 'x', 'failed writes leave existing files alone');
     });
 
+    test('a stream that fails mid-upload rejects and leaves no half-written file', async () => {
+      await sbx.files.write('broken/keep.txt', 'old content');
+      const failing = () => {
+        let sent = 0;
+        return new ReadableStream({
+          pull(c) {
+            if (sent++ < 50) c.enqueue(new Uint8Array(64 * 1024).fill(120));
+            else c.error(new Error('source broke'));
+          },
+        });
+      };
+      const err = await rejection(sbx.files.write('broken/keep.txt', failing()));
+      assert.equal(err.name, 'TypeError');
+      assert.equal(err.cause?.message, 'source broke');
+      await rejection(sbx.files.write('broken/new.txt', failing()));
+      assert.equal(await sbx.files.read('broken/keep.txt'), 'old content');
+      assert.equal((await sbx.commands.run('ls -A broken')).stdout, 'keep.txt\n', 'no new, partial or staging file');
+    });
+
     test('write argument misuse is a plain Error before any request', async () => {
       const noPath = await rejection(sbx.files.write(undefined, 'x'));
       assert.deepEqual([noPath.constructor, noPath.message], [Error, 'Path or files are required']);
