@@ -161,18 +161,15 @@ impl Envd {
                 CallSignal::for_stream(user_signal, timeout, None),
                 Read::Headers,
             ),
-            Format::Text => (
-                CallSignal::new(user_signal, timeout, TIMEOUT_REASON, None),
-                Read::Text,
-            ),
-            Format::Bytes => (
-                CallSignal::new(user_signal, timeout, TIMEOUT_REASON, None),
-                Read::Bytes,
-            ),
-            Format::Blob => (
-                CallSignal::new(user_signal, timeout, TIMEOUT_REASON, None),
-                Read::Blob,
-            ),
+            _ => {
+                let signal = CallSignal::new(user_signal, timeout, TIMEOUT_REASON, None);
+                let read = match format {
+                    Format::Text => Read::Text,
+                    Format::Bytes => Read::Bytes,
+                    _ => Read::Blob,
+                };
+                (signal, read)
+            }
         };
         let accept_gzip: &[(&str, &str)] = if gzip {
             &[("Accept-Encoding", "gzip")]

@@ -30,7 +30,7 @@ pub struct WatchSpec {
     pub timeout_ms: Option<f64>,
 }
 
-/// The entry of a Stat/MakeDir/Move answer; its absence is a plain `Error` with `missing`.
+/// The entry of a Stat or Move answer; its absence is a plain `Error` saying `missing`.
 fn entry_of(res: EntryResponse, missing: &str) -> Result<EntryInfo> {
     res.entry.ok_or_else(|| error(ErrorClass::Plain, missing))
 }

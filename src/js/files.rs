@@ -95,6 +95,7 @@ fn write_entries(files: &Array) -> Vec<(Option<String>, JsValue)> {
         .collect()
 }
 
+/// What `write` uploads: `files`, with the options `v`.
 fn upload(path: Option<String>, files: Vec<(Option<String>, JsValue)>, v: &JsValue) -> Upload {
     let metadata = entries(v, "metadata").unwrap_or_default();
     Upload {

@@ -91,13 +91,13 @@ async fn pump(
         }
     }
     .await;
-    // Tear the stream down before `onExit` runs, as the official handle does once it is done.
-    drop(stream);
     if let Some(f) = &on_exit {
         // What `onExit` throws or rejects with is ignored, as officially.
         let args = outcome.err().map_or_else(Array::new, |e| Array::of1(&e));
         let _ = call_and_wait(f, &args).await;
     }
+    // Dropping the stream aborts its request, once `onExit` has run (as officially).
+    drop(stream);
     Next::done(JsValue::UNDEFINED)
 }
 
