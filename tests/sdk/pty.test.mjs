@@ -110,6 +110,15 @@ for (const [name, sdk] of implementations) {
       assert.equal(await sbx.pty.kill(term.pid), false);
     });
 
+    test('timeoutMs ends the terminal with TimeoutError', async () => {
+      const term = await sbx.pty.create({ cols: 80, rows: 24, onData: () => {}, timeoutMs: 500 });
+      const err = await term.wait().catch((e) => e);
+      assert.ok(err instanceof sdk.TimeoutError, `${err?.name}: ${err?.message}`);
+      assert.match(err.message, /^\[deadline_exceeded\]/);
+      const ps = await sbx.commands.run(`ps -p ${term.pid} >/dev/null || echo gone`, { user: 'root' });
+      assert.equal(ps.stdout, 'gone\n', 'envd killed the terminal at its deadline');
+    });
+
     test('unknown terminals and stdin on a terminal fail with the official classes', async () => {
       const unknown = 999_999;
       assert.equal(await sbx.pty.kill(unknown), false);

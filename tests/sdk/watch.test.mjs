@@ -92,6 +92,16 @@ for (const [name, sdk] of implementations) {
       assert.ok(created.entry.modifiedTime instanceof Date);
     });
 
+    test('user picks the home a relative watch path resolves against', async () => {
+      await sbx.files.makeDir('watched', { user: 'root' });
+      const events = [];
+      const handle = await sbx.files.watchDir('watched', (e) => events.push(e), { user: 'root' });
+      await sbx.files.write('/root/watched/mine.txt', 'x', { user: 'root' });
+      await until(events, (e) => e.name === 'mine.txt' && e.type === 'write');
+      await handle.stop();
+      assert.equal(await sbx.files.exists('watched'), false, 'not under /home/user');
+    });
+
     test('onEvent is awaited: events reach it one at a time', async () => {
       await sbx.files.makeDir('w4');
       const seen = [];
