@@ -8,6 +8,11 @@ use js_sys::{Array, Date, Function, Object, Promise};
 use wasm_bindgen::prelude::*;
 
 use super::opts::{boolean, entries, function, number, request_opts, string};
+
+/// A path argument: wasm-bindgen glue for a `JsValue` is smaller than for a `String`.
+fn path_arg(v: &JsValue) -> String {
+    v.as_string().unwrap_or_default()
+}
 use super::sandbox::SandboxState;
 use super::watch::WatchHandle;
 use crate::envd::RequestOpts;
@@ -116,12 +121,18 @@ fn upload(path: Option<String>, files: Vec<(Option<String>, JsValue)>, v: &JsVal
 impl Filesystem {
     /// `read(path, { format })`: `'text'` (default), `'bytes'`, `'blob'`, or `'stream'` — the
     /// response body itself.
-    pub fn read(&self, path: String, v: JsValue) -> Promise {
+    pub fn read(&self, path: JsValue, v: JsValue) -> Promise {
         let format = Format::parse(string(&v, "format").as_deref());
         let gzip = boolean(&v, "gzip") == Some(true);
         let user = string(&v, "user");
         let envd = &self.sandbox.envd;
-        run(envd.read_file(&path, user.as_deref(), format, gzip, &request_opts(&v)))
+        run(envd.read_file(
+            &path_arg(&path),
+            user.as_deref(),
+            format,
+            gzip,
+            &request_opts(&v),
+        ))
     }
 
     /// `write(path, data, opts?)` → `WriteInfo`; `write(files, opts?)` → `WriteInfo[]`.
@@ -148,7 +159,7 @@ impl Filesystem {
     }
 
     /// `list(path, { depth })`: entries down to `depth` levels (default 1).
-    pub fn list(&self, path: String, v: JsValue) -> Promise {
+    pub fn list(&self, path: JsValue, v: JsValue) -> Promise {
         let depth = number(&v, "depth");
         if depth.is_some_and(|d| d < 1.0) {
             let e = error(ErrorClass::InvalidArgument, "depth should be at least one");
@@ -156,42 +167,52 @@ impl Filesystem {
         }
         let depth = depth.unwrap_or(1.0) as u32;
         let envd = &self.sandbox.envd;
-        run(envd.list_dir(path, depth, &self.rpc_opts(&v), entry_list))
+        run(envd.list_dir(path_arg(&path), depth, &self.rpc_opts(&v), entry_list))
     }
 
-    pub fn exists(&self, path: String, v: JsValue) -> Promise {
-        run(self.sandbox.envd.exists(path, &self.rpc_opts(&v)))
-    }
-
-    #[wasm_bindgen(js_name = getInfo)]
-    pub fn get_info(&self, path: String, v: JsValue) -> Promise {
-        run(self.sandbox.envd.stat(path, &self.rpc_opts(&v), entry_info))
-    }
-
-    pub fn remove(&self, path: String, v: JsValue) -> Promise {
-        run(self.sandbox.envd.remove(path, &self.rpc_opts(&v)))
-    }
-
-    /// `rename(oldPath, newPath)`: the entry at its new path.
-    pub fn rename(&self, old_path: String, new_path: String, v: JsValue) -> Promise {
-        let opts = self.rpc_opts(&v);
+    pub fn exists(&self, path: JsValue, v: JsValue) -> Promise {
         run(self
             .sandbox
             .envd
-            .rename(old_path, new_path, &opts, entry_info))
+            .exists(path_arg(&path), &self.rpc_opts(&v)))
+    }
+
+    #[wasm_bindgen(js_name = getInfo)]
+    pub fn get_info(&self, path: JsValue, v: JsValue) -> Promise {
+        run(self
+            .sandbox
+            .envd
+            .stat(path_arg(&path), &self.rpc_opts(&v), entry_info))
+    }
+
+    pub fn remove(&self, path: JsValue, v: JsValue) -> Promise {
+        run(self
+            .sandbox
+            .envd
+            .remove(path_arg(&path), &self.rpc_opts(&v)))
+    }
+
+    /// `rename(oldPath, newPath)`: the entry at its new path.
+    pub fn rename(&self, old_path: JsValue, new_path: JsValue, v: JsValue) -> Promise {
+        let opts = self.rpc_opts(&v);
+        let (from, to) = (path_arg(&old_path), path_arg(&new_path));
+        run(self.sandbox.envd.rename(from, to, &opts, entry_info))
     }
 
     /// `makeDir(path)`: `true` when created (with parents), `false` when it already existed.
     #[wasm_bindgen(js_name = makeDir)]
-    pub fn make_dir(&self, path: String, v: JsValue) -> Promise {
-        run(self.sandbox.envd.make_dir(path, &self.rpc_opts(&v)))
+    pub fn make_dir(&self, path: JsValue, v: JsValue) -> Promise {
+        run(self
+            .sandbox
+            .envd
+            .make_dir(path_arg(&path), &self.rpc_opts(&v)))
     }
 
     /// `watchDir(path, onEvent, opts?)`: resolves with a `WatchHandle` once watching started.
     #[wasm_bindgen(js_name = watchDir)]
-    pub fn watch_dir(&self, path: String, on_event: JsValue, v: JsValue) -> Promise {
+    pub fn watch_dir(&self, path: JsValue, on_event: JsValue, v: JsValue) -> Promise {
         let spec = WatchSpec {
-            path,
+            path: path_arg(&path),
             recursive: boolean(&v, "recursive") == Some(true),
             include_entry: boolean(&v, "includeEntry") == Some(true),
             allow_network_mounts: boolean(&v, "allowNetworkMounts") == Some(true),
