@@ -66,6 +66,11 @@ for (const [name, sdk] of implementations) {
       assert.equal(got.text, UNICODE);
       for (const bytes of [got.bytes, got.blob, got.stream]) assert.deepEqual(bytes, encode(UNICODE));
       assert.equal(await sbx.files.read('uni/ünï.txt', { gzip: true }), UNICODE);
+      const odd = 'uni/sp ace&x=1#h?q+plus%20 \'quote\'.txt';
+      assert.equal((await sbx.files.write(odd, 'odd')).path, `/home/user/${odd}`);
+      assert.equal(await sbx.files.read(odd), 'odd');
+      assert.equal((await sbx.files.getInfo(odd)).name, odd.slice(4));
+      assert.deepEqual((await sbx.files.write([{ path: `${odd}.2`, data: 'two' }])).map((i) => i.path), [`/home/user/${odd}.2`]);
     });
 
     test('binary content round-trips from every data type', async () => {
