@@ -4,10 +4,10 @@
 use alloc::rc::Rc;
 
 use envd_protocol::process::Input;
-use js_sys::{Promise, Uint8Array};
+use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 
-use super::commands::string_map;
+use super::commands::{stdin_bytes, string_map};
 use super::handle::{Callbacks, CommandHandle};
 use super::opts::{function, number, record, request_opts, string};
 use super::sandbox::SandboxState;
@@ -80,10 +80,10 @@ impl Pty {
         run(envd.connect_process(pid, &request_opts(&v), timeout, self.handle_of(&v)))
     }
 
-    /// Sends bytes to the terminal, as typed.
+    /// Sends bytes to the terminal, as typed (a string is sent as UTF-8).
     #[wasm_bindgen(js_name = sendInput)]
-    pub fn send_input(&self, pid: u32, data: Uint8Array, v: JsValue) -> Promise {
-        let input = Input::Pty(data.to_vec());
+    pub fn send_input(&self, pid: u32, data: JsValue, v: JsValue) -> Promise {
+        let input = Input::Pty(stdin_bytes(&data));
         run(self.sandbox.envd.send_input(pid, input, &request_opts(&v)))
     }
 
