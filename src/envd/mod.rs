@@ -1,11 +1,13 @@
 //! envd, the daemon inside a sandbox: where it is, the headers every request carries, version
 //! gates, its HTTP endpoints (`/health`), signed file URLs, the unary RPC path with the official
-//! error mapping (and the `/health` probe for connections dropped mid-call), and (in `process`)
-//! the Process RPCs.
+//! error mapping (and the `/health` probe for connections dropped mid-call), and the services:
+//! `process` (Process RPCs, PTYs included), `filesystem` (Filesystem RPCs and WatchDir) and
+//! `files` (`/files` downloads and uploads).
 //!
 //! Adding an RPC (the pattern `process` follows): build the request message, call
-//! [`Envd::unary`] with a closure that turns the decoded answer into the JS value, or
-//! [`Envd::open_stream`] for a server stream.
+//! [`Envd::unary`] with a closure that turns the decoded answer into the JS value
+//! ([`Envd::unary_flag`] for a yes/no answer), or [`Envd::open_started`] for a server stream
+//! that begins with a start event.
 
 pub mod files;
 pub mod filesystem;
