@@ -119,7 +119,7 @@ for (const [name, sdk] of implementations) {
       assert.equal(ps.stdout, 'gone\n', 'envd killed the terminal at its deadline');
     });
 
-    test('unknown terminals and stdin on a terminal fail with the official classes', async () => {
+    test('unknown terminals, bad cwd or user, and stdin on a terminal fail with the official classes', async () => {
       const unknown = 999_999;
       assert.equal(await sbx.pty.kill(unknown), false);
       for (const call of [
@@ -131,6 +131,10 @@ for (const [name, sdk] of implementations) {
         assert.ok(err instanceof sdk.NotFoundError, `${err?.name}: ${err?.message}`);
         assert.ok(!(err instanceof sdk.FileNotFoundError));
       }
+      const badCwd = await sbx.pty.create({ cols: 80, rows: 24, onData: () => {}, cwd: '/no/such/dir' }).catch((e) => e);
+      assert.ok(badCwd instanceof sdk.InvalidArgumentError, `${badCwd?.name}: ${badCwd?.message}`);
+      const badUser = await sbx.pty.create({ cols: 80, rows: 24, onData: () => {}, user: 'nobody-such' }).catch((e) => e);
+      assert.ok(badUser instanceof sdk.AuthenticationError, `${badUser?.name}: ${badUser?.message}`);
       const term = await sbx.pty.create({ cols: 80, rows: 24, onData: () => {} });
       const stdin = await term.sendStdin('x').catch((e) => e);
       assert.ok(stdin instanceof sdk.SandboxError);
