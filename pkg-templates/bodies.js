@@ -52,7 +52,8 @@ export function streamsRequestBodies(url) {
       fetchStreamsBodies = false;
     }
   }
-  const inBrowser = typeof window !== 'undefined' || typeof importScripts === 'function';
+  // A page has a document, a worker importScripts (Deno 1 has a window, and streams fine).
+  const inBrowser = typeof document !== 'undefined' || typeof importScripts === 'function';
   return fetchStreamsBodies && !(inBrowser && url.startsWith('http:'));
 }
 
