@@ -1,5 +1,5 @@
 // Type declarations of e2b-wasm: the official `e2b` SDK's surface (sandbox lifecycle,
-// commands, errors). Hand-written because the JS classes are a facade over the wasm ones and
+// commands, filesystem, PTY, errors). Hand-written because the JS classes are a facade over the wasm ones and
 // several methods are overloaded.
 
 export type Username = string;
@@ -167,6 +167,111 @@ export interface Commands {
   closeStdin(pid: number, opts?: CommandRequestOpts): Promise<void>;
 }
 
+export declare const FileType: { readonly FILE: 'file'; readonly DIR: 'dir'; readonly SYMLINK: 'symlink' };
+export type FileType = (typeof FileType)[keyof typeof FileType];
+export declare const FilesystemEventType: {
+  readonly CHMOD: 'chmod';
+  readonly CREATE: 'create';
+  readonly REMOVE: 'remove';
+  readonly RENAME: 'rename';
+  readonly WRITE: 'write';
+};
+export type FilesystemEventType = (typeof FilesystemEventType)[keyof typeof FilesystemEventType];
+
+export interface WriteInfo {
+  name: string;
+  type?: FileType;
+  /** Absolute path. */
+  path: string;
+  metadata?: Record<string, string>;
+}
+export interface EntryInfo extends WriteInfo {
+  size: number;
+  mode: number;
+  permissions: string;
+  owner: string;
+  group: string;
+  modifiedTime?: Date;
+  symlinkTarget?: string;
+}
+export type WriteData = string | ArrayBuffer | ArrayBufferView | Blob | ReadableStream;
+export interface WriteEntry {
+  path: string;
+  data: WriteData;
+}
+export interface FilesystemRequestOpts extends Partial<Pick<ConnectionOpts, 'requestTimeoutMs' | 'signal'>> {
+  user?: Username;
+}
+export interface FilesystemReadOpts extends FilesystemRequestOpts {
+  /** Ask for a gzip-encoded transfer (the runtime decompresses it). */
+  gzip?: boolean;
+  /** Accepted for compatibility; a `'stream'` read hands back the response body itself, so no idle timeout applies to it (abort `signal` or cancel the stream instead). */
+  streamIdleTimeoutMs?: number;
+}
+export interface FilesystemWriteOpts extends FilesystemRequestOpts {
+  gzip?: boolean;
+  useOctetStream?: boolean;
+  metadata?: Record<string, string>;
+}
+export interface FilesystemListOpts extends FilesystemRequestOpts {
+  /** Levels below `path` to list (default 1). */
+  depth?: number;
+}
+export interface FilesystemEvent {
+  /** Path relative to the watched directory. */
+  name: string;
+  type: FilesystemEventType;
+  entry?: EntryInfo;
+}
+export interface WatchOpts extends FilesystemRequestOpts {
+  /** Lifetime of the watch in ms (default 60 000, 0 = unlimited). */
+  timeoutMs?: number;
+  onExit?: (err?: Error) => void | Promise<void>;
+  recursive?: boolean;
+  includeEntry?: boolean;
+  allowNetworkMounts?: boolean;
+}
+export interface WatchHandle {
+  stop(): Promise<void>;
+}
+
+export interface Filesystem {
+  read(path: string, opts?: FilesystemReadOpts & { format?: 'text' }): Promise<string>;
+  read(path: string, opts: FilesystemReadOpts & { format: 'bytes' }): Promise<Uint8Array>;
+  read(path: string, opts: FilesystemReadOpts & { format: 'blob' }): Promise<Blob>;
+  read(path: string, opts: FilesystemReadOpts & { format: 'stream' }): Promise<ReadableStream<Uint8Array>>;
+  write(path: string, data: WriteData, opts?: FilesystemWriteOpts): Promise<WriteInfo>;
+  write(files: WriteEntry[], opts?: FilesystemWriteOpts): Promise<WriteInfo[]>;
+  writeFiles(files: WriteEntry[], opts?: FilesystemWriteOpts): Promise<WriteInfo[]>;
+  list(path: string, opts?: FilesystemListOpts): Promise<EntryInfo[]>;
+  exists(path: string, opts?: FilesystemRequestOpts): Promise<boolean>;
+  getInfo(path: string, opts?: FilesystemRequestOpts): Promise<EntryInfo>;
+  remove(path: string, opts?: FilesystemRequestOpts): Promise<void>;
+  rename(oldPath: string, newPath: string, opts?: FilesystemRequestOpts): Promise<EntryInfo>;
+  makeDir(path: string, opts?: FilesystemRequestOpts): Promise<boolean>;
+  watchDir(path: string, onEvent: (event: FilesystemEvent) => void | Promise<void>, opts?: WatchOpts): Promise<WatchHandle>;
+}
+
+export interface PtyCreateOpts extends Partial<Pick<ConnectionOpts, 'requestTimeoutMs' | 'signal'>> {
+  cols: number;
+  rows: number;
+  onData: (data: PtyOutput) => void | Promise<void>;
+  /** Lifetime of the terminal's stream in ms (default 60 000, 0 = unlimited). */
+  timeoutMs?: number;
+  user?: Username;
+  envs?: Record<string, string>;
+  cwd?: string;
+}
+export type PtyConnectOpts = Partial<Pick<PtyCreateOpts, 'onData' | 'timeoutMs'>> &
+  Partial<Pick<ConnectionOpts, 'requestTimeoutMs' | 'signal'>>;
+export interface Pty {
+  create(opts: PtyCreateOpts): Promise<CommandHandle>;
+  connect(pid: number, opts?: PtyConnectOpts): Promise<CommandHandle>;
+  sendInput(pid: number, data: Uint8Array, opts?: Partial<Pick<ConnectionOpts, 'requestTimeoutMs' | 'signal'>>): Promise<void>;
+  resize(pid: number, size: { cols: number; rows: number }, opts?: Partial<Pick<ConnectionOpts, 'requestTimeoutMs' | 'signal'>>): Promise<void>;
+  kill(pid: number, opts?: Partial<Pick<ConnectionOpts, 'requestTimeoutMs' | 'signal'>>): Promise<boolean>;
+}
+
 export declare class Sandbox {
   protected static readonly defaultTemplate: string;
   protected static readonly defaultMcpTemplate: string;
@@ -175,6 +280,8 @@ export declare class Sandbox {
   readonly sandboxDomain: string;
   readonly trafficAccessToken: string | undefined;
   readonly commands: Commands;
+  readonly files: Filesystem;
+  readonly pty: Pty;
   protected readonly envdPort: number;
   protected readonly mcpPort: number;
   /** @hidden use `Sandbox.create` or `Sandbox.connect` */

@@ -1,5 +1,5 @@
-// Promise plumbing for the wasm: two things that need a JS callback and would otherwise each
-// cost a Rust closure type.
+// Promise and abort plumbing for the wasm: things that need a JS callback and would otherwise
+// each cost a Rust closure type.
 
 /** Marks a promise whose outcome nobody needs as handled (no unhandled-rejection report). */
 export function ignoreOutcome(promise) {
@@ -20,4 +20,10 @@ export function sleep(ms, signal) {
     }, ms);
     signal.addEventListener('abort', onAbort, { once: true });
   });
+}
+
+/** Aborts `controller` with `signal`'s reason once `signal` aborts. */
+export function followAbort(signal, controller) {
+  if (signal.aborted) controller.abort(signal.reason);
+  else signal.addEventListener('abort', () => controller.abort(signal.reason), { once: true });
 }

@@ -13,6 +13,11 @@ export {
 } from '%ERRORS_MODULE%';
 export { getSignature };
 
+/** Filesystem entry types (value export, like the official string enum). */
+export const FileType = { FILE: 'file', DIR: 'dir', SYMLINK: 'symlink' };
+/** Filesystem event types (value export, like the official string enum). */
+export const FilesystemEventType = { CHMOD: 'chmod', CREATE: 'create', REMOVE: 'remove', RENAME: 'rename', WRITE: 'write' };
+
 /** The resolved connection options; its fields are own properties, as in the official SDK. */
 export class ConnectionConfig {
   static envdPort = 49983;
@@ -39,6 +44,8 @@ export class Sandbox {
     this.envdPort = 49983;
     this.mcpPort = 50005;
     this.commands = core.commands();
+    this.files = core.files();
+    this.pty = core.pty();
   }
 
   static async create(templateOrOpts, opts) {

@@ -41,7 +41,7 @@ const errorsPath = `./${relative(pkg, join(snippets, errorsModule)).split('\\').
 
 const version = JSON.parse(readFileSync(join(root, 'pkg-templates/package.json'), 'utf8')).version;
 for (const name of readdirSync(templates)) {
-  if (name === 'errors.js' || name === 'promises.js') continue; // wasm-bindgen snippets
+  if (['errors.js', 'promises.js', 'bodies.js'].includes(name)) continue; // wasm-bindgen snippets
   const text = readFileSync(join(templates, name), 'utf8')
     .replaceAll('%ERRORS_MODULE%', errorsPath)
     .replaceAll('%VERSION%', version);

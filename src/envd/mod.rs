@@ -1,43 +1,53 @@
 //! envd, the daemon inside a sandbox: where it is, the headers every request carries, version
 //! gates, its HTTP endpoints (`/health`), signed file URLs, the unary RPC path with the official
-//! error mapping (and the `/health` probe for connections dropped mid-call), and (in `process`)
-//! the Process RPCs.
+//! error mapping (and the `/health` probe for connections dropped mid-call), and the services:
+//! `process` (Process RPCs, PTYs included), `filesystem` (Filesystem RPCs and WatchDir) and
+//! `files` (`/files` downloads and uploads).
 //!
 //! Adding an RPC (the pattern `process` follows): build the request message, call
-//! [`Envd::unary`] with a closure that turns the decoded answer into the JS value, or
-//! [`Envd::open_stream`] for a server stream.
+//! [`Envd::unary`] with a closure that turns the decoded answer into the JS value
+//! ([`Envd::unary_flag`] for a yes/no answer), or [`Envd::open_started`] for a server stream
+//! that begins with a start event.
 
+pub mod files;
+pub mod filesystem;
 pub mod output;
 pub mod process;
 pub mod signature;
 
 use alloc::rc::Rc;
 
-use envd_protocol::{ConnectError, Message};
+use envd_protocol::{Code, ConnectError, Message};
 use js_sys::Uint8Array;
 use wasm_bindgen::{JsCast, JsValue};
-use web_sys::AbortSignal;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{AbortSignal, Response};
 
-use crate::config::{ConnectionConfig, DEFAULT_USERNAME, ENVD_PORT, HEALTH_CHECK_TIMEOUT_MS};
+use crate::config::{
+    ConnectionConfig, DEFAULT_USERNAME, ENVD_PORT, HEALTH_CHECK_TIMEOUT_MS,
+    KEEPALIVE_PING_INTERVAL, STREAM_TIMEOUT_MS,
+};
 use crate::error::{
-    Error, ErrorClass, NotFoundAs, Result, envd_http_error, error, killed_in_flight,
-    needs_health_probe, rpc_error,
+    Error, ErrorClass, NotFoundAs, Result, envd_http_error, error, is_connection_dropped,
+    killed_in_flight, needs_health_probe, rpc_error,
 };
 use crate::prelude::*;
 use crate::transport::codec;
 use crate::transport::connect::{self, CallOptions, Endpoint, ServerStream};
-use crate::transport::exchange::{Exchanged, Next, Read, Request};
-use crate::transport::fetch::{self, get, get_string, headers_object};
+use crate::transport::exchange::{Exchanged, Next, Read, Request, run};
+use crate::transport::fetch::{self, get, headers_object};
 use crate::transport::log::Logger;
 use crate::transport::signal::{CallSignal, TIMEOUT_REASON};
 use crate::util::{decimal, encode_uri_component, version_at_least};
 use envd_protocol::base64::encode as base64;
 
-/// `requestTimeoutMs` and `signal` of one call.
+/// `requestTimeoutMs` and `signal` of one call, and its extra headers.
 #[derive(Clone, Default)]
 pub struct RequestOpts {
     pub signal: Option<AbortSignal>,
     pub request_timeout_ms: Option<f64>,
+    /// The acting user's `Authorization` (filesystem RPCs); empty for most calls.
+    pub headers: Vec<(String, String)>,
 }
 
 /// How to reach one sandbox's envd.
@@ -58,6 +68,10 @@ pub struct Envd {
 pub type OnUnary = Box<dyn FnOnce(core::result::Result<Vec<u8>, ConnectError>) -> Result<Next>>;
 /// Continues once a stream's response headers arrived.
 pub type OnStream = Box<dyn FnOnce(ServerStream) -> Result<Next>>;
+/// Decodes a stream's first message: the pid its start event carries, `None` if it is not one.
+pub type StartDecoder = fn(&[u8]) -> core::result::Result<Option<u32>, ConnectError>;
+/// Continues with a started (or reconnected) stream and its start event's pid.
+pub type OnStarted = Box<dyn FnOnce(u32, ServerStream) -> Result<Next>>;
 
 impl Envd {
     pub fn new(
@@ -123,7 +137,16 @@ impl Envd {
         CallOptions {
             signal: opts.signal.clone(),
             request_timeout_ms: self.config.request_timeout(opts.request_timeout_ms),
+            headers: opts.headers.clone(),
             ..Default::default()
+        }
+    }
+
+    /// `opts` acting as `user` (the Basic `Authorization` of user-scoped RPCs).
+    pub fn as_user(&self, opts: RequestOpts, user: Option<&str>) -> RequestOpts {
+        RequestOpts {
+            headers: self.auth_header(user).into_iter().collect(),
+            ..opts
         }
     }
 
@@ -149,15 +172,9 @@ impl Envd {
             match response.status() {
                 502 => Next::done(false),
                 _ if response.ok() => Next::done(true),
-                status => {
+                _ => {
                     let text = reply.body.as_string().unwrap_or_default();
-                    let parsed = js_sys::JSON::parse(&text).unwrap_or(JsValue::UNDEFINED);
-                    let message = get_string(&parsed, "message").unwrap_or(if text.is_empty() {
-                        response.status_text()
-                    } else {
-                        text
-                    });
-                    Err(envd_http_error(status, &message, NotFoundAs::Generic).into())
+                    Err(http_failure(&response, &text, NotFoundAs::Generic))
                 }
             }
         };
@@ -168,19 +185,37 @@ impl Envd {
     /// with `/health`, and a 502 there means the sandbox died under the call (`TimeoutError`);
     /// everything else maps by code.
     pub fn rpc_failure(&self, err: ConnectError, not_found: NotFoundAs) -> Result<Next> {
+        let mapped = rpc_error(&err, not_found).into();
         if !needs_health_probe(&err) {
-            return Err(rpc_error(&err, not_found).into());
+            return Err(mapped);
         }
+        self.probe_health(crate::error::connect_message(&err), mapped)
+    }
+
+    /// A failed envd HTTP `fetch` (the official `handleEnvdApiFetchError`): the runtime's own
+    /// error, unless the connection dropped and `/health` says the sandbox is gone.
+    pub fn fetch_failure(&self, failure: JsValue) -> Result<Next> {
+        match get(&failure, "message").as_string() {
+            Some(message) if is_connection_dropped(&message) => {
+                self.probe_health(message, Error::Js(failure))
+            }
+            _ => Err(Error::Js(failure)),
+        }
+    }
+
+    /// Asks `/health` whether the sandbox died under a call whose connection dropped: a 502
+    /// fails the call with a `TimeoutError` naming `message`, anything else with `otherwise`.
+    fn probe_health(&self, message: String, otherwise: Error) -> Result<Next> {
         let signal = CallSignal::new(None, Some(HEALTH_CHECK_TIMEOUT_MS), TIMEOUT_REASON, None);
         let step = move |exchanged: Exchanged| {
             let gone = exchanged
                 .reply
                 .is_ok_and(|reply| reply.response.status() == 502);
-            if gone {
-                let message = crate::error::connect_message(&err);
-                return Err(killed_in_flight(&message).into());
-            }
-            Err(rpc_error(&err, not_found).into())
+            Err(if gone {
+                killed_in_flight(&message).into()
+            } else {
+                otherwise
+            })
         };
         Ok(Next::Fetch(self.health_request(signal), Box::new(step)))
     }
@@ -217,6 +252,86 @@ impl Envd {
             Err(e) => envd.rpc_failure(e, not_found),
         };
         self.unary_raw(path, codec::encode(request), opts, Box::new(on_unary))
+    }
+
+    /// A unary RPC that answers `true`, or `false` when it fails with `false_on` (`kill` of an
+    /// unknown pid, `exists` of a missing path, `makeDir` of an existing directory).
+    pub fn unary_flag(
+        self: &Rc<Self>,
+        path: &str,
+        request: &impl Message,
+        opts: &RequestOpts,
+        false_on: Code,
+        not_found: NotFoundAs,
+    ) -> Result<Next> {
+        let envd = self.clone();
+        let on_unary = move |outcome: core::result::Result<Vec<u8>, ConnectError>| match outcome {
+            Ok(_) => Next::done(true),
+            Err(e) if e.code == false_on => Next::done(false),
+            Err(e) => envd.rpc_failure(e, not_found),
+        };
+        self.unary_raw(path, codec::encode(request), opts, Box::new(on_unary))
+    }
+
+    /// The options of a server stream acting as `user`: keepalives, and `timeoutMs` (default
+    /// 60 s, 0 = none) as the deadline.
+    pub fn stream_options(
+        &self,
+        opts: &RequestOpts,
+        timeout_ms: Option<f64>,
+        user: Option<&str>,
+    ) -> CallOptions {
+        let mut headers = vec![(
+            "Keepalive-Ping-Interval".to_string(),
+            KEEPALIVE_PING_INTERVAL.to_string(),
+        )];
+        headers.extend(self.auth_header(user));
+        CallOptions {
+            headers,
+            timeout_ms: Some(timeout_ms.unwrap_or(STREAM_TIMEOUT_MS)).filter(|ms| *ms > 0.0),
+            ..self.call_options(opts)
+        }
+    }
+
+    /// Opens a server stream and reads its first message, which must be the start event:
+    /// `start` decodes it (`Ok(None)`: not a start event, a plain `Error`) into what `then`
+    /// needs, the pid of a process (0 for streams whose start carries nothing). Failing to open
+    /// maps like the official start handlers (`unavailable` = no sandbox).
+    pub fn open_started(
+        self: &Rc<Self>,
+        path: &str,
+        request: &impl Message,
+        call: CallOptions,
+        not_found: NotFoundAs,
+        start: StartDecoder,
+        then: OnStarted,
+    ) -> Result<Next> {
+        let (envd, on_error_envd) = (self.clone(), self.clone());
+        let on_error = move |e| on_error_envd.start_failure(e, not_found);
+        let on_stream = move |mut stream: ServerStream| {
+            let first = async move {
+                let started = match stream.next_message().await {
+                    Ok(Some(bytes)) => start(&bytes),
+                    Ok(None) => Ok(None),
+                    Err(e) => Err(e),
+                };
+                match started {
+                    Ok(Some(pid)) => then(pid, stream),
+                    Ok(None) => Err(error(ErrorClass::Plain, "Expected start event")),
+                    Err(e) => envd.start_failure(e, not_found),
+                }
+            };
+            Ok(Next::Future(Box::pin(first)))
+        };
+        self.open_stream(path, request, call, Box::new(on_error), Box::new(on_stream))
+    }
+
+    fn start_failure(&self, e: ConnectError, not_found: NotFoundAs) -> Result<Next> {
+        if e.code == Code::Unavailable {
+            let message = "Sandbox is probably not running anymore";
+            return Err(error(ErrorClass::SandboxNotFound, message));
+        }
+        self.rpc_failure(e, not_found)
     }
 
     /// Opens a server stream; `then` takes it over once the response headers arrived.
@@ -281,6 +396,19 @@ impl Envd {
     }
 }
 
+/// The error of a non-2xx envd HTTP answer whose body read as `text` (the official
+/// `handleEnvdApiError`): the JSON body's `message` (or a JSON string), else the raw body,
+/// else the status text.
+pub fn http_failure(response: &Response, text: &str, not_found: NotFoundAs) -> Error {
+    let parsed = js_sys::JSON::parse(text).unwrap_or_else(|_| JsValue::from_str(text));
+    let message = parsed
+        .as_string()
+        .or_else(|| get(&parsed, "message").as_string())
+        .filter(|m| !m.is_empty())
+        .unwrap_or_else(|| response.status_text());
+    envd_http_error(response.status(), &message, not_found).into()
+}
+
 /// `<origin>/files?…`: presigned URLs resolve `/files` against the origin, like `new URL('/files', base)`.
 fn files_url(base: &str, params: &[(&str, String)]) -> String {
     // `scheme:`, ``, `host[:port]`, then the path (if any) in the fourth part.
@@ -320,4 +448,13 @@ pub fn sign(
         then(signature, expiration)
     };
     Ok(Next::Wait(digest, Box::new(step)))
+}
+
+/// The error a failed stream ends a handle (or a watch) with, once mapped (the `/health` probe
+/// included). Used by event loops, which are futures of their own.
+pub async fn stream_failure(envd: &Envd, err: ConnectError, not_found: NotFoundAs) -> JsValue {
+    let mapped = run(envd.rpc_failure(err, not_found));
+    match JsFuture::from(mapped).await {
+        Ok(value) | Err(value) => value,
+    }
 }

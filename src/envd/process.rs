@@ -6,20 +6,19 @@ use alloc::rc::Rc;
 
 use envd_protocol::process::{
     CloseStdinRequest, CloseStdinResponse, ConnectRequest, Event, Input, ListRequest, ListResponse,
-    ProcessConfig, ProcessEvent, ProcessInfo, ProcessInput, ProcessSelector, SendInputRequest,
-    SendInputResponse, SendSignalRequest, Signal, StartRequest, StartResponse, path,
+    ProcessConfig, ProcessInfo, ProcessInput, ProcessSelector, Pty, PtySize, SendInputRequest,
+    SendInputResponse, SendSignalRequest, Signal, StartRequest, StartResponse, UpdateRequest,
+    UpdateResponse, path,
 };
-use envd_protocol::{Code, ConnectError, Message};
+use envd_protocol::{Code, Message};
 use wasm_bindgen::JsValue;
-use wasm_bindgen_futures::JsFuture;
 
-use super::{Envd, RequestOpts};
-use crate::config::{KEEPALIVE_PING_INTERVAL, STREAM_TIMEOUT_MS};
-use crate::error::{ErrorClass, NotFoundAs, Result, SdkError, error};
+use super::{Envd, OnStarted, RequestOpts};
+use crate::error::{ErrorClass, NotFoundAs, Result, error};
 use crate::prelude::*;
 use crate::transport::codec;
-use crate::transport::connect::{CallOptions, ServerStream};
-use crate::transport::exchange::{Next, run};
+use crate::transport::connect::CallOptions;
+use crate::transport::exchange::Next;
 
 /// What `commands.run` starts.
 pub struct StartSpec {
@@ -30,12 +29,24 @@ pub struct StartSpec {
     pub stdin: bool,
 }
 
-/// Continues with a started (or reconnected) process: its pid and its event stream.
-pub type OnStarted = Box<dyn FnOnce(u32, ServerStream) -> Result<Next>>;
+/// What `pty.create` starts: an interactive login shell on a terminal of this size.
+pub struct PtySpec {
+    pub cols: u32,
+    pub rows: u32,
+    pub envs: BTreeMap<String, String>,
+    pub cwd: Option<String>,
+    pub user: Option<String>,
+}
 
 fn outdated(version: &str, what: &str) -> Result<Next> {
     let message = ["Sandbox envd version ", version, what].concat();
     Err(error(ErrorClass::Sandbox, message))
+}
+
+fn terminal(cols: u32, rows: u32) -> Pty {
+    Pty {
+        size: Some(PtySize { cols, rows }),
+    }
 }
 
 fn done<M: Message>(_: M) -> Result<Next> {
@@ -97,32 +108,8 @@ impl Envd {
             process: Some(ProcessSelector::pid(pid)),
             signal: Signal::Sigkill,
         };
-        let envd = self.clone();
-        let on_unary = move |outcome: core::result::Result<Vec<u8>, ConnectError>| match outcome {
-            Ok(_) => Next::done(true),
-            Err(e) if e.code == Code::NotFound => Next::done(false),
-            Err(e) => envd.rpc_failure(e, NotFoundAs::Generic),
-        };
-        let message = codec::encode(&request);
-        self.unary_raw(path::SEND_SIGNAL, message, opts, Box::new(on_unary))
-    }
-
-    fn stream_options(
-        &self,
-        opts: &RequestOpts,
-        timeout_ms: Option<f64>,
-        user: Option<&str>,
-    ) -> CallOptions {
-        let mut headers = vec![(
-            "Keepalive-Ping-Interval".to_string(),
-            KEEPALIVE_PING_INTERVAL.to_string(),
-        )];
-        headers.extend(self.auth_header(user));
-        CallOptions {
-            headers,
-            timeout_ms: Some(timeout_ms.unwrap_or(STREAM_TIMEOUT_MS)).filter(|ms| *ms > 0.0),
-            ..self.call_options(opts)
-        }
+        let generic = NotFoundAs::Generic;
+        self.unary_flag(path::SEND_SIGNAL, &request, opts, Code::NotFound, generic)
     }
 
     /// `Process/Start`; `then` runs once the process's pid arrived.
@@ -151,6 +138,50 @@ impl Envd {
         self.open_process_stream(path::START, &request, call, then)
     }
 
+    /// `Process/Start` of a terminal (`bash -i -l`); its output arrives as `pty` data.
+    pub fn start_pty(
+        self: &Rc<Self>,
+        spec: PtySpec,
+        opts: &RequestOpts,
+        timeout_ms: Option<f64>,
+        then: OnStarted,
+    ) -> Result<Next> {
+        let request = StartRequest {
+            process: Some(ProcessConfig {
+                cmd: "/bin/bash".into(),
+                args: vec!["-i".into(), "-l".into()],
+                envs: spec.envs,
+                cwd: spec.cwd,
+            }),
+            pty: Some(terminal(spec.cols, spec.rows)),
+            ..Default::default()
+        };
+        let call = self.stream_options(opts, timeout_ms, spec.user.as_deref());
+        self.open_process_stream(path::START, &request, call, then)
+    }
+
+    /// `Process/Update`: the terminal's new size.
+    pub fn resize_pty(
+        self: &Rc<Self>,
+        pid: u32,
+        cols: u32,
+        rows: u32,
+        opts: &RequestOpts,
+    ) -> Result<Next> {
+        let request = UpdateRequest {
+            process: Some(ProcessSelector::pid(pid)),
+            pty: Some(terminal(cols, rows)),
+        };
+        let generic = NotFoundAs::Generic;
+        self.unary(
+            path::UPDATE,
+            &request,
+            opts,
+            generic,
+            done::<UpdateResponse>,
+        )
+    }
+
     /// `Process/Connect` to a running process.
     pub fn connect_process(
         self: &Rc<Self>,
@@ -174,45 +205,13 @@ impl Envd {
         call: CallOptions,
         then: OnStarted,
     ) -> Result<Next> {
-        let (envd, on_error_envd) = (self.clone(), self.clone());
-        let on_error = move |e| on_error_envd.start_failure(e);
-        let on_stream = move |mut stream: ServerStream| {
-            let first = async move {
-                let event = match stream.next_message().await {
-                    Ok(Some(bytes)) => codec::decode::<StartResponse>(&bytes),
-                    Ok(None) => Ok(StartResponse::default()),
-                    Err(e) => Err(e),
-                };
-                match event {
-                    Ok(StartResponse {
-                        event:
-                            Some(ProcessEvent {
-                                event: Some(Event::Start(start)),
-                            }),
-                    }) => then(start.pid, stream),
-                    Ok(_) => Err(error(ErrorClass::Plain, "Expected start event")),
-                    Err(e) => envd.start_failure(e),
-                }
-            };
-            Ok(Next::Future(Box::pin(first)))
+        let pid = |bytes: &[u8]| {
+            let message = codec::decode::<StartResponse>(bytes)?;
+            Ok(match message.event.and_then(|e| e.event) {
+                Some(Event::Start(start)) => Some(start.pid),
+                _ => None,
+            })
         };
-        self.open_stream(path, request, call, Box::new(on_error), Box::new(on_stream))
-    }
-
-    fn start_failure(&self, e: ConnectError) -> Result<Next> {
-        if e.code == Code::Unavailable {
-            let message = "Sandbox is probably not running anymore";
-            return Err(SdkError::new(ErrorClass::SandboxNotFound, message).into());
-        }
-        self.rpc_failure(e, NotFoundAs::Generic)
-    }
-}
-
-/// The error a failed process stream ends a handle with, once mapped (the `/health` probe
-/// included). Used by the handle's event loop, which is a future of its own.
-pub async fn stream_failure(envd: &Envd, err: ConnectError) -> JsValue {
-    let mapped = run(envd.rpc_failure(err, NotFoundAs::Generic));
-    match JsFuture::from(mapped).await {
-        Ok(value) | Err(value) => value,
+        self.open_started(path, request, call, NotFoundAs::Generic, pid, then)
     }
 }

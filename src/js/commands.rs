@@ -10,7 +10,8 @@ use wasm_bindgen::prelude::*;
 use super::handle::{Callbacks, CommandHandle};
 use super::opts::{boolean, function, number, record, request_opts, string};
 use super::sandbox::SandboxState;
-use crate::envd::process::{OnStarted, StartSpec};
+use crate::envd::OnStarted;
+use crate::envd::process::StartSpec;
 use crate::prelude::*;
 use crate::transport::exchange::{Next, run};
 use crate::transport::fetch::set;
@@ -35,7 +36,7 @@ pub fn stdin_bytes(data: &JsValue) -> Vec<u8> {
 }
 
 /// Pairs as a map, inserted one by one: collecting would bring a sort into the wasm.
-fn string_map(pairs: Vec<(String, String)>) -> BTreeMap<String, String> {
+pub fn string_map(pairs: Vec<(String, String)>) -> BTreeMap<String, String> {
     let mut map = BTreeMap::new();
     for (k, v) in pairs {
         map.insert(k, v);

@@ -8,7 +8,7 @@ use core::cell::RefCell;
 use envd_protocol::process::{
     DataEvent, EndEvent, Event, Input, Output, ProcessEvent, StartResponse,
 };
-use js_sys::{Function, Object, Promise, Uint8Array};
+use js_sys::{Array, Function, Object, Promise, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::AbortController;
@@ -18,8 +18,8 @@ use super::errors::make_command_exit_error;
 use super::opts::request_opts;
 use super::sandbox::SandboxState;
 use crate::envd::output::Utf8Stream;
-use crate::envd::process::stream_failure;
-use crate::error::{ErrorClass, Result, error};
+use crate::envd::stream_failure;
+use crate::error::{ErrorClass, NotFoundAs, Result, error};
 use crate::prelude::*;
 use crate::transport::codec;
 use crate::transport::connect::ServerStream;
@@ -132,11 +132,17 @@ async fn deliver(chunk: Chunk, callbacks: &Callbacks) -> core::result::Result<()
         Chunk::Text(false, s) => (&callbacks.on_stderr, JsValue::from(s)),
         Chunk::Bytes(b) => (&callbacks.on_pty, Uint8Array::from(b.as_slice()).into()),
     };
-    if let Some(f) = callback {
-        let returned = f.call1(&JsValue::UNDEFINED, &arg)?;
-        JsFuture::from(Promise::resolve(&returned)).await?;
+    match callback {
+        Some(f) => call_and_wait(f, &Array::of1(&arg)).await,
+        None => Ok(()),
     }
-    Ok(())
+}
+
+/// Calls a user callback with `args` and waits for what it returns (a promise or a value);
+/// what it throws or rejects with is the error.
+pub async fn call_and_wait(f: &Function, args: &Array) -> core::result::Result<(), JsValue> {
+    let returned = f.apply(&JsValue::UNDEFINED, args)?;
+    JsFuture::from(Promise::resolve(&returned)).await.map(drop)
 }
 
 async fn pump(
@@ -174,7 +180,7 @@ async fn pump(
                         }
                         deliver(chunk, &callbacks).await?;
                     }
-                    return Err(stream_failure(&sandbox.envd, e).await);
+                    return Err(stream_failure(&sandbox.envd, e, NotFoundAs::Generic).await);
                 }
             };
             for chunk in chunks {

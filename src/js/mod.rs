@@ -5,7 +5,10 @@
 pub mod commands;
 pub mod connection;
 pub mod errors;
+pub mod files;
 pub mod handle;
 pub mod opts;
 pub mod paginator;
+pub mod pty;
 pub mod sandbox;
+pub mod watch;

@@ -7,8 +7,10 @@ use js_sys::{Object, Promise};
 use wasm_bindgen::prelude::*;
 
 use super::commands::Commands;
+use super::files::Filesystem;
 use super::opts::{self, CallOpts, boolean, given, number, request_opts, string};
 use super::paginator::SandboxPaginator;
+use super::pty::Pty;
 use crate::api::{self, MakeSandbox, SandboxAccess, query};
 use crate::config::{DEBUG_SANDBOX_ID, DEFAULT_TEMPLATE, ENVD_DEBUG_VERSION, timeout_to_seconds};
 use crate::envd::{self, Envd};
@@ -268,6 +270,14 @@ impl SandboxCore {
 
     pub fn commands(&self) -> Commands {
         Commands::new(self.state.clone())
+    }
+
+    pub fn files(&self) -> Filesystem {
+        Filesystem::new(self.state.clone())
+    }
+
+    pub fn pty(&self) -> Pty {
+        Pty::new(self.state.clone())
     }
 
     #[wasm_bindgen(js_name = connectSelf)]

@@ -62,17 +62,7 @@ fn request(
     }
     headers.extend(opts.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     let signal = if streaming {
-        let handshake = opts.request_timeout_ms.map(|ms| {
-            let ms = decimal(ms as i64);
-            ["Request handshake timed out after ", &ms, "ms"].concat()
-        });
-        let message = handshake.as_deref().unwrap_or("");
-        CallSignal::new(
-            opts.signal,
-            opts.request_timeout_ms,
-            message,
-            opts.timeout_ms,
-        )
+        CallSignal::for_stream(opts.signal, opts.request_timeout_ms, opts.timeout_ms)
     } else {
         CallSignal::new(opts.signal, opts.request_timeout_ms, TIMEOUT_REASON, None)
     };

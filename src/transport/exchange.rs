@@ -17,7 +17,7 @@ use core::pin::Pin;
 use js_sys::{Object, Promise, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::Response;
+use web_sys::{ReadableStream, Response};
 
 use super::fetch::{global_fetch, set};
 use super::signal::CallSignal;
@@ -29,8 +29,10 @@ use crate::prelude::*;
 pub enum Read {
     /// The body as a string (REST, `/health`).
     Text,
-    /// The body as a `Uint8Array` (unary RPCs).
+    /// The body as a `Uint8Array` (unary RPCs, file downloads).
     Bytes,
+    /// The body as a `Blob` (file downloads).
+    Blob,
     /// Nothing: the step takes over `response.body` (server streams).
     Headers,
 }
@@ -40,7 +42,8 @@ pub struct Request {
     pub method: &'static str,
     pub url: String,
     pub headers: Object,
-    /// `undefined` for no body; a string or a `Uint8Array` otherwise.
+    /// `undefined` for no body; otherwise anything `fetch` takes (string, `Uint8Array`, `Blob`,
+    /// `FormData`, `ReadableStream`).
     pub body: JsValue,
     /// Aborts the request (and the body read); its timers start when it is created.
     pub signal: CallSignal,
@@ -50,7 +53,8 @@ pub struct Request {
 /// A response whose headers (and, unless [`Read::Headers`], body) arrived.
 pub struct Reply {
     pub response: Response,
-    /// A string ([`Read::Text`]), a `Uint8Array` ([`Read::Bytes`]) or `undefined`.
+    /// A string ([`Read::Text`]), a `Uint8Array` ([`Read::Bytes`]), a `Blob` ([`Read::Blob`])
+    /// or `undefined`.
     pub body: JsValue,
 }
 
@@ -98,6 +102,10 @@ async fn exchange(request: Request) -> Exchanged {
     // Edge runtimes reject `redirect: 'error'`; the official SDK follows redirects too.
     set(&init, "redirect", &JsValue::from_str("follow"));
     if !body.is_undefined() {
+        // A stream body is sent as it is read; fetch requires saying so.
+        if body.is_instance_of::<ReadableStream>() {
+            set(&init, "duplex", &JsValue::from_str("half"));
+        }
         set(&init, "body", &body);
     }
     let reply: core::result::Result<Reply, JsValue> = async {
@@ -108,6 +116,7 @@ async fn exchange(request: Request) -> Exchanged {
             Read::Headers => JsValue::UNDEFINED,
             Read::Text => JsFuture::from(response.text()?).await?,
             Read::Bytes => Uint8Array::new(&JsFuture::from(response.array_buffer()?).await?).into(),
+            Read::Blob => JsFuture::from(response.blob()?).await?,
         };
         Ok(Reply { response, body })
     }

@@ -3,7 +3,7 @@
 
 use js_sys::{Function, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
-use web_sys::AbortSignal;
+use web_sys::{AbortController, AbortSignal};
 
 use crate::prelude::*;
 
@@ -28,6 +28,9 @@ extern "C" {
     pub fn ignore_outcome(promise: &Promise);
     /// Resolves after `ms`, rejects with the signal's reason when it aborts first.
     pub fn sleep(ms: f64, signal: &AbortSignal) -> Promise;
+    /// Aborts `controller` with `signal`'s reason when `signal` aborts (a listener owned by JS).
+    #[wasm_bindgen(js_name = followAbort)]
+    pub fn follow_abort(signal: &AbortSignal, controller: &AbortController);
 }
 
 /// Sets `key` on a plain object; setting a property on a fresh object cannot fail.

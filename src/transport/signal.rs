@@ -10,9 +10,10 @@ use js_sys::Function;
 use wasm_bindgen::prelude::*;
 use web_sys::{AbortController, AbortSignal, DomException};
 
-use super::fetch::{clear_timeout, get, js_string, set_timeout};
+use super::fetch::{clear_timeout, follow_abort, get, js_string, set_timeout};
 use super::{Code, ConnectError};
 use crate::prelude::*;
+use crate::util::decimal;
 
 /// Reason `AbortSignal.timeout()` aborts with; used for REST and unary calls.
 pub const TIMEOUT_REASON: &str = "The operation was aborted due to timeout";
@@ -41,6 +42,8 @@ impl Drop for Timer {
 
 pub struct CallSignal {
     controller: AbortController,
+    /// Cleared by [`release`](CallSignal::release): the response body outlives the call.
+    abort_on_drop: bool,
     deadline_hit: Rc<Cell<bool>>,
     request_timer: Option<Timer>,
     deadline_timer: Option<Timer>,
@@ -98,11 +101,27 @@ impl CallSignal {
         });
         CallSignal {
             controller,
+            abort_on_drop: true,
             deadline_hit,
             request_timer,
             deadline_timer,
             user,
         }
+    }
+
+    /// The signal of a streaming call: `request_timeout_ms` bounds only the handshake (until
+    /// [`end_request_timeout`](Self::end_request_timeout)), with the official message.
+    pub fn for_stream(
+        user: Option<AbortSignal>,
+        request_timeout_ms: Option<f64>,
+        deadline_ms: Option<f64>,
+    ) -> CallSignal {
+        let message = request_timeout_ms.map(|ms| {
+            let ms = decimal(ms as i64);
+            ["Request handshake timed out after ", &ms, "ms"].concat()
+        });
+        let message = message.as_deref().unwrap_or("");
+        CallSignal::new(user, request_timeout_ms, message, deadline_ms)
     }
 
     pub fn controller(&self) -> AbortController {
@@ -116,6 +135,16 @@ impl CallSignal {
     /// The handshake succeeded: the request timeout no longer applies.
     pub fn end_request_timeout(&mut self) {
         self.request_timer = None;
+    }
+
+    /// The response body now belongs to the caller: the timers stop, the request outlives this
+    /// value, and the caller's signal keeps aborting it through a JS listener (which lives as
+    /// long as that signal, not as long as wasm memory). Cancelling the body ends it too.
+    pub fn release(mut self) {
+        self.abort_on_drop = false;
+        if let Some((signal, _)) = &self.user {
+            follow_abort(signal, &self.controller);
+        }
     }
 
     /// Tears the call down now (a disconnect).
@@ -161,6 +190,8 @@ impl Drop for CallSignal {
             let _ = signal
                 .remove_event_listener_with_callback("abort", on_abort.as_ref().unchecked_ref());
         }
-        self.controller.abort();
+        if self.abort_on_drop {
+            self.controller.abort();
+        }
     }
 }

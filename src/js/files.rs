@@ -1,0 +1,230 @@
+//! `sandbox.files`: reading and writing files (their contents stay JavaScript objects), listing,
+//! stat, create/move/remove, and watching directories.
+
+use alloc::rc::Rc;
+
+use envd_protocol::filesystem::{EntryInfo, FileType};
+use js_sys::{Array, Date, Function, Object, Promise};
+use wasm_bindgen::prelude::*;
+
+use super::opts::{boolean, entries, function, number, request_opts, string};
+
+/// A path argument: wasm-bindgen glue for a `JsValue` is smaller than for a `String`.
+fn path_arg(v: &JsValue) -> String {
+    v.as_string().unwrap_or_default()
+}
+use super::sandbox::SandboxState;
+use super::watch::WatchHandle;
+use crate::envd::RequestOpts;
+use crate::envd::files::{Format, Upload};
+use crate::envd::filesystem::WatchSpec;
+use crate::error::{ErrorClass, error};
+use crate::prelude::*;
+use crate::transport::exchange::{Next, run};
+use crate::transport::fetch::{get, js_string, set};
+
+#[wasm_bindgen]
+pub struct Filesystem {
+    sandbox: Rc<SandboxState>,
+}
+
+impl Filesystem {
+    pub fn new(sandbox: Rc<SandboxState>) -> Filesystem {
+        Filesystem { sandbox }
+    }
+
+    /// `requestTimeoutMs`, `signal` and `user` of a filesystem RPC.
+    fn rpc_opts(&self, v: &JsValue) -> RequestOpts {
+        let user = string(v, "user");
+        self.sandbox.envd.as_user(request_opts(v), user.as_deref())
+    }
+}
+
+fn file_type(t: FileType) -> JsValue {
+    match t {
+        FileType::File => "file".into(),
+        FileType::Directory => "dir".into(),
+        FileType::Symlink => "symlink".into(),
+        FileType::Unspecified => JsValue::UNDEFINED,
+    }
+}
+
+fn optional(s: Option<String>) -> JsValue {
+    s.map_or(JsValue::UNDEFINED, JsValue::from)
+}
+
+/// The official `EntryInfo`: `Date` modified time, `undefined` for what envd left out, and
+/// empty metadata as `undefined`.
+pub fn entry_info(e: EntryInfo) -> JsValue {
+    let info = Object::new();
+    set(&info, "name", &e.name.into());
+    set(&info, "type", &file_type(e.file_type));
+    set(&info, "path", &e.path.into());
+    set(&info, "size", &JsValue::from(e.size as f64));
+    set(&info, "mode", &e.mode.into());
+    set(&info, "permissions", &e.permissions.into());
+    set(&info, "owner", &e.owner.into());
+    set(&info, "group", &e.group.into());
+    let modified = e.modified_time.map_or(JsValue::UNDEFINED, |t| {
+        let ms = t.seconds as f64 * 1000.0 + f64::from(t.nanos / 1_000_000);
+        Date::new(&ms.into()).into()
+    });
+    set(&info, "modifiedTime", &modified);
+    set(&info, "symlinkTarget", &optional(e.symlink_target));
+    let metadata = if e.metadata.is_empty() {
+        JsValue::UNDEFINED
+    } else {
+        let map = Object::new();
+        for (k, v) in e.metadata {
+            set(&map, &k, &v.into());
+        }
+        map.into()
+    };
+    set(&info, "metadata", &metadata);
+    info.into()
+}
+
+/// The entries `list` reports: those of a type the SDK knows.
+fn entry_list(entries: Vec<EntryInfo>) -> JsValue {
+    let known = entries
+        .into_iter()
+        .filter(|e| e.file_type != FileType::Unspecified);
+    known.map(entry_info).collect::<Array>().into()
+}
+
+/// The files of `write`'s array form: each entry's `path` and `data`.
+fn write_entries(files: &Array) -> Vec<(Option<String>, JsValue)> {
+    files
+        .iter()
+        .map(|f| (string(&f, "path"), get(&f, "data")))
+        .collect()
+}
+
+/// What `write` uploads: `files`, with the options `v`.
+fn upload(path: Option<String>, files: Vec<(Option<String>, JsValue)>, v: &JsValue) -> Upload {
+    let metadata = entries(v, "metadata").unwrap_or_default();
+    Upload {
+        path,
+        files,
+        user: string(v, "user"),
+        gzip: boolean(v, "gzip") == Some(true),
+        use_octet_stream: boolean(v, "useOctetStream"),
+        // Header values are what `String(value)` makes of them.
+        metadata: metadata
+            .into_iter()
+            .map(|(k, v)| (k, js_string(&v)))
+            .collect(),
+    }
+}
+
+#[wasm_bindgen]
+impl Filesystem {
+    /// `read(path, { format })`: `'text'` (default), `'bytes'`, `'blob'`, or `'stream'` — the
+    /// response body itself.
+    pub fn read(&self, path: JsValue, v: JsValue) -> Promise {
+        let format = Format::parse(string(&v, "format").as_deref());
+        let gzip = boolean(&v, "gzip") == Some(true);
+        let user = string(&v, "user");
+        let envd = &self.sandbox.envd;
+        run(envd.read_file(
+            &path_arg(&path),
+            user.as_deref(),
+            format,
+            gzip,
+            &request_opts(&v),
+        ))
+    }
+
+    /// `write(path, data, opts?)` → `WriteInfo`; `write(files, opts?)` → `WriteInfo[]`.
+    pub fn write(&self, path_or_files: JsValue, data_or_opts: JsValue, v: JsValue) -> Promise {
+        let (upload, opts) = if let Some(path) = path_or_files.as_string() {
+            if Array::is_array(&data_or_opts) {
+                let message = "Cannot specify both path and array of files. You have to specify either path and data for a single file or an array for multiple files.";
+                return run(Err(error(ErrorClass::Plain, message)));
+            }
+            (upload(Some(path), vec![(None, data_or_opts)], &v), v)
+        } else if Array::is_array(&path_or_files) {
+            let files = write_entries(&path_or_files.into());
+            (upload(None, files, &data_or_opts), data_or_opts)
+        } else {
+            return run(Err(error(ErrorClass::Plain, "Path or files are required")));
+        };
+        run(self.sandbox.envd.write_files(upload, &request_opts(&opts)))
+    }
+
+    /// `writeFiles(files, opts?)`: the array form of `write`.
+    #[wasm_bindgen(js_name = writeFiles)]
+    pub fn write_files(&self, files: JsValue, v: JsValue) -> Promise {
+        self.write(files, v, JsValue::UNDEFINED)
+    }
+
+    /// `list(path, { depth })`: entries down to `depth` levels (default 1).
+    pub fn list(&self, path: JsValue, v: JsValue) -> Promise {
+        let depth = number(&v, "depth");
+        if depth.is_some_and(|d| d < 1.0) {
+            let e = error(ErrorClass::InvalidArgument, "depth should be at least one");
+            return run(Err(e));
+        }
+        let depth = depth.unwrap_or(1.0) as u32;
+        let envd = &self.sandbox.envd;
+        run(envd.list_dir(path_arg(&path), depth, &self.rpc_opts(&v), entry_list))
+    }
+
+    pub fn exists(&self, path: JsValue, v: JsValue) -> Promise {
+        run(self
+            .sandbox
+            .envd
+            .exists(path_arg(&path), &self.rpc_opts(&v)))
+    }
+
+    #[wasm_bindgen(js_name = getInfo)]
+    pub fn get_info(&self, path: JsValue, v: JsValue) -> Promise {
+        run(self
+            .sandbox
+            .envd
+            .stat(path_arg(&path), &self.rpc_opts(&v), entry_info))
+    }
+
+    pub fn remove(&self, path: JsValue, v: JsValue) -> Promise {
+        run(self
+            .sandbox
+            .envd
+            .remove(path_arg(&path), &self.rpc_opts(&v)))
+    }
+
+    /// `rename(oldPath, newPath)`: the entry at its new path.
+    pub fn rename(&self, old_path: JsValue, new_path: JsValue, v: JsValue) -> Promise {
+        let opts = self.rpc_opts(&v);
+        let (from, to) = (path_arg(&old_path), path_arg(&new_path));
+        run(self.sandbox.envd.rename(from, to, &opts, entry_info))
+    }
+
+    /// `makeDir(path)`: `true` when created (with parents), `false` when it already existed.
+    #[wasm_bindgen(js_name = makeDir)]
+    pub fn make_dir(&self, path: JsValue, v: JsValue) -> Promise {
+        run(self
+            .sandbox
+            .envd
+            .make_dir(path_arg(&path), &self.rpc_opts(&v)))
+    }
+
+    /// `watchDir(path, onEvent, opts?)`: resolves with a `WatchHandle` once watching started.
+    #[wasm_bindgen(js_name = watchDir)]
+    pub fn watch_dir(&self, path: JsValue, on_event: JsValue, v: JsValue) -> Promise {
+        let spec = WatchSpec {
+            path: path_arg(&path),
+            recursive: boolean(&v, "recursive") == Some(true),
+            include_entry: boolean(&v, "includeEntry") == Some(true),
+            allow_network_mounts: boolean(&v, "allowNetworkMounts") == Some(true),
+            user: string(&v, "user"),
+            timeout_ms: number(&v, "timeoutMs"),
+        };
+        let on_event = on_event.dyn_into::<Function>().ok();
+        let on_exit = function(&v, "onExit");
+        let envd = self.sandbox.envd.clone();
+        let start =
+            move |_, stream| Next::done(WatchHandle::spawn(stream, on_event, on_exit, envd));
+        let opts = request_opts(&v);
+        run(self.sandbox.envd.watch_dir(spec, &opts, Box::new(start)))
+    }
+}

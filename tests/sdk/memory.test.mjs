@@ -1,0 +1,70 @@
+// File contents never pass through the wasm: moving 256 MiB files through e2b-wasm (download as
+// a stream, upload from a Blob and from a stream) grows its linear memory by less than 8 MiB.
+// The memory is read from the wasm-bindgen glue's module namespace: `initSync()` on an already
+// initialised module returns its exports, `memory` included (no public API for it).
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+
+import { startSandboxd } from '../helpers/sandboxd.mjs';
+import { Sandbox } from '../../pkg/node.js';
+import { initSync } from '../../pkg/e2b_wasm.js';
+
+const MiB = 1024 * 1024;
+const SIZE = 256 * MiB;
+const { memory } = initSync();
+
+let sd, sbx;
+before(async () => {
+  sd = await startSandboxd();
+  Object.assign(process.env, sd.env);
+  sbx = await Sandbox.create({ timeoutMs: 600_000 });
+});
+after(async () => {
+  await sbx?.kill();
+  await sd?.stop();
+});
+
+function chunks(hash) {
+  return Array.from({ length: SIZE / MiB }, () => {
+    const chunk = randomBytes(MiB);
+    hash.update(chunk);
+    return chunk;
+  });
+}
+
+async function sandboxSha256(path) {
+  return (await sbx.commands.run(`sha256sum ${path} | cut -c1-64`, { user: 'root' })).stdout.trim();
+}
+
+test('256 MiB down and up (stream, Blob, stream) grow wasm memory by less than 8 MiB', async (t) => {
+  // Warm up every path once, so what is measured is growth with size, not first use.
+  await sbx.files.write('/tmp/warm.bin', new Blob(['warm']), { user: 'root' });
+  await new Response(await sbx.files.read('/tmp/warm.bin', { format: 'stream', user: 'root' })).text();
+  await sbx.commands.run(`head -c ${SIZE} /dev/urandom > /tmp/down.bin`, { user: 'root' });
+  const before = memory.buffer.byteLength;
+
+  const down = createHash('sha256');
+  for await (const chunk of await sbx.files.read('/tmp/down.bin', { format: 'stream', user: 'root' })) down.update(chunk);
+  assert.equal(down.digest('hex'), await sandboxSha256('/tmp/down.bin'));
+
+  const blobHash = createHash('sha256');
+  await sbx.files.write('/tmp/up-blob.bin', new Blob(chunks(blobHash)), { user: 'root' });
+  assert.equal(await sandboxSha256('/tmp/up-blob.bin'), blobHash.digest('hex'));
+
+  const streamHash = createHash('sha256');
+  const parts = chunks(streamHash);
+  const stream = new ReadableStream({
+    pull(controller) {
+      const next = parts.shift();
+      if (next) controller.enqueue(next);
+      else controller.close();
+    },
+  });
+  await sbx.files.write('/tmp/up-stream.bin', stream, { user: 'root' });
+  assert.equal(await sandboxSha256('/tmp/up-stream.bin'), streamHash.digest('hex'));
+
+  const after = memory.buffer.byteLength;
+  t.diagnostic(`wasm memory: ${before} -> ${after} bytes (+${((after - before) / MiB).toFixed(2)} MiB) for 768 MiB moved`);
+  assert.ok(after - before < 8 * MiB, `grew by ${after - before} bytes`);
+});
