@@ -10,11 +10,12 @@ const filters = process.argv.slice(2);
 
 function run(cmd, args, opts = {}) {
   console.log(`\n$ ${cmd} ${args.join(' ')}`);
-  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', ...opts });
+  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', encoding: 'utf8', ...opts });
   if (r.status !== 0) {
     console.error(`\n✗ ${cmd} ${args.join(' ')} failed (${r.status ?? r.signal})`);
     process.exit(1);
   }
+  return r;
 }
 
 function testFiles(dir) {
@@ -29,9 +30,21 @@ function testFiles(dir) {
 run('cargo', ['test', '--workspace', '--quiet']);
 // The SDK's transport in a real JS runtime (Node), through wasm-bindgen-test. No `--quiet`:
 // cargo would pass it on to wasm-bindgen-test-runner, which refuses it.
-run('cargo', ['test', '-p', 'e2b-wasm', '--target', 'wasm32-unknown-unknown', '--test', 'transport'], {
-  env: { ...process.env, CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER: 'wasm-bindgen-test-runner' },
-});
+// Node exits with status 0 when a test leaves nothing pending, so the runner's summary line is
+// the proof that every test ran.
+const wasmTests = run(
+  'cargo',
+  ['test', '-p', 'e2b-wasm', '--target', 'wasm32-unknown-unknown', '--test', 'transport'],
+  {
+    env: { ...process.env, CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER: 'wasm-bindgen-test-runner' },
+    stdio: ['inherit', 'pipe', 'inherit'],
+  },
+);
+process.stdout.write(wasmTests.stdout);
+if (!/^test result: ok\. \d+ passed; 0 failed/m.test(wasmTests.stdout)) {
+  console.error('\n✗ the wasm-bindgen tests ended without reporting a result (a test left nothing pending)');
+  process.exit(1);
+}
 run('cargo', ['build', '--release', '-p', 'sandboxd', '--quiet']);
 run('npm', ['run', 'build', '--silent']);
 

@@ -182,7 +182,7 @@ pub struct ServerStream {
 
 impl ServerStream {
     /// Takes over a stream's response once its headers arrived; `call` is the call's signal.
-    /// The request timeout no longer applies from here on.
+    /// The request timeout still applies until the first message, as in the official SDK.
     pub fn open(exchanged: Exchanged) -> Result<ServerStream, ConnectError> {
         let Exchanged {
             reply,
@@ -200,7 +200,6 @@ impl ServerStream {
             .ok_or_else(|| ConnectError::new(Code::Unknown, "missing response body"))?
             .get_reader()
             .unchecked_into::<ReadableStreamDefaultReader>();
-        call.end_request_timeout();
         Ok(ServerStream {
             call,
             reader,
@@ -222,6 +221,7 @@ impl ServerStream {
                 return Ok(None);
             }
             if let Some(frame) = self.decoder.next().map_err(|_| frame_error())? {
+                self.call.end_request_timeout();
                 if !frame.is_end_stream() {
                     return Ok(Some(frame.payload));
                 }
