@@ -284,8 +284,11 @@ export declare class Sandbox {
   readonly pty: Pty;
   protected readonly envdPort: number;
   protected readonly mcpPort: number;
-  /** @hidden use `Sandbox.create` or `Sandbox.connect` */
-  protected constructor(core: unknown);
+  /**
+   * @hidden use `Sandbox.create` or `Sandbox.connect`. Public only so that `InstanceType<S>`
+   * works for subclasses, as in the official SDK.
+   */
+  constructor(core: unknown);
 
   static create<S extends typeof Sandbox>(this: S, opts?: SandboxOpts): Promise<InstanceType<S>>;
   static create<S extends typeof Sandbox>(this: S, template: string, opts?: SandboxOpts): Promise<InstanceType<S>>;
