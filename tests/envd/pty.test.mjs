@@ -46,14 +46,14 @@ test('pty.kill ends the terminal and unknown pids answer false', async () => {
 test('reconnecting to a terminal shows only new output', async () => {
   const first = { text: '' };
   const term = await sbx.pty.create({ cols: 80, rows: 24, onData: (d) => (first.text += decoder.decode(d)) });
-  await sbx.pty.sendInput(term.pid, new TextEncoder().encode('echo before-disconnect\n'));
-  await waitFor(first, /before-disconnect\r?\n/);
+  await sbx.pty.sendInput(term.pid, new TextEncoder().encode('echo before-$((40+2))\n'));
+  await waitFor(first, /before-42\r?\n/);
   await term.disconnect();
   const second = { text: '' };
   const again = await sbx.pty.connect(term.pid, { onData: (d) => (second.text += decoder.decode(d)) });
-  await sbx.pty.sendInput(term.pid, new TextEncoder().encode('echo after-reconnect\n'));
-  await waitFor(second, /after-reconnect\r?\n/);
-  assert.doesNotMatch(second.text, /before-disconnect/);
+  await sbx.pty.sendInput(term.pid, new TextEncoder().encode('echo after-$((40+3))\n'));
+  await waitFor(second, /after-43\r?\n/);
+  assert.doesNotMatch(second.text, /before-42/);
   await sbx.pty.kill(term.pid);
   await again.wait().catch(() => {});
 });

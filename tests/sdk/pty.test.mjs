@@ -94,15 +94,15 @@ for (const [name, sdk] of implementations) {
     test('kill ends the terminal; a disconnected terminal can be reconnected', async () => {
       const first = screen();
       const term = await sbx.pty.create({ cols: 80, rows: 24, onData: first.onData });
-      await sbx.pty.sendInput(term.pid, encode('echo before-disconnect\n'));
-      await waitFor(first, /before-disconnect\r\n/);
+      await sbx.pty.sendInput(term.pid, encode('echo before-$((40+2))\n'));
+      await waitFor(first, /before-42\r\n/);
       await term.disconnect();
       const second = screen();
       const again = await sbx.pty.connect(term.pid, { onData: second.onData });
       assert.equal(again.pid, term.pid);
-      await sbx.pty.sendInput(term.pid, encode('echo after-reconnect\n'));
-      await waitFor(second, /after-reconnect\r\n/);
-      assert.doesNotMatch(second.text, /before-disconnect/);
+      await sbx.pty.sendInput(term.pid, encode('echo after-$((40+3))\n'));
+      await waitFor(second, /after-43\r\n/);
+      assert.doesNotMatch(second.text, /before-42/);
       assert.equal(await sbx.pty.kill(term.pid), true);
       const result = await again.wait().catch((e) => e);
       assert.ok(result instanceof sdk.CommandExitError);
