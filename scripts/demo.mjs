@@ -1,0 +1,99 @@
+// `npm run demo`: builds what is missing, starts sandboxd with the project's data dir, serves
+// the terminal demo (www-demo/) and prints its URL. Ctrl-C stops everything; sandboxd kills
+// its sandboxes when it stops.
+//
+// Environment (all optional):
+//   DEMO_PORT      port of the demo page (default 8080; 0 picks a free one)
+//   DEMO_DATA_DIR  sandboxd's data dir (default .sandboxd/ in the project; keeps the API key)
+//   SANDBOXD_BIN   a sandboxd binary to use instead of building target/release/sandboxd
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { startDemo } from '../www-demo/server.mjs';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const READY = /sandboxd: ready on (http:\/\/\S+)/;
+const READY_TIMEOUT_MS = 180_000;
+
+function run(cmd, args) {
+  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit' });
+  if (r.error) throw new Error(`demo: cannot run ${cmd} (${r.error.message}); run scripts/setup.sh first`);
+  if (r.status !== 0) process.exit(r.status ?? 1);
+}
+
+function newestMtime(path) {
+  const s = statSync(path);
+  if (!s.isDirectory()) return s.mtimeMs;
+  return Math.max(0, ...readdirSync(path).map((name) => newestMtime(join(path, name))));
+}
+
+// pkg/ is stale when any of its inputs changed after its wasm was written.
+function pkgIsStale() {
+  const wasm = join(root, 'pkg/e2b_wasm_bg.wasm');
+  if (!existsSync(wasm)) return true;
+  const inputs = ['src', 'pkg-templates', 'Cargo.toml', 'Cargo.lock', 'scripts/build.mjs'];
+  return Math.max(...inputs.map((p) => newestMtime(join(root, p)))) > statSync(wasm).mtimeMs;
+}
+
+let sandboxdBin = process.env.SANDBOXD_BIN;
+if (!sandboxdBin) {
+  // cargo is quick when the binary is up to date.
+  run('cargo', ['build', '--release', '--quiet', '-p', 'sandboxd']);
+  sandboxdBin = join(root, 'target/release/sandboxd');
+}
+if (pkgIsStale()) run('npm', ['run', '--silent', 'build']);
+
+const dataDir = resolve(root, process.env.DEMO_DATA_DIR ?? '.sandboxd');
+mkdirSync(dataDir, { recursive: true });
+// sandboxd logs to a file, not a pipe: it must be able to log while it shuts down even if this
+// process is gone.
+const logFile = join(dataDir, 'sandboxd.log');
+const logFd = openSync(logFile, 'a');
+const logStart = statSync(logFile).size;
+const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('E2B_')));
+// Its own process group: the terminal's Ctrl-C reaches only us, and we stop it exactly once.
+const sandboxd = spawn(sandboxdBin, ['serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir], {
+  env, stdio: ['ignore', logFd, logFd], detached: true,
+});
+closeSync(logFd);
+const sandboxdExited = new Promise((done) => sandboxd.once('exit', (code, signal) => done({ code, signal })));
+// If this process dies some other way, sandboxd still shuts down (and kills its sandboxes).
+process.once('exit', () => sandboxd.kill('SIGINT'));
+const sandboxdOutput = () => readFileSync(logFile).subarray(logStart).toString('utf8');
+
+const sandboxdUrl = await new Promise((resolveUrl, reject) => {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  const poll = setInterval(() => {
+    const match = READY.exec(sandboxdOutput());
+    if (match || sandboxd.exitCode !== null || Date.now() > deadline) clearInterval(poll);
+    if (match) resolveUrl(match[1]);
+    else if (sandboxd.exitCode !== null || Date.now() > deadline) {
+      reject(new Error(`demo: sandboxd did not start\n${sandboxdOutput()}`));
+    }
+  }, 50);
+}).catch((err) => {
+  console.error(err.message);
+  process.exit(1);
+});
+const apiKey = readFileSync(join(dataDir, 'api-key'), 'utf8').trim();
+
+const port = Number(process.env.DEMO_PORT ?? 8080);
+const demo = await startDemo({ port, sandboxd: { apiUrl: sandboxdUrl, sandboxUrl: sandboxdUrl, apiKey } });
+console.log(`sandboxd: ${sandboxdUrl} (data dir ${dataDir}, log ${logFile})`);
+console.log(`demo: open ${demo.url}   (Ctrl-C stops the demo and sandboxd, killing its sandboxes)`);
+
+let stopping = false;
+async function stop(signal) {
+  if (stopping) return;
+  stopping = true;
+  console.log(`demo: ${signal}, stopping`);
+  await demo.close();
+  sandboxd.kill('SIGINT');
+  const { code } = await sandboxdExited;
+  console.log(`demo: sandboxd stopped (exit ${code})`);
+  process.exit(code === 0 ? 0 : 1);
+}
+process.on('SIGINT', () => stop('SIGINT'));
+process.on('SIGTERM', () => stop('SIGTERM'));

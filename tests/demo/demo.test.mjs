@@ -1,0 +1,214 @@
+// The terminal demo (www-demo/) in Debian's Chromium against a real sandboxd: typing into the
+// terminal runs in the sandbox's shell, a dropped file lands in the sandbox and in the tree,
+// and a reload reconnects to the same sandbox and shell. Also: `npm run demo`'s script starts,
+// serves the page, and its Ctrl-C leaves nothing behind.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { chromium } from 'playwright-core';
+import { Sandbox } from 'e2b';
+
+import { findLeaks, sandboxdBinary, startSandboxd } from '../helpers/sandboxd.mjs';
+import { startDemo } from '../../www-demo/server.mjs';
+
+const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+const artifacts = join(repoRoot, 'tests/artifacts');
+const WAIT_MS = 120_000;
+
+async function launchChromium() {
+  const profile = mkdtempSync(join(tmpdir(), 'demo-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    viewport: { width: 1200, height: 640 },
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  return {
+    context,
+    async close() {
+      await context.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+// Everything the terminal shows, scrollback included.
+const terminalText = (page) => page.evaluate(() => {
+  const buffer = window.demo.term.buffer.active;
+  const lines = [];
+  for (let i = 0; i < buffer.length; i++) lines.push(buffer.getLine(i).translateToString(true));
+  return lines.join('\n');
+});
+
+async function waitForTerminal(page, text) {
+  await page.waitForFunction((wanted) => {
+    const buffer = window.demo.term.buffer.active;
+    for (let i = 0; i < buffer.length; i++) if (buffer.getLine(i).translateToString(true).includes(wanted)) return true;
+    return false;
+  }, text, { timeout: WAIT_MS }).catch(async (err) => {
+    throw new Error(`${err.message}\n--- terminal ---\n${await terminalText(page)}`);
+  });
+}
+
+async function openDemo(page, url) {
+  await page.goto(url);
+  await page.waitForFunction(() => window.demo?.ready || !document.getElementById('errors').hidden, null, { timeout: WAIT_MS });
+  assert.equal(await page.locator('#errors').textContent(), '', 'the page shows no error');
+}
+
+async function typeLine(page, line) {
+  await page.locator('#terminal').click();
+  await page.keyboard.type(line);
+  await page.keyboard.press('Enter');
+}
+
+describe('terminal demo in Chromium', () => {
+  let sd;
+  let demo;
+  let browser;
+  let page;
+  const pageErrors = [];
+
+  before(async () => {
+    sd = await startSandboxd();
+    demo = await startDemo({ port: 0, sandboxd: sd });
+    browser = await launchChromium();
+    page = await browser.context.newPage();
+    page.on('pageerror', (err) => pageErrors.push(err));
+    await openDemo(page, demo.url);
+  });
+
+  after(async () => {
+    const sandboxId = await page?.evaluate(() => window.demo?.sandbox?.sandboxId).catch(() => undefined);
+    await browser?.close();
+    await demo?.close();
+    if (sandboxId) await Sandbox.kill(sandboxId, { ...sdkOpts() });
+    await sd?.stop();
+  });
+
+  const sdkOpts = () => ({ apiKey: sd.apiKey, apiUrl: sd.apiUrl, sandboxUrl: sd.sandboxUrl });
+
+  test('typing a command runs it in the sandbox shell', async () => {
+    await typeLine(page, 'echo hello-$((6*7))');
+    await waitForTerminal(page, 'hello-42');
+  });
+
+  test('the status bar shows the sandbox and its time left, and extends it', async () => {
+    const sandboxId = await page.evaluate(() => window.demo.sandbox.sandboxId);
+    assert.equal(await page.locator('#sandbox-id').textContent(), sandboxId);
+    assert.match(await page.locator('#time-left').textContent(), /^\d+:\d\d$/);
+    // Shortened behind the page's back to one minute, the button gives it five minutes again.
+    await Sandbox.setTimeout(sandboxId, 60_000, sdkOpts());
+    const shortened = (await Sandbox.getInfo(sandboxId, sdkOpts())).endAt.getTime();
+    await page.locator('#extend').click();
+    await page.waitForFunction(() => /^[45]:\d\d$/.test(document.getElementById('time-left').textContent), null, { timeout: WAIT_MS });
+    const extended = (await Sandbox.getInfo(sandboxId, sdkOpts())).endAt.getTime();
+    assert.ok(extended - shortened > 3 * 60_000, `endAt moved by ${extended - shortened} ms`);
+  });
+
+  test('resizing the window resizes the terminal and its PTY', async () => {
+    const before = await page.evaluate(() => ({ cols: window.demo.term.cols, rows: window.demo.term.rows }));
+    await page.setViewportSize({ width: 900, height: 480 });
+    await page.waitForFunction((b) => window.demo.term.cols < b.cols && window.demo.term.rows < b.rows, before, { timeout: WAIT_MS });
+    const { cols, rows } = await page.evaluate(() => ({ cols: window.demo.term.cols, rows: window.demo.term.rows }));
+    await typeLine(page, 'echo size-$(stty size | tr " " x)');
+    await waitForTerminal(page, `size-${rows}x${cols}`);
+    await page.setViewportSize({ width: 1200, height: 640 });
+    await page.waitForFunction((b) => window.demo.term.cols === b.cols, before, { timeout: WAIT_MS });
+  });
+
+  test('a dropped file is uploaded and appears in the tree', async () => {
+    const content = `dropped at ${new Date().toISOString()}\n`;
+    await page.evaluate((text) => {
+      const transfer = new DataTransfer();
+      transfer.items.add(new File([text], 'dropped.txt', { type: 'text/plain' }));
+      const panel = document.getElementById('files');
+      for (const type of ['dragenter', 'dragover', 'drop']) {
+        panel.dispatchEvent(new DragEvent(type, { dataTransfer: transfer, bubbles: true, cancelable: true }));
+      }
+    }, content);
+    await page.locator('#tree li[data-path$="/dropped.txt"]').waitFor({ timeout: WAIT_MS });
+    const { sandboxId, home } = await page.evaluate(() => ({ sandboxId: window.demo.sandbox.sandboxId, home: window.demo.home }));
+    const sandbox = await Sandbox.connect(sandboxId, sdkOpts());
+    assert.equal(await sandbox.files.read(`${home}/dropped.txt`), content);
+
+    // A file made in the shell shows up too: the tree follows watchDir.
+    await typeLine(page, 'mkdir -p notes && echo hi > notes/from-shell.txt');
+    await page.locator('#tree li[data-path$="/notes/from-shell.txt"]').waitFor({ timeout: WAIT_MS });
+
+    mkdirSync(artifacts, { recursive: true });
+    await page.screenshot({ path: join(artifacts, 'demo.png') });
+  });
+
+  test('a reload reconnects to the same sandbox and shell', async () => {
+    await typeLine(page, 'export DEMO_MARK=mark-$((1000+234))');
+    await typeLine(page, 'echo marked-$((1+1))');
+    await waitForTerminal(page, 'marked-2');
+    const sandboxId = await page.evaluate(() => window.demo.sandbox.sandboxId);
+    const pid = await page.evaluate(() => window.demo.pid);
+
+    await page.reload();
+    await page.waitForFunction(() => window.demo?.ready || !document.getElementById('errors').hidden, null, { timeout: WAIT_MS });
+    assert.equal(await page.locator('#errors').textContent(), '', 'the page shows no error');
+    assert.equal(await page.evaluate(() => window.demo.sandbox.sandboxId), sandboxId);
+    assert.equal(await page.evaluate(() => window.demo.pid), pid);
+    await typeLine(page, 'echo seen-$DEMO_MARK');
+    await waitForTerminal(page, 'seen-mark-1234');
+    assert.deepEqual(pageErrors, []);
+  });
+});
+
+describe('scripts/demo.mjs', () => {
+  test('starts sandboxd and the demo, prints the URL, and Ctrl-C leaves no sandbox', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'demo-script-'));
+    const env = { ...process.env, DEMO_PORT: '0', DEMO_DATA_DIR: dataDir, SANDBOXD_BIN: sandboxdBinary() };
+    const child = spawn(process.execPath, ['scripts/demo.mjs'], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d) => { output += d; });
+    child.stderr.on('data', (d) => { output += d; });
+    const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+    try {
+      const url = await new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no URL printed:\n${output}`)), WAIT_MS);
+        child.stdout.on('data', () => {
+          const match = /demo: open (http:\/\/\S+)/.exec(output);
+          if (match) {
+            clearTimeout(timer);
+            resolve(match[1]);
+          }
+        });
+        exited.then(() => reject(new Error(`demo.mjs exited:\n${output}`)));
+      });
+      const html = await (await fetch(url)).text();
+      assert.match(html, /<section id="terminal">/);
+      const config = await (await fetch(new URL('/config.json', url))).json();
+      assert.equal(config.apiKey, readFileSync(join(dataDir, 'api-key'), 'utf8').trim());
+      // A sandbox that is still running when Ctrl-C comes must be gone afterwards.
+      const sandbox = await Sandbox.create({ apiKey: config.apiKey, apiUrl: config.apiUrl, sandboxUrl: config.sandboxUrl });
+      assert.ok(await sandbox.isRunning());
+
+      child.kill('SIGINT');
+      const exit = await exited;
+      assert.deepEqual(exit, { code: 0, signal: null }, output);
+      assert.match(output, /sandboxd stopped \(exit 0\)/);
+      let leaks = findLeaks(dataDir);
+      for (const deadline = Date.now() + 10_000; leaks.length && Date.now() < deadline;) {
+        await new Promise((r) => setTimeout(r, 200));
+        leaks = findLeaks(dataDir);
+      }
+      assert.deepEqual(leaks, []);
+    } finally {
+      if (child.exitCode === null) {
+        child.kill('SIGINT');
+        await exited;
+      }
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
