@@ -35,11 +35,12 @@ async function main() {
 
   let sandbox;
   let pid;
+  let handle;
   const saved = JSON.parse(sessionStorage.getItem(SESSION_KEY) ?? 'null');
   if (saved) {
     try {
       sandbox = await Sandbox.connect(saved.sandboxId, opts);
-      await sandbox.pty.connect(saved.pid, { onData, timeoutMs: 0 });
+      handle = await sandbox.pty.connect(saved.pid, { onData, timeoutMs: 0 });
       pid = saved.pid;
       term.write('\x1b[2m[reconnected to the same shell]\x1b[0m\r\n');
     } catch (err) {
@@ -50,10 +51,20 @@ async function main() {
   }
   if (!sandbox) {
     sandbox = await Sandbox.create({ ...opts, timeoutMs: SANDBOX_TIMEOUT_MS });
-    const handle = await sandbox.pty.create({ cols: term.cols, rows: term.rows, onData, timeoutMs: 0 });
+    handle = await sandbox.pty.create({ cols: term.cols, rows: term.rows, onData, timeoutMs: 0 });
     pid = handle.pid;
     sessionStorage.setItem(SESSION_KEY, JSON.stringify({ sandboxId: sandbox.sandboxId, pid }));
   }
+
+  // `exit` in the shell: the next load starts a new sandbox instead of reconnecting.
+  // (Leaving the page ends the stream too: that is not the shell exiting.)
+  let leaving = false;
+  window.addEventListener('pagehide', () => { leaving = true; });
+  handle.wait().catch(() => {}).then(() => {
+    if (leaving) return;
+    sessionStorage.removeItem(SESSION_KEY);
+    term.write('\r\n\x1b[2m[the shell exited; reload for a new sandbox]\x1b[0m\r\n');
+  });
 
   // Keystrokes go in order: each sendInput starts after the previous one finished.
   let input = Promise.resolve();

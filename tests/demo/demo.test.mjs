@@ -146,6 +146,15 @@ describe('terminal demo in Chromium', () => {
     await page.screenshot({ path: join(artifacts, 'demo.png') });
   });
 
+  test('clicking a file in the tree downloads it', async () => {
+    const [download] = await Promise.all([
+      page.waitForEvent('download', { timeout: WAIT_MS }),
+      page.locator('#tree li[data-path$="/notes/from-shell.txt"]').click(),
+    ]);
+    assert.equal(download.suggestedFilename(), 'from-shell.txt');
+    assert.equal(readFileSync(await download.path(), 'utf8'), 'hi\n');
+  });
+
   test('a reload reconnects to the same sandbox and shell', async () => {
     await typeLine(page, 'export DEMO_MARK=mark-$((1000+234))');
     await typeLine(page, 'echo marked-$((1+1))');
@@ -161,6 +170,42 @@ describe('terminal demo in Chromium', () => {
     await typeLine(page, 'echo seen-$DEMO_MARK');
     await waitForTerminal(page, 'seen-mark-1234');
     assert.deepEqual(pageErrors, []);
+  });
+
+  test('exiting the shell makes the next load start a new sandbox', async () => {
+    const sandboxId = await page.evaluate(() => window.demo.sandbox.sandboxId);
+    await typeLine(page, 'exit');
+    await waitForTerminal(page, 'the shell exited');
+    await page.reload();
+    await page.waitForFunction(() => window.demo?.ready || !document.getElementById('errors').hidden, null, { timeout: WAIT_MS });
+    assert.equal(await page.locator('#errors').textContent(), '', 'the page shows no error');
+    assert.notEqual(await page.evaluate(() => window.demo.sandbox.sandboxId), sandboxId);
+    await Sandbox.kill(sandboxId, sdkOpts());
+  });
+});
+
+describe('terminal demo with a wrong API key', () => {
+  let sd;
+  let demo;
+  let browser;
+
+  before(async () => {
+    sd = await startSandboxd();
+    demo = await startDemo({ port: 0, sandboxd: { ...sd, apiKey: 'e2b_0000000000000000000000000000000000000000' } });
+    browser = await launchChromium();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await demo?.close();
+    await sd?.stop();
+  });
+
+  test('shows the error in the page', async () => {
+    const page = await browser.context.newPage();
+    await page.goto(demo.url);
+    await page.locator('#errors').waitFor({ state: 'visible', timeout: WAIT_MS });
+    assert.match(await page.locator('#errors').textContent(), /AuthenticationError/);
   });
 });
 
