@@ -39,11 +39,15 @@ function pkgIsStale() {
 
 let sandboxdBin = process.env.SANDBOXD_BIN;
 if (!sandboxdBin) {
-  // cargo is quick when the binary is up to date.
-  run('cargo', ['build', '--release', '--quiet', '-p', 'sandboxd']);
+  // cargo is quick when the binary is up to date (and shows its progress when it is not).
+  console.log('demo: cargo build --release -p sandboxd');
+  run('cargo', ['build', '--release', '-p', 'sandboxd']);
   sandboxdBin = join(root, 'target/release/sandboxd');
 }
-if (pkgIsStale()) run('npm', ['run', '--silent', 'build']);
+if (pkgIsStale()) {
+  console.log('demo: pkg/ is missing or older than its sources: npm run build');
+  run('npm', ['run', '--silent', 'build']);
+}
 
 const dataDir = resolve(root, process.env.DEMO_DATA_DIR ?? '.sandboxd');
 mkdirSync(dataDir, { recursive: true });
