@@ -108,7 +108,7 @@ function rawEnvd(sbx) {
       if (!r.ok) throw new Error(`raw write: ${r.status}`);
     },
     async read(path, format) {
-      const r = await fetch(filesUrl(path), { headers });
+      const r = await fetch(filesUrl(path), { headers: { ...headers, 'Accept-Encoding': 'identity' } });
       if (!r.ok) throw new Error(`raw read: ${r.status}`);
       if (format === 'bytes') return new Uint8Array(await r.arrayBuffer());
       if (format === 'text') return r.text();
