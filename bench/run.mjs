@@ -1,10 +1,20 @@
-// `npm run bench`: runs every bench/*.bench.mjs in turn (each prints and saves its results
-// under bench/results/). Extra arguments filter the files by substring.
+// `npm run bench`: runs every bench/*.bench.mjs in turn (each saves its results under
+// bench/results/), then prints one table of every workload (absolute numbers, ratios, targets)
+// and writes it with the machine description to bench/results/latest.json.
+// Extra arguments filter the files by substring (the final table then covers what exists).
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
+import { sandboxdBinary } from '../tests/helpers/sandboxd.mjs';
+import { formatTable, machine, markdownTable, row } from './lib.mjs';
+
 const dir = fileURLToPath(new URL('.', import.meta.url));
+if (!existsSync(new URL('../pkg/node.js', import.meta.url)) || !existsSync(sandboxdBinary())) {
+  console.error('bench: needs pkg/ and the sandboxd binary: run `npm run build` and ' +
+    '`cargo build --release -p sandboxd` first (or set SANDBOXD_BIN)');
+  process.exit(1);
+}
 const filters = process.argv.slice(2);
 const benches = readdirSync(dir)
   .filter((f) => f.endsWith('.bench.mjs'))
@@ -15,3 +25,24 @@ for (const file of benches) {
   const run = spawnSync(process.execPath, [fileURLToPath(new URL(file, import.meta.url))], { stdio: 'inherit' });
   if (run.status !== 0) process.exit(run.status ?? 1);
 }
+
+const results = (name) => {
+  const file = new URL(`./results/${name}.json`, import.meta.url);
+  return existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : null;
+};
+const sdk = results('sdk');
+const sandboxd = results('sandboxd');
+const rows = [...(sdk?.rows ?? [])];
+if (sandboxd) {
+  rows.push(row('sandboxd: create-to-ready p50', 'ms', 'lower', { ours: sandboxd.createToReadyMs.p50 }));
+  rows.push(row('sandboxd: exec round trip p50', 'ms', 'lower', { ours: sandboxd.execRoundTripMs.p50 }));
+  rows.push(row('sandboxd: concurrent sandboxes answering', 'count', 'higher', { ours: sandboxd.concurrentSandboxes.running }));
+}
+const latest = { date: new Date().toISOString(), machine: machine(), memoryMiB: sdk?.memoryMiB, sandboxd, rows };
+writeFileSync(new URL('./results/latest.json', import.meta.url), `${JSON.stringify(latest, null, 2)}\n`);
+const m = latest.machine;
+console.log(`\n# Results (${m.cpu}, ${m.cores} cores, ${m.ramGiB} GiB, Node ${m.node}, Linux ${m.kernel})\n`);
+console.log(formatTable(rows));
+const missed = rows.filter((r) => r.met === false).map((r) => r.name);
+console.log(`\ntargets missed: ${missed.length ? missed.join('; ') : 'none'}`);
+if (process.env.BENCH_MARKDOWN) console.log(`\n${markdownTable(rows)}`);

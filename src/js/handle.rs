@@ -8,7 +8,7 @@ use core::cell::RefCell;
 use envd_protocol::process::{
     DataEvent, EndEvent, Event, Input, Output, ProcessEvent, StartResponse,
 };
-use js_sys::{Array, Function, Object, Promise, Uint8Array};
+use js_sys::{Array, Function, JsString, Object, Promise, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::AbortController;
@@ -34,10 +34,12 @@ pub struct Callbacks {
     pub on_pty: Option<Function>,
 }
 
+/// The accumulated output is kept as JS strings (concatenated JS-side, ropes in V8), so a
+/// command's output never piles up in wasm memory.
 #[derive(Default)]
 struct HandleState {
-    stdout: String,
-    stderr: String,
+    stdout: JsString,
+    stderr: JsString,
     end: Option<EndEvent>,
     /// Why event processing stopped early: a mapped stream error or a callback's exception.
     failure: Option<JsValue>,
@@ -56,7 +58,7 @@ pub struct CommandHandle {
 }
 
 enum Chunk {
-    Text(bool, String),
+    Text(bool, JsString),
     Bytes(Vec<u8>),
 }
 
@@ -106,11 +108,12 @@ fn append(state: &RefCell<HandleState>, is_out: bool, text: String) -> Option<Ch
     if text.is_empty() {
         return None;
     }
+    let text = JsString::from(text);
     let mut s = state.borrow_mut();
     if is_out {
-        s.stdout.push_str(&text)
+        s.stdout = s.stdout.concat(&text)
     } else {
-        s.stderr.push_str(&text)
+        s.stderr = s.stderr.concat(&text)
     }
     Some(Chunk::Text(is_out, text))
 }
@@ -213,8 +216,8 @@ fn result_object(state: &HandleState, end: &EndEvent) -> Object {
         "error",
         &end.error.clone().map_or(JsValue::UNDEFINED, JsValue::from),
     );
-    set(&result, "stdout", &JsValue::from(state.stdout.as_str()));
-    set(&result, "stderr", &JsValue::from(state.stderr.as_str()));
+    set(&result, "stdout", &state.stdout);
+    set(&result, "stderr", &state.stderr);
     result
 }
 
@@ -246,12 +249,12 @@ impl CommandHandle {
     }
 
     #[wasm_bindgen(getter)]
-    pub fn stdout(&self) -> String {
+    pub fn stdout(&self) -> JsString {
         self.state.borrow().stdout.clone()
     }
 
     #[wasm_bindgen(getter)]
-    pub fn stderr(&self) -> String {
+    pub fn stderr(&self) -> JsString {
         self.state.borrow().stderr.clone()
     }
 

@@ -1,0 +1,96 @@
+// Shared by the benchmarks: timing, percentiles, the machine description and the final table.
+import { readFileSync } from 'node:fs';
+import { cpus, release, totalmem } from 'node:os';
+
+export const MiB = 1024 * 1024;
+
+export const percentile = (xs, p) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+};
+
+export const round = (x, digits = 2) => +x.toFixed(digits);
+
+/** Milliseconds `fn` takes, and its value. */
+export async function timed(fn) {
+  const start = performance.now();
+  const value = await fn();
+  return [performance.now() - start, value];
+}
+
+/** p50/p99 (ms) of `samples` sequential calls of `fn`, after `warmup` unmeasured ones. */
+export async function latency(fn, { samples = 200, warmup = 20 } = {}) {
+  for (let i = 0; i < warmup; i++) await fn();
+  const ms = [];
+  for (let i = 0; i < samples; i++) ms.push((await timed(fn))[0]);
+  return { p50: round(percentile(ms, 50), 3), p99: round(percentile(ms, 99), 3), n: samples };
+}
+
+/** MB/s (10^6 bytes per second) of moving `bytes` in `ms`. */
+export const mbps = (bytes, ms) => round(bytes / 1e6 / (ms / 1000), 1);
+
+export function machine() {
+  const cpu = cpus();
+  let kernel = release();
+  try {
+    kernel = readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim();
+  } catch {}
+  return {
+    cpu: cpu[0]?.model ?? 'unknown',
+    cores: cpu.length,
+    ramGiB: round(totalmem() / 1024 ** 3, 1),
+    node: process.version,
+    kernel,
+  };
+}
+
+/**
+ * One row of the final table. `better` says which direction wins ('higher' for throughput,
+ * 'lower' for latency, time and size); `target` is `{ against: 'official'|'raw'|'absolute',
+ * ratio|max }` from the issue's targets, or absent.
+ */
+export function row(name, unit, better, values, target) {
+  const { ours, official, raw } = values;
+  const ratio = (other) => (other ? round(ours / other, 2) : null);
+  const r = { name, unit, better, ours, official: official ?? null, raw: raw ?? null,
+    oursOverOfficial: ratio(official), oursOverRaw: ratio(raw), target: target ?? null, met: null };
+  if (target) {
+    if (target.against === 'absolute') r.met = ours <= target.max;
+    else {
+      const got = target.against === 'raw' ? r.oursOverRaw : r.oursOverOfficial;
+      // For "lower is better" measures the target is a ceiling on ours ÷ other.
+      r.met = got === null ? null : better === 'higher' ? got >= target.ratio : got <= target.ratio;
+    }
+  }
+  return r;
+}
+
+export function targetText(r) {
+  if (!r.target) return '';
+  const { against, ratio, max } = r.target;
+  if (against === 'absolute') return `≤ ${max} ${r.unit}`;
+  return `${r.better === 'higher' ? '≥' : '≤'} ${ratio} × ${against}`;
+}
+
+export function formatTable(rows) {
+  const cells = [['workload', 'unit', 'e2b-wasm', 'e2b', 'raw fetch', 'ours÷e2b', 'ours÷raw', 'target', 'met']];
+  const show = (x) => (x === null || x === undefined ? '–' : String(x));
+  for (const r of rows) {
+    cells.push([r.name, r.unit, show(r.ours), show(r.official), show(r.raw), show(r.oursOverOfficial),
+      show(r.oursOverRaw), targetText(r), r.met === null ? '' : r.met ? 'yes' : 'NO']);
+  }
+  const widths = cells[0].map((_, i) => Math.max(...cells.map((c) => c[i].length)));
+  return cells.map((c) => c.map((s, i) => s.padEnd(widths[i])).join('  ').trimEnd()).join('\n');
+}
+
+/** The same table as Markdown, for the README. */
+export function markdownTable(rows) {
+  const show = (x) => (x === null || x === undefined ? '–' : String(x));
+  const lines = ['| Workload | Unit | e2b-wasm | e2b | raw fetch | ours ÷ e2b | ours ÷ raw | Target | Met |',
+    '|---|---|---:|---:|---:|---:|---:|---|---|'];
+  for (const r of rows) {
+    lines.push(`| ${r.name} | ${r.unit} | ${show(r.ours)} | ${show(r.official)} | ${show(r.raw)} | ` +
+      `${show(r.oursOverOfficial)} | ${show(r.oursOverRaw)} | ${targetText(r)} | ${r.met === null ? '' : r.met ? 'yes' : 'no'} |`);
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,316 @@
+// e2b-wasm against the official `e2b` package and hand-written `fetch` (the practical limit on
+// loopback), in one process against one sandboxd: small-operation latency, streamed command
+// output, 256 MiB file transfers, create + kill, 32 commands at once, cold start, package size
+// and the wasm's linear-memory high-water mark.
+//
+//   node bench/sdk.bench.mjs [--samples 200] [--mib 256]
+//
+// Writes bench/results/sdk.json (rows for the final table, see lib.mjs).
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+
+import * as esbuild from 'esbuild';
+import * as official from 'e2b';
+import * as ours from '../pkg/node.js';
+import { initSync } from '../pkg/e2b_wasm.js';
+import { startSandboxd } from '../tests/helpers/sandboxd.mjs';
+import { MiB, latency, mbps, percentile, round, row, timed } from './lib.mjs';
+
+const { values } = parseArgs({
+  options: { samples: { type: 'string', default: '200' }, mib: { type: 'string', default: '256' } },
+});
+const SAMPLES = Number(values.samples);
+const SIZE = Number(values.mib) * MiB;
+const ROUNDS = 3; // transfers and streams: the median of three runs
+const CONCURRENT = 32;
+const repo = fileURLToPath(new URL('..', import.meta.url));
+const { memory } = initSync();
+const log = (...a) => console.error('bench:', ...a);
+
+const median = (xs) => percentile(xs, 50);
+async function medianMs(fn) {
+  const ms = [];
+  for (let i = 0; i < ROUNDS; i++) ms.push((await timed(fn))[0]);
+  return median(ms);
+}
+
+// --- Raw fetch: what the SDKs do, written by hand (Connect JSON for envd's process service,
+// plain GET/POST for /files), with the official SDK's sandbox for URL and token.
+function rawEnvd(sbx) {
+  const headers = {
+    'E2b-Sandbox-Id': sbx.sandboxId,
+    'E2b-Sandbox-Port': '49983',
+    Authorization: `Basic ${btoa('user:')}`,
+    ...(sbx.envdAccessToken ? { 'X-Access-Token': sbx.envdAccessToken } : {}),
+  };
+  const base = sbx.envdApiUrl;
+  const filesUrl = (path) => `${base}/files?path=${encodeURIComponent(path)}&username=user`;
+  return {
+    /** Runs `cmd` through Connect's server stream; calls onStdout with each decoded chunk's size. */
+    async run(cmd, onStdout = () => {}) {
+      const message = Buffer.from(JSON.stringify({ process: { cmd: '/bin/bash', args: ['-l', '-c', cmd], envs: {} } }));
+      const body = Buffer.alloc(5 + message.length);
+      body.writeUInt32BE(message.length, 1);
+      message.copy(body, 5);
+      const res = await fetch(`${base}/process.Process/Start`, {
+        method: 'POST',
+        headers: { ...headers, 'Content-Type': 'application/connect+json', 'Connect-Protocol-Version': '1' },
+        body,
+      });
+      if (!res.ok) throw new Error(`raw run: ${res.status}`);
+      let pending = Buffer.alloc(0);
+      let exitCode = null;
+      for await (const chunk of res.body) {
+        pending = pending.length ? Buffer.concat([pending, chunk]) : Buffer.from(chunk);
+        while (pending.length >= 5) {
+          const len = pending.readUInt32BE(1);
+          if (pending.length < 5 + len) break;
+          const flags = pending[0];
+          const json = JSON.parse(pending.subarray(5, 5 + len).toString('utf8'));
+          pending = pending.subarray(5 + len);
+          if (flags & 2) {
+            if (json.error) throw new Error(`raw run: ${json.error.message}`);
+            continue;
+          }
+          const event = json.event ?? {};
+          if (event.data?.stdout) onStdout(Buffer.from(event.data.stdout, 'base64').length);
+          if (event.end) exitCode = event.end.exitCode ?? 0;
+        }
+      }
+      if (exitCode !== 0) throw new Error(`raw run: exit ${exitCode}`);
+    },
+    async exists(path) {
+      return (await fetch(`${base}/filesystem.Filesystem/Stat`, {
+        method: 'POST',
+        headers: { ...headers, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ path }),
+      }).then((r) => r.arrayBuffer().then(() => r.status))) === 200;
+    },
+    async list(path) {
+      const r = await fetch(`${base}/filesystem.Filesystem/ListDir`, {
+        method: 'POST',
+        headers: { ...headers, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ path, depth: 1 }),
+      });
+      return (await r.json()).entries;
+    },
+    async write(path, data) {
+      const r = await fetch(filesUrl(path), {
+        method: 'POST',
+        headers: { ...headers, 'Content-Type': 'application/octet-stream' },
+        body: data,
+        ...(data instanceof ReadableStream ? { duplex: 'half' } : {}),
+      });
+      await r.arrayBuffer();
+      if (!r.ok) throw new Error(`raw write: ${r.status}`);
+    },
+    async read(path, format) {
+      const r = await fetch(filesUrl(path), { headers: { ...headers, 'Accept-Encoding': 'identity' } });
+      if (!r.ok) throw new Error(`raw read: ${r.status}`);
+      if (format === 'bytes') return new Uint8Array(await r.arrayBuffer());
+      if (format === 'text') return r.text();
+      return r.body;
+    },
+  };
+}
+
+async function drain(stream) {
+  let n = 0;
+  for await (const chunk of stream) n += chunk.length;
+  return n;
+}
+
+function sizeOf(bytes) {
+  return round(gzipSync(bytes, { level: 9 }).length / 1024, 1);
+}
+
+// 6. Cold start: a fresh Node process imports the package (the wasm is instantiated by then) and
+// makes its first call (`Sandbox.getInfo`): median of 7 processes.
+function coldStart(entry, env, sandboxId) {
+  const script = `
+    const t0 = performance.now();
+    const { Sandbox } = await import(${JSON.stringify(entry)});
+    const t1 = performance.now();
+    await Sandbox.getInfo(${JSON.stringify(sandboxId)});
+    console.log(JSON.stringify({ importMs: t1 - t0, firstCallMs: performance.now() - t0 }));`;
+  const runs = [];
+  for (let i = 0; i < 7; i++) {
+    const p = spawnSync(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, ...env }, encoding: 'utf8' });
+    if (p.status !== 0) throw new Error(`cold start of ${entry}: ${p.stderr}`);
+    runs.push(JSON.parse(p.stdout));
+  }
+  return {
+    importMs: round(median(runs.map((r) => r.importMs)), 1),
+    firstCallMs: round(median(runs.map((r) => r.firstCallMs)), 1),
+  };
+}
+
+const sd = await startSandboxd();
+Object.assign(process.env, sd.env);
+const rows = [];
+const memoryMiB = () => round(memory.buffer.byteLength / MiB, 1);
+const memoryAtStart = memoryMiB();
+const sdks = { ours, official };
+const sbxs = {};
+try {
+  for (const [name, sdk] of Object.entries(sdks)) sbxs[name] = await sdk.Sandbox.create({ timeoutMs: 3_600_000 });
+  const raw = rawEnvd(sbxs.official);
+  const kib = new Uint8Array(1024).fill(97);
+  for (const sbx of Object.values(sbxs)) await sbx.files.write('/tmp/small.txt', kib);
+
+  // 1. Sequential small operations.
+  const small = {
+    "commands.run('true')": { sdk: (s) => s.commands.run('true'), raw: () => raw.run('true') },
+    'files.exists': { sdk: (s) => s.files.exists('/tmp/small.txt'), raw: () => raw.exists('/tmp/small.txt') },
+    'files.write 1 KiB': { sdk: (s) => s.files.write('/tmp/w.txt', kib), raw: () => raw.write('/tmp/w.txt', kib) },
+    'files.read 1 KiB': { sdk: (s) => s.files.read('/tmp/small.txt'), raw: () => raw.read('/tmp/small.txt', 'text') },
+    'files.list': { sdk: (s) => s.files.list('/usr'), raw: () => raw.list('/usr') },
+  };
+  for (const [op, fns] of Object.entries(small)) {
+    log(op);
+    const ourLat = await latency(() => fns.sdk(sbxs.ours), { samples: SAMPLES });
+    const offLat = await latency(() => fns.sdk(sbxs.official), { samples: SAMPLES });
+    const rawLat = await latency(fns.raw, { samples: SAMPLES });
+    for (const p of ['p50', 'p99']) {
+      rows.push(row(`${op} ${p}`, 'ms', 'lower', { ours: ourLat[p], official: offLat[p], raw: rawLat[p] },
+        { against: 'official', ratio: 1.0 }));
+    }
+  }
+
+  // 2. Streaming command output consumed through onStdout.
+  const bigOutput = `yes 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde | head -c ${SIZE}`;
+  const streamed = {};
+  for (const [name, sbx] of Object.entries(sbxs)) {
+    log(`stream ${name}`);
+    streamed[name] = await medianMs(async () => {
+      let n = 0;
+      await sbx.commands.run(bigOutput, { timeoutMs: 0, onStdout: (d) => { n += d.length; } });
+      if (n !== SIZE) throw new Error(`${name} streamed ${n} bytes`);
+    });
+  }
+  log('stream raw');
+  streamed.raw = await medianMs(async () => {
+    let n = 0;
+    await raw.run(bigOutput, (len) => { n += len; });
+    if (n !== SIZE) throw new Error(`raw streamed ${n} bytes`);
+  });
+  const memoryAfterStream = memoryMiB();
+  rows.push(row(`command output ${SIZE / MiB} MiB (onStdout)`, 'MB/s', 'higher',
+    { ours: mbps(SIZE, streamed.ours), official: mbps(SIZE, streamed.official), raw: mbps(SIZE, streamed.raw) },
+    { against: 'official', ratio: 1.5 }));
+
+  // 3. File transfer, 256 MiB: upload bytes and stream, download bytes and stream.
+  const payload = new Uint8Array(SIZE);
+  for (let i = 0; i < SIZE; i += 65536) payload.fill(i & 0xff, i, i + 65536);
+  const asStream = () => {
+    let offset = 0;
+    return new ReadableStream({
+      pull(c) {
+        if (offset >= SIZE) return c.close();
+        c.enqueue(payload.slice(offset, offset + MiB));
+        offset += MiB;
+      },
+    });
+  };
+  for (const sbx of Object.values(sbxs)) await sbx.files.write('/tmp/big.bin', payload);
+  const transfers = {
+    'upload bytes': {
+      sdk: (s) => s.files.write('/tmp/up.bin', payload),
+      raw: () => raw.write('/tmp/up.bin', payload),
+    },
+    'upload stream': {
+      sdk: (s) => s.files.write('/tmp/up.bin', asStream()),
+      raw: () => raw.write('/tmp/up.bin', asStream()),
+    },
+    'download bytes': {
+      sdk: async (s) => { if ((await s.files.read('/tmp/big.bin', { format: 'bytes' })).length !== SIZE) throw new Error('short'); },
+      raw: async () => { if ((await raw.read('/tmp/big.bin', 'bytes')).length !== SIZE) throw new Error('short'); },
+    },
+    'download stream': {
+      sdk: async (s) => { if ((await drain(await s.files.read('/tmp/big.bin', { format: 'stream' }))) !== SIZE) throw new Error('short'); },
+      raw: async () => { if ((await drain(await raw.read('/tmp/big.bin', 'stream'))) !== SIZE) throw new Error('short'); },
+    },
+  };
+  for (const [op, fns] of Object.entries(transfers)) {
+    log(op);
+    const ms = {
+      ours: await medianMs(() => fns.sdk(sbxs.ours)),
+      official: await medianMs(() => fns.sdk(sbxs.official)),
+      raw: await medianMs(fns.raw),
+    };
+    const v = Object.fromEntries(Object.entries(ms).map(([k, t]) => [k, mbps(SIZE, t)]));
+    rows.push(row(`${op} ${SIZE / MiB} MiB`, 'MB/s', 'higher', v, { against: 'official', ratio: 1.0 }));
+    rows.push(row(`${op} ${SIZE / MiB} MiB vs raw`, 'MB/s', 'higher', v, { against: 'raw', ratio: 0.8 }));
+  }
+  const memoryAfterFiles = memoryMiB();
+  // 8. Memory only grows, so the last reading is the high-water mark of 2 and 3.
+  rows.push(row('wasm memory high-water (2, 3)', 'MiB', 'lower', { ours: memoryAfterFiles },
+    { against: 'absolute', max: 16 }));
+
+  // 5. Concurrency: 32 commands in flight at once, ten rounds.
+  const concurrent = async (fn) => {
+    await Promise.all(Array.from({ length: CONCURRENT }, fn));
+    const [ms] = await timed(async () => {
+      for (let r = 0; r < 10; r++) await Promise.all(Array.from({ length: CONCURRENT }, fn));
+    });
+    return round((10 * CONCURRENT) / (ms / 1000), 0);
+  };
+  log('concurrency');
+  rows.push(row(`${CONCURRENT} commands in flight`, 'cmd/s', 'higher', {
+    ours: await concurrent(() => sbxs.ours.commands.run('true')),
+    official: await concurrent(() => sbxs.official.commands.run('true')),
+    raw: await concurrent(() => raw.run('true')),
+  }, { against: 'official', ratio: 1.0 }));
+
+  // 4. Sandbox create + kill.
+  const createKill = async (createFn) => {
+    const ms = [];
+    for (let i = 0; i < 22; i++) {
+      const [t] = await timed(async () => { await (await createFn()).kill(); });
+      if (i >= 2) ms.push(t);
+    }
+    return round(median(ms), 1);
+  };
+  log('create + kill');
+  const api = { 'X-API-Key': sd.apiKey, 'Content-Type': 'application/json' };
+  rows.push(row('Sandbox create + kill p50', 'ms', 'lower', {
+    ours: await createKill(() => ours.Sandbox.create()),
+    official: await createKill(() => official.Sandbox.create()),
+    raw: await createKill(async () => {
+      const r = await fetch(`${sd.apiUrl}/sandboxes`, { method: 'POST', headers: api, body: JSON.stringify({ templateID: 'base' }) });
+      const { sandboxID } = await r.json();
+      return { kill: async () => { await (await fetch(`${sd.apiUrl}/sandboxes/${sandboxID}`, { method: 'DELETE', headers: api })).arrayBuffer(); } };
+    }),
+  }, { against: 'official', ratio: 1.0 }));
+
+  // 6. Cold start in fresh Node processes.
+  log('cold start');
+  const ourCold = coldStart(new URL('../pkg/node.js', import.meta.url).href, sd.env, sbxs.ours.sandboxId);
+  const offCold = coldStart('e2b', sd.env, sbxs.ours.sandboxId);
+  rows.push(row('cold start: import (wasm ready)', 'ms', 'lower', { ours: ourCold.importMs, official: offCold.importMs },
+    { against: 'absolute', max: 20 }));
+  rows.push(row('cold start: import + first call', 'ms', 'lower', { ours: ourCold.firstCallMs, official: offCold.firstCallMs }));
+
+  // 7. Size: our wasm + JS glue (as `npm run build` counts it) against an esbuild browser bundle
+  // of the official SDK, both minified and gzipped at level 9.
+  const sizes = JSON.parse(readFileSync(new URL('../pkg/sizes.json', import.meta.url), 'utf8'));
+  const bundle = await esbuild.build({
+    stdin: { contents: "export { Sandbox } from 'e2b';", resolveDir: repo, loader: 'js' },
+    bundle: true, minify: true, platform: 'browser', format: 'esm', write: false, external: ['node:*'], logLevel: 'silent',
+  });
+  rows.push(row('size, min+gzip', 'KiB', 'lower', {
+    ours: round((sizes.wasm.gzip + sizes.glue.gzip) / 1024, 1),
+    official: sizeOf(bundle.outputFiles[0].contents),
+  }, { against: 'official', ratio: 0.5 }));
+
+  const result = { memoryMiB: { atStart: memoryAtStart, afterStream: memoryAfterStream, afterFiles: memoryAfterFiles }, rows };
+  mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
+  writeFileSync(new URL('./results/sdk.json', import.meta.url), `${JSON.stringify(result, null, 2)}\n`);
+  log('done');
+} finally {
+  await Promise.all(Object.values(sbxs).map((s) => s.kill().catch(() => {})));
+  await sd.stop();
+}
