@@ -72,25 +72,23 @@ export function targetText(r) {
   return `${r.better === 'higher' ? '≥' : '≤'} ${ratio} × ${against}`;
 }
 
-export function formatTable(rows) {
-  const cells = [['workload', 'unit', 'e2b-wasm', 'e2b', 'raw fetch', 'ours÷e2b', 'ours÷raw', 'target', 'met']];
+const HEADER = ['workload', 'unit', 'e2b-wasm', 'e2b', 'raw fetch', 'ours÷e2b', 'ours÷raw', 'target', 'met'];
+
+/** A row's cells, as both tables show them; `missed` marks a missed target. */
+function cells(r, missed = 'no') {
   const show = (x) => (x === null || x === undefined ? '–' : String(x));
-  for (const r of rows) {
-    cells.push([r.name, r.unit, show(r.ours), show(r.official), show(r.raw), show(r.oursOverOfficial),
-      show(r.oursOverRaw), targetText(r), r.met === null ? '' : r.met ? 'yes' : 'NO']);
-  }
-  const widths = cells[0].map((_, i) => Math.max(...cells.map((c) => c[i].length)));
-  return cells.map((c) => c.map((s, i) => s.padEnd(widths[i])).join('  ').trimEnd()).join('\n');
+  return [r.name, r.unit, show(r.ours), show(r.official), show(r.raw), show(r.oursOverOfficial),
+    show(r.oursOverRaw), targetText(r), r.met === null ? '' : r.met ? 'yes' : missed];
+}
+
+export function formatTable(rows) {
+  const table = [HEADER, ...rows.map((r) => cells(r, 'NO'))];
+  const widths = HEADER.map((_, i) => Math.max(...table.map((c) => c[i].length)));
+  return table.map((c) => c.map((s, i) => s.padEnd(widths[i])).join('  ').trimEnd()).join('\n');
 }
 
 /** The same table as Markdown, for the README. */
 export function markdownTable(rows) {
-  const show = (x) => (x === null || x === undefined ? '–' : String(x));
-  const lines = ['| Workload | Unit | e2b-wasm | e2b | raw fetch | ours ÷ e2b | ours ÷ raw | Target | Met |',
-    '|---|---|---:|---:|---:|---:|---:|---|---|'];
-  for (const r of rows) {
-    lines.push(`| ${r.name} | ${r.unit} | ${show(r.ours)} | ${show(r.official)} | ${show(r.raw)} | ` +
-      `${show(r.oursOverOfficial)} | ${show(r.oursOverRaw)} | ${targetText(r)} | ${r.met === null ? '' : r.met ? 'yes' : 'no'} |`);
-  }
-  return lines.join('\n');
+  const line = (c) => `| ${c.join(' | ')} |`;
+  return [line(HEADER), '|---|---|---:|---:|---:|---:|---:|---|---|', ...rows.map((r) => line(cells(r)))].join('\n');
 }

@@ -6,16 +6,15 @@
 //   DEMO_PORT      port of the demo page (default 8080; 0 picks a free one)
 //   DEMO_DATA_DIR  sandboxd's data dir (default .sandboxd/ in the project; keeps the API key)
 //   SANDBOXD_BIN   a sandboxd binary to use instead of building target/release/sandboxd
-import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { launchSandboxd } from '../tests/helpers/sandboxd.mjs';
 import { startDemo } from '../www-demo/server.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const READY = /sandboxd: ready on (http:\/\/\S+)/;
-const READY_TIMEOUT_MS = 180_000;
 
 function run(cmd, args) {
   const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit' });
@@ -37,12 +36,10 @@ function pkgIsStale() {
   return Math.max(...inputs.map((p) => newestMtime(join(root, p)))) > statSync(wasm).mtimeMs;
 }
 
-let sandboxdBin = process.env.SANDBOXD_BIN;
-if (!sandboxdBin) {
+if (!process.env.SANDBOXD_BIN) {
   // cargo is quick when the binary is up to date (and shows its progress when it is not).
   console.log('demo: cargo build --release -p sandboxd');
   run('cargo', ['build', '--release', '-p', 'sandboxd']);
-  sandboxdBin = join(root, 'target/release/sandboxd');
 }
 if (pkgIsStale()) {
   console.log('demo: pkg/ is missing or older than its sources: npm run build');
@@ -51,34 +48,13 @@ if (pkgIsStale()) {
 
 const dataDir = resolve(root, process.env.DEMO_DATA_DIR ?? '.sandboxd');
 mkdirSync(dataDir, { recursive: true });
-// sandboxd logs to a file, not a pipe: it must be able to log while it shuts down even if this
-// process is gone.
 const logFile = join(dataDir, 'sandboxd.log');
-const logFd = openSync(logFile, 'a');
-const logStart = statSync(logFile).size;
-const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('E2B_')));
 // Its own process group: the terminal's Ctrl-C reaches only us, and we stop it exactly once.
-const sandboxd = spawn(sandboxdBin, ['serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir], {
-  env, stdio: ['ignore', logFd, logFd], detached: true,
-});
-closeSync(logFd);
-const sandboxdExited = new Promise((done) => sandboxd.once('exit', (code, signal) => done({ code, signal })));
 // If this process dies some other way, sandboxd still shuts down (and kills its sandboxes).
-process.once('exit', () => sandboxd.kill('SIGINT'));
-const sandboxdOutput = () => readFileSync(logFile).subarray(logStart).toString('utf8');
-
-const sandboxdUrl = await new Promise((resolveUrl, reject) => {
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  const poll = setInterval(() => {
-    const match = READY.exec(sandboxdOutput());
-    if (match || sandboxd.exitCode !== null || Date.now() > deadline) clearInterval(poll);
-    if (match) resolveUrl(match[1]);
-    else if (sandboxd.exitCode !== null || Date.now() > deadline) {
-      reject(new Error(`demo: sandboxd did not start\n${sandboxdOutput()}`));
-    }
-  }, 50);
+const { child: sandboxd, url: sandboxdUrl, exited: sandboxdExited } = await launchSandboxd({
+  dataDir, logFile, detached: true,
 }).catch((err) => {
-  console.error(err.message);
+  console.error(`demo: sandboxd did not start: ${err.message}`);
   process.exit(1);
 });
 const apiKey = readFileSync(join(dataDir, 'api-key'), 'utf8').trim();

@@ -40,24 +40,29 @@ const SETTLE_TIMEOUT_MS = 10_000;
 
 export const sandboxdBinary = () => process.env.SANDBOXD_BIN ?? join(repoRoot, 'target/release/sandboxd');
 
-export async function startSandboxd(options = {}) {
-  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'sandboxd-test-'));
-  const args = ['serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir, ...(options.args ?? [])];
-  if (options.apiKey) args.push('--api-key', options.apiKey);
-  // The SDK variables of the test process must not configure sandboxd (clap reads E2B_API_KEY).
+/**
+ * Spawns `sandboxd serve --listen 127.0.0.1:0 --data-dir DATA_DIR ARGS` with its output appended
+ * to `logFile` and waits for its ready line. Shared by the harness and `npm run demo`.
+ * → { child, url, output(), exited (promise of { code, signal }), onExit (the listener that
+ *   SIGINTs sandboxd when this process exits; remove it once you stop sandboxd yourself) }
+ */
+export async function launchSandboxd({ dataDir, args = [], env = {}, logFile = `${dataDir}.log`, detached = false }) {
+  // The SDK variables of this process must not configure sandboxd (clap reads E2B_API_KEY).
   const inherited = Object.entries(process.env).filter(([k]) => !k.startsWith('E2B_'));
-  const env = { ...Object.fromEntries(inherited), ...options.env };
   // Output goes to a file, not a pipe: if this process dies, sandboxd must still be able to
   // log while it shuts down (a closed pipe would make its writes fail).
-  const logFile = `${dataDir}.log`;
   const logFd = openSync(logFile, 'a');
   const logStart = statSync(logFile).size;
-  const child = spawn(sandboxdBinary(), args, { env, stdio: ['ignore', logFd, logFd] });
+  const child = spawn(sandboxdBinary(), ['serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir, ...args], {
+    env: { ...Object.fromEntries(inherited), ...env },
+    stdio: ['ignore', logFd, logFd],
+    detached,
+  });
   closeSync(logFd);
   const output = () => readFileSync(logFile).subarray(logStart).toString('utf8');
   const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  // A test process that ends without stop() must not leave sandboxes running: ask sandboxd to
-  // shut down cleanly (it finishes on its own after we are gone).
+  // A process that ends without stopping sandboxd must not leave sandboxes running: ask
+  // sandboxd to shut down cleanly (it finishes on its own after we are gone).
   const onExit = () => child.kill('SIGINT');
   process.once('exit', onExit);
   const url = await new Promise((resolve, reject) => {
@@ -83,6 +88,15 @@ export async function startSandboxd(options = {}) {
     child.once('error', fail);
     exited.then(({ code, signal }) => fail(new Error(`sandboxd exited early (${code ?? signal})`)));
   });
+  return { child, url, output, exited, onExit };
+}
+
+export async function startSandboxd(options = {}) {
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'sandboxd-test-'));
+  const args = [...(options.args ?? [])];
+  if (options.apiKey) args.push('--api-key', options.apiKey);
+  const logFile = `${dataDir}.log`;
+  const { child, url, output, exited, onExit } = await launchSandboxd({ dataDir, args, env: options.env, logFile });
   const apiKey = options.apiKey ?? options.env?.E2B_API_KEY ?? readFileSync(join(dataDir, 'api-key'), 'utf8').trim();
   const port = new URL(url).port;
   let stopped = false;
