@@ -10,33 +10,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { chromium } from 'playwright-core';
 import { Sandbox } from 'e2b';
 
+import { launchChromium } from '../helpers/chromium.mjs';
 import { findLeaks, sandboxdBinary, startSandboxd } from '../helpers/sandboxd.mjs';
 import { startDemo } from '../../www-demo/server.mjs';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const artifacts = join(repoRoot, 'tests/artifacts');
 const WAIT_MS = 120_000;
-
-async function launchChromium() {
-  const profile = mkdtempSync(join(tmpdir(), 'demo-chromium-'));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    viewport: { width: 1200, height: 640 },
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  return {
-    context,
-    async close() {
-      await context.close();
-      rmSync(profile, { recursive: true, force: true });
-    },
-  };
-}
 
 // Everything the terminal shows, scrollback included.
 const terminalText = (page) => page.evaluate(() => {
