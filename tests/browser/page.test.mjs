@@ -1,0 +1,98 @@
+// examples/browser/ in Debian's Chromium against a real sandboxd (cross-origin: the page and
+// sandboxd are on different ports, so CORS is exercised), twice: served as it is, plain ESM
+// with an import map, and bundled by Vite. The page creates a sandbox, streams a command's
+// output into itself, writes and reads a file, pipes a 'stream' read into the page, drives a
+// PTY and kills the sandbox.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { NotFoundError, Sandbox } from 'e2b';
+import { build } from 'vite';
+
+import { launchChromium } from '../helpers/chromium.mjs';
+import { linkPackage } from '../helpers/examples.mjs';
+import { startSandboxd } from '../helpers/sandboxd.mjs';
+import { serveStatic } from '../../scripts/static-server.mjs';
+
+const WAIT_MS = 120_000;
+const exampleDir = linkPackage('browser');
+// What `seq -f 'row-%06g' 1 100000` prints, which the page reads back as a stream.
+const rows = Array.from({ length: 100_000 }, (_, i) => `row-${String(i + 1).padStart(6, '0')}\n`).join('');
+
+const ways = {
+  'plain ESM (import map, no bundler)': async () => ({ root: exampleDir }),
+  'Vite build': async () => {
+    const outDir = mkdtempSync(join(tmpdir(), 'example-vite-'));
+    await build({ root: exampleDir, logLevel: 'warn', build: { outDir, emptyOutDir: true } });
+    return { root: outDir, cleanup: () => rmSync(outDir, { recursive: true, force: true }) };
+  },
+};
+
+describe('the browser example in Chromium', () => {
+  let sd;
+  let browser;
+
+  before(async () => {
+    sd = await startSandboxd();
+    browser = await launchChromium();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await sd?.stop();
+  });
+
+  for (const [way, prepare] of Object.entries(ways)) {
+    test(way, async (t) => {
+      const { root, cleanup } = await prepare();
+      if (cleanup) t.after(cleanup);
+      if (way === 'Vite build') {
+        // The bundle carries the SDK and its wasm itself: nothing may load from node_modules.
+        assert.ok(readdirSync(join(root, 'assets')).some((f) => f.endsWith('.wasm')), 'the wasm is emitted as an asset');
+      }
+      const server = await serveStatic({
+        mounts: [['/', root]],
+        config: { apiKey: sd.apiKey, apiUrl: sd.apiUrl, sandboxUrl: sd.sandboxUrl },
+      });
+      t.after(() => server.close());
+      const page = await browser.context.newPage();
+      t.after(() => page.close());
+      const requested = [];
+      page.on('request', (req) => requested.push(new URL(req.url()).pathname));
+      const pageErrors = [];
+      page.on('pageerror', (err) => pageErrors.push(err));
+
+      await page.goto(server.url);
+      await page.waitForFunction(() => window.example?.done, null, { timeout: WAIT_MS });
+      const example = await page.evaluate(() => window.example);
+      const text = async (id) => page.locator(`#${id}`).textContent();
+
+      assert.equal(example.error, undefined, 'the page reports no error');
+      assert.deepEqual(pageErrors, []);
+      assert.equal(await text('status'), 'done');
+      assert.match(example.sandboxId, /^\w+$/);
+      assert.equal(await text('sandbox-id'), example.sandboxId);
+
+      assert.equal(await text('stdout'), 'line 1\nline 2\nline 3\n');
+      assert.equal(example.exitCode, 0);
+      assert.ok(example.stdoutChunks >= 3, `output arrived as it was printed (${example.stdoutChunks} chunks)`);
+
+      assert.equal(await text('file-text'), 'Hello from the page, ünïcödé included\n');
+
+      assert.equal(example.streamBytes, rows.length);
+      assert.equal(await text('stream-bytes'), String(rows.length));
+      assert.ok((await text('file-stream')) === rows, 'the streamed file arrived in the page byte for byte');
+
+      assert.match(example.ptyOutput, /pty-42/);
+
+      assert.equal(example.killed, true);
+      await assert.rejects(Sandbox.getInfo(example.sandboxId, { apiKey: sd.apiKey, apiUrl: sd.apiUrl }), NotFoundError);
+
+      if (way === 'Vite build') assert.ok(!requested.some((p) => p.includes('node_modules')), requested.join(' '));
+      else assert.ok(requested.includes('/node_modules/e2b-wasm/e2b_wasm_bg.wasm'), 'the page loaded the package through its import map');
+    });
+  }
+});
