@@ -7,12 +7,12 @@ const $ = (id) => document.getElementById(id);
 const status = (text) => { $('status').textContent = text; };
 const example = (window.example = { done: false, stdoutChunks: 0, ptyOutput: '' });
 
-// A sandbox's API key must not be baked into a page: here the server that serves the page hands
-// it out (/config.json), as an app's backend would for the signed-in user.
-const config = await (await fetch('./config.json')).json();
-const opts = { apiKey: config.apiKey, apiUrl: config.apiUrl, sandboxUrl: config.sandboxUrl };
-
 async function main() {
+  // A sandbox's API key must not be baked into a page: here the server that serves the page
+  // hands it out (/config.json), as an app's backend would for the signed-in user.
+  const config = await (await fetch('./config.json')).json();
+  const opts = { apiKey: config.apiKey, apiUrl: config.apiUrl, sandboxUrl: config.sandboxUrl };
+
   status('creating a sandbox');
   const sandbox = await Sandbox.create({ ...opts, timeoutMs: 120_000 });
   example.sandboxId = sandbox.sandboxId;

@@ -45,6 +45,20 @@ describe('the browser example in Chromium', () => {
     await sd?.stop();
   });
 
+  test('a wrong API key shows an AuthenticationError in the page', async (t) => {
+    const server = await serveStatic({
+      mounts: [['/', exampleDir]],
+      config: { apiKey: 'e2b_wrong', apiUrl: sd.apiUrl, sandboxUrl: sd.sandboxUrl },
+    });
+    t.after(() => server.close());
+    const page = await browser.context.newPage();
+    t.after(() => page.close());
+    await page.goto(server.url);
+    await page.waitForFunction(() => window.example?.done, null, { timeout: WAIT_MS });
+    assert.match(await page.locator('#errors').textContent(), /^AuthenticationError: /);
+    assert.equal(await page.locator('#status').textContent(), 'failed');
+  });
+
   for (const [way, prepare] of Object.entries(ways)) {
     test(way, async (t) => {
       const { root, cleanup } = await prepare();
