@@ -186,7 +186,7 @@ impl ServerStream {
     pub fn open(exchanged: Exchanged) -> Result<ServerStream, ConnectError> {
         let Exchanged {
             reply,
-            signal: mut call,
+            signal: call,
         } = exchanged;
         let response = reply.map_err(|e| call.connect_error(&e))?.response;
         let status = response.status();
