@@ -119,7 +119,8 @@ export async function startSandboxd(options = {}) {
       child.kill('SIGINT');
       const exit = await withTimeout(exited, STOP_TIMEOUT_MS, () => child.kill('SIGKILL'));
       const leaks = await settledLeaks(dataDir);
-      if (!keepDataDir && leaks.length === 0) {
+      // On any failure the data dir and log stay, for the error message and for a look after.
+      if (!keepDataDir && leaks.length === 0 && exit?.code === 0) {
         rmSync(dataDir, { recursive: true, force: true });
         rmSync(logFile, { force: true });
       }

@@ -81,6 +81,9 @@ async fn serve_async(args: ServeArgs) -> anyhow::Result<()> {
             controller.credentials().api_key()
         );
     }
+    // Installed before announcing readiness: a SIGINT right after the ready line must shut
+    // down cleanly, not kill the process with the default action.
+    let stop = stop_signal()?;
     // The harness waits for this exact line and reads the address from it.
     eprintln!("sandboxd: ready on {url}");
 
@@ -94,7 +97,7 @@ async fn serve_async(args: ServeArgs) -> anyhow::Result<()> {
     });
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
-            stop_signal().await;
+            stop.await;
             eprintln!("sandboxd: shutting down");
             shutdown_controller.shutdown().await;
         })
@@ -103,11 +106,15 @@ async fn serve_async(args: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn stop_signal() {
+/// Registers for SIGINT and SIGTERM now; the returned future ends at the first of them.
+fn stop_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
     use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate()).expect("installing a SIGTERM handler");
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
-    }
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
+    })
 }
