@@ -92,3 +92,14 @@ export function markdownTable(rows) {
   const line = (c) => `| ${c.join(' | ')} |`;
   return [line(HEADER), '|---|---|---:|---:|---:|---:|---:|---|---|', ...rows.map((r) => line(cells(r)))].join('\n');
 }
+
+/** The codec comparison (`{ measure: { unit, better, proto, json, jsonOverProto } }`) as text. */
+export function codecTable(codec) {
+  const table = [['measure', 'unit', 'protobuf', 'json', 'json÷protobuf', 'better']];
+  for (const [name, c] of Object.entries(codec)) {
+    const winner = c.proto === c.json ? 'same' : (c.better === 'higher') === (c.proto > c.json) ? 'protobuf' : 'json';
+    table.push([name, c.unit, String(c.proto), String(c.json), String(c.jsonOverProto), winner]);
+  }
+  const widths = table[0].map((_, i) => Math.max(...table.map((c) => c[i].length)));
+  return table.map((c) => c.map((s, i) => s.padEnd(widths[i])).join('  ').trimEnd()).join('\n');
+}
