@@ -7,8 +7,8 @@
 //
 //   node bench/sdk.bench.mjs [--samples 200] [--mib 256] [--only small,output,transfer,concurrent,create,cold,size]
 //
-// `--only` runs just those sections (while iterating). Writes bench/results/sdk.json (rows for
-// the final table, see lib.mjs, and the codec comparison).
+// `--only` runs just those sections (while iterating) and only prints their table. A whole run
+// writes bench/results/sdk.json (rows for the final table, see lib.mjs, and the codec comparison).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
@@ -20,7 +20,7 @@ import * as official from 'e2b';
 import * as ours from '../pkg/node.js';
 import { initSync } from '../pkg/e2b_wasm.js';
 import { startSandboxd } from '../tests/helpers/sandboxd.mjs';
-import { MiB, latency, mbps, percentile, round, row, timed } from './lib.mjs';
+import { MiB, codecTable, formatTable, latency, mbps, percentile, round, row, timed } from './lib.mjs';
 
 const SECTIONS = ['small', 'output', 'transfer', 'concurrent', 'create', 'cold', 'size'];
 const { values } = parseArgs({
@@ -359,8 +359,13 @@ try {
 
   const memoryMiBs = { atStart: memoryAtStart, afterStream: memoryAfterStream, afterFiles: memoryAfterFiles };
   const result = { memoryMiB: memoryMiBs, rows: [...rows, ...codecRows], codec };
-  mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
-  writeFileSync(new URL('./results/sdk.json', import.meta.url), `${JSON.stringify(result, null, 2)}\n`);
+  if (only.length < SECTIONS.length) {
+    // A partial run only prints: bench/results/sdk.json always holds a whole run.
+    console.log(`${formatTable(result.rows)}\n\n${codecTable(codec)}`);
+  } else {
+    mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
+    writeFileSync(new URL('./results/sdk.json', import.meta.url), `${JSON.stringify(result, null, 2)}\n`);
+  }
   log('done');
 } finally {
   await Promise.all(Object.values(sbxs).map((s) => s.kill().catch(() => {})));
