@@ -20,7 +20,7 @@ import * as official from 'e2b';
 import * as ours from '../pkg/node.js';
 import { initSync } from '../pkg/e2b_wasm.js';
 import { startSandboxd } from '../tests/helpers/sandboxd.mjs';
-import { MiB, codecTable, formatTable, latency, mbps, percentile, round, row, timed } from './lib.mjs';
+import { MiB, codecTable, formatTable, mbps, percentile, round, row, takingTurns, timed } from './lib.mjs';
 
 const SECTIONS = ['small', 'output', 'transfer', 'concurrent', 'create', 'cold', 'size'];
 const { values } = parseArgs({
@@ -49,10 +49,10 @@ const { memory } = initSync();
 const log = (...a) => console.error('bench:', ...a);
 
 const median = (xs) => percentile(xs, 50);
-async function medianMs(fn) {
-  const ms = [];
-  for (let i = 0; i < ROUNDS; i++) ms.push((await timed(fn))[0]);
-  return median(ms);
+/** The median ms of each of `fns` (by name) over `rounds` turns (see `takingTurns`). */
+async function medianMs(fns, { rounds = ROUNDS, warmup = 0 } = {}) {
+  const ms = await takingTurns(fns, { rounds, warmup });
+  return Object.fromEntries(Object.entries(ms).map(([name, xs]) => [name, median(xs)]));
 }
 
 // --- Raw fetch: what the SDKs do, written by hand (Connect JSON for envd's process service,
@@ -199,35 +199,30 @@ try {
   };
   for (const [op, fns] of Object.entries(want('small') ? small : {})) {
     log(op);
-    const ourLat = await latency(() => fns.sdk(sbxs.ours), { samples: SAMPLES });
-    const jsonLat = fns.codec ? await latency(() => fns.sdk(sbxs.json), { samples: SAMPLES }) : null;
-    const offLat = await latency(() => fns.sdk(sbxs.official), { samples: SAMPLES });
-    const rawLat = await latency(fns.raw, { samples: SAMPLES });
-    for (const p of ['p50', 'p99']) {
-      const values = { ours: ourLat[p], official: offLat[p], raw: rawLat[p] };
-      rows.push(row(`${op} ${p}`, 'ms', 'lower', values, { against: 'official', ratio: 1.0 }));
-      if (jsonLat && p === 'p50') jsonRow(`${op} ${p}`, 'ms', 'lower', jsonLat[p], values);
+    const clients = { ours: () => fns.sdk(sbxs.ours), official: () => fns.sdk(sbxs.official), raw: fns.raw };
+    if (fns.codec) clients.json = () => fns.sdk(sbxs.json);
+    const ms = await takingTurns(clients, { rounds: SAMPLES, warmup: 20 });
+    for (const p of [50, 99]) {
+      const at = (name) => round(percentile(ms[name], p), 3);
+      const values = { ours: at('ours'), official: at('official'), raw: at('raw') };
+      rows.push(row(`${op} p${p}`, 'ms', 'lower', values, { against: 'official', ratio: 1.0 }));
+      if (fns.codec && p === 50) jsonRow(`${op} p${p}`, 'ms', 'lower', at('json'), values);
     }
   }
 
   // 2. Streaming command output consumed through onStdout.
   if (want('output')) {
     const bigOutput = `yes 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde | head -c ${SIZE}`;
-    const streamed = {};
-    for (const [name, sbx] of Object.entries(sbxs)) {
-      log(`stream ${name}`);
-      streamed[name] = await medianMs(async () => {
-        let n = 0;
-        await sbx.commands.run(bigOutput, { timeoutMs: 0, onStdout: (d) => { n += d.length; } });
-        if (n !== SIZE) throw new Error(`${name} streamed ${n} bytes`);
-      });
-    }
-    log('stream raw');
-    streamed.raw = await medianMs(async () => {
+    const stream = (name, run) => async () => {
       let n = 0;
-      await raw.run(bigOutput, (len) => { n += len; });
-      if (n !== SIZE) throw new Error(`raw streamed ${n} bytes`);
-    });
+      await run((len) => { n += len; });
+      if (n !== SIZE) throw new Error(`${name} streamed ${n} bytes`);
+    };
+    const fns = Object.fromEntries(Object.entries(sbxs).map(([name, sbx]) => [name,
+      stream(name, (count) => sbx.commands.run(bigOutput, { timeoutMs: 0, onStdout: (d) => count(d.length) }))]));
+    fns.raw = stream('raw', (count) => raw.run(bigOutput, count));
+    log('stream');
+    const streamed = await medianMs(fns);
     memoryAfterStream = memoryMiB();
     const name = `command output ${SIZE / MiB} MiB (onStdout)`;
     const values = { ours: mbps(SIZE, streamed.ours), official: mbps(SIZE, streamed.official), raw: mbps(SIZE, streamed.raw) };
@@ -270,11 +265,7 @@ try {
     };
     for (const [op, fns] of Object.entries(transfers)) {
       log(op);
-      const ms = {
-        ours: await medianMs(() => fns.sdk(sbxs.ours)),
-        official: await medianMs(() => fns.sdk(sbxs.official)),
-        raw: await medianMs(fns.raw),
-      };
+      const ms = await medianMs({ ours: () => fns.sdk(sbxs.ours), official: () => fns.sdk(sbxs.official), raw: fns.raw });
       const v = Object.fromEntries(Object.entries(ms).map(([k, t]) => [k, mbps(SIZE, t)]));
       rows.push(row(`${op} ${SIZE / MiB} MiB`, 'MB/s', 'higher', v, { against: 'official', ratio: 1.0 }));
       rows.push(row(`${op} ${SIZE / MiB} MiB vs raw`, 'MB/s', 'higher', v, { against: 'raw', ratio: 0.8 }));
@@ -302,30 +293,22 @@ try {
     }, { against: 'official', ratio: 1.0 }));
   }
 
-  // 4. Sandbox create + kill: the clients take turns (in a rotating order), so that drift in the
-  // machine's load (e.g. the kernel still writing back the 256 MiB files above) hits them alike.
+  // 4. Sandbox create + kill.
   if (want('create')) {
     log('create + kill');
     const api = { 'X-API-Key': sd.apiKey, 'Content-Type': 'application/json' };
-    const createKill = {
-      ours: () => ours.Sandbox.create(),
-      official: () => official.Sandbox.create(),
-      raw: async () => {
-        const r = await fetch(`${sd.apiUrl}/sandboxes`, { method: 'POST', headers: api, body: JSON.stringify({ templateID: 'base' }) });
-        const { sandboxID } = await r.json();
-        return { kill: async () => { await (await fetch(`${sd.apiUrl}/sandboxes/${sandboxID}`, { method: 'DELETE', headers: api })).arrayBuffer(); } };
-      },
+    const rawSandbox = async () => {
+      const r = await fetch(`${sd.apiUrl}/sandboxes`, { method: 'POST', headers: api, body: JSON.stringify({ templateID: 'base' }) });
+      const { sandboxID } = await r.json();
+      return { kill: async () => { await (await fetch(`${sd.apiUrl}/sandboxes/${sandboxID}`, { method: 'DELETE', headers: api })).arrayBuffer(); } };
     };
-    const clients = Object.keys(createKill);
-    const createKillMs = Object.fromEntries(clients.map((name) => [name, []]));
-    for (let i = 0; i < CREATE_KILL_SAMPLES + 2; i++) {
-      for (let k = 0; k < clients.length; k++) {
-        const name = clients[(i + k) % clients.length];
-        const [t] = await timed(async () => { await (await createKill[name]()).kill(); });
-        if (i >= 2) createKillMs[name].push(t);
-      }
-    }
-    const p50 = Object.fromEntries(clients.map((name) => [name, round(median(createKillMs[name]), 1)]));
+    const createKill = (create) => async () => { await (await create()).kill(); };
+    const ms = await medianMs({
+      ours: createKill(() => ours.Sandbox.create()),
+      official: createKill(() => official.Sandbox.create()),
+      raw: createKill(rawSandbox),
+    }, { rounds: CREATE_KILL_SAMPLES, warmup: 2 });
+    const p50 = Object.fromEntries(Object.entries(ms).map(([name, t]) => [name, round(t, 1)]));
     rows.push(row(`Sandbox create + kill p50`, 'ms', 'lower', p50, { against: 'official', ratio: 1.0 }));
   }
 
