@@ -107,7 +107,8 @@ export function markdownTable(rows) {
 export function codecTable(codec) {
   const table = [['measure', 'unit', 'protobuf', 'json', 'json÷protobuf', 'better']];
   for (const [name, c] of Object.entries(codec)) {
-    const winner = c.proto === c.json ? 'same' : (c.better === 'higher') === (c.proto > c.json) ? 'protobuf' : 'json';
+    // A ratio that rounds to 1 is a tie: run-to-run noise is larger than that.
+    const winner = c.jsonOverProto === 1 ? 'same' : (c.better === 'higher') === (c.proto > c.json) ? 'protobuf' : 'json';
     table.push([name, c.unit, String(c.proto), String(c.json), String(c.jsonOverProto), winner]);
   }
   const widths = table[0].map((_, i) => Math.max(...table.map((c) => c[i].length)));
