@@ -41,7 +41,7 @@ if (!existsSync(new URL('node.js', jsonPkg))) {
 const oursJson = await import(new URL('node.js', jsonPkg).href);
 const SAMPLES = Number(values.samples);
 const SIZE = Number(values.mib) * MiB;
-const ROUNDS = 3; // transfers and streams: the median of three runs
+const ROUNDS = 5; // transfers and streams: the median of five runs (three spread too widely)
 const CONCURRENT = 32;
 const CREATE_KILL_SAMPLES = 40;
 const repo = fileURLToPath(new URL('..', import.meta.url));
