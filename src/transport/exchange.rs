@@ -119,7 +119,8 @@ fn start(request: Request) -> Started {
         set(&init, "body", &body);
     }
     Started {
-        fetch: global_fetch(&url, &init),
+        // A call rejects, never throws, even when `fetch` does.
+        fetch: global_fetch(&url, &init).unwrap_or_else(|e| Promise::reject(&e)),
         read,
         signal,
     }
