@@ -18,12 +18,22 @@ export async function timed(fn) {
   return [performance.now() - start, value];
 }
 
-/** p50/p99 (ms) of `samples` sequential calls of `fn`, after `warmup` unmeasured ones. */
-export async function latency(fn, { samples = 200, warmup = 20 } = {}) {
-  for (let i = 0; i < warmup; i++) await fn();
-  const ms = [];
-  for (let i = 0; i < samples; i++) ms.push((await timed(fn))[0]);
-  return { p50: round(percentile(ms, 50), 3), p99: round(percentile(ms, 99), 3), n: samples };
+/**
+ * The ms of `rounds` calls of each of `fns` (by name: `{ name: [ms, …] }`), after `warmup`
+ * unmeasured ones. The clients take turns in a rotating order, so that drift in the machine's
+ * load (another process, the kernel writing back files just uploaded) hits them alike.
+ */
+export async function takingTurns(fns, { rounds, warmup = 0 }) {
+  const names = Object.keys(fns);
+  const ms = Object.fromEntries(names.map((name) => [name, []]));
+  for (let i = 0; i < warmup + rounds; i++) {
+    for (let k = 0; k < names.length; k++) {
+      const name = names[(i + k) % names.length];
+      const [t] = await timed(fns[name]);
+      if (i >= warmup) ms[name].push(t);
+    }
+  }
+  return ms;
 }
 
 /** MB/s (10^6 bytes per second) of moving `bytes` in `ms`. */
@@ -91,4 +101,16 @@ export function formatTable(rows) {
 export function markdownTable(rows) {
   const line = (c) => `| ${c.join(' | ')} |`;
   return [line(HEADER), '|---|---|---:|---:|---:|---:|---:|---|---|', ...rows.map((r) => line(cells(r)))].join('\n');
+}
+
+/** The codec comparison (`{ measure: { unit, better, proto, json, jsonOverProto } }`) as text. */
+export function codecTable(codec) {
+  const table = [['measure', 'unit', 'protobuf', 'json', 'json÷protobuf', 'better']];
+  for (const [name, c] of Object.entries(codec)) {
+    // A ratio that rounds to 1 is a tie: run-to-run noise is larger than that.
+    const winner = c.jsonOverProto === 1 ? 'same' : (c.better === 'higher') === (c.proto > c.json) ? 'protobuf' : 'json';
+    table.push([name, c.unit, String(c.proto), String(c.json), String(c.jsonOverProto), winner]);
+  }
+  const widths = table[0].map((_, i) => Math.max(...table.map((c) => c[i].length)));
+  return table.map((c) => c.map((s, i) => s.padEnd(widths[i])).join('  ').trimEnd()).join('\n');
 }

@@ -1,18 +1,20 @@
 // `npm run bench`: runs every bench/*.bench.mjs in turn (each saves its results under
 // bench/results/), then prints one table of every workload (absolute numbers, ratios, targets)
-// and writes it with the machine description to bench/results/latest.json.
+// and writes it with the machine description to bench/results/latest.json, then the codec
+// comparison (the SDK's default binary protobuf build against its `json-codec` build).
 // Extra arguments filter the files by substring (the final table then covers what exists).
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 import { sandboxdBinary } from '../tests/helpers/sandboxd.mjs';
-import { formatTable, machine, markdownTable, row } from './lib.mjs';
+import { codecTable, formatTable, machine, markdownTable, row } from './lib.mjs';
 
 const dir = fileURLToPath(new URL('.', import.meta.url));
-if (!existsSync(new URL('../pkg/node.js', import.meta.url)) || !existsSync(sandboxdBinary())) {
-  console.error('bench: needs pkg/ and the sandboxd binary: run `npm run build` and ' +
-    '`cargo build --release -p sandboxd` first (or set SANDBOXD_BIN)');
+const built = (pkg) => existsSync(new URL(`../${pkg}/node.js`, import.meta.url));
+if (!built('pkg') || !built('pkg-json') || !existsSync(sandboxdBinary())) {
+  console.error('bench: needs pkg/, pkg-json/ and the sandboxd binary: run `npm run build`, ' +
+    '`npm run build:json` and `cargo build --release -p sandboxd` first (or set SANDBOXD_BIN)');
   process.exit(1);
 }
 const filters = process.argv.slice(2);
@@ -38,11 +40,13 @@ if (sandboxd) {
   rows.push(row('sandboxd: exec round trip p50', 'ms', 'lower', { ours: sandboxd.execRoundTripMs.p50 }));
   rows.push(row('sandboxd: concurrent sandboxes answering', 'count', 'higher', { ours: sandboxd.concurrentSandboxes.running }));
 }
-const latest = { date: new Date().toISOString(), machine: machine(), memoryMiB: sdk?.memoryMiB, sandboxd, rows };
+const codec = sdk?.codec ?? {};
+const latest = { date: new Date().toISOString(), machine: machine(), memoryMiB: sdk?.memoryMiB, sandboxd, rows, codec };
 writeFileSync(new URL('./results/latest.json', import.meta.url), `${JSON.stringify(latest, null, 2)}\n`);
 const m = latest.machine;
 console.log(`\n# Results (${m.cpu}, ${m.cores} cores, ${m.ramGiB} GiB, Node ${m.node}, Linux ${m.kernel})\n`);
 console.log(formatTable(rows));
 const missed = rows.filter((r) => r.met === false).map((r) => r.name);
 console.log(`\ntargets missed: ${missed.length ? missed.join('; ') : 'none'}`);
+if (Object.keys(codec).length) console.log(`\n# Codec: binary protobuf (default) vs JSON (json-codec build)\n\n${codecTable(codec)}`);
 if (process.env.BENCH_MARKDOWN) console.log(`\n${markdownTable(rows)}`);

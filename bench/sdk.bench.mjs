@@ -1,13 +1,16 @@
 // e2b-wasm against the official `e2b` package and hand-written `fetch` (the practical limit on
 // loopback), in one process against one sandboxd: small-operation latency, streamed command
 // output, 256 MiB file transfers, create + kill, 32 commands at once, cold start, package size
-// and the wasm's linear-memory high-water mark.
+// and the wasm's linear-memory high-water mark. The same SDK built with the `json-codec` feature
+// (pkg-json/, `npm run build:json`) runs the codec-sensitive workloads next to the default
+// (binary protobuf) build.
 //
-//   node bench/sdk.bench.mjs [--samples 200] [--mib 256]
+//   node bench/sdk.bench.mjs [--samples 200] [--mib 256] [--only small,output,transfer,concurrent,create,cold,size]
 //
-// Writes bench/results/sdk.json (rows for the final table, see lib.mjs).
+// `--only` runs just those sections (while iterating) and only prints their table. A whole run
+// writes bench/results/sdk.json (rows for the final table, see lib.mjs, and the codec comparison).
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
@@ -17,24 +20,39 @@ import * as official from 'e2b';
 import * as ours from '../pkg/node.js';
 import { initSync } from '../pkg/e2b_wasm.js';
 import { startSandboxd } from '../tests/helpers/sandboxd.mjs';
-import { MiB, latency, mbps, percentile, round, row, timed } from './lib.mjs';
+import { MiB, codecTable, formatTable, mbps, percentile, round, row, takingTurns, timed } from './lib.mjs';
 
+const SECTIONS = ['small', 'output', 'transfer', 'concurrent', 'create', 'cold', 'size'];
 const { values } = parseArgs({
-  options: { samples: { type: 'string', default: '200' }, mib: { type: 'string', default: '256' } },
+  options: {
+    samples: { type: 'string', default: '200' },
+    mib: { type: 'string', default: '256' },
+    only: { type: 'string', default: SECTIONS.join(',') },
+  },
 });
+const only = values.only.split(',');
+const unknown = only.filter((s) => !SECTIONS.includes(s));
+if (unknown.length) throw new Error(`--only: unknown section(s) ${unknown.join(', ')}; known: ${SECTIONS.join(', ')}`);
+const want = (section) => only.includes(section);
+const jsonPkg = new URL('../pkg-json/', import.meta.url);
+if (!existsSync(new URL('node.js', jsonPkg))) {
+  throw new Error('bench: needs pkg-json/, the JSON-codec build: run `npm run build:json`');
+}
+const oursJson = await import(new URL('node.js', jsonPkg).href);
 const SAMPLES = Number(values.samples);
 const SIZE = Number(values.mib) * MiB;
-const ROUNDS = 3; // transfers and streams: the median of three runs
+const ROUNDS = 5; // transfers and streams: the median of five runs (three spread too widely)
 const CONCURRENT = 32;
+const CREATE_KILL_SAMPLES = 40;
 const repo = fileURLToPath(new URL('..', import.meta.url));
 const { memory } = initSync();
 const log = (...a) => console.error('bench:', ...a);
 
 const median = (xs) => percentile(xs, 50);
-async function medianMs(fn) {
-  const ms = [];
-  for (let i = 0; i < ROUNDS; i++) ms.push((await timed(fn))[0]);
-  return median(ms);
+/** The median ms of each of `fns` (by name) over `rounds` turns (see `takingTurns`). */
+async function medianMs(fns, { rounds = ROUNDS, warmup = 0 } = {}) {
+  const ms = await takingTurns(fns, { rounds, warmup });
+  return Object.fromEntries(Object.entries(ms).map(([name, xs]) => [name, median(xs)]));
 }
 
 // --- Raw fetch: what the SDKs do, written by hand (Connect JSON for envd's process service,
@@ -151,164 +169,186 @@ function coldStart(entry, env, sandboxId) {
 const sd = await startSandboxd();
 Object.assign(process.env, sd.env);
 const rows = [];
+// Rows of the JSON-codec build (ours = that build), put after the main ones.
+const codecRows = [];
+// The codec comparison: each measure for the protobuf (default) and JSON builds.
+const codec = {};
 const memoryMiB = () => round(memory.buffer.byteLength / MiB, 1);
 const memoryAtStart = memoryMiB();
-const sdks = { ours, official };
+let memoryAfterStream = null;
+let memoryAfterFiles = null;
+const sdks = { ours, json: oursJson, official };
 const sbxs = {};
 try {
   for (const [name, sdk] of Object.entries(sdks)) sbxs[name] = await sdk.Sandbox.create({ timeoutMs: 3_600_000 });
   const raw = rawEnvd(sbxs.official);
   const kib = new Uint8Array(1024).fill(97);
   for (const sbx of Object.values(sbxs)) await sbx.files.write('/tmp/small.txt', kib);
+  const jsonRow = (name, unit, better, json, values) => {
+    codec[name] = { unit, better, proto: values.ours, json, jsonOverProto: round(json / values.ours, 2) };
+    codecRows.push(row(`${name} (json codec)`, unit, better, { ...values, ours: json }));
+  };
 
-  // 1. Sequential small operations.
+  // 1. Sequential small operations (the JSON-codec build too where the codec is on the wire).
   const small = {
-    "commands.run('true')": { sdk: (s) => s.commands.run('true'), raw: () => raw.run('true') },
+    "commands.run('true')": { sdk: (s) => s.commands.run('true'), raw: () => raw.run('true'), codec: true },
     'files.exists': { sdk: (s) => s.files.exists('/tmp/small.txt'), raw: () => raw.exists('/tmp/small.txt') },
     'files.write 1 KiB': { sdk: (s) => s.files.write('/tmp/w.txt', kib), raw: () => raw.write('/tmp/w.txt', kib) },
     'files.read 1 KiB': { sdk: (s) => s.files.read('/tmp/small.txt'), raw: () => raw.read('/tmp/small.txt', 'text') },
-    'files.list': { sdk: (s) => s.files.list('/usr'), raw: () => raw.list('/usr') },
+    'files.list': { sdk: (s) => s.files.list('/usr'), raw: () => raw.list('/usr'), codec: true },
   };
-  for (const [op, fns] of Object.entries(small)) {
+  for (const [op, fns] of Object.entries(want('small') ? small : {})) {
     log(op);
-    const ourLat = await latency(() => fns.sdk(sbxs.ours), { samples: SAMPLES });
-    const offLat = await latency(() => fns.sdk(sbxs.official), { samples: SAMPLES });
-    const rawLat = await latency(fns.raw, { samples: SAMPLES });
-    for (const p of ['p50', 'p99']) {
-      rows.push(row(`${op} ${p}`, 'ms', 'lower', { ours: ourLat[p], official: offLat[p], raw: rawLat[p] },
-        { against: 'official', ratio: 1.0 }));
+    const clients = { ours: () => fns.sdk(sbxs.ours), official: () => fns.sdk(sbxs.official), raw: fns.raw };
+    if (fns.codec) clients.json = () => fns.sdk(sbxs.json);
+    const ms = await takingTurns(clients, { rounds: SAMPLES, warmup: 20 });
+    for (const p of [50, 99]) {
+      const at = (name) => round(percentile(ms[name], p), 3);
+      const values = { ours: at('ours'), official: at('official'), raw: at('raw') };
+      rows.push(row(`${op} p${p}`, 'ms', 'lower', values, { against: 'official', ratio: 1.0 }));
+      if (fns.codec && p === 50) jsonRow(`${op} p${p}`, 'ms', 'lower', at('json'), values);
     }
   }
 
   // 2. Streaming command output consumed through onStdout.
-  const bigOutput = `yes 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde | head -c ${SIZE}`;
-  const streamed = {};
-  for (const [name, sbx] of Object.entries(sbxs)) {
-    log(`stream ${name}`);
-    streamed[name] = await medianMs(async () => {
+  if (want('output')) {
+    const bigOutput = `yes 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde | head -c ${SIZE}`;
+    const stream = (name, run) => async () => {
       let n = 0;
-      await sbx.commands.run(bigOutput, { timeoutMs: 0, onStdout: (d) => { n += d.length; } });
+      await run((len) => { n += len; });
       if (n !== SIZE) throw new Error(`${name} streamed ${n} bytes`);
-    });
+    };
+    const fns = Object.fromEntries(Object.entries(sbxs).map(([name, sbx]) => [name,
+      stream(name, (count) => sbx.commands.run(bigOutput, { timeoutMs: 0, onStdout: (d) => count(d.length) }))]));
+    fns.raw = stream('raw', (count) => raw.run(bigOutput, count));
+    log('stream');
+    const streamed = await medianMs(fns);
+    memoryAfterStream = memoryMiB();
+    const name = `command output ${SIZE / MiB} MiB (onStdout)`;
+    const values = { ours: mbps(SIZE, streamed.ours), official: mbps(SIZE, streamed.official), raw: mbps(SIZE, streamed.raw) };
+    rows.push(row(name, 'MB/s', 'higher', values, { against: 'official', ratio: 1.5 }));
+    jsonRow(name, 'MB/s', 'higher', mbps(SIZE, streamed.json), values);
   }
-  log('stream raw');
-  streamed.raw = await medianMs(async () => {
-    let n = 0;
-    await raw.run(bigOutput, (len) => { n += len; });
-    if (n !== SIZE) throw new Error(`raw streamed ${n} bytes`);
-  });
-  const memoryAfterStream = memoryMiB();
-  rows.push(row(`command output ${SIZE / MiB} MiB (onStdout)`, 'MB/s', 'higher',
-    { ours: mbps(SIZE, streamed.ours), official: mbps(SIZE, streamed.official), raw: mbps(SIZE, streamed.raw) },
-    { against: 'official', ratio: 1.5 }));
 
   // 3. File transfer, 256 MiB: upload bytes and stream, download bytes and stream.
-  const payload = new Uint8Array(SIZE);
-  for (let i = 0; i < SIZE; i += 65536) payload.fill(i & 0xff, i, i + 65536);
-  const asStream = () => {
-    let offset = 0;
-    return new ReadableStream({
-      pull(c) {
-        if (offset >= SIZE) return c.close();
-        c.enqueue(payload.slice(offset, offset + MiB));
-        offset += MiB;
-      },
-    });
-  };
-  for (const sbx of Object.values(sbxs)) await sbx.files.write('/tmp/big.bin', payload);
-  const transfers = {
-    'upload bytes': {
-      sdk: (s) => s.files.write('/tmp/up.bin', payload),
-      raw: () => raw.write('/tmp/up.bin', payload),
-    },
-    'upload stream': {
-      sdk: (s) => s.files.write('/tmp/up.bin', asStream()),
-      raw: () => raw.write('/tmp/up.bin', asStream()),
-    },
-    'download bytes': {
-      sdk: async (s) => { if ((await s.files.read('/tmp/big.bin', { format: 'bytes' })).length !== SIZE) throw new Error('short'); },
-      raw: async () => { if ((await raw.read('/tmp/big.bin', 'bytes')).length !== SIZE) throw new Error('short'); },
-    },
-    'download stream': {
-      sdk: async (s) => { if ((await drain(await s.files.read('/tmp/big.bin', { format: 'stream' }))) !== SIZE) throw new Error('short'); },
-      raw: async () => { if ((await drain(await raw.read('/tmp/big.bin', 'stream'))) !== SIZE) throw new Error('short'); },
-    },
-  };
-  for (const [op, fns] of Object.entries(transfers)) {
-    log(op);
-    const ms = {
-      ours: await medianMs(() => fns.sdk(sbxs.ours)),
-      official: await medianMs(() => fns.sdk(sbxs.official)),
-      raw: await medianMs(fns.raw),
+  if (want('transfer')) {
+    const payload = new Uint8Array(SIZE);
+    for (let i = 0; i < SIZE; i += 65536) payload.fill(i & 0xff, i, i + 65536);
+    const asStream = () => {
+      let offset = 0;
+      return new ReadableStream({
+        pull(c) {
+          if (offset >= SIZE) return c.close();
+          c.enqueue(payload.slice(offset, offset + MiB));
+          offset += MiB;
+        },
+      });
     };
-    const v = Object.fromEntries(Object.entries(ms).map(([k, t]) => [k, mbps(SIZE, t)]));
-    rows.push(row(`${op} ${SIZE / MiB} MiB`, 'MB/s', 'higher', v, { against: 'official', ratio: 1.0 }));
-    rows.push(row(`${op} ${SIZE / MiB} MiB vs raw`, 'MB/s', 'higher', v, { against: 'raw', ratio: 0.8 }));
+    for (const name of ['ours', 'official']) await sbxs[name].files.write('/tmp/big.bin', payload);
+    const transfers = {
+      'upload bytes': {
+        sdk: (s) => s.files.write('/tmp/up.bin', payload),
+        raw: () => raw.write('/tmp/up.bin', payload),
+      },
+      'upload stream': {
+        sdk: (s) => s.files.write('/tmp/up.bin', asStream()),
+        raw: () => raw.write('/tmp/up.bin', asStream()),
+      },
+      'download bytes': {
+        sdk: async (s) => { if ((await s.files.read('/tmp/big.bin', { format: 'bytes' })).length !== SIZE) throw new Error('short'); },
+        raw: async () => { if ((await raw.read('/tmp/big.bin', 'bytes')).length !== SIZE) throw new Error('short'); },
+      },
+      'download stream': {
+        sdk: async (s) => { if ((await drain(await s.files.read('/tmp/big.bin', { format: 'stream' }))) !== SIZE) throw new Error('short'); },
+        raw: async () => { if ((await drain(await raw.read('/tmp/big.bin', 'stream'))) !== SIZE) throw new Error('short'); },
+      },
+    };
+    for (const [op, fns] of Object.entries(transfers)) {
+      log(op);
+      const ms = await medianMs({ ours: () => fns.sdk(sbxs.ours), official: () => fns.sdk(sbxs.official), raw: fns.raw });
+      const v = Object.fromEntries(Object.entries(ms).map(([k, t]) => [k, mbps(SIZE, t)]));
+      rows.push(row(`${op} ${SIZE / MiB} MiB`, 'MB/s', 'higher', v, { against: 'official', ratio: 1.0 }));
+      rows.push(row(`${op} ${SIZE / MiB} MiB vs raw`, 'MB/s', 'higher', v, { against: 'raw', ratio: 0.8 }));
+    }
+    memoryAfterFiles = memoryMiB();
+    // 8. Memory only grows, so the last reading is the high-water mark of 2 and 3.
+    rows.push(row('wasm memory high-water (2, 3)', 'MiB', 'lower', { ours: memoryAfterFiles },
+      { against: 'absolute', max: 16 }));
   }
-  const memoryAfterFiles = memoryMiB();
-  // 8. Memory only grows, so the last reading is the high-water mark of 2 and 3.
-  rows.push(row('wasm memory high-water (2, 3)', 'MiB', 'lower', { ours: memoryAfterFiles },
-    { against: 'absolute', max: 16 }));
 
   // 5. Concurrency: 32 commands in flight at once, ten rounds.
-  const concurrent = async (fn) => {
-    await Promise.all(Array.from({ length: CONCURRENT }, fn));
-    const [ms] = await timed(async () => {
-      for (let r = 0; r < 10; r++) await Promise.all(Array.from({ length: CONCURRENT }, fn));
-    });
-    return round((10 * CONCURRENT) / (ms / 1000), 0);
-  };
-  log('concurrency');
-  rows.push(row(`${CONCURRENT} commands in flight`, 'cmd/s', 'higher', {
-    ours: await concurrent(() => sbxs.ours.commands.run('true')),
-    official: await concurrent(() => sbxs.official.commands.run('true')),
-    raw: await concurrent(() => raw.run('true')),
-  }, { against: 'official', ratio: 1.0 }));
+  if (want('concurrent')) {
+    const concurrent = async (fn) => {
+      await Promise.all(Array.from({ length: CONCURRENT }, fn));
+      const [ms] = await timed(async () => {
+        for (let r = 0; r < 10; r++) await Promise.all(Array.from({ length: CONCURRENT }, fn));
+      });
+      return round((10 * CONCURRENT) / (ms / 1000), 0);
+    };
+    log('concurrency');
+    rows.push(row(`${CONCURRENT} commands in flight`, 'cmd/s', 'higher', {
+      ours: await concurrent(() => sbxs.ours.commands.run('true')),
+      official: await concurrent(() => sbxs.official.commands.run('true')),
+      raw: await concurrent(() => raw.run('true')),
+    }, { against: 'official', ratio: 1.0 }));
+  }
 
   // 4. Sandbox create + kill.
-  const createKill = async (createFn) => {
-    const ms = [];
-    for (let i = 0; i < 22; i++) {
-      const [t] = await timed(async () => { await (await createFn()).kill(); });
-      if (i >= 2) ms.push(t);
-    }
-    return round(median(ms), 1);
-  };
-  log('create + kill');
-  const api = { 'X-API-Key': sd.apiKey, 'Content-Type': 'application/json' };
-  rows.push(row('Sandbox create + kill p50', 'ms', 'lower', {
-    ours: await createKill(() => ours.Sandbox.create()),
-    official: await createKill(() => official.Sandbox.create()),
-    raw: await createKill(async () => {
+  if (want('create')) {
+    log('create + kill');
+    const api = { 'X-API-Key': sd.apiKey, 'Content-Type': 'application/json' };
+    const rawSandbox = async () => {
       const r = await fetch(`${sd.apiUrl}/sandboxes`, { method: 'POST', headers: api, body: JSON.stringify({ templateID: 'base' }) });
       const { sandboxID } = await r.json();
       return { kill: async () => { await (await fetch(`${sd.apiUrl}/sandboxes/${sandboxID}`, { method: 'DELETE', headers: api })).arrayBuffer(); } };
-    }),
-  }, { against: 'official', ratio: 1.0 }));
+    };
+    const createKill = (create) => async () => { await (await create()).kill(); };
+    const ms = await medianMs({
+      ours: createKill(() => ours.Sandbox.create()),
+      official: createKill(() => official.Sandbox.create()),
+      raw: createKill(rawSandbox),
+    }, { rounds: CREATE_KILL_SAMPLES, warmup: 2 });
+    const p50 = Object.fromEntries(Object.entries(ms).map(([name, t]) => [name, round(t, 1)]));
+    rows.push(row(`Sandbox create + kill p50`, 'ms', 'lower', p50, { against: 'official', ratio: 1.0 }));
+  }
 
   // 6. Cold start in fresh Node processes.
-  log('cold start');
-  const ourCold = coldStart(new URL('../pkg/node.js', import.meta.url).href, sd.env, sbxs.ours.sandboxId);
-  const offCold = coldStart('e2b', sd.env, sbxs.ours.sandboxId);
-  rows.push(row('cold start: import (wasm ready)', 'ms', 'lower', { ours: ourCold.importMs, official: offCold.importMs },
-    { against: 'absolute', max: 20 }));
-  rows.push(row('cold start: import + first call', 'ms', 'lower', { ours: ourCold.firstCallMs, official: offCold.firstCallMs }));
+  if (want('cold')) {
+    log('cold start');
+    const ourCold = coldStart(new URL('../pkg/node.js', import.meta.url).href, sd.env, sbxs.ours.sandboxId);
+    const offCold = coldStart('e2b', sd.env, sbxs.ours.sandboxId);
+    rows.push(row('cold start: import (wasm ready)', 'ms', 'lower', { ours: ourCold.importMs, official: offCold.importMs },
+      { against: 'absolute', max: 20 }));
+    rows.push(row('cold start: import + first call', 'ms', 'lower', { ours: ourCold.firstCallMs, official: offCold.firstCallMs }));
+  }
 
   // 7. Size: our wasm + JS glue (as `npm run build` counts it) against an esbuild browser bundle
   // of the official SDK, both minified and gzipped at level 9.
-  const sizes = JSON.parse(readFileSync(new URL('../pkg/sizes.json', import.meta.url), 'utf8'));
-  const bundle = await esbuild.build({
-    stdin: { contents: "export { Sandbox } from 'e2b';", resolveDir: repo, loader: 'js' },
-    bundle: true, minify: true, platform: 'browser', format: 'esm', write: false, external: ['node:*'], logLevel: 'silent',
-  });
-  rows.push(row('size, min+gzip', 'KiB', 'lower', {
-    ours: round((sizes.wasm.gzip + sizes.glue.gzip) / 1024, 1),
-    official: sizeOf(bundle.outputFiles[0].contents),
-  }, { against: 'official', ratio: 0.5 }));
+  if (want('size')) {
+    const sizes = (dir) => JSON.parse(readFileSync(new URL(`../${dir}/sizes.json`, import.meta.url), 'utf8'));
+    const [protoSizes, jsonSizes] = [sizes('pkg'), sizes('pkg-json')];
+    const bundle = await esbuild.build({
+      stdin: { contents: "export { Sandbox } from 'e2b';", resolveDir: repo, loader: 'js' },
+      bundle: true, minify: true, platform: 'browser', format: 'esm', write: false, external: ['node:*'], logLevel: 'silent',
+    });
+    const total = (s) => round((s.wasm.gzip + s.glue.gzip) / 1024, 1);
+    const values = { ours: total(protoSizes), official: sizeOf(bundle.outputFiles[0].contents) };
+    rows.push(row('size, min+gzip', 'KiB', 'lower', values, { against: 'official', ratio: 0.5 }));
+    jsonRow('size, min+gzip', 'KiB', 'lower', total(jsonSizes), values);
+    const wasm = (s) => round(s.wasm.gzip / 1024, 1);
+    codec['wasm, gzip'] = { unit: 'KiB', better: 'lower', proto: wasm(protoSizes), json: wasm(jsonSizes),
+      jsonOverProto: round(jsonSizes.wasm.gzip / protoSizes.wasm.gzip, 2) };
+  }
 
-  const result = { memoryMiB: { atStart: memoryAtStart, afterStream: memoryAfterStream, afterFiles: memoryAfterFiles }, rows };
-  mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
-  writeFileSync(new URL('./results/sdk.json', import.meta.url), `${JSON.stringify(result, null, 2)}\n`);
+  const memoryMiBs = { atStart: memoryAtStart, afterStream: memoryAfterStream, afterFiles: memoryAfterFiles };
+  const result = { memoryMiB: memoryMiBs, rows: [...rows, ...codecRows], codec };
+  if (only.length < SECTIONS.length) {
+    // A partial run only prints: bench/results/sdk.json always holds a whole run.
+    console.log(`${formatTable(result.rows)}\n\n${codecTable(codec)}`);
+  } else {
+    mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
+    writeFileSync(new URL('./results/sdk.json', import.meta.url), `${JSON.stringify(result, null, 2)}\n`);
+  }
   log('done');
 } finally {
   await Promise.all(Object.values(sbxs).map((s) => s.kill().catch(() => {})));

@@ -210,6 +210,11 @@ export interface FilesystemReadOpts extends FilesystemRequestOpts {
 }
 export interface FilesystemWriteOpts extends FilesystemRequestOpts {
   gzip?: boolean;
+  /**
+   * `true`: one `application/octet-stream` request per file; `false`: one multipart request.
+   * Unset: octet-stream for a single file and for streams the runtime can send as they are
+   * read, multipart otherwise (envd before 0.5.7 always gets multipart).
+   */
   useOctetStream?: boolean;
   metadata?: Record<string, string>;
 }

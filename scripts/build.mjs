@@ -1,16 +1,25 @@
 // `npm run build`: compiles the SDK crate to wasm (size-tuned profile), runs the pinned
 // wasm-bindgen and wasm-opt, and assembles the ESM package in pkg/ from pkg-templates/.
 // Prints the wasm and JS glue sizes (raw and gzip) at the end.
+//
+//   node scripts/build.mjs [--features json-codec] [--out-dir pkg-json]
+//
+// `--features` adds cargo features to `bundle` (the benchmark builds a JSON-codec package next
+// to pkg/ this way); `--out-dir` puts the package elsewhere than pkg/.
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
 
 import { transformSync } from 'esbuild';
 
+const { values: args } = parseArgs({
+  options: { features: { type: 'string', default: '' }, 'out-dir': { type: 'string', default: 'pkg' } },
+});
 const root = fileURLToPath(new URL('..', import.meta.url));
-const pkg = join(root, 'pkg');
+const pkg = resolve(root, args['out-dir']);
 const templates = join(root, 'pkg-templates');
 const crateName = 'e2b_wasm';
 
@@ -20,7 +29,7 @@ function run(cmd, args) {
   if (r.status !== 0) process.exit(r.status ?? 1);
 }
 
-run('cargo', ['build', '--quiet', '--lib', '-p', 'e2b-wasm', '--target', 'wasm32-unknown-unknown', '--profile', 'wasm-release', '--features', 'bundle']);
+run('cargo', ['build', '--quiet', '--lib', '-p', 'e2b-wasm', '--target', 'wasm32-unknown-unknown', '--profile', 'wasm-release', '--features', ['bundle', args.features].filter(Boolean).join(',')]);
 
 rmSync(pkg, { recursive: true, force: true });
 mkdirSync(pkg);
@@ -78,7 +87,7 @@ const snippetFiles = readdirSync(snippets, { recursive: true })
   .filter((p) => p.endsWith('.js'))
   .map((p) => relative(pkg, join(snippets, p)));
 const glue = size([`${crateName}.js`, 'sandbox.js', ...snippetFiles, 'browser.js']);
-console.log(`build: pkg/ ready (e2b-wasm ${version})`);
+console.log(`build: ${relative(root, pkg)}/ ready (e2b-wasm ${version}${args.features ? `, features ${args.features}` : ''})`);
 console.log(`  wasm  ${kib(wasm.raw).padStart(10)} raw  ${kib(wasm.gzip).padStart(10)} gzip`);
 console.log(`  glue  ${kib(glue.raw).padStart(10)} raw  ${kib(glue.gzip).padStart(10)} gzip`);
 console.log(`  total ${kib(wasm.raw + glue.raw).padStart(10)} raw  ${kib(wasm.gzip + glue.gzip).padStart(10)} gzip`);

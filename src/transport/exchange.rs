@@ -74,6 +74,8 @@ pub enum Next {
     /// The call's result.
     Done(JsValue),
     Fetch(Request, Step),
+    /// A request already handed to `fetch` (see [`run`]).
+    Started(Started, Step),
     /// Waits for a promise; a rejection fails the call with the rejection value.
     Wait(Promise, Then),
     /// A future of its own (reading a server stream).
@@ -86,7 +88,15 @@ impl Next {
     }
 }
 
-async fn exchange(request: Request) -> Exchanged {
+/// A request whose `fetch` has been called.
+pub struct Started {
+    fetch: Promise,
+    read: Read,
+    signal: CallSignal,
+}
+
+/// Calls `fetch`: the runtime takes the request (and a copy of a buffer body) now.
+fn start(request: Request) -> Started {
     let Request {
         method,
         url,
@@ -108,10 +118,22 @@ async fn exchange(request: Request) -> Exchanged {
         }
         set(&init, "body", &body);
     }
+    Started {
+        // A call rejects, never throws, even when `fetch` does.
+        fetch: global_fetch(&url, &init).unwrap_or_else(|e| Promise::reject(&e)),
+        read,
+        signal,
+    }
+}
+
+async fn finish(started: Started) -> Exchanged {
+    let Started {
+        fetch,
+        read,
+        signal,
+    } = started;
     let reply: core::result::Result<Reply, JsValue> = async {
-        let response: Response = JsFuture::from(global_fetch(&url, &init))
-            .await?
-            .unchecked_into();
+        let response: Response = JsFuture::from(fetch).await?.unchecked_into();
         let body = match read {
             Read::Headers => JsValue::UNDEFINED,
             Read::Text => JsFuture::from(response.text()?).await?,
@@ -128,7 +150,8 @@ async fn drive(mut next: Next) -> Result<JsValue> {
     loop {
         next = match next {
             Next::Done(value) => return Ok(value),
-            Next::Fetch(request, step) => step(exchange(request).await)?,
+            Next::Fetch(request, step) => Next::Started(start(request), step),
+            Next::Started(started, step) => step(finish(started).await)?,
             Next::Wait(promise, then) => then(JsFuture::from(promise).await?)?,
             Next::Future(future) => future.await?,
         };
@@ -137,6 +160,12 @@ async fn drive(mut next: Next) -> Result<JsValue> {
 
 /// Runs a call to its end as a promise that rejects with the official error object.
 pub fn run(first: Result<Next>) -> Promise {
+    // A first request starts within the caller's call, as a direct `fetch` would: the runtime
+    // takes its body before the caller's next statement (which may reuse the buffer) runs.
+    let first = first.map(|next| match next {
+        Next::Fetch(request, step) => Next::Started(start(request), step),
+        next => next,
+    });
     wasm_bindgen_futures::future_to_promise(async move {
         match first {
             Ok(next) => drive(next).await.map_err(JsValue::from),

@@ -9,8 +9,9 @@ use crate::prelude::*;
 
 #[wasm_bindgen]
 extern "C" {
-    #[wasm_bindgen(js_name = fetch)]
-    pub fn global_fetch(url: &str, init: &Object) -> Promise;
+    /// Throws only when a replaced `fetch` does (the standard one rejects instead).
+    #[wasm_bindgen(js_name = fetch, catch)]
+    pub fn global_fetch(url: &str, init: &Object) -> Result<Promise, JsValue>;
     #[wasm_bindgen(js_name = setTimeout)]
     pub fn set_timeout(handler: &Function, ms: f64) -> JsValue;
     #[wasm_bindgen(js_name = clearTimeout)]

@@ -45,3 +45,21 @@ for (const [name, sdk] of implementations) {
     });
   });
 }
+
+describe('e2b-wasm: a throwing fetch', () => {
+  const ours = implementations.find(([name]) => name === 'e2b-wasm')[1];
+
+  test('a replaced fetch that throws makes the call reject with what it threw, not throw', async () => {
+    const original = globalThis.fetch;
+    const thrown = new TypeError('replaced fetch threw');
+    // The SDK calls `fetch` within the call (it looks it up on the global object each time).
+    globalThis.fetch = () => { throw thrown; };
+    let call;
+    try {
+      call = ours.Sandbox.getInfo('any', { apiKey: `e2b_${'0'.repeat(40)}`, apiUrl: 'http://127.0.0.1:9' });
+    } finally {
+      globalThis.fetch = original;
+    }
+    await assert.rejects(call, (err) => err === thrown);
+  });
+});

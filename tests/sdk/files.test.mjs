@@ -122,6 +122,16 @@ for (const [name, sdk] of implementations) {
       assert.equal(out.stdout, 'alphabetagammadelta ✓');
     });
 
+    test('the data is taken when write is called: changing the buffer afterwards changes nothing', async () => {
+      for (const useOctetStream of [undefined, true, false]) {
+        const data = BINARY.slice();
+        const written = sbx.files.write('snap/copy.bin', data, { useOctetStream });
+        data.fill(0);
+        await written;
+        assert.deepEqual(await sbx.files.read('snap/copy.bin', { format: 'bytes' }), BINARY, `useOctetStream: ${useOctetStream}`);
+      }
+    });
+
     test('empty files read back empty in every format', async () => {
       await sbx.files.write('empty.txt', '');
       const got = await readAllFormats(sbx, 'empty.txt');
@@ -329,3 +339,33 @@ for (const [name, sdk] of implementations) {
     });
   });
 }
+
+describe('e2b-wasm: upload requests', () => {
+  const ours = implementations.find(([name]) => name === 'e2b-wasm')[1];
+
+  test('a single file goes as octet-stream unless useOctetStream is false; an array as one multipart request', async () => {
+    const sbx = await ours.Sandbox.create();
+    const original = globalThis.fetch;
+    const sent = [];
+    // The SDK looks `fetch` up on the global object at each call; this records what it sends.
+    globalThis.fetch = (url, init) => {
+      if (init?.method === 'POST' && new URL(url).pathname === '/files') {
+        sent.push(init.body instanceof FormData ? 'multipart' : init.headers['Content-Type']);
+      }
+      return original(url, init);
+    };
+    try {
+      await sbx.files.write('form/a.bin', BINARY);
+      await sbx.files.write('form/b.txt', 'text');
+      await sbx.files.write('form/c.bin', new Blob([BINARY]));
+      await sbx.files.write('form/d.bin', BINARY, { useOctetStream: false });
+      await sbx.files.write([{ path: 'form/e.txt', data: 'e' }, { path: 'form/f.txt', data: 'f' }]);
+    } finally {
+      globalThis.fetch = original;
+    }
+    assert.deepEqual(sent, ['application/octet-stream', 'application/octet-stream', 'application/octet-stream', 'multipart', 'multipart']);
+    const out = await sbx.commands.run('cat form/b.txt form/e.txt form/f.txt; cmp form/a.bin form/c.bin && cmp form/a.bin form/d.bin && echo same');
+    assert.equal(out.stdout, 'textefsame\n');
+    await sbx.kill();
+  });
+});
