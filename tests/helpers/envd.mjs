@@ -10,12 +10,12 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Sandbox } from 'e2b';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
-// `SANDBOXD` may point at another build (e.g. target/debug while iterating).
-export const SANDBOXD = process.env.SANDBOXD ?? join(root, 'target/release/sandboxd');
+import { sandboxdBinary } from './sandboxd.mjs';
+
+// The same binary the sandboxd harness runs ($SANDBOXD_BIN or target/release/sandboxd).
+const SANDBOXD = sandboxdBinary();
 export const USER_UID = 1000;
 
 /** Host passwd/group with uid/gid 1000 and the names `user` (and `envdsmall`) replaced. */
