@@ -188,7 +188,7 @@ impl Envd {
         };
         let envd = self.clone();
         let step = move |exchanged| envd.downloaded(exchanged, format);
-        Ok(Next::Fetch(request, Box::new(step)))
+        Ok(Next::fetch(request, Box::new(step)))
     }
 
     fn downloaded(&self, exchanged: Exchanged, format: Format) -> Result<Next> {
@@ -277,7 +277,7 @@ impl Envd {
                     let signal = CallSignal::new(user_signal, timeout, TIMEOUT_REASON, None);
                     Ok(envd.post_files(url, headers, prepared.get(0), signal))
                 };
-                // A body ready now is sent now (see `exchange::run`).
+                // A body ready now is sent now (see `Next::fetch`).
                 let first = match body.dyn_into::<Promise>() {
                     Ok(body) => Ok(Next::Wait(body, Box::new(send))),
                     Err(body) => send(body),
@@ -343,7 +343,7 @@ impl Envd {
             }
             Next::done(write_infos(&text)?)
         };
-        Next::Fetch(request, Box::new(step))
+        Next::fetch(request, Box::new(step))
     }
 }
 

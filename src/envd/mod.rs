@@ -178,7 +178,7 @@ impl Envd {
                 }
             }
         };
-        Ok(Next::Fetch(self.health_request(signal), Box::new(step)))
+        Ok(Next::fetch(self.health_request(signal), Box::new(step)))
     }
 
     /// The official `handleRpcErrorWithHealthCheck`: a connection dropped mid-call is probed
@@ -217,7 +217,7 @@ impl Envd {
                 otherwise
             })
         };
-        Ok(Next::Fetch(self.health_request(signal), Box::new(step)))
+        Ok(Next::fetch(self.health_request(signal), Box::new(step)))
     }
 
     /// A unary RPC with an already encoded request; `then` sees the raw outcome.
@@ -231,7 +231,7 @@ impl Envd {
         let request =
             connect::unary_request(&self.endpoint(), path, message, self.call_options(opts));
         let step = move |exchanged| then(connect::unary_result(exchanged));
-        Ok(Next::Fetch(request, Box::new(step)))
+        Ok(Next::fetch(request, Box::new(step)))
     }
 
     /// A unary RPC: `then` turns the decoded answer into the call's result; failures (decoding
@@ -350,7 +350,7 @@ impl Envd {
             Ok(stream) => then(stream),
             Err(e) => on_error(e),
         };
-        Ok(Next::Fetch(request, Box::new(step)))
+        Ok(Next::fetch(request, Box::new(step)))
     }
 
     /// `uploadUrl` / `downloadUrl`: the direct `/files` URL, signed when the sandbox is secured.

@@ -73,9 +73,8 @@ pub type LocalFuture = Pin<Box<dyn Future<Output = Result<Next>>>>;
 pub enum Next {
     /// The call's result.
     Done(JsValue),
-    Fetch(Request, Step),
-    /// A request already handed to `fetch` (see [`run`]).
-    Started(Started, Step),
+    /// A request in flight (made by [`Next::fetch`]) and the step that takes its outcome.
+    Fetch(InFlight, Step),
     /// Waits for a promise; a rejection fails the call with the rejection value.
     Wait(Promise, Then),
     /// A future of its own (reading a server stream).
@@ -86,17 +85,24 @@ impl Next {
     pub fn done(value: impl Into<JsValue>) -> Result<Next> {
         Ok(Next::Done(value.into()))
     }
+
+    /// Calls `fetch` now, as a direct `fetch` would: for a call's first request that is within
+    /// the caller's call, so the runtime has taken (copied) a buffer body before the caller's
+    /// next statement could change it.
+    pub fn fetch(request: Request, step: Step) -> Next {
+        Next::Fetch(start(request), step)
+    }
 }
 
 /// A request whose `fetch` has been called.
-pub struct Started {
+pub struct InFlight {
     fetch: Promise,
     read: Read,
     signal: CallSignal,
 }
 
 /// Calls `fetch`: the runtime takes the request (and a copy of a buffer body) now.
-fn start(request: Request) -> Started {
+fn start(request: Request) -> InFlight {
     let Request {
         method,
         url,
@@ -118,7 +124,7 @@ fn start(request: Request) -> Started {
         }
         set(&init, "body", &body);
     }
-    Started {
+    InFlight {
         // A call rejects, never throws, even when `fetch` does.
         fetch: global_fetch(&url, &init).unwrap_or_else(|e| Promise::reject(&e)),
         read,
@@ -126,12 +132,12 @@ fn start(request: Request) -> Started {
     }
 }
 
-async fn finish(started: Started) -> Exchanged {
-    let Started {
+async fn finish(in_flight: InFlight) -> Exchanged {
+    let InFlight {
         fetch,
         read,
         signal,
-    } = started;
+    } = in_flight;
     let reply: core::result::Result<Reply, JsValue> = async {
         let response: Response = JsFuture::from(fetch).await?.unchecked_into();
         let body = match read {
@@ -150,8 +156,7 @@ async fn drive(mut next: Next) -> Result<JsValue> {
     loop {
         next = match next {
             Next::Done(value) => return Ok(value),
-            Next::Fetch(request, step) => Next::Started(start(request), step),
-            Next::Started(started, step) => step(finish(started).await)?,
+            Next::Fetch(in_flight, step) => step(finish(in_flight).await)?,
             Next::Wait(promise, then) => then(JsFuture::from(promise).await?)?,
             Next::Future(future) => future.await?,
         };
@@ -160,12 +165,6 @@ async fn drive(mut next: Next) -> Result<JsValue> {
 
 /// Runs a call to its end as a promise that rejects with the official error object.
 pub fn run(first: Result<Next>) -> Promise {
-    // A first request starts within the caller's call, as a direct `fetch` would: the runtime
-    // takes its body before the caller's next statement (which may reuse the buffer) runs.
-    let first = first.map(|next| match next {
-        Next::Fetch(request, step) => Next::Started(start(request), step),
-        next => next,
-    });
     wasm_bindgen_futures::future_to_promise(async move {
         match first {
             Ok(next) => drive(next).await.map_err(JsValue::from),

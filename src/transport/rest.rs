@@ -117,7 +117,7 @@ impl Attempt {
             signal,
             read: Read::Text,
         };
-        Next::Fetch(request, Box::new(move |exchanged| self.receive(exchanged)))
+        Next::fetch(request, Box::new(move |exchanged| self.receive(exchanged)))
     }
 
     fn receive(mut self, exchanged: Exchanged) -> Result<Next> {
