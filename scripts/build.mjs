@@ -6,7 +6,6 @@
 //
 // `--features` adds cargo features to `bundle` (the benchmark builds a JSON-codec package next
 // to pkg/ this way); `--out-dir` puts the package elsewhere than pkg/.
-import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +14,8 @@ import { gzipSync } from 'node:zlib';
 
 import { transformSync } from 'esbuild';
 
+import { run } from './run.mjs';
+
 const { values: args } = parseArgs({
   options: { features: { type: 'string', default: '' }, 'out-dir': { type: 'string', default: 'pkg' } },
 });
@@ -22,12 +23,6 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const pkg = resolve(root, args['out-dir']);
 const templates = join(root, 'pkg-templates');
 const crateName = 'e2b_wasm';
-
-function run(cmd, args) {
-  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit' });
-  if (r.error) throw new Error(`build: cannot run ${cmd} (${r.error.message}); run scripts/setup.sh first`);
-  if (r.status !== 0) process.exit(r.status ?? 1);
-}
 
 run('cargo', ['build', '--quiet', '--lib', '-p', 'e2b-wasm', '--target', 'wasm32-unknown-unknown', '--profile', 'wasm-release', '--features', ['bundle', args.features].filter(Boolean).join(',')]);
 

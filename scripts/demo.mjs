@@ -6,21 +6,15 @@
 //   DEMO_PORT      port of the demo page (default 8080; 0 picks a free one)
 //   DEMO_DATA_DIR  sandboxd's data dir (default .sandboxd/ in the project; keeps the API key)
 //   SANDBOXD_BIN   a sandboxd binary to use instead of building target/release/sandboxd
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { run } from './run.mjs';
 import { launchSandboxd } from '../tests/helpers/sandboxd.mjs';
 import { startDemo } from '../www-demo/server.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-
-function run(cmd, args) {
-  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit' });
-  if (r.error) throw new Error(`demo: cannot run ${cmd} (${r.error.message}); run scripts/setup.sh first`);
-  if (r.status !== 0) process.exit(r.status ?? 1);
-}
 
 function newestMtime(path) {
   const s = statSync(path);
@@ -38,7 +32,6 @@ function pkgIsStale() {
 
 if (!process.env.SANDBOXD_BIN) {
   // cargo is quick when the binary is up to date (and shows its progress when it is not).
-  console.log('demo: cargo build --release -p sandboxd');
   run('cargo', ['build', '--release', '-p', 'sandboxd']);
 }
 if (pkgIsStale()) {

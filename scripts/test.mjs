@@ -1,22 +1,13 @@
 // `npm test`: every test of the project, in dependency order. Extra arguments filter the
 // node:test files by substring (e.g. `npm test -- envd`); Rust tests always run.
-import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { run } from './run.mjs';
+
 const root = fileURLToPath(new URL('..', import.meta.url));
 const filters = process.argv.slice(2);
-
-function run(cmd, args, opts = {}) {
-  console.log(`\n$ ${cmd} ${args.join(' ')}`);
-  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', encoding: 'utf8', ...opts });
-  if (r.status !== 0) {
-    console.error(`\n✗ ${cmd} ${args.join(' ')} failed (${r.status ?? r.signal})`);
-    process.exit(1);
-  }
-  return r;
-}
 
 function testFiles(dir) {
   return readdirSync(dir).flatMap((name) => {
