@@ -91,10 +91,14 @@ function cells(r, missed = 'no') {
     show(r.oursOverRaw), targetText(r), r.met === null ? '' : r.met ? 'yes' : missed];
 }
 
-export function formatTable(rows) {
-  const table = [HEADER, ...rows.map((r) => cells(r, 'NO'))];
-  const widths = HEADER.map((_, i) => Math.max(...table.map((c) => c[i].length)));
+/** Rows of cells as plain text, each column as wide as its widest cell. */
+function aligned(table) {
+  const widths = table[0].map((_, i) => Math.max(...table.map((c) => c[i].length)));
   return table.map((c) => c.map((s, i) => s.padEnd(widths[i])).join('  ').trimEnd()).join('\n');
+}
+
+export function formatTable(rows) {
+  return aligned([HEADER, ...rows.map((r) => cells(r, 'NO'))]);
 }
 
 /** The same table as Markdown, for the README. */
@@ -111,6 +115,5 @@ export function codecTable(codec) {
     const winner = c.jsonOverProto === 1 ? 'same' : (c.better === 'higher') === (c.proto > c.json) ? 'protobuf' : 'json';
     table.push([name, c.unit, String(c.proto), String(c.json), String(c.jsonOverProto), winner]);
   }
-  const widths = table[0].map((_, i) => Math.max(...table.map((c) => c[i].length)));
-  return table.map((c) => c.map((s, i) => s.padEnd(widths[i])).join('  ').trimEnd()).join('\n');
+  return aligned(table);
 }
