@@ -45,16 +45,26 @@ describe('the browser example in Chromium', () => {
     await sd?.stop();
   });
 
-  test('a wrong API key shows an AuthenticationError in the page', async (t) => {
+  /** Serves `root` with a config of `apiKey`, loads it in a new page and waits for its end. */
+  async function openExample(t, root, apiKey) {
     const server = await serveStatic({
-      mounts: [['/', exampleDir]],
-      config: { apiKey: 'e2b_wrong', apiUrl: sd.apiUrl, sandboxUrl: sd.sandboxUrl },
+      mounts: [['/', root]],
+      config: { apiKey, apiUrl: sd.apiUrl, sandboxUrl: sd.sandboxUrl },
     });
     t.after(() => server.close());
     const page = await browser.context.newPage();
     t.after(() => page.close());
+    const requested = [];
+    page.on('request', (req) => requested.push(new URL(req.url()).pathname));
+    const pageErrors = [];
+    page.on('pageerror', (err) => pageErrors.push(err));
     await page.goto(server.url);
     await page.waitForFunction(() => window.example?.done, null, { timeout: WAIT_MS });
+    return { page, requested, pageErrors };
+  }
+
+  test('a wrong API key shows an AuthenticationError in the page', async (t) => {
+    const { page } = await openExample(t, exampleDir, 'e2b_wrong');
     assert.match(await page.locator('#errors').textContent(), /^AuthenticationError: /);
     assert.equal(await page.locator('#status').textContent(), 'failed');
   });
@@ -67,20 +77,7 @@ describe('the browser example in Chromium', () => {
         // The bundle carries the SDK and its wasm itself: nothing may load from node_modules.
         assert.ok(readdirSync(join(root, 'assets')).some((f) => f.endsWith('.wasm')), 'the wasm is emitted as an asset');
       }
-      const server = await serveStatic({
-        mounts: [['/', root]],
-        config: { apiKey: sd.apiKey, apiUrl: sd.apiUrl, sandboxUrl: sd.sandboxUrl },
-      });
-      t.after(() => server.close());
-      const page = await browser.context.newPage();
-      t.after(() => page.close());
-      const requested = [];
-      page.on('request', (req) => requested.push(new URL(req.url()).pathname));
-      const pageErrors = [];
-      page.on('pageerror', (err) => pageErrors.push(err));
-
-      await page.goto(server.url);
-      await page.waitForFunction(() => window.example?.done, null, { timeout: WAIT_MS });
+      const { page, requested, pageErrors } = await openExample(t, root, sd.apiKey);
       const example = await page.evaluate(() => window.example);
       const text = async (id) => page.locator(`#${id}`).textContent();
 

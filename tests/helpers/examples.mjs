@@ -4,7 +4,7 @@ import { mkdirSync, readlinkSync, symlinkSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
 /** Links examples/<name>/node_modules/e2b-wasm to pkg/ (built by `npm test`); → the example's dir. */
 export function linkPackage(name) {

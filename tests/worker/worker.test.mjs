@@ -25,7 +25,8 @@ async function startExample(bindings) {
     dev: { server: { hostname: '127.0.0.1', port: 0 }, inspector: false, watch: false, persist: false, logLevel: 'warn', remote: false },
   });
   await worker.ready;
-  return worker;
+  // The Worker's origin, without the trailing slash, for building request URLs.
+  return { worker, base: String(await worker.url).replace(/\/$/, '') };
 }
 
 describe('the Worker example in workerd', () => {
@@ -37,8 +38,7 @@ describe('the Worker example in workerd', () => {
 
   before(async () => {
     sd = await startSandboxd();
-    worker = await startExample({ E2B_API_KEY: sd.apiKey, E2B_API_URL: sd.apiUrl, E2B_SANDBOX_URL: sd.sandboxUrl });
-    base = String(await worker.url).replace(/\/$/, '');
+    ({ worker, base } = await startExample({ E2B_API_KEY: sd.apiKey, E2B_API_URL: sd.apiUrl, E2B_SANDBOX_URL: sd.sandboxUrl }));
   });
 
   after(async () => {
@@ -92,11 +92,11 @@ describe('the Worker example in workerd', () => {
   test('a wrong API key is an AuthenticationError, answered 401', async () => {
     const wrongKey = await startExample({ E2B_API_KEY: 'e2b_wrong', E2B_API_URL: sd.apiUrl, E2B_SANDBOX_URL: sd.sandboxUrl });
     try {
-      const res = await fetch(`${String(await wrongKey.url).replace(/\/$/, '')}/sandboxes`, { method: 'POST' });
+      const res = await fetch(`${wrongKey.base}/sandboxes`, { method: 'POST' });
       assert.equal(res.status, 401);
       assert.equal((await res.json()).error, 'AuthenticationError');
     } finally {
-      await wrongKey.dispose();
+      await wrongKey.worker.dispose();
     }
   });
 
