@@ -46,6 +46,7 @@ impl NetnsAgent {
                     unshare(CloneFlags::CLONE_NEWNET | CloneFlags::CLONE_NEWPID)
                         .context("unsharing network and pid namespaces")?;
                     network::set_up(&network::inet_socket(libc::SOCK_DGRAM)?, "lo")?;
+                    network::configure_sandbox_namespace()?;
                     Ok(nix::unistd::gettid().as_raw())
                 })();
                 let ok = setup.is_ok();

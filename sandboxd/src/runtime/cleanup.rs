@@ -126,6 +126,7 @@ pub(crate) fn delete_layer(layer: &LayerPaths, layers_dir: &Path) -> anyhow::Res
         .context("layer path")?
         .to_string_lossy();
     let trash = layers_dir.join(format!(".trash-{name}-{}", random_name(6)));
+    super::idmap::release(&layer.dir);
     match fs::rename(&layer.dir, &trash) {
         Ok(()) => template::remove_tree(&trash),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),

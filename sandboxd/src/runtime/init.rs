@@ -1,11 +1,21 @@
 //! The sandbox's first process (`sandboxd sandbox-init`), before it becomes envd.
 //!
 //! It is started by the runtime already inside the sandbox's new PID namespace (as PID 1), its
-//! network namespace and its cgroup. It reads an [`InitConfig`] from stdin, enters new mount,
-//! UTS and IPC namespaces, builds the root (overlays, `/dev`, `/proc`, `/sys`, `/run`), pivots
-//! into it, drops dangerous capabilities from the bounding set, and executes the sandboxd binary
-//! from a descriptor opened before the pivot as `sandboxd envd ...` — so envd is PID 1 and the
-//! host binary is not visible inside.
+//! network namespace and its cgroup, still as the host's root, with the sandbox's user namespace
+//! as descriptor [`USERNS_FD`]. It reads an [`InitConfig`] from stdin and then:
+//! 1. enters new mount, UTS and IPC namespaces (owned by the host's user namespace, so nothing
+//!    inside can ever change its mounts);
+//! 2. builds the root: the template's layers as idmapped mounts (their files show with their
+//!    own owners inside), overlays with the sandbox's writable layer, `/dev`, `/proc`, `/sys`,
+//!    `/run`;
+//! 3. pivots into it and detaches the host's root;
+//! 4. enters the sandbox's user namespace as its root ([`super::idmap`]): from here on it is
+//!    the sandbox's uid 0, a host id of the sandbox's own range, with capabilities only there;
+//! 5. writes the per-boot files (`/etc/hostname`, `/etc/hosts`, `/run/e2b`) as that root, inside
+//!    the new root — a link the sandbox planted in its layer resolves inside it, never on the host;
+//! 6. drops dangerous capabilities from the bounding set and executes the sandboxd binary from a
+//!    descriptor opened before the pivot as `sandboxd envd ...` — so envd is PID 1 and the host
+//!    binary is not visible inside.
 //!
 //! Every mount is made in the sandbox's own mount namespace: the host never sees one, and they
 //! all disappear with the sandbox's last process.
@@ -13,7 +23,7 @@
 use std::ffi::CString;
 use std::fs;
 use std::io::Read;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::fs::{PermissionsExt, symlink};
 use std::path::{Path, PathBuf};
 
@@ -23,12 +33,18 @@ use nix::sched::{CloneFlags, unshare};
 use nix::sys::stat::{Mode, SFlag, makedev, mknod, umask};
 use serde::{Deserialize, Serialize};
 
+use super::idmap::IdRange;
 use super::layout::LayerPaths;
+
+/// Descriptor of the sandbox's user namespace in the init process.
+pub(crate) const USERNS_FD: i32 = 4;
 
 /// What the host tells the init process (JSON on its stdin).
 #[derive(Serialize, Deserialize, Debug)]
 pub(crate) struct InitConfig {
     pub hostname: String,
+    /// First host id of the sandbox's range (its uid and gid 0).
+    pub ids_base: u32,
     pub root_lower: PathBuf,
     /// Lower layers of `/usr`, uppermost first.
     pub usr_lowers: Vec<PathBuf>,
@@ -84,22 +100,31 @@ pub fn sandbox_init() -> anyhow::Result<()> {
         .context("reading the init config")?;
     let config: InitConfig = serde_json::from_str(&input).context("parsing the init config")?;
     let exe = open_path("/proc/self/exe")?;
+    // SAFETY: the runtime hands the namespace over as this descriptor; nothing else owns it.
+    let userns = unsafe { OwnedFd::from_raw_fd(USERNS_FD) };
+    let ids = IdRange {
+        base: config.ids_base,
+    };
+    // While still the host's root: /proc/self is the host's until the user namespace changes.
+    fs::write("/proc/self/oom_score_adj", "0").context("resetting oom_score_adj")?;
     umask(Mode::empty());
-    build_root(&config)?;
+    build_root(&config, ids, &userns)?;
     enter_root(
         &LayerPaths {
             dir: config.layer.clone(),
         }
         .merged(),
     )?;
-    drop_capabilities()?;
-    fs::write("/proc/self/oom_score_adj", "0").context("resetting oom_score_adj")?;
+    become_sandbox_root(&userns)?;
+    drop(userns);
     umask(Mode::from_bits_truncate(0o022));
+    write_boot_files(&config);
+    drop_capabilities()?;
     redirect_stdin_to_null()?;
     exec_fd(&exe, &config.envd_args, &config.envd_env)
 }
 
-fn build_root(config: &InitConfig) -> anyhow::Result<()> {
+fn build_root(config: &InitConfig, ids: IdRange, userns: &OwnedFd) -> anyhow::Result<()> {
     unshare(CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWUTS | CloneFlags::CLONE_NEWIPC)
         .context("unsharing mount, uts and ipc namespaces")?;
     mount_at(
@@ -115,6 +140,19 @@ fn build_root(config: &InitConfig) -> anyhow::Result<()> {
         dir: config.layer.clone(),
     };
     let root = layer.merged();
+    // The template's layers as the sandbox's ids see them: host root's files are its root's.
+    let mut idmapped = Vec::new();
+    for (i, lower) in std::iter::once(&config.root_lower)
+        .chain(&config.usr_lowers)
+        .enumerate()
+    {
+        let target = layer.lowers().join(i.to_string());
+        fs::create_dir_all(&target)?;
+        mount_idmapped(lower, &target, userns)
+            .with_context(|| format!("idmapping {}", lower.display()))?;
+        idmapped.push(target);
+    }
+    let (root_lower, usr_lowers) = idmapped.split_first().context("no template layer")?;
     let overlay = |lowers: &[PathBuf], upper: PathBuf, work: PathBuf| {
         let lowers: Vec<String> = lowers.iter().map(|p| p.display().to_string()).collect();
         format!(
@@ -125,7 +163,7 @@ fn build_root(config: &InitConfig) -> anyhow::Result<()> {
         )
     };
     let root_opts = overlay(
-        std::slice::from_ref(&config.root_lower),
+        std::slice::from_ref(root_lower),
         layer.upper(),
         layer.work(),
     );
@@ -136,7 +174,7 @@ fn build_root(config: &InitConfig) -> anyhow::Result<()> {
         MsFlags::empty(),
         Some(&root_opts),
     )?;
-    let usr_opts = overlay(&config.usr_lowers, layer.usr_upper(), layer.usr_work());
+    let usr_opts = overlay(usr_lowers, layer.usr_upper(), layer.usr_work());
     mount_at(
         Some("overlay"),
         &root.join("usr"),
@@ -145,15 +183,7 @@ fn build_root(config: &InitConfig) -> anyhow::Result<()> {
         Some(&usr_opts),
     )?;
 
-    // Per-boot identity, written through the overlay like any other change.
-    write_file(
-        &root.join("etc/hostname"),
-        &format!("{}\n", config.hostname),
-        0o644,
-    )?;
-    write_file(&root.join("etc/hosts"), &config.hosts, 0o644)?;
-
-    build_dev(&root.join("dev"))?;
+    build_dev(&root.join("dev"), ids)?;
     build_proc(&root, &layer.boot_id())?;
     let (nosuid, nodev, noexec) = (MsFlags::MS_NOSUID, MsFlags::MS_NODEV, MsFlags::MS_NOEXEC);
     mount_at(
@@ -164,33 +194,126 @@ fn build_root(config: &InitConfig) -> anyhow::Result<()> {
         None,
     )?;
 
-    let run = root.join("run");
     mount_at(
         Some("tmpfs"),
-        &run,
+        &root.join("run"),
         Some("tmpfs"),
         nosuid | nodev,
-        Some("mode=755"),
+        Some(&format!("mode=755,{}", owner_opts(ids))),
     )?;
-    make_dir(&run.join("lock"), 0o1777)?;
-    for (rel, contents) in &config.run_files {
-        let path = run.join(rel);
-        if let Some(parent) = path.parent() {
-            fs::create_dir_all(parent)?;
-            fs::set_permissions(parent, fs::Permissions::from_mode(0o755))?;
+    Ok(())
+}
+
+/// tmpfs options that make the sandbox's root the owner of a new tmpfs.
+fn owner_opts(ids: IdRange) -> String {
+    format!("uid={0},gid={0}", ids.base)
+}
+
+/// Mounts `source` at `target` as a read-only bind whose owners are shifted into the sandbox's
+/// range (an idmapped mount): host id `n` shows as `n` inside and is `base + n` on disk for
+/// whatever is copied up into the writable layer.
+fn mount_idmapped(source: &Path, target: &Path, userns: &OwnedFd) -> anyhow::Result<()> {
+    let source = CString::new(source.as_os_str().as_encoded_bytes())?;
+    let target = CString::new(target.as_os_str().as_encoded_bytes())?;
+    // SAFETY: system calls on NUL-terminated paths and descriptors we own; the tree descriptor
+    // is closed on every path.
+    unsafe {
+        let tree = libc::syscall(
+            libc::SYS_open_tree,
+            libc::AT_FDCWD,
+            source.as_ptr(),
+            libc::OPEN_TREE_CLONE | libc::OPEN_TREE_CLOEXEC | libc::AT_RECURSIVE as u32,
+        );
+        if tree < 0 {
+            return Err(std::io::Error::last_os_error()).context("open_tree");
         }
-        write_file(&path, contents, 0o644)?;
+        let tree = OwnedFd::from_raw_fd(tree as i32);
+        let attr = libc::mount_attr {
+            attr_set: libc::MOUNT_ATTR_IDMAP | libc::MOUNT_ATTR_RDONLY | libc::MOUNT_ATTR_NODEV,
+            attr_clr: 0,
+            propagation: 0,
+            userns_fd: userns.as_raw_fd() as u64,
+        };
+        if libc::syscall(
+            libc::SYS_mount_setattr,
+            tree.as_raw_fd(),
+            c"".as_ptr(),
+            libc::AT_EMPTY_PATH | libc::AT_RECURSIVE,
+            &raw const attr,
+            std::mem::size_of::<libc::mount_attr>(),
+        ) != 0
+        {
+            return Err(std::io::Error::last_os_error()).context("mount_setattr (idmap)");
+        }
+        if libc::syscall(
+            libc::SYS_move_mount,
+            tree.as_raw_fd(),
+            c"".as_ptr(),
+            libc::AT_FDCWD,
+            target.as_ptr(),
+            libc::MOVE_MOUNT_F_EMPTY_PATH,
+        ) != 0
+        {
+            return Err(std::io::Error::last_os_error()).context("move_mount");
+        }
     }
     Ok(())
 }
 
-fn build_dev(dev: &Path) -> anyhow::Result<()> {
+/// Joins the sandbox's user namespace as its root (uid and gid 0 there, no supplementary
+/// groups). Capabilities now apply only to what that namespace owns.
+fn become_sandbox_root(userns: &OwnedFd) -> anyhow::Result<()> {
+    nix::sched::setns(userns, CloneFlags::CLONE_NEWUSER).context("entering the user namespace")?;
+    // SAFETY: plain system calls on integers; the process is single-threaded.
+    let ok = unsafe {
+        libc::syscall(libc::SYS_setgroups, 0, std::ptr::null::<libc::gid_t>()) == 0
+            && libc::syscall(libc::SYS_setresgid, 0, 0, 0) == 0
+            && libc::syscall(libc::SYS_setresuid, 0, 0, 0) == 0
+    };
+    if !ok {
+        return Err(std::io::Error::last_os_error()).context("becoming the sandbox's root");
+    }
+    Ok(())
+}
+
+/// Per-boot identity and E2B's markers, written as the sandbox's root inside its root, like any
+/// other change. A sandbox that broke its own `/etc` or `/run` still boots: a failure here is
+/// logged, not fatal.
+fn write_boot_files(config: &InitConfig) {
+    let mut files = vec![
+        (
+            PathBuf::from("/etc/hostname"),
+            format!("{}\n", config.hostname),
+        ),
+        (PathBuf::from("/etc/hosts"), config.hosts.clone()),
+    ];
+    files.extend(
+        config
+            .run_files
+            .iter()
+            .map(|(rel, contents)| (Path::new("/run").join(rel), contents.clone())),
+    );
+    let written = make_dir(Path::new("/run/lock"), 0o1777).and_then(|()| {
+        for (path, contents) in &files {
+            if let Some(parent) = path.parent() {
+                fs::create_dir_all(parent)?;
+            }
+            write_file(path, contents, 0o644)?;
+        }
+        Ok(())
+    });
+    if let Err(e) = written {
+        eprintln!("sandbox-init: writing the per-boot files: {e:#}");
+    }
+}
+
+fn build_dev(dev: &Path, ids: IdRange) -> anyhow::Result<()> {
     mount_at(
         Some("tmpfs"),
         dev,
         Some("tmpfs"),
         MsFlags::MS_NOSUID,
-        Some("mode=755,size=65536k"),
+        Some(&format!("mode=755,size=65536k,{}", owner_opts(ids))),
     )?;
     for (name, major, minor) in DEVICES {
         let path = dev.join(name);
@@ -203,12 +326,16 @@ fn build_dev(dev: &Path) -> anyhow::Result<()> {
         .with_context(|| format!("creating {}", path.display()))?;
     }
     make_dir(&dev.join("pts"), 0o755)?;
+    // gid 5 is `tty` inside, as on the host.
     mount_at(
         Some("devpts"),
         &dev.join("pts"),
         Some("devpts"),
         MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC,
-        Some("newinstance,ptmxmode=0666,mode=0620,gid=5"),
+        Some(&format!(
+            "newinstance,ptmxmode=0666,mode=0620,gid={}",
+            ids.host(5)
+        )),
     )?;
     symlink("pts/ptmx", dev.join("ptmx"))?;
     make_dir(&dev.join("shm"), 0o1777)?;
@@ -217,7 +344,7 @@ fn build_dev(dev: &Path) -> anyhow::Result<()> {
         &dev.join("shm"),
         Some("tmpfs"),
         MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
-        Some("mode=1777"),
+        Some(&format!("mode=1777,{}", owner_opts(ids))),
     )?;
     for (name, target) in [
         ("fd", "/proc/self/fd"),
@@ -226,6 +353,13 @@ fn build_dev(dev: &Path) -> anyhow::Result<()> {
         ("stderr", "/proc/self/fd/2"),
     ] {
         symlink(target, dev.join(name))?;
+    }
+    // Made by the host's root: hand them to the sandbox's.
+    for entry in fs::read_dir(dev)? {
+        let path = entry?.path();
+        if path != dev.join("pts") && path != dev.join("shm") {
+            std::os::unix::fs::lchown(&path, Some(ids.base), Some(ids.base))?;
+        }
     }
     Ok(())
 }

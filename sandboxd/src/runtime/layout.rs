@@ -8,7 +8,7 @@
 //!
 //! /run/sandboxd/instance-<id>.lock   held by the live runtime of each instance
 //!   templates/base/      root/ (lower of /), usr-mask/ (upper lower of /usr), FORMAT
-//!   layers/<sandbox_id>/ upper/ work/ usr-upper/ usr-work/ merged/ boot_id envd.log
+//!   layers/<sandbox_id>/ upper/ work/ usr-upper/ usr-work/ merged/ lowers/ boot_id envd.log idmap
 //!   layers/.new-*        a layer being created (removed by open)
 //!   layers/.trash-*      a layer being deleted (removed by open)
 //! ```
@@ -202,6 +202,15 @@ impl LayerPaths {
     }
     pub fn envd_log(&self) -> PathBuf {
         self.dir.join("envd.log")
+    }
+    /// The host id range the layer's files belong to ([`super::idmap`]).
+    pub fn idmap(&self) -> PathBuf {
+        self.dir.join(super::idmap::IDMAP_FILE)
+    }
+    /// Mount points, inside the sandbox's mount namespace only, of the template's layers as the
+    /// sandbox's ids see them (idmapped mounts).
+    pub fn lowers(&self) -> PathBuf {
+        self.dir.join("lowers")
     }
     /// The directories whose contents are the sandbox's own files (what `disk_used` counts).
     pub fn writable_dirs(&self) -> [PathBuf; 2] {

@@ -23,6 +23,7 @@ mod agent;
 mod cgroup;
 mod cleanup;
 mod envd_client;
+mod idmap;
 mod init;
 mod layout;
 mod metrics;

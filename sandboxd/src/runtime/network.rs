@@ -178,6 +178,7 @@ impl Network {
                 "netns",
                 &netns_tid.to_string(),
             ])?;
+            harden_host_end(&uplink.host_if)?;
             let host = inet_socket(libc::SOCK_DGRAM)?;
             set_address(&host, &uplink.host_if, uplink.host_ip)?;
             set_up(&host, &uplink.host_if)?;
@@ -302,6 +303,39 @@ fn deletions(saved: &str, chain: &str) -> Vec<String> {
 
 fn pool_cidr(pool: AddressPool) -> String {
     format!("{}/{}", pool.base, pool.prefix)
+}
+
+/// Settings of a sandbox's own network namespace, written from a thread inside it (the
+/// sandbox's root cannot change them: the namespace belongs to the host's user namespace).
+/// - Ports below 1024 bind without `CAP_NET_BIND_SERVICE` over the namespace, and `ping` works
+///   through ICMP datagram sockets, as Docker sets up every container: the sandbox's root has
+///   no capabilities over a namespace it does not own.
+/// - IPv6 is off on every link that joins the namespace later (the veth to the host): the host
+///   is not reachable over IPv6 link-local addresses. Loopback keeps `::1`.
+pub(crate) fn configure_sandbox_namespace() -> anyhow::Result<()> {
+    for (key, value) in [
+        ("ipv4/ip_unprivileged_port_start", "0"),
+        ("ipv4/ping_group_range", "0 2147483647"),
+        ("ipv6/conf/default/disable_ipv6", "1"),
+    ] {
+        fs::write(format!("/proc/sys/net/{key}"), value)
+            .with_context(|| format!("setting net.{key} in the sandbox's network namespace"))?;
+    }
+    Ok(())
+}
+
+/// The host end of a sandbox's veth: no IPv6 (so no link-local address the sandbox could reach
+/// the host through), and strict reverse-path filtering, so packets whose source address is not
+/// the sandbox's own are dropped.
+fn harden_host_end(host_if: &str) -> anyhow::Result<()> {
+    for (key, value) in [
+        (format!("ipv6/conf/{host_if}/disable_ipv6"), "1"),
+        (format!("ipv4/conf/{host_if}/rp_filter"), "1"),
+    ] {
+        fs::write(format!("/proc/sys/net/{key}"), value)
+            .with_context(|| format!("setting net.{key}"))?;
+    }
+    Ok(())
 }
 
 fn enable_ip_forwarding() -> anyhow::Result<()> {

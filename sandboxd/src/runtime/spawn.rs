@@ -13,6 +13,7 @@ use anyhow::Context;
 
 use super::agent::NetnsAgent;
 use super::cgroup::{self, Cgroups, SandboxCgroup};
+use super::idmap::{self, IdRange};
 use super::layout::LayerPaths;
 use super::network::Network;
 use super::{
@@ -37,6 +38,10 @@ pub(super) struct Boot {
 impl Boot {
     pub fn run(self) -> anyhow::Result<Sandbox> {
         cleanup::prepare_layer(&self.layer, &self.trash, self.layer_mode)?;
+        let ids = match idmap::claim(&self.layer) {
+            Ok(ids) => ids,
+            Err(e) => return Err(self.undo_layer(e.context("claiming the sandbox's host ids"))),
+        };
         let cgroup = match self
             .cgroups
             .create(&self.spec.sandbox_id, &self.spec.limits)
@@ -44,7 +49,7 @@ impl Boot {
             Ok(cgroup) => cgroup,
             Err(e) => return Err(self.undo_layer(e)),
         };
-        let (agent, init) = match self.spawn(&cgroup) {
+        let (agent, init) = match self.spawn(&cgroup, ids) {
             Ok(spawned) => spawned,
             Err(e) => {
                 let _ = cgroup.destroy();
@@ -89,8 +94,9 @@ impl Boot {
     }
 
     /// Starts the namespace agent and, from it, the sandbox's init with envd's socket.
-    fn spawn(&self, cgroup: &SandboxCgroup) -> anyhow::Result<(NetnsAgent, Child)> {
+    fn spawn(&self, cgroup: &SandboxCgroup, ids: IdRange) -> anyhow::Result<(NetnsAgent, Child)> {
         let log = File::create(self.layer.envd_log())?;
+        let userns = idmap::user_namespace(ids).context("creating the user namespace")?;
         let agent = NetnsAgent::start()?;
         let spawned = agent
             .listener_blocking(ENVD_PORT)
@@ -101,8 +107,8 @@ impl Boot {
                     &self.exe,
                     cgroup,
                     &log,
-                    listener,
-                    &self.init_config(),
+                    [listener, userns],
+                    &self.init_config(ids),
                 )
             });
         match spawned {
@@ -121,10 +127,11 @@ impl Boot {
         error
     }
 
-    fn init_config(&self) -> init::InitConfig {
+    fn init_config(&self, ids: IdRange) -> init::InitConfig {
         let spec = &self.spec;
         init::InitConfig {
             hostname: spec.sandbox_id.clone(),
+            ids_base: ids.base,
             root_lower: self.template_root.clone(),
             usr_lowers: self.usr_lowers.clone(),
             layer: self.layer.dir.clone(),
@@ -152,14 +159,14 @@ impl Boot {
 }
 
 /// Spawns `sandboxd sandbox-init` from the agent (so in the sandbox's namespaces), already in
-/// the sandbox cgroup, with envd's listening socket as descriptor [`ENVD_LISTEN_FD`], and hands
-/// it its config.
+/// the sandbox cgroup, with envd's listening socket as descriptor [`ENVD_LISTEN_FD`] and the
+/// sandbox's user namespace as [`init::USERNS_FD`], and hands it its config.
 fn spawn_init(
     agent: &NetnsAgent,
     exe: &Path,
     cgroup: &SandboxCgroup,
     log: &File,
-    listener: OwnedFd,
+    [listener, userns]: [OwnedFd; 2],
     config: &init::InitConfig,
 ) -> anyhow::Result<Child> {
     let procs: Vec<OwnedFd> = cgroup.open_procs_files()?;
@@ -171,13 +178,18 @@ fn spawn_init(
         .stdout(log.try_clone()?)
         .stderr(log.try_clone()?);
     let procs_fds: Vec<RawFd> = procs.iter().map(|f| f.as_raw_fd()).collect();
-    let listener_fd = listener.as_raw_fd();
+    let (listener_fd, userns_fd) = (listener.as_raw_fd(), userns.as_raw_fd());
     // SAFETY: only async-signal-safe system calls between fork and exec.
     unsafe {
         command.pre_exec(move || {
             // dup2 leaves close-on-exec set when both numbers are equal; clear it explicitly.
-            if libc::dup2(listener_fd, ENVD_LISTEN_FD) < 0
+            // The namespace goes first: its descriptor may have the listener's target number.
+            let moved_userns = libc::fcntl(userns_fd, libc::F_DUPFD_CLOEXEC, 10);
+            if moved_userns < 0
+                || libc::dup2(listener_fd, ENVD_LISTEN_FD) < 0
                 || libc::fcntl(ENVD_LISTEN_FD, libc::F_SETFD, 0) < 0
+                || libc::dup2(moved_userns, init::USERNS_FD) < 0
+                || libc::fcntl(init::USERNS_FD, libc::F_SETFD, 0) < 0
             {
                 return Err(std::io::Error::last_os_error());
             }
@@ -223,7 +235,7 @@ pub(super) fn enter_command(
         // envd's root and working directory (its cwd is the sandbox's /): a path given here
         // would be opened in the host's mount namespace.
         .args([
-            "--mount", "--uts", "--ipc", "--net", "--pid", "--root", "--wd",
+            "--mount", "--uts", "--ipc", "--net", "--pid", "--user", "--root", "--wd",
         ])
         .args([
             "--",
