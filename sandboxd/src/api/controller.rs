@@ -488,14 +488,6 @@ impl Controller {
             .map(|e| e.record.sandbox_id.clone())
             .collect()
     }
-
-    pub fn running_ids(&self) -> Vec<String> {
-        self.lock()
-            .values()
-            .filter(|e| e.phase == Phase::Running)
-            .map(|e| e.record.sandbox_id.clone())
-            .collect()
-    }
 }
 
 pub(super) fn visible_entry<'a>(
