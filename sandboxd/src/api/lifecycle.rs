@@ -263,7 +263,7 @@ impl Controller {
 
     /// `POST /sandboxes/{id}/timeout`: counts from now and may shorten the TTL.
     pub fn set_timeout(&self, sandbox_id: &str, timeout: i64) -> Result<(), ApiError> {
-        let timeout = validate_timeout(timeout.max(0), true)?;
+        let timeout = validate_timeout(timeout, true)?;
         let mut sandboxes = self.lock();
         let entry = visible_entry_mut(&mut sandboxes, sandbox_id)?;
         match entry.phase {
