@@ -304,9 +304,7 @@ impl Controller {
             Ok(sandbox) => sandbox,
             Err(e) => {
                 self.lock().remove(&sandbox_id);
-                return Err(ApiError::internal(format!(
-                    "starting the sandbox failed: {e:#}"
-                )));
+                return Err(ApiError::internal("starting the sandbox", e));
             }
         };
         let live = Live::new(sandbox);

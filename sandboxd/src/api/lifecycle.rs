@@ -61,7 +61,7 @@ impl Controller {
             sandboxes.remove(sandbox_id);
             self.persist(&sandboxes);
         }
-        outcome.map_err(|e| ApiError::internal(format!("killing {sandbox_id}: {e:#}")))
+        outcome.map_err(|e| ApiError::internal(&format!("killing {sandbox_id}"), e))
     }
 
     /// `memory`: freeze the processes in place; otherwise keep only the writable layer.
@@ -105,7 +105,7 @@ impl Controller {
                         entry.record.paused = None;
                         entry.live = Some(Live::new(sandbox));
                     }
-                    return Err(ApiError::internal(format!("pausing {sandbox_id}: {e:#}")));
+                    return Err(ApiError::internal(&format!("pausing {sandbox_id}"), e));
                 }
             }
         } else {
@@ -120,7 +120,7 @@ impl Controller {
         self.persist(&sandboxes);
         match failure {
             None => Ok(()),
-            Some(e) => Err(ApiError::internal(format!("pausing {sandbox_id}: {e:#}"))),
+            Some(e) => Err(ApiError::internal(&format!("pausing {sandbox_id}"), e)),
         }
     }
 
@@ -256,7 +256,7 @@ impl Controller {
                 }
                 entry.live = still_frozen.map(Live::new);
                 self.persist(&sandboxes);
-                Err(ApiError::internal(format!("resuming {sandbox_id}: {e:#}")))
+                Err(ApiError::internal(&format!("resuming {sandbox_id}"), e))
             }
         }
     }
