@@ -304,9 +304,7 @@ impl Controller {
             Ok(sandbox) => sandbox,
             Err(e) => {
                 self.lock().remove(&sandbox_id);
-                return Err(ApiError::internal(format!(
-                    "starting the sandbox failed: {e:#}"
-                )));
+                return Err(ApiError::internal("starting the sandbox", e));
             }
         };
         let live = Live::new(sandbox);
@@ -488,14 +486,6 @@ impl Controller {
             .map(|e| e.record.sandbox_id.clone())
             .collect()
     }
-
-    pub fn running_ids(&self) -> Vec<String> {
-        self.lock()
-            .values()
-            .filter(|e| e.phase == Phase::Running)
-            .map(|e| e.record.sandbox_id.clone())
-            .collect()
-    }
 }
 
 pub(super) fn visible_entry<'a>(
@@ -519,9 +509,14 @@ pub(super) fn visible_entry_mut<'a>(
 }
 
 /// Timeouts in seconds: positive (zero allowed where the API counts it as "now") and within
-/// the local plan limit.
+/// the local plan limit. Anything else is a 400 that leaves the sandbox as it was.
 pub(super) fn validate_timeout(secs: i64, zero_allowed: bool) -> Result<i64, ApiError> {
-    if secs < 0 || (secs == 0 && !zero_allowed) {
+    if secs < 0 && zero_allowed {
+        return Err(ApiError::bad_request(format!(
+            "Timeout must be 0 or more seconds, got {secs}"
+        )));
+    }
+    if secs <= 0 && !zero_allowed {
         return Err(ApiError::bad_request("Timeout must be greater than 0"));
     }
     if secs > MAX_TIMEOUT_SECS {

@@ -2,8 +2,6 @@
 //! Both live in the data dir so they survive restarts; the key can be overridden per start.
 
 use std::fs;
-use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -36,6 +34,8 @@ impl Credentials {
         given_key: Option<String>,
     ) -> anyhow::Result<(Credentials, KeySource)> {
         let key_file = data_dir.join("api-key");
+        crate::host_files::make_private(&key_file)
+            .with_context(|| format!("restricting {}", key_file.display()))?;
         let (api_key, source) = match given_key.filter(|k| !k.is_empty()) {
             Some(key) => (key, KeySource::Given),
             None => match read_trimmed(&key_file)? {
@@ -94,12 +94,11 @@ impl Credentials {
         if constant_time_eq(presented.as_bytes(), self.api_key.as_bytes()) {
             Ok(())
         } else {
+            // No path: the data dir's location is the host's business.
             Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
-                format!(
-                    "Invalid API key, please visit {} (or the --api-key this sandboxd was started with) for the key it accepts",
-                    self.key_file.display()
-                ),
+                "Invalid API key: use the key sandboxd printed at its start (E2B_API_KEY), \
+                 stored as api-key in its data dir, or the --api-key it was started with",
             ))
         }
     }
@@ -139,19 +138,8 @@ fn read_trimmed(path: &Path) -> anyhow::Result<Option<String>> {
 
 /// Secrets are written 0600 to a temporary name and renamed, so a crash never leaves half a key.
 fn write_private(path: &Path, value: &str) -> anyhow::Result<()> {
-    let tmp = path.with_extension("tmp");
-    let mut file = fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)
-        .with_context(|| format!("creating {}", tmp.display()))?;
-    file.set_permissions(fs::Permissions::from_mode(0o600))?;
-    writeln!(file, "{value}")?;
-    file.sync_all()?;
-    fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
-    Ok(())
+    crate::host_files::write_private_atomic(path, format!("{value}\n").as_bytes())
+        .with_context(|| format!("writing {}", path.display()))
 }
 
 #[cfg(test)]
@@ -202,7 +190,12 @@ mod tests {
         assert_eq!(missing.message, "authorization header is missing");
         headers.insert("x-api-key", "e2b_abd".parse().unwrap());
         let wrong = creds.check(&headers).unwrap_err();
-        assert!(wrong.message.starts_with("Invalid API key, please visit"));
+        assert!(wrong.message.starts_with("Invalid API key: use the key"));
+        assert!(
+            !wrong.message.contains(dir.to_str().unwrap()),
+            "{}",
+            wrong.message
+        );
         headers.insert("x-api-key", "e2b_abc".parse().unwrap());
         assert!(creds.check(&headers).is_ok());
         fs::remove_dir_all(dir).unwrap();

@@ -61,7 +61,7 @@ impl Controller {
             sandboxes.remove(sandbox_id);
             self.persist(&sandboxes);
         }
-        outcome.map_err(|e| ApiError::internal(format!("killing {sandbox_id}: {e:#}")))
+        outcome.map_err(|e| ApiError::internal(&format!("killing {sandbox_id}"), e))
     }
 
     /// `memory`: freeze the processes in place; otherwise keep only the writable layer.
@@ -105,7 +105,7 @@ impl Controller {
                         entry.record.paused = None;
                         entry.live = Some(Live::new(sandbox));
                     }
-                    return Err(ApiError::internal(format!("pausing {sandbox_id}: {e:#}")));
+                    return Err(ApiError::internal(&format!("pausing {sandbox_id}"), e));
                 }
             }
         } else {
@@ -120,7 +120,7 @@ impl Controller {
         self.persist(&sandboxes);
         match failure {
             None => Ok(()),
-            Some(e) => Err(ApiError::internal(format!("pausing {sandbox_id}: {e:#}"))),
+            Some(e) => Err(ApiError::internal(&format!("pausing {sandbox_id}"), e)),
         }
     }
 
@@ -256,14 +256,14 @@ impl Controller {
                 }
                 entry.live = still_frozen.map(Live::new);
                 self.persist(&sandboxes);
-                Err(ApiError::internal(format!("resuming {sandbox_id}: {e:#}")))
+                Err(ApiError::internal(&format!("resuming {sandbox_id}"), e))
             }
         }
     }
 
     /// `POST /sandboxes/{id}/timeout`: counts from now and may shorten the TTL.
     pub fn set_timeout(&self, sandbox_id: &str, timeout: i64) -> Result<(), ApiError> {
-        let timeout = validate_timeout(timeout.max(0), true)?;
+        let timeout = validate_timeout(timeout, true)?;
         let mut sandboxes = self.lock();
         let entry = visible_entry_mut(&mut sandboxes, sandbox_id)?;
         match entry.phase {

@@ -11,7 +11,7 @@ mod model;
 mod routes;
 mod store;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -19,6 +19,7 @@ use anyhow::Context;
 pub use controller::{Controller, RouteError, RouteTarget};
 pub use ids::is_valid_sandbox_id;
 
+use crate::host_files;
 use crate::runtime::{Runtime, RuntimeConfig};
 
 #[derive(clap::Args)]
@@ -47,8 +48,8 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
 
 async fn serve_async(args: ServeArgs) -> anyhow::Result<()> {
     let control_dir = args.data_dir.join("control");
-    std::fs::create_dir_all(&control_dir)
-        .with_context(|| format!("creating {}", control_dir.display()))?;
+    prepare_control_dir(&args.data_dir, &control_dir)
+        .with_context(|| format!("preparing {}", control_dir.display()))?;
     let (credentials, key_source) =
         credentials::Credentials::load(&args.data_dir, &control_dir, args.api_key)?;
     let listener = tokio::net::TcpListener::bind(&args.listen)
@@ -104,6 +105,14 @@ async fn serve_async(args: ServeArgs) -> anyhow::Result<()> {
         .await?;
     eprintln!("sandboxd: stopped");
     Ok(())
+}
+
+/// Creates the data dir and `control/` private to root, and tightens the data dir, the secret and
+/// the sandbox records where an older sandboxd left them readable by every host user.
+fn prepare_control_dir(data_dir: &Path, control_dir: &Path) -> std::io::Result<()> {
+    host_files::create_private_dir_all(control_dir)?;
+    host_files::make_private(data_dir)?;
+    host_files::make_private_with_entries(control_dir)
 }
 
 /// Registers for SIGINT and SIGTERM now; the returned future ends at the first of them.

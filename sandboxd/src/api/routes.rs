@@ -74,7 +74,7 @@ where
 {
     tokio::spawn(work)
         .await
-        .unwrap_or_else(|e| Err(ApiError::internal(format!("request task failed: {e}"))))
+        .unwrap_or_else(|e| Err(ApiError::internal("the request's task", e)))
 }
 
 /// Parses a JSON body; an absent body means the type's defaults unless one is required.

@@ -31,9 +31,8 @@ impl Store {
     pub fn save<'a>(&self, records: impl Iterator<Item = &'a SandboxRecord>) -> anyhow::Result<()> {
         let mut records: Vec<&SandboxRecord> = records.collect();
         records.sort_by(|a, b| a.sandbox_id.cmp(&b.sandbox_id));
-        let tmp = self.path.with_extension("json.tmp");
-        fs::write(&tmp, serde_json::to_vec_pretty(&records)?)
-            .with_context(|| format!("writing {}", tmp.display()))?;
-        fs::rename(&tmp, &self.path).with_context(|| format!("replacing {}", self.path.display()))
+        // It holds every sandbox's access token and env vars: 0600 from the first byte.
+        crate::host_files::write_private_atomic(&self.path, &serde_json::to_vec_pretty(&records)?)
+            .with_context(|| format!("replacing {}", self.path.display()))
     }
 }

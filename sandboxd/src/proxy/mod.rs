@@ -33,6 +33,7 @@ async fn dispatch(State(ctl): State<Arc<Controller>>, req: Request, next: Next) 
     let host = header_str("host")
         .map(str::to_string)
         .or_else(|| req.uri().authority().map(|a| a.to_string()));
+    let query = query_params(&req);
     let destination = target::classify(&RequestFacts {
         method: req.method().as_str(),
         path: req.uri().path(),
@@ -41,16 +42,18 @@ async fn dispatch(State(ctl): State<Arc<Controller>>, req: Request, next: Next) 
         sandbox_port_header: header_str("e2b-sandbox-port"),
         is_preflight: req.method() == axum::http::Method::OPTIONS
             && headers.contains_key(header::ACCESS_CONTROL_REQUEST_METHOD),
+        is_signed: query.iter().any(|(name, _)| name == "signature"),
     });
     match destination {
         Destination::Api => next.run(req).await,
         Destination::Preflight => responses::preflight(req.headers()),
         Destination::BadRequest(message) => responses::bad_request(message),
         Destination::Sandbox { sandbox_id, port } => to_sandbox(&ctl, sandbox_id, port, req).await,
-        Destination::UnaddressedFiles => match unaddressed_files_target(&ctl, &req) {
+        Destination::SignedFiles => match signed_files_target(&ctl, &req, &query) {
             Some(sandbox_id) => to_sandbox(&ctl, sandbox_id, ENVD_PORT, req).await,
-            None => responses::bad_request("missing header"),
+            None => responses::signature_matches_no_sandbox(req.headers()),
         },
+        Destination::UnaddressedFiles => responses::bad_request(responses::UNADDRESSED_FILES),
     }
 }
 
@@ -87,41 +90,35 @@ fn presents_traffic_token(headers: &HeaderMap, token: &str) -> bool {
         .is_some_and(|v| crate::envd::constant_time_eq(v.as_bytes(), token.as_bytes()))
 }
 
-/// The sandbox an unaddressed `/files` request is for: the one whose access token its
-/// `X-Access-Token` or its v1 signature matches, else the only running sandbox.
-fn unaddressed_files_target(ctl: &Controller, req: &Request) -> Option<String> {
-    if let Some(token) = req.headers().get("x-access-token") {
-        let token = token.as_bytes();
-        return ctl
-            .running_with_token(|t| crate::envd::constant_time_eq(t.as_bytes(), token))
-            .pop();
-    }
-    let query: Vec<(String, String)> =
-        form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes())
-            .into_owned()
-            .collect();
+fn query_params(req: &Request) -> Vec<(String, String)> {
+    form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes())
+        .into_owned()
+        .collect()
+}
+
+/// The running sandbox whose envd access token reproduces the v1 signature of a presigned
+/// `/files` URL that names no sandbox; `None` when no token does.
+fn signed_files_target(
+    ctl: &Controller,
+    req: &Request,
+    query: &[(String, String)],
+) -> Option<String> {
     let param = |name: &str| {
         query
             .iter()
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
     };
-    if let Some(signature) = param("signature") {
-        let signed = SignedRequest {
-            path: param("path").unwrap_or(""),
-            operation: if req.method() == axum::http::Method::GET {
-                "read"
-            } else {
-                "write"
-            },
-            username: param("username").unwrap_or(""),
-            expiration: param("signature_expiration"),
-            signature,
-        };
-        if let Some(id) = ctl.running_with_token(|t| signed.is_signed_with(t)).pop() {
-            return Some(id);
-        }
-    }
-    let mut running = ctl.running_ids();
-    (running.len() == 1).then(|| running.remove(0))
+    let signed = SignedRequest {
+        path: param("path").unwrap_or(""),
+        operation: if req.method() == axum::http::Method::GET {
+            "read"
+        } else {
+            "write"
+        },
+        username: param("username").unwrap_or(""),
+        expiration: param("signature_expiration"),
+        signature: param("signature")?,
+    };
+    ctl.running_with_token(|t| signed.is_signed_with(t)).pop()
 }

@@ -50,6 +50,21 @@ pub fn upstream_failed(headers: &HeaderMap, sandbox_id: &str, reason: &str) -> R
     error(headers, StatusCode::BAD_GATEWAY, body)
 }
 
+/// The signature of a presigned `/files` URL that names no sandbox matches no running one.
+pub fn signature_matches_no_sandbox(headers: &HeaderMap) -> Response {
+    let body = serde_json::json!({
+        "message": "The signature matches no running sandbox: it is wrong for this path, user or \
+                    operation, or its sandbox is not running",
+        "code": 401,
+    });
+    error(headers, StatusCode::UNAUTHORIZED, body)
+}
+
+/// Why `/files` without routing headers, sandbox host or signature is refused, and what works.
+pub const UNADDRESSED_FILES: &str = "/files names no sandbox: send the E2b-Sandbox-Id and \
+    E2b-Sandbox-Port headers, use the host <port>-<sandboxID>.<domain>, or use a signed URL \
+    (uploadUrl/downloadUrl of a secure sandbox)";
+
 /// The edge's 400s are plain text.
 pub fn bad_request(message: &'static str) -> Response {
     Response::builder()

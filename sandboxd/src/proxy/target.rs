@@ -1,6 +1,8 @@
 //! Which requests are sandbox traffic and where they go (WIRE.md §1.3): a per-sandbox host
 //! `<port>-<sandboxID>[-<clientID>].<domain>`, or the `E2b-Sandbox-Id`/`E2b-Sandbox-Port`
-//! headers on any other host. Everything else is the control plane.
+//! headers on any other host. Everything else is the control plane, except `/files` with none
+//! of them: it reaches a sandbox only when signed with that sandbox's own access token, never
+//! because some sandbox happens to be running (a page of any origin can send a plain POST).
 
 use crate::api::is_valid_sandbox_id;
 use crate::runtime::ENVD_PORT;
@@ -15,8 +17,10 @@ pub enum Destination {
         sandbox_id: String,
         port: u16,
     },
-    /// `/files` with neither a sandbox host nor routing headers: a presigned URL built while
-    /// `E2B_SANDBOX_URL` was set. The signature tells which sandbox it is for.
+    /// Signed `/files` with neither a sandbox host nor routing headers: a presigned URL built
+    /// while `E2B_SANDBOX_URL` was set. Only the signature tells which sandbox it is for.
+    SignedFiles,
+    /// `/files` that names no sandbox in any way: refused, with how to address one.
     UnaddressedFiles,
     /// The real edge proxy's 400s, with its plain-text messages.
     BadRequest(&'static str),
@@ -29,6 +33,8 @@ pub struct RequestFacts<'a> {
     pub sandbox_id_header: Option<&'a str>,
     pub sandbox_port_header: Option<&'a str>,
     pub is_preflight: bool,
+    /// The query has a `signature` parameter (a presigned `/files` URL).
+    pub is_signed: bool,
 }
 
 pub fn classify(facts: &RequestFacts) -> Destination {
@@ -45,7 +51,11 @@ pub fn classify(facts: &RequestFacts) -> Destination {
         return Destination::Preflight;
     }
     if facts.path == "/files" && matches!(facts.method, "GET" | "POST") {
-        return Destination::UnaddressedFiles;
+        return if facts.is_signed {
+            Destination::SignedFiles
+        } else {
+            Destination::UnaddressedFiles
+        };
     }
     Destination::Api
 }
@@ -109,6 +119,7 @@ mod tests {
             sandbox_id_header: id,
             sandbox_port_header: port,
             is_preflight: false,
+            is_signed: false,
         }
     }
 
@@ -192,10 +203,29 @@ mod tests {
         let mut preflight = facts("127.0.0.1:3000", None, None);
         preflight.is_preflight = true;
         assert_eq!(classify(&preflight), Destination::Preflight);
+    }
+
+    #[test]
+    fn files_without_routing_need_a_signature_to_reach_any_sandbox() {
         let mut files = facts("127.0.0.1:3000", None, None);
         files.path = "/files";
-        files.method = "GET";
-        assert_eq!(classify(&files), Destination::UnaddressedFiles);
+        for method in ["GET", "POST"] {
+            files.method = method;
+            files.is_signed = false;
+            assert_eq!(classify(&files), Destination::UnaddressedFiles);
+            files.is_signed = true;
+            assert_eq!(classify(&files), Destination::SignedFiles);
+        }
+        // Routing wins over a signature: envd checks it for the addressed sandbox.
+        let mut routed = facts("127.0.0.1:3000", Some("iabc"), Some("49983"));
+        routed.path = "/files";
+        assert_eq!(classify(&routed), to("iabc", 49983));
+        routed.is_signed = true;
+        assert_eq!(classify(&routed), to("iabc", 49983));
+        let mut other_method = facts("127.0.0.1:3000", None, None);
+        other_method.path = "/files";
+        other_method.method = "DELETE";
+        assert_eq!(classify(&other_method), Destination::Api);
     }
 
     #[test]

@@ -100,7 +100,7 @@ pub(crate) fn prepare_layer(
             let new = LayerPaths {
                 dir: layers_dir.join(format!(".new-{name}-{}", random_name(6))),
             };
-            fs::create_dir(&new.dir)?;
+            crate::host_files::create_private_dir(&new.dir)?;
             for dir in [
                 new.upper(),
                 new.work(),

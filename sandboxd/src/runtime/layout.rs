@@ -13,7 +13,7 @@
 //!   layers/.trash-*      a layer being deleted (removed by open)
 //! ```
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::MetadataExt;
@@ -21,6 +21,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+
+use crate::host_files;
 
 pub(crate) struct Layout {
     root: PathBuf,
@@ -47,18 +49,28 @@ impl Layout {
         }
     }
 
+    /// Creates `runtime/`, `templates/` and `layers/` 0700 and tightens what an older sandboxd
+    /// left open: each template and layer directory, and each layer's envd log. What is inside
+    /// a template's root or a layer's upper dirs keeps its modes: the sandbox sees them.
+    fn make_private(&self) -> std::io::Result<()> {
+        host_files::create_private_dir_all(&self.layers())?;
+        host_files::create_private_dir_all(&self.templates())?;
+        host_files::make_private_with_entries(&self.root)?;
+        host_files::make_private_with_entries(&self.templates())?;
+        host_files::make_private_with_entries(&self.layers())?;
+        for entry in fs::read_dir(self.layers())? {
+            let layer = LayerPaths { dir: entry?.path() };
+            host_files::make_private(&layer.envd_log())?;
+        }
+        Ok(())
+    }
+
     /// Creates the directories and takes the data-dir lock (held until the returned file drops).
     pub fn lock(&self) -> anyhow::Result<File> {
-        fs::create_dir_all(self.layers())
-            .with_context(|| format!("creating {}", self.layers().display()))?;
-        fs::create_dir_all(self.templates())?;
+        self.make_private()
+            .with_context(|| format!("preparing {}", self.root.display()))?;
         let path = self.root.join("lock");
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
+        let mut file = host_files::open_private_file(&path)
             .with_context(|| format!("opening {}", path.display()))?;
         // SAFETY: flock on an fd we own.
         if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
@@ -91,9 +103,7 @@ impl Layout {
                 }
             }
             id = random_name(6);
-            let tmp = self.root.join("instance.tmp");
-            fs::write(&tmp, &id)?;
-            fs::rename(&tmp, &path)?;
+            host_files::write_private_atomic(&path, id.as_bytes())?;
         }
     }
 }
@@ -112,15 +122,12 @@ pub(crate) struct InstanceLock {
 impl InstanceLock {
     /// Takes the lock of `id`, waiting up to `wait` for its holder; `None` if it stays held.
     pub fn acquire(id: &str, wait: Duration) -> anyhow::Result<Option<InstanceLock>> {
-        fs::create_dir_all(HOST_LOCK_DIR).with_context(|| format!("creating {HOST_LOCK_DIR}"))?;
+        host_files::create_private_dir_all(Path::new(HOST_LOCK_DIR))
+            .with_context(|| format!("creating {HOST_LOCK_DIR}"))?;
         let path = PathBuf::from(format!("{HOST_LOCK_DIR}/instance-{id}.lock"));
         let deadline = Instant::now() + wait;
         loop {
-            let file = OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(false)
-                .open(&path)?;
+            let file = host_files::open_private_file(&path)?;
             // SAFETY: flock on an fd we own.
             if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
                 // The holder we waited for may have removed the file: only a lock on the file

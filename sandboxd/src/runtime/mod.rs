@@ -174,7 +174,7 @@ impl Runtime {
     }
 
     fn open_blocking(mut config: RuntimeConfig) -> anyhow::Result<(Runtime, Vec<String>)> {
-        std::fs::create_dir_all(&config.data_dir)
+        crate::host_files::create_private_dir_all(&config.data_dir)
             .with_context(|| format!("creating {}", config.data_dir.display()))?;
         config.data_dir = config.data_dir.canonicalize()?;
         // Layer paths go into overlay mount options, where these characters are separators.

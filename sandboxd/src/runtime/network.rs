@@ -9,7 +9,7 @@
 //! each other) and to the host itself, and a MASQUERADE rule NATs it. Host interface names are
 //! `sb-<instance>-<slot>`, so crash cleanup removes exactly this instance's leftovers.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::Write;
 use std::net::Ipv4Addr;
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -64,7 +64,8 @@ impl AddressBlock {
     /// Claims the first block of `pool` that no other process holds and that no host interface
     /// or iptables rule already uses (a crashed holder may have left either behind).
     pub fn claim(pool: AddressPool) -> anyhow::Result<AddressBlock> {
-        fs::create_dir_all(HOST_LOCK_DIR).with_context(|| format!("creating {HOST_LOCK_DIR}"))?;
+        crate::host_files::create_private_dir_all(std::path::Path::new(HOST_LOCK_DIR))
+            .with_context(|| format!("creating {HOST_LOCK_DIR}"))?;
         let block_size = 1u32 << (32 - pool.block_prefix);
         let blocks = 1u32 << (pool.block_prefix - pool.prefix);
         let in_use = host_ipv4_addresses()?;
@@ -74,11 +75,7 @@ impl AddressBlock {
             .collect();
         for index in 0..blocks {
             let path = format!("{HOST_LOCK_DIR}/{}-{index}.lock", pool.lock_name);
-            let file = OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(false)
-                .open(&path)?;
+            let file = crate::host_files::open_private_file(std::path::Path::new(&path))?;
             // SAFETY: flock on an fd we own; released when the file is closed.
             if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
                 continue;

@@ -95,7 +95,7 @@ impl Boot {
 
     /// Starts the namespace agent and, from it, the sandbox's init with envd's socket.
     fn spawn(&self, cgroup: &SandboxCgroup, ids: IdRange) -> anyhow::Result<(NetnsAgent, Child)> {
-        let log = File::create(self.layer.envd_log())?;
+        let log = crate::host_files::create_private_file(&self.layer.envd_log())?;
         let userns = idmap::user_namespace(ids).context("creating the user namespace")?;
         let agent = NetnsAgent::start()?;
         let spawned = agent

@@ -140,7 +140,8 @@ fn check_merged_usr() -> anyhow::Result<()> {
 }
 
 fn build(root_dir: &Path) -> anyhow::Result<()> {
-    mkdir(root_dir, 0o755)?;
+    // Private on the host; what matters inside is `root/` and below.
+    mkdir(root_dir, 0o700)?;
     let root = root_dir.join("root");
     mkdir(&root, 0o755)?;
     // Mount points and the usual top-level tree.
