@@ -96,6 +96,7 @@ pub fn sandbox_init() -> anyhow::Result<()> {
     fs::write("/proc/self/oom_score_adj", "0").context("resetting oom_score_adj")?;
     umask(Mode::from_bits_truncate(0o022));
     redirect_stdin_to_null()?;
+    super::seccomp::install()?;
     exec_fd(&exe, &config.envd_args, &config.envd_env)
 }
 

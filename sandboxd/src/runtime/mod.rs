@@ -27,6 +27,7 @@ mod init;
 mod layout;
 mod metrics;
 pub mod network;
+mod seccomp;
 mod spawn;
 mod template;
 
