@@ -7,10 +7,13 @@
 //! (`unshare`, `setns`, `clone` with a `CLONE_NEW*` flag), mounts (old and new mount API),
 //! keyrings, `bpf`, `perf_event_open`, `userfaultfd`, `open_by_handle_at`, kexec and modules,
 //! swap, reboot, setting clocks, `acct`, `quotactl`, `lookup_dcookie`, `syslog`, raw port I/O.
-//! Where this list differs from Docker's it is stricter: `io_uring_*` is refused (as newer
-//! Docker releases do: it bypasses the filter for the I/O it runs), so is every syscall of the
-//! 32-bit ABIs (a call under another architecture kills the process; x32 numbers match nothing
-//! here, so they get `EPERM`).
+//! Where this list differs from Docker's it is stricter: `io_uring_*` is refused (as Docker
+//! does since 25.0: a large kernel attack surface whose operations seccomp never sees), so is
+//! `io_pgetevents` (the `libc` crate has no number for it; `io_getevents` does the same), and
+//! so is every syscall of the 32-bit ABIs (a call under another architecture kills the
+//! process; x32 numbers match nothing here, so they get `EPERM`). Nothing is allowed that
+//! Docker's profile does not allow with Docker's default capabilities (`chroot` is one of
+//! them, as `CAP_SYS_CHROOT` is kept).
 //!
 //! `ptrace`, `process_vm_readv` and `process_vm_writev` are allowed, as Docker allows them on
 //! kernels since 4.8: from 4.8 on the kernel re-checks the filter after a tracer changes a
