@@ -121,6 +121,7 @@ pub fn sandbox_init() -> anyhow::Result<()> {
     write_boot_files(&config);
     drop_capabilities()?;
     redirect_stdin_to_null()?;
+    super::seccomp::install()?;
     exec_fd(&exe, &config.envd_args, &config.envd_env)
 }
 

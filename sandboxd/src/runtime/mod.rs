@@ -10,7 +10,8 @@
 //! 2. the cgroup is created with its limits ([`cgroup`]);
 //! 3. a namespace agent thread unshares a network and a PID namespace ([`agent`]) and spawns
 //!    `sandboxd sandbox-init`, which joins the cgroup before it runs, builds the root in its own
-//!    mount namespace and executes envd as PID 1 ([`init`]);
+//!    mount namespace, installs the syscall filter ([`seccomp`]) and executes envd as PID 1
+//!    ([`init`]);
 //! 4. with internet access, a veth pair and NAT connect it to the host ([`network`]);
 //! 5. the runtime waits for envd's `GET /health` and sends `POST /init` ([`envd_client`]).
 //!
@@ -28,6 +29,7 @@ mod init;
 mod layout;
 mod metrics;
 pub mod network;
+mod seccomp;
 mod spawn;
 mod template;
 
