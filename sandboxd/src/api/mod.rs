@@ -10,6 +10,7 @@ mod list;
 mod model;
 mod routes;
 mod store;
+mod templates;
 
 use std::path::PathBuf;
 use std::sync::Arc;
