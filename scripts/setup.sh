@@ -44,3 +44,12 @@ if ! cmp -s tests/python/requirements.txt .venv/requirements.stamp 2>/dev/null; 
   .venv/bin/pip install --quiet --disable-pip-version-check -r tests/python/requirements.txt
   cp tests/python/requirements.txt .venv/requirements.stamp
 fi
+
+# The newest PyPI SDK too, in .venv-e2b-2.63: some behaviour (a sandbox killed mid-command) is
+# checked with both versions.
+if ! cmp -s tests/python/requirements-2.63.txt .venv-e2b-2.63/requirements.stamp 2>/dev/null; then
+  echo "setup: installing the second Python test SDK into .venv-e2b-2.63"
+  python3 -m venv .venv-e2b-2.63
+  .venv-e2b-2.63/bin/pip install --quiet --disable-pip-version-check -r tests/python/requirements-2.63.txt
+  cp tests/python/requirements-2.63.txt .venv-e2b-2.63/requirements.stamp
+fi
