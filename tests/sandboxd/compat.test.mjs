@@ -4,13 +4,14 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 
 import { Sandbox, SandboxError, SandboxNotFoundError, Template, Volume, VolumeError } from 'e2b';
-import { startWithSandbox, waitUntil } from './util.mjs';
+import { sandboxdBinary } from '../helpers/sandboxd.mjs';
+import { startWithSandbox, uniqueTag, waitUntil } from './util.mjs';
 
 let sd, sbx;
 before(async () => ({ sd, sbx } = await startWithSandbox()));
@@ -20,6 +21,9 @@ after(async () => {
 });
 
 const api = (path, init = {}) => fetch(`${sd.apiUrl}${path}`, { ...init, headers: { 'X-API-Key': sd.apiKey, ...init.headers } });
+
+/** Where `path` of the sandbox's root lives on the host when the sandbox wrote it. */
+const inUpperLayer = (...path) => join(sd.dataDir, 'runtime', 'layers', sbx.sandboxId, 'upper', ...path);
 
 /** One raw HTTP/1.1 exchange with sandboxd (fetch and node:http normalise header names). */
 function rawExchange(head) {
@@ -55,13 +59,25 @@ describe('uploads as user where user cannot write', () => {
 
     // On the host, in the sandbox's writable layer: the same owner as a file user made itself.
     await sbx.commands.run('echo mine > /home/user/mine.txt');
-    const upper = join(sd.dataDir, 'runtime', 'layers', sbx.sandboxId, 'upper');
-    const userUid = statSync(join(upper, 'home/user/mine.txt')).uid;
+    const userUid = statSync(inUpperLayer('home/user/mine.txt')).uid;
     for (const path of ['0', '0/a.txt', '2/deep', 'opt/x.txt']) {
-      const st = statSync(join(upper, path));
+      const st = statSync(inUpperLayer(path));
       assert.equal(st.uid, userUid, `host owner of ${path}`);
       assert.equal(st.mode & 0o7777, path.endsWith('.txt') ? 0o644 : 0o755, `host mode of ${path}`);
     }
+  });
+
+  test('an upload done as root still stays inside the sandbox: /proc links lead nowhere on the host', async () => {
+    const tag = uniqueTag();
+    await sbx.files.write(`/proc/1/root/../../tmp/${tag}`, 'stays inside');
+    assert.equal(existsSync(`/tmp/${tag}`), false, 'written to the host /tmp');
+    assert.equal(await sbx.files.read(`/tmp/${tag}`), 'stays inside');
+    assert.equal(statSync(inUpperLayer('tmp', tag)).size, 12);
+
+    const binary = statSync(sandboxdBinary());
+    await assert.rejects(sbx.files.write('/proc/self/exe', 'overwritten'), SandboxError);
+    const later = statSync(sandboxdBinary());
+    assert.deepEqual([later.ino, later.size, later.mtimeMs], [binary.ino, binary.size, binary.mtimeMs], 'the host binary changed');
   });
 });
 
