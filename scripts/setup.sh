@@ -10,9 +10,10 @@ WASM_BINDGEN_VERSION=$(sed -n 's/^wasm-bindgen = { version = "=\([0-9.]*\)".*/\1
 
 # binaryen: wasm-opt; chromium(-driver): browser tests; iproute2/iptables: sandbox networking;
 # sudo: inside sandboxes (the base template is assembled from this machine's /usr);
+# python-is-python3 and python3-pip: `python` and `pip` inside, as E2B's base template has them;
 # procps (pgrep) and util-linux (nsenter, setpriv): the runtime tests run commands inside;
-# git, python3-pip and strace: the seccomp tests check they still work inside.
-APT_PACKAGES=(binaryen chromium chromium-driver iproute2 iptables sudo python3 python3-venv curl procps util-linux git python3-pip strace)
+# git and strace: the seccomp tests check they still work inside.
+APT_PACKAGES=(binaryen chromium chromium-driver iproute2 iptables sudo python3 python3-venv python-is-python3 python3-pip curl procps util-linux git strace)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -43,4 +44,13 @@ if ! cmp -s tests/python/requirements.txt .venv/requirements.stamp 2>/dev/null; 
   python3 -m venv .venv
   .venv/bin/pip install --quiet --disable-pip-version-check -r tests/python/requirements.txt
   cp tests/python/requirements.txt .venv/requirements.stamp
+fi
+
+# The newest PyPI SDK too, in .venv-e2b-2.63: some behaviour (a sandbox killed mid-command) is
+# checked with both versions.
+if ! cmp -s tests/python/requirements-2.63.txt .venv-e2b-2.63/requirements.stamp 2>/dev/null; then
+  echo "setup: installing the second Python test SDK into .venv-e2b-2.63"
+  python3 -m venv .venv-e2b-2.63
+  .venv-e2b-2.63/bin/pip install --quiet --disable-pip-version-check -r tests/python/requirements-2.63.txt
+  cp tests/python/requirements-2.63.txt .venv-e2b-2.63/requirements.stamp
 fi

@@ -113,11 +113,23 @@ test('missing paths and directories read as files are clear errors', async () =>
 
 test('operations run as the user: /root is off limits, root may use it', async () => {
   await assert.rejects(sbx.files.list('/root'), /permission_denied|Permission denied/);
-  await assert.rejects(sbx.files.write('/root/x.txt', 'x'), /Permission denied|403/);
   await assert.rejects(sbx.files.read('/etc/shadow'), /Permission denied|403/);
   await sbx.files.write('/root/by-root.txt', 'r', { user: 'root' });
   const info = await sbx.files.getInfo('/root/by-root.txt', { user: 'root' });
   assert.equal(info.owner, 'root');
+});
+
+test('an upload where the user cannot write creates the parents and the file for the user, as E2B\'s envd', async () => {
+  await sbx.files.makeDir('/home/root-only', { user: 'root' });
+  await assert.rejects(sbx.files.makeDir('/home/root-only/by-user'), /permission_denied|Permission denied/);
+  const written = await sbx.files.write('/home/root-only/new/deep/f.txt', 'handed over');
+  assert.equal(written.path, '/home/root-only/new/deep/f.txt');
+  for (const [path, permissions] of [['/home/root-only/new', 'drwxr-xr-x'], ['/home/root-only/new/deep', 'drwxr-xr-x'], ['/home/root-only/new/deep/f.txt', '-rw-r--r--']]) {
+    const info = await sbx.files.getInfo(path);
+    assert.deepEqual([info.owner, info.group, info.permissions], ['user', 'user', permissions], path);
+  }
+  assert.equal((await sbx.files.getInfo('/home/root-only')).owner, 'root', 'an existing parent keeps its owner');
+  assert.equal(await sbx.files.read('/home/root-only/new/deep/f.txt'), 'handed over');
 });
 
 test('metadata is stored with the file and replaced by the next upload', async () => {

@@ -7,16 +7,10 @@ import { request as httpRequest } from 'node:http';
 import { connect as tcpConnect } from 'node:net';
 
 import { Sandbox, TimeoutError } from 'e2b';
-import { startSandboxd } from '../helpers/sandboxd.mjs';
-import { viaHost, waitUntil } from './util.mjs';
+import { startWithSandbox, viaHost, waitUntil } from './util.mjs';
 
-let sd;
-let sbx;
-before(async () => {
-  sd = await startSandboxd();
-  Object.assign(process.env, sd.env);
-  sbx = await Sandbox.create();
-});
+let sd, sbx;
+before(async () => ({ sd, sbx } = await startWithSandbox()));
 after(async () => {
   await sbx?.kill();
   await sd?.stop();

@@ -2,9 +2,17 @@
 import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { Sandbox } from 'e2b';
+import { startSandboxd } from '../helpers/sandboxd.mjs';
 
 /** A value no other test run uses, for metadata filters. */
 export const uniqueTag = () => `t${randomBytes(6).toString('hex')}`;
+
+/** A fresh sandboxd that the SDK is pointed at (through `process.env`), and one sandbox in it. */
+export async function startWithSandbox() {
+  const sd = await startSandboxd();
+  Object.assign(process.env, sd.env);
+  return { sd, sbx: await Sandbox.create() };
+}
 
 /** Polls `condition` until it holds; fails with `message` after `limitMs`. */
 export async function waitUntil(condition, limitMs, message) {

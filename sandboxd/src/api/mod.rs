@@ -10,6 +10,7 @@ mod list;
 mod model;
 mod routes;
 mod store;
+mod templates;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -91,18 +92,12 @@ async fn serve_async(args: ServeArgs) -> anyhow::Result<()> {
     let app =
         crate::proxy::with_sandbox_routing(routes::router(controller.clone()), controller.clone());
     let shutdown_controller = controller.clone();
-    // Streamed responses are many small writes (one per Connect frame); without NODELAY each
-    // one after the first waits for the client's delayed ACK.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            stop.await;
-            eprintln!("sandboxd: shutting down");
-            shutdown_controller.shutdown().await;
-        })
-        .await?;
+    crate::proxy::serve(listener, app, async move {
+        stop.await;
+        eprintln!("sandboxd: shutting down");
+        shutdown_controller.shutdown().await;
+    })
+    .await;
     eprintln!("sandboxd: stopped");
     Ok(())
 }

@@ -37,6 +37,8 @@ pub fn router(controller: Arc<Controller>) -> Router {
         .route("/v2/sandboxes/{id}/connect", post(connect))
         .route("/sandboxes/{id}/timeout", post(set_timeout))
         .route("/sandboxes/{id}/refreshes", post(refresh))
+        .route("/templates", get(list_templates))
+        .route("/templates/aliases/{alias}", get(template_alias))
         .fallback(unsupported)
         .route_layer(middleware::from_fn_with_state(
             controller.clone(),
@@ -212,11 +214,23 @@ async fn metrics_of_many(State(ctl): Ctl, RawQuery(query): RawQuery) -> ApiResul
     Ok(axum::Json(serde_json::json!({ "sandboxes": sandboxes })).into_response())
 }
 
+async fn list_templates(State(ctl): Ctl) -> ApiResult {
+    Ok(axum::Json(ctl.templates()).into_response())
+}
+
+async fn template_alias(State(ctl): Ctl, Path(alias): Path<String>) -> ApiResult {
+    Ok(axum::Json(ctl.template_alias(&alias)?).into_response())
+}
+
+/// Everything else (snapshots, fork, volumes, template builds, secrets, ...) is a feature
+/// sandboxd does not have. 501, not 404: the SDKs turn a 404 on a sandbox path into
+/// `SandboxNotFoundError` for a running sandbox, and any other status into an error that
+/// carries this message.
 async fn unsupported(req: Request) -> ApiError {
     ApiError::new(
-        StatusCode::NOT_FOUND,
+        StatusCode::NOT_IMPLEMENTED,
         format!(
-            "{} {} is not served by sandboxd",
+            "{} {} is not available on sandboxd, the local E2B-compatible server (not implemented)",
             req.method(),
             req.uri().path()
         ),

@@ -16,6 +16,7 @@ use hyper_util::rt::TokioIo;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
 use super::responses;
+use super::server::ClientConnection;
 use crate::api::RouteTarget;
 
 type BoxError = Box<dyn Error + Send + Sync>;
@@ -33,10 +34,20 @@ pub async fn forward(
     };
     let _ = stream.set_nodelay(true);
     let cut = target.live.cut_token();
+    // Only an HTTP/1 connection ends with its response; HTTP/2 resets just the stream.
+    let client_connection = req
+        .extensions()
+        .get::<ClientConnection>()
+        .filter(|_| req.version() < hyper::Version::HTTP_2)
+        .cloned();
     let client_upgrade = wants_upgrade(req.headers()).then(|| hyper::upgrade::on(&mut req));
     prepare_request(&mut req);
 
     let (mut sender, connection) = match hyper::client::conn::http1::Builder::new()
+        // Header names as the client wrote them (recorded by the server, see `server`), and
+        // title case for the ones added here.
+        .preserve_header_case(true)
+        .title_case_headers(true)
         .handshake::<_, Body>(TokioIo::new(stream))
         .await
     {
@@ -64,7 +75,7 @@ pub async fn forward(
     } else {
         strip_hop_by_hop(response.headers_mut());
     }
-    response.map(|body| Body::new(CutBody::new(body, cut)))
+    response.map(|body| Body::new(CutBody::new(body, cut, client_connection)))
 }
 
 fn wants_upgrade(headers: &HeaderMap) -> bool {
@@ -147,17 +158,24 @@ async fn tunnel(
 }
 
 /// A response body from the sandbox that fails (so the server aborts the connection instead
-/// of ending the body cleanly) as soon as the sandbox is stopped or paused.
+/// of ending the body cleanly) as soon as the sandbox is stopped or paused; an HTTP/1 client
+/// connection is then reset, not closed.
 struct CutBody {
     inner: Incoming,
     cut: Pin<Box<WaitForCancellationFutureOwned>>,
+    client_connection: Option<ClientConnection>,
 }
 
 impl CutBody {
-    fn new(inner: Incoming, cut: CancellationToken) -> CutBody {
+    fn new(
+        inner: Incoming,
+        cut: CancellationToken,
+        client_connection: Option<ClientConnection>,
+    ) -> CutBody {
         CutBody {
             inner,
             cut: Box::pin(cut.cancelled_owned()),
+            client_connection,
         }
     }
 }
@@ -172,6 +190,9 @@ impl hyper::body::Body for CutBody {
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let this = self.get_mut();
         if this.cut.as_mut().poll(cx).is_ready() {
+            if let Some(connection) = &this.client_connection {
+                connection.reset_on_close();
+            }
             return Poll::Ready(Some(Err("the sandbox stopped".into())));
         }
         Pin::new(&mut this.inner).poll_frame(cx).map_err(Into::into)

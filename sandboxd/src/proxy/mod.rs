@@ -4,6 +4,7 @@
 
 mod forward;
 mod responses;
+mod server;
 mod signature;
 mod target;
 
@@ -17,6 +18,7 @@ use axum::response::Response;
 
 use crate::api::{Controller, RouteError};
 use crate::runtime::ENVD_PORT;
+pub use server::serve;
 use signature::SignedRequest;
 use target::{Destination, RequestFacts};
 

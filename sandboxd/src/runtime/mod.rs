@@ -137,6 +137,9 @@ pub enum Layer {
 pub struct TemplateInfo {
     pub template_id: String,
     pub aliases: Vec<String>,
+    /// The build's ID (what `/.e2b` says as `BUILD_ID`) and when it was built.
+    pub build_id: String,
+    pub built_at: Option<std::time::SystemTime>,
 }
 
 /// One sample, computed from the sandbox's own cgroup and writable layer (not the host's).
@@ -212,11 +215,22 @@ impl Runtime {
     pub fn template(&self, id_or_alias: &str) -> Option<TemplateInfo> {
         let base = &self.base;
         (id_or_alias == base.template_id || base.aliases.iter().any(|a| a == id_or_alias)).then(
-            || TemplateInfo {
-                template_id: base.template_id.clone(),
-                aliases: base.aliases.clone(),
+            || {
+                // The build writes its format name into FORMAT last; that is its build ID.
+                let format = base.dir.join("FORMAT");
+                TemplateInfo {
+                    template_id: base.template_id.clone(),
+                    aliases: base.aliases.clone(),
+                    build_id: std::fs::read_to_string(&format).unwrap_or_default(),
+                    built_at: std::fs::metadata(&format).and_then(|m| m.modified()).ok(),
+                }
             },
         )
+    }
+
+    /// Every template this runtime can start (only `base` today).
+    pub fn templates(&self) -> Vec<TemplateInfo> {
+        self.template(&self.base.template_id).into_iter().collect()
     }
 
     /// cgroup version in use (1 or 2), detected at open.

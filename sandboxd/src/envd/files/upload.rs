@@ -1,8 +1,13 @@
 //! `POST /files`: each file is written aside and then put in place, so a failed upload never
 //! leaves a truncated or half-written target.
 //!
+//! As E2B's envd, an upload is done with envd's own (root) credentials and handed to the user:
+//! missing parent directories are created and given to the user, and so is the file, even where
+//! the user could not write (sandbox users have passwordless sudo, so refusing guards nothing,
+//! and E2B's own tests upload as `user` to `/0/...`).
+//!
 //! Scheme: the data goes into a hidden `.envd-upload-<random>` file in the target's directory,
-//! created by the user (so owned by them) and given the request's metadata. Only when every
+//! given to the user and the request's metadata. Only when every
 //! byte is written is it renamed over the target (atomic for new and existing files alike; the
 //! mode of a replaced file is kept). Watchers never report `.envd-upload-*` names, so they see
 //! the rename as CREATE of the real name; a final `fchown` and same-size `ftruncate` on the
@@ -15,7 +20,7 @@ use std::ffi::CString;
 use std::fs::File;
 use std::io;
 use std::os::fd::AsRawFd;
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
@@ -24,7 +29,6 @@ use hyper::header::HeaderMap;
 use tokio::io::AsyncWriteExt;
 
 use super::STAGING_PREFIX;
-use crate::envd::creds;
 use crate::envd::filesystem::entry::{METADATA_XATTR_PREFIX, read_metadata};
 use crate::envd::filesystem::io_error;
 use crate::envd::users::User;
@@ -117,9 +121,26 @@ impl Drop for Staged {
     }
 }
 
-/// Where the bytes for `target` go: parent directories created, target checked not to be a
-/// directory (a symlink is followed to the file it names). Runs with the user's credentials.
-pub fn stage(target: &Path) -> Result<Staged, HttpError> {
+/// Creates every missing directory of `dir` (0755 minus umask) and gives each new one to `user`.
+fn create_dirs_for(dir: &Path, user: &User) -> io::Result<()> {
+    let missing: Vec<&Path> = dir
+        .ancestors()
+        .take_while(|d| std::fs::metadata(d).is_err())
+        .collect();
+    for d in missing.into_iter().rev() {
+        match std::fs::DirBuilder::new().mode(0o755).create(d) {
+            Ok(()) => std::os::unix::fs::chown(d, Some(user.uid), Some(user.gid))?,
+            // Made meanwhile by a concurrent upload, or a dangling symlink (open reports that).
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Where the bytes for `target` go: parent directories created for `user`, target checked not
+/// to be a directory (a symlink is followed to the file it names), staging file given to `user`.
+pub fn stage(target: &Path, user: &User) -> Result<Staged, HttpError> {
     let mut target = target.to_path_buf();
     if std::fs::symlink_metadata(&target).is_ok_and(|m| m.file_type().is_symlink()) {
         if let Ok(real) = std::fs::canonicalize(&target) {
@@ -130,7 +151,8 @@ pub fn stage(target: &Path) -> Result<Staged, HttpError> {
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("/"));
-    crate::envd::filesystem::create_dirs(&parent).map_err(|e| {
+    create_dirs_for(&parent, user).map_err(|e| {
+        let e = io_error(format!("creating directory '{}'", parent.display()), e);
         let status = if e.code == envd_protocol::Code::PermissionDenied {
             StatusCode::FORBIDDEN
         } else {
@@ -150,6 +172,9 @@ pub fn stage(target: &Path) -> Result<Staged, HttpError> {
         .create_new(true)
         .open(&staging)
         .map_err(|e| write_error(&target, e))?;
+    // SAFETY: fchown on the descriptor just opened. Fails only when envd is not root, and then
+    // envd's own user is the only user there is.
+    unsafe { libc::fchown(file.as_raw_fd(), user.uid, user.gid) };
     Ok(Staged {
         file,
         target,
@@ -184,7 +209,7 @@ impl Staged {
         Ok(())
     }
 
-    /// Applies metadata and renames the file into place (as the user). Returns the final path.
+    /// Applies metadata and renames the file into place. Returns the final path.
     pub fn commit(
         mut self,
         metadata: &BTreeMap<String, String>,
@@ -222,7 +247,7 @@ impl Staged {
     }
 }
 
-/// Writes one file end to end: stage (as the user), stream the data, commit (as the user).
+/// Writes one file end to end: stage, stream the data, commit; the result belongs to `user`.
 pub async fn write_file<S, E>(
     user: &User,
     target: PathBuf,
@@ -233,36 +258,26 @@ where
     S: futures_util::Stream<Item = Result<Bytes, E>> + Unpin,
     E: std::fmt::Display,
 {
-    let staged_user = user.clone();
-    let mut staged = tokio::task::spawn_blocking(move || {
-        creds::scoped(&staged_user, || Ok(stage(&target)))
-            .unwrap_or_else(|e| Err((StatusCode::INTERNAL_SERVER_ERROR, e.message)))
-    })
-    .await
-    .map_err(|e| {
+    let task_failed = |e: tokio::task::JoinError| {
         (
             StatusCode::INTERNAL_SERVER_ERROR,
             format!("upload task failed: {e}"),
         )
-    })??;
+    };
+    let staged_user = user.clone();
+    let mut staged = tokio::task::spawn_blocking(move || stage(&target, &staged_user))
+        .await
+        .map_err(task_failed)??;
     staged.write_all(body).await?;
     let (commit_user, metadata) = (user.clone(), metadata.clone());
     tokio::task::spawn_blocking(move || {
-        let user = commit_user.clone();
-        creds::scoped(&commit_user, || Ok(staged.commit(&metadata, &user)))
-            .unwrap_or_else(|e| Err((StatusCode::INTERNAL_SERVER_ERROR, e.message)))
-            .map(|path| {
-                let metadata = read_metadata(&path);
-                super::Written { path, metadata }
-            })
+        staged.commit(&metadata, &commit_user).map(|path| {
+            let metadata = read_metadata(&path);
+            super::Written { path, metadata }
+        })
     })
     .await
-    .map_err(|e| {
-        (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!("upload task failed: {e}"),
-        )
-    })?
+    .map_err(task_failed)?
 }
 
 #[cfg(test)]

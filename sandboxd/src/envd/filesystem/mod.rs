@@ -13,7 +13,6 @@ use envd_protocol::{Code, ConnectError};
 use hyper::body::Incoming;
 use hyper::{Request, Response};
 
-pub use rpc::create_dirs;
 pub use watch::Watchers;
 
 use super::connect::{server_stream, unary};

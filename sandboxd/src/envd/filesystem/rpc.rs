@@ -49,7 +49,7 @@ pub async fn stat(ctx: Ctx, req: StatRequest) -> Result<EntryResponse, ConnectEr
 }
 
 /// Creates every missing directory of `path` (0755 minus umask, owned by the calling user).
-pub fn create_dirs(path: &Path) -> Result<(), ConnectError> {
+fn create_dirs(path: &Path) -> Result<(), ConnectError> {
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o755)
