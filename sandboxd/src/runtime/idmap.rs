@@ -67,7 +67,7 @@ fn claim_file(range: IdRange) -> PathBuf {
 /// range (its files are then moved to the new ids). The layer's writable roots are owned by the
 /// range's root, so that they show as root's inside.
 pub(crate) fn claim(layer: &LayerPaths) -> anyhow::Result<IdRange> {
-    fs::create_dir_all(claims_dir())?;
+    crate::host_files::create_private_dir_all(&claims_dir())?;
     let recorded = fs::read_to_string(layer.idmap())
         .ok()
         .and_then(|s| s.trim().parse::<u32>().ok())
@@ -87,8 +87,7 @@ pub(crate) fn claim(layer: &LayerPaths) -> anyhow::Result<IdRange> {
             range
         }
     };
-    let mut file = fs::File::create(layer.idmap())?;
-    write!(file, "{}", range.base)?;
+    crate::host_files::write_private_atomic(&layer.idmap(), range.base.to_string().as_bytes())?;
     for dir in layer.writable_dirs() {
         std::os::unix::fs::lchown(&dir, Some(range.base), Some(range.base))?;
     }
