@@ -145,6 +145,9 @@ pub struct Controller {
     domain: Option<String>,
     pub(super) sandboxes: Mutex<HashMap<String, Entry>>,
     pub(super) shutting_down: AtomicBool,
+    /// Held by a network update from reading the record to recording the change, so that the
+    /// rules applied and the rules recorded are those of the same (last) update.
+    pub(super) network_updates: tokio::sync::Mutex<()>,
 }
 
 impl Controller {
@@ -188,6 +191,7 @@ impl Controller {
             domain,
             sandboxes: Mutex::new(sandboxes),
             shutting_down: AtomicBool::new(false),
+            network_updates: tokio::sync::Mutex::new(()),
         };
         controller.persist(&controller.lock());
         Ok(controller)

@@ -162,6 +162,7 @@ impl Controller {
         sandbox_id: &str,
         update: NetworkUpdate,
     ) -> Result<(), ApiError> {
+        let _one_at_a_time = self.network_updates.lock().await;
         let (updated, live) = {
             let mut sandboxes = self.lock();
             let entry = visible_entry_mut(&mut sandboxes, sandbox_id)?;

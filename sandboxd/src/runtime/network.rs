@@ -316,10 +316,10 @@ fn deletions(saved: &str, chain: &str) -> Vec<String> {
         .map(|l| format!("-D {}\n", &l[3..]))
         .collect();
     let (own, egress) = (format!(":{chain} "), format!(":{chain}-"));
-    let chains = saved.lines().filter_map(|l| {
-        (l.starts_with(&own) || l.starts_with(&egress))
-            .then(|| l[1..].split(' ').next().unwrap_or_default())
-    });
+    let chains = saved
+        .lines()
+        .filter(|l| l.starts_with(&own) || l.starts_with(&egress))
+        .map(|l| l[1..].split(' ').next().unwrap_or_default());
     for name in chains {
         lines.push(format!("-F {name}\n"));
         lines.push(format!("-X {name}\n"));
