@@ -123,6 +123,21 @@ describe('network rules', () => {
     }
   });
 
+  test('rules survive a restart of sandboxd', async () => {
+    const sbx = await Sandbox.create({ network: { denyOut: [ALL_TRAFFIC], allowOut: [outside.a] } });
+    await sbx.pause();
+    await sd.stop({ keepDataDir: true });
+    sd = await startSandboxd({ dataDir: sd.dataDir });
+    Object.assign(process.env, sd.env);
+    const resumed = await Sandbox.connect(sbx.sandboxId);
+    try {
+      assert.equal(await probe(resumed, outside.a), 'reached');
+      assert.match(await probe(resumed, outside.b), /^blocked/);
+    } finally {
+      await resumed.kill();
+    }
+  });
+
   test('domain rules and options sandboxd does not implement are refused, never ignored', async () => {
     const tag = uniqueTag();
     const refusals = [
