@@ -316,14 +316,14 @@ fn deletions(saved: &str, chain: &str) -> Vec<String> {
         .map(|l| format!("-D {}\n", &l[3..]))
         .collect();
     let (own, egress) = (format!(":{chain} "), format!(":{chain}-"));
-    let chains = saved
+    let chains: Vec<&str> = saved
         .lines()
         .filter(|l| l.starts_with(&own) || l.starts_with(&egress))
-        .map(|l| l[1..].split(' ').next().unwrap_or_default());
-    for name in chains {
-        lines.push(format!("-F {name}\n"));
-        lines.push(format!("-X {name}\n"));
-    }
+        .map(|l| l[1..].split(' ').next().unwrap_or_default())
+        .collect();
+    // Every chain emptied before any is deleted: a chain still jumped to cannot be.
+    lines.extend(chains.iter().map(|name| format!("-F {name}\n")));
+    lines.extend(chains.iter().map(|name| format!("-X {name}\n")));
     lines
 }
 
@@ -534,9 +534,9 @@ mod tests {
         let saved = "\
 *filter\n\
 :INPUT ACCEPT [0:0]\n\
+:sandboxd-aaaaaa-1f - [0:0]\n\
 :sandboxd-aaaaaa - [0:0]\n\
 :sandboxd-bbbbbb - [0:0]\n\
-:sandboxd-aaaaaa-1f - [0:0]\n\
 -A INPUT -s 10.200.0.0/21 -m comment --comment sandboxd-aaaaaa -j DROP\n\
 -A INPUT -s 10.200.8.0/21 -m comment --comment sandboxd-bbbbbb -j DROP\n\
 -A FORWARD -m comment --comment sandboxd-aaaaaa -j sandboxd-aaaaaa\n\
@@ -549,10 +549,10 @@ COMMIT\n";
             vec![
                 "-D INPUT -s 10.200.0.0/21 -m comment --comment sandboxd-aaaaaa -j DROP\n",
                 "-D FORWARD -m comment --comment sandboxd-aaaaaa -j sandboxd-aaaaaa\n",
-                "-F sandboxd-aaaaaa\n",
-                "-X sandboxd-aaaaaa\n",
                 "-F sandboxd-aaaaaa-1f\n",
+                "-F sandboxd-aaaaaa\n",
                 "-X sandboxd-aaaaaa-1f\n",
+                "-X sandboxd-aaaaaa\n",
             ]
         );
         assert!(deletions(saved, "sandboxd-cccccc").is_empty());
