@@ -123,6 +123,22 @@ describe('network rules', () => {
     }
   });
 
+  test('updateNetwork on a paused sandbox is what it resumes with', async () => {
+    const sbx = await Sandbox.create();
+    try {
+      for (const keepMemory of [true, false]) {
+        await sbx.pause({ keepMemory });
+        await sbx.updateNetwork({ denyOut: [ALL_TRAFFIC] });
+        await Sandbox.connect(sbx.sandboxId);
+        assert.match(await probe(sbx, outside.a), /^blocked/, `keepMemory: ${keepMemory}`);
+        await sbx.updateNetwork({});
+        assert.equal(await probe(sbx, outside.a), 'reached');
+      }
+    } finally {
+      await sbx.kill();
+    }
+  });
+
   test('rules survive a restart of sandboxd', async () => {
     const sbx = await Sandbox.create({ network: { denyOut: [ALL_TRAFFIC], allowOut: [outside.a] } });
     await sbx.pause();
