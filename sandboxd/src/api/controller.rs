@@ -15,8 +15,9 @@ use super::credentials::Credentials;
 use super::error::ApiError;
 use super::list::{ListQuery, Page};
 use super::model::{MetricView, NewSandbox, SandboxRecord, SandboxView};
+use super::network::NetworkConfig;
 use super::store::Store;
-use crate::runtime::{EnvdInit, Layer, Limits, Runtime, Sandbox, SandboxSpec};
+use crate::runtime::{EgressRules, EnvdInit, Layer, Limits, Runtime, Sandbox, SandboxSpec};
 
 /// Local plan limits (E2B's hobby tier is 1 h; pro is 24 h).
 pub const MAX_TIMEOUT_SECS: i64 = 24 * 3600;
@@ -106,6 +107,14 @@ impl Live {
         self.sandbox.write().await.take()
     }
 
+    /// Replaces the egress rules of the sandbox behind this handle.
+    pub(super) async fn update_egress(&self, rules: &EgressRules) -> anyhow::Result<()> {
+        match &*self.sandbox.read().await {
+            Some(sandbox) => sandbox.update_egress(rules),
+            None => anyhow::bail!("the sandbox has been stopped"),
+        }
+    }
+
     pub(super) async fn metrics(&self) -> Option<anyhow::Result<crate::runtime::Metrics>> {
         match &*self.sandbox.read().await {
             Some(sandbox) => Some(sandbox.metrics().await),
@@ -125,6 +134,8 @@ pub enum RouteError {
 pub struct RouteTarget {
     pub live: Arc<Live>,
     pub traffic_access_token: Option<String>,
+    /// `network.maskRequestHost`: the `Host` requests to the sandbox's ports carry.
+    pub mask_request_host: Option<String>,
 }
 
 pub struct Controller {
@@ -134,6 +145,9 @@ pub struct Controller {
     domain: Option<String>,
     pub(super) sandboxes: Mutex<HashMap<String, Entry>>,
     pub(super) shutting_down: AtomicBool,
+    /// Held by a network update from reading the record to recording the change, so that the
+    /// rules applied and the rules recorded are those of the same (last) update.
+    pub(super) network_updates: tokio::sync::Mutex<()>,
 }
 
 impl Controller {
@@ -177,6 +191,7 @@ impl Controller {
             domain,
             sandboxes: Mutex::new(sandboxes),
             shutting_down: AtomicBool::new(false),
+            network_updates: tokio::sync::Mutex::new(()),
         };
         controller.persist(&controller.lock());
         Ok(controller)
@@ -208,11 +223,12 @@ impl Controller {
         self.domain.as_deref()
     }
 
-    pub(super) fn spec_for(&self, record: &SandboxRecord) -> SandboxSpec {
-        SandboxSpec {
+    pub(super) fn spec_for(&self, record: &SandboxRecord) -> Result<SandboxSpec, ApiError> {
+        Ok(SandboxSpec {
             sandbox_id: record.sandbox_id.clone(),
             template_id: record.template_id.clone(),
-            allow_internet_access: record.allow_internet_access != Some(false),
+            allow_internet_access: record.needs_uplink(),
+            egress: record.egress_rules().map_err(ApiError::bad_request)?,
             limits: DEFAULT_LIMITS,
             envd: EnvdInit {
                 env_vars: record.env_vars.clone(),
@@ -220,7 +236,7 @@ impl Controller {
                 default_user: DEFAULT_USER.to_string(),
                 default_workdir: Some(DEFAULT_WORKDIR.to_string()),
             },
-        }
+        })
     }
 
     pub async fn create(&self, req: NewSandbox, api: ApiVersion) -> Result<SandboxView, ApiError> {
@@ -255,11 +271,10 @@ impl Controller {
             ApiVersion::V1 => req.secure == Some(true),
             ApiVersion::V2 => true,
         };
-        let public_traffic = req
-            .network
+        let network = NetworkConfig::from_create(req.network)?;
+        let public_traffic = network
             .as_ref()
-            .and_then(|n| n.get("allowPublicTraffic"))
-            .and_then(|v| v.as_bool())
+            .and_then(|n| n.allow_public_traffic)
             .unwrap_or(true);
         if !public_traffic && !secure {
             return Err(ApiError::bad_request(
@@ -281,7 +296,7 @@ impl Controller {
             metadata: req.metadata.unwrap_or_default(),
             env_vars: req.env_vars.unwrap_or_default(),
             allow_internet_access: req.allow_internet_access,
-            network: req.network,
+            network,
             auto_pause,
             auto_pause_memory,
             auto_resume,
@@ -290,7 +305,7 @@ impl Controller {
             disk_size_mb: DEFAULT_LIMITS.disk_mb,
             paused: None,
         };
-        let spec = self.spec_for(&record);
+        let spec = self.spec_for(&record)?;
         self.lock().insert(
             sandbox_id.clone(),
             Entry {
@@ -456,6 +471,11 @@ impl Controller {
                     return Ok(RouteTarget {
                         live: live.clone(),
                         traffic_access_token: entry.record.traffic_access_token.clone(),
+                        mask_request_host: entry
+                            .record
+                            .network
+                            .as_ref()
+                            .and_then(|n| n.mask_request_host.clone()),
                     });
                 }
                 (Phase::Paused, _) => {

@@ -204,8 +204,9 @@ impl Controller {
                     "Sandbox \"{sandbox_id}\" is changing state"
                 )));
             }
+            let spec = self.spec_for(&entry.record)?;
             entry.phase = Phase::Resuming;
-            (entry.live.take(), self.spec_for(&entry.record))
+            (entry.live.take(), spec)
         };
         let outcome = match frozen {
             Some(frozen) => {

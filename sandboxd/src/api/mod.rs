@@ -8,6 +8,7 @@ mod ids;
 mod lifecycle;
 mod list;
 mod model;
+mod network;
 mod routes;
 mod store;
 mod templates;

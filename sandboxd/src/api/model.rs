@@ -7,6 +7,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::ids::CLIENT_ID;
+use super::network::NetworkConfig;
 use crate::runtime::ENVD_VERSION;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,8 +40,8 @@ pub struct SandboxRecord {
     pub traffic_access_token: Option<String>,
     /// `None` when the create request did not say (reported as `null`).
     pub allow_internet_access: Option<bool>,
-    /// The create request's `network` object, echoed by get-info.
-    pub network: Option<serde_json::Value>,
+    /// The create request's `network` options, with the egress rules of the last update.
+    pub network: Option<NetworkConfig>,
     pub auto_pause: bool,
     pub auto_pause_memory: bool,
     pub auto_resume: bool,
@@ -218,7 +219,7 @@ pub struct SandboxDetailView {
     pub allow_internet_access: Option<bool>,
     pub domain: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub network: Option<serde_json::Value>,
+    pub network: Option<NetworkConfig>,
     pub lifecycle: LifecycleView,
 }
 

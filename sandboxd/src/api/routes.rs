@@ -9,7 +9,7 @@ use axum::extract::{Path, RawQuery, Request, State};
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use serde::de::DeserializeOwned;
 
 use super::controller::{ApiVersion, Controller};
@@ -17,6 +17,7 @@ use super::error::ApiError;
 use super::ids::parse_path_sandbox_id;
 use super::list::ListQuery;
 use super::model::{NewSandbox, PauseBody, TimeoutBody};
+use super::network::NetworkUpdate;
 
 type Ctl = State<Arc<Controller>>;
 type ApiResult = Result<Response, ApiError>;
@@ -39,6 +40,7 @@ pub fn router(controller: Arc<Controller>) -> Router {
         .route("/sandboxes/{id}/refreshes", post(refresh))
         .route("/templates", get(list_templates))
         .route("/templates/aliases/{alias}", get(template_alias))
+        .route("/sandboxes/{id}/network", put(update_network))
         .fallback(unsupported)
         .route_layer(middleware::from_fn_with_state(
             controller.clone(),
@@ -176,6 +178,13 @@ async fn refresh(State(ctl): Ctl, Path(id): Path<String>, body: Bytes) -> ApiRes
     let id = parse_path_sandbox_id(&id)?;
     let body: TimeoutBody = json_body(&body, false)?;
     ctl.refresh(&id, body.duration)?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn update_network(State(ctl): Ctl, Path(id): Path<String>, body: Bytes) -> ApiResult {
+    let id = parse_path_sandbox_id(&id)?;
+    let update = NetworkUpdate::from_body(json_body(&body, true)?)?;
+    detached(async move { ctl.update_network(&id, update).await }).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

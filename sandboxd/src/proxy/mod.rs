@@ -63,7 +63,7 @@ async fn to_sandbox(
     ctl: &Arc<Controller>,
     sandbox_id: String,
     port: u16,
-    req: Request,
+    mut req: Request,
 ) -> Response {
     if target::is_internal_envd_path(port, req.uri().path()) {
         return responses::internal_path(req.headers(), req.uri().path());
@@ -83,7 +83,21 @@ async fn to_sandbox(
     {
         return responses::traffic_token_required(req.headers(), &sandbox_id);
     }
+    if port != ENVD_PORT
+        && let Some(mask) = &route.mask_request_host
+    {
+        mask_host(&mut req, mask, port);
+    }
     forward::forward(route, &sandbox_id, port, req).await
+}
+
+/// `network.maskRequestHost`: the sandbox's server sees the mask, `${PORT}` replaced by the
+/// port, as its `Host` (validated at create, so always a valid header value).
+fn mask_host(req: &mut Request, mask: &str, port: u16) {
+    let host = mask.replace("${PORT}", &port.to_string());
+    if let Ok(value) = header::HeaderValue::from_str(&host) {
+        req.headers_mut().insert(header::HOST, value);
+    }
 }
 
 fn presents_traffic_token(headers: &HeaderMap, token: &str) -> bool {

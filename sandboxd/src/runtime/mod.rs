@@ -44,6 +44,7 @@ use anyhow::{Context, bail};
 use tokio::net::{TcpSocket, TcpStream};
 
 pub use init::sandbox_init;
+pub use network::{ALL_TRAFFIC, EgressRules};
 
 use agent::NetnsAgent;
 use cgroup::{Cgroups, SandboxCgroup};
@@ -120,7 +121,10 @@ pub struct SandboxSpec {
     pub sandbox_id: String,
     /// Resolved template ID (see [`Runtime::template`]).
     pub template_id: String,
+    /// Whether the sandbox gets a link to the host (and through it, the internet) at all.
     pub allow_internet_access: bool,
+    /// What the link may reach; ignored without one.
+    pub egress: EgressRules,
     pub limits: Limits,
     pub envd: EnvdInit,
 }
@@ -383,6 +387,24 @@ impl Sandbox {
         socket
             .connect((std::net::Ipv4Addr::LOCALHOST, port).into())
             .await
+    }
+
+    /// Replaces the egress rules of a running (or frozen) sandbox at once. A sandbox started
+    /// without a link can only be given rules that reach nothing.
+    pub fn update_egress(&self, rules: &EgressRules) -> anyhow::Result<()> {
+        let running = self.running.lock().unwrap();
+        let running = running.as_ref().ok_or_else(agent::gone)?;
+        match &running.uplink {
+            // One iptables-restore of a few milliseconds, held under the lock so that a stop
+            // cannot delete the chain half-way.
+            Some(uplink) => self.network.update_egress(uplink, rules),
+            None if rules.allows_anything() => bail!(
+                "sandbox {} was started without internet access; sandboxd cannot link a \
+                 running sandbox to the network",
+                self.id
+            ),
+            None => Ok(()),
+        }
     }
 
     /// Freezes every process (cgroup freezer); connections stay open but get no answers.

@@ -7,7 +7,10 @@
 //! per instance (`sandboxd-<instance>`, also the comment on its jump rules) accepts the block's
 //! outbound traffic and its replies, drops traffic to any sandbox block (sandboxes cannot reach
 //! each other) and to the host itself, and a MASQUERADE rule NATs it. Host interface names are
-//! `sb-<instance>-<slot>`, so crash cleanup removes exactly this instance's leftovers.
+//! `sb-<instance>-<slot>`, so crash cleanup removes exactly this instance's leftovers. Each
+//! link's own egress rules live in a chain of their own ([`egress`]).
+
+mod egress;
 
 use std::fs::{self, File};
 use std::io::Write;
@@ -19,6 +22,7 @@ use std::sync::Mutex;
 use anyhow::{Context, bail};
 
 use super::layout::HOST_LOCK_DIR;
+pub use egress::{ALL_TRAFFIC, EgressRules};
 
 /// A range of IPv4 space split into equal blocks that processes claim with lock files.
 #[derive(Clone, Copy, Debug)]
@@ -190,8 +194,25 @@ impl Network {
         Ok(uplink)
     }
 
+    /// [`Network::attach`], then the link's egress chain with `rules`, before anything inside
+    /// can use the link.
+    pub fn attach_with_egress(
+        &self,
+        netns_tid: i32,
+        inside: &OwnedFd,
+        rules: &EgressRules,
+    ) -> anyhow::Result<Uplink> {
+        let uplink = self.attach(netns_tid, inside)?;
+        if let Err(e) = self.install_egress(&uplink, rules) {
+            self.detach(uplink);
+            return Err(e);
+        }
+        Ok(uplink)
+    }
+
     /// Deletes the link (synchronously, so its name and addresses are free again) and the slot.
     pub fn detach(&self, uplink: Uplink) {
+        self.remove_egress(&uplink);
         let _ = run_ip(&["link", "del", &uplink.host_if]);
         let mut state = self.state.lock().unwrap();
         if let Some(used) = state.used.get_mut(uplink.slot as usize) {
@@ -282,7 +303,8 @@ impl Network {
     }
 }
 
-/// The `iptables-restore` lines that undo this chain's rules in one table's `iptables-save`.
+/// The `iptables-restore` lines that undo this chain's rules in one table's `iptables-save`,
+/// and remove it and its links' egress chains (`<chain>-<slot>`, jumped to only from it).
 fn deletions(saved: &str, chain: &str) -> Vec<String> {
     let comment = format!("--comment {chain} ");
     let mut lines: Vec<String> = saved
@@ -291,10 +313,15 @@ fn deletions(saved: &str, chain: &str) -> Vec<String> {
         .filter(|l| l.contains(&comment) || l.ends_with(&format!("-j {chain}")))
         .map(|l| format!("-D {}\n", &l[3..]))
         .collect();
-    if saved.lines().any(|l| l.starts_with(&format!(":{chain} "))) {
-        lines.push(format!("-F {chain}\n"));
-        lines.push(format!("-X {chain}\n"));
-    }
+    let (own, egress) = (format!(":{chain} "), format!(":{chain}-"));
+    let chains: Vec<&str> = saved
+        .lines()
+        .filter(|l| l.starts_with(&own) || l.starts_with(&egress))
+        .map(|l| l[1..].split(' ').next().unwrap_or_default())
+        .collect();
+    // Every chain emptied before any is deleted: a chain still jumped to cannot be.
+    lines.extend(chains.iter().map(|name| format!("-F {name}\n")));
+    lines.extend(chains.iter().map(|name| format!("-X {name}\n")));
     lines
 }
 
@@ -538,19 +565,24 @@ mod tests {
         let saved = "\
 *filter\n\
 :INPUT ACCEPT [0:0]\n\
+:sandboxd-aaaaaa-1f - [0:0]\n\
 :sandboxd-aaaaaa - [0:0]\n\
 :sandboxd-bbbbbb - [0:0]\n\
 -A INPUT -s 10.200.0.0/21 -m comment --comment sandboxd-aaaaaa -j DROP\n\
 -A INPUT -s 10.200.8.0/21 -m comment --comment sandboxd-bbbbbb -j DROP\n\
 -A FORWARD -m comment --comment sandboxd-aaaaaa -j sandboxd-aaaaaa\n\
+-A sandboxd-aaaaaa -i sb-aaaaaa-1f -j sandboxd-aaaaaa-1f\n\
 -A sandboxd-aaaaaa -s 10.200.0.0/21 -j ACCEPT\n\
+-A sandboxd-aaaaaa-1f -d 0.0.0.0/0 -j REJECT --reject-with icmp-admin-prohibited\n\
 COMMIT\n";
         assert_eq!(
             deletions(saved, "sandboxd-aaaaaa"),
             vec![
                 "-D INPUT -s 10.200.0.0/21 -m comment --comment sandboxd-aaaaaa -j DROP\n",
                 "-D FORWARD -m comment --comment sandboxd-aaaaaa -j sandboxd-aaaaaa\n",
+                "-F sandboxd-aaaaaa-1f\n",
                 "-F sandboxd-aaaaaa\n",
+                "-X sandboxd-aaaaaa-1f\n",
                 "-X sandboxd-aaaaaa\n",
             ]
         );

@@ -80,7 +80,11 @@ impl Boot {
                 .agent
                 .inet_socket_blocking()
                 .map_err(anyhow::Error::from)
-                .and_then(|inside| self.network.attach(running.agent.tid(), &inside));
+                .and_then(|inside| {
+                    let tid = running.agent.tid();
+                    self.network
+                        .attach_with_egress(tid, &inside, &self.spec.egress)
+                });
             match attached {
                 Ok(uplink) => running.uplink = Some(uplink),
                 Err(e) => {

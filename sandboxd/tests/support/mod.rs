@@ -70,6 +70,7 @@ pub fn spec(internet: bool) -> SandboxSpec {
         sandbox_id: unique("itest"),
         template_id: "base".into(),
         allow_internet_access: internet,
+        egress: sandboxd::runtime::EgressRules::default(),
         limits: Limits {
             cpu_count: 1,
             memory_mb: 256,
