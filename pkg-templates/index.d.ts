@@ -57,7 +57,6 @@ export interface SandboxOpts extends ConnectionOpts {
   volumeMounts?: Record<string, string | { name: string }>;
 }
 /** @deprecated use `SandboxOpts` with `lifecycle` */
-export type SandboxBetaCreateOpts = SandboxOpts & { autoPause?: boolean };
 
 export type SandboxApiOpts = Partial<
   Pick<ConnectionOpts, 'apiKey' | 'validateApiKey' | 'headers' | 'apiHeaders' | 'debug' | 'domain' | 'requestTimeoutMs' | 'retries' | 'signal'>
@@ -280,7 +279,8 @@ export interface Pty {
 export declare class Sandbox {
   protected static readonly defaultTemplate: string;
   protected static readonly defaultMcpTemplate: string;
-  protected static readonly defaultSandboxTimeoutMs: number;
+  /** Options an `E2B` client binds to its subclass. */
+  protected static readonly boundOpts?: Omit<ConnectionOpts, 'signal'>;
   readonly sandboxId: string;
   readonly sandboxDomain: string;
   readonly trafficAccessToken: string | undefined;
@@ -289,17 +289,26 @@ export declare class Sandbox {
   readonly pty: Pty;
   protected readonly envdPort: number;
   protected readonly mcpPort: number;
+  protected readonly connectionConfig: ConnectionConfig;
+  protected readonly envdAccessToken?: string;
+  private readonly envdApiUrl;
+  private readonly envdDirectUrl;
+  private mcpToken?;
   /**
-   * @hidden use `Sandbox.create` or `Sandbox.connect`. Public only so that `InstanceType<S>`
-   * works for subclasses, as in the official SDK.
+   * Attaches to the sandbox these fields describe (what `create`/`connect` pass it, with the
+   * connection options); subclasses call it. Use `Sandbox.create` or `Sandbox.connect`.
    */
-  constructor(core: unknown);
+  constructor(opts: SandboxConnectOpts & {
+    sandboxId: string;
+    sandboxDomain?: string;
+    envdVersion: string;
+    envdAccessToken?: string;
+    trafficAccessToken?: string;
+  });
+  protected static resolveOpts<T extends ConnectionOpts>(opts?: T): T | undefined;
 
   static create<S extends typeof Sandbox>(this: S, opts?: SandboxOpts): Promise<InstanceType<S>>;
   static create<S extends typeof Sandbox>(this: S, template: string, opts?: SandboxOpts): Promise<InstanceType<S>>;
-  /** @deprecated use `create({ lifecycle: { onTimeout: 'pause' } })` */
-  static betaCreate<S extends typeof Sandbox>(this: S, opts?: SandboxBetaCreateOpts): Promise<InstanceType<S>>;
-  static betaCreate<S extends typeof Sandbox>(this: S, template: string, opts?: SandboxBetaCreateOpts): Promise<InstanceType<S>>;
   static connect<S extends typeof Sandbox>(this: S, sandboxId: string, opts?: SandboxConnectOpts): Promise<InstanceType<S>>;
   static list(opts?: SandboxListOpts): SandboxPaginator;
   static kill(sandboxId: string, opts?: SandboxApiOpts): Promise<boolean>;
@@ -324,12 +333,32 @@ export declare class Sandbox {
   getHost(port: number): string;
   uploadUrl(path?: string, opts?: SandboxUrlOpts): Promise<string>;
   downloadUrl(path: string, opts?: SandboxUrlOpts): Promise<string>;
+  /** The MCP gateway's URL (sandboxes created with `mcp`). */
+  getMcpUrl(): string;
+  /** The MCP gateway's access token. */
+  getMcpToken(): Promise<string | undefined>;
+  private resolveApiOpts;
+  private fileUrl;
 }
 export default Sandbox;
 
 /** The resolved connection options (fields as the official class has them). */
 export declare class ConnectionConfig {
   static envdPort: number;
+  static integration?: string;
+  static readonly sdkUserAgentPrefix = 'e2b-js-sdk/';
+  static getRequestSource(): string | undefined;
+  static buildUserAgent(requestSource?: string): string;
+  static applyUserAgent(headers: Record<string, string>, requestSource?: string): void;
+  /** Tags every request's `User-Agent` with a wrapping package (`'name/version'`). */
+  static setIntegration(integration: string | undefined): void;
+  /** Per-call options over options bound to a class; explicitly `undefined` ones fall through. */
+  static mergeOpts<T extends ConnectionOpts>(boundOpts: ConnectionOpts | undefined, opts?: T): T | undefined;
+  static get domain(): string;
+  static get apiUrl(): string | undefined;
+  static get sandboxUrl(): string | undefined;
+  static get debug(): boolean;
+  static get apiKey(): string | undefined;
   readonly debug: boolean;
   readonly domain: string;
   readonly apiUrl: string;
@@ -341,6 +370,8 @@ export declare class ConnectionConfig {
   readonly validateApiKey?: boolean;
   readonly headers?: Record<string, string>;
   readonly proxy?: string;
+  /** `E2B_USER_AGENT_SOURCE`, when valid. */
+  readonly requestSource?: string;
   constructor(opts?: ConnectionOpts);
   getSignal(requestTimeoutMs?: number, signal?: AbortSignal): AbortSignal | undefined;
   getSandboxUrl(sandboxId: string, opts: { sandboxDomain: string; envdPort: number }): string;

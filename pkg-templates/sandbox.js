@@ -6,6 +6,8 @@ import {
   SandboxCore, getSignature, resolveConnectionConfig, connectionSandboxUrl, connectionHost, connectionSignal,
 } from './e2b_wasm.js';
 
+import { SandboxError, CommandExitError } from '%ERRORS_MODULE%';
+
 export {
   SandboxError, TimeoutError, InvalidArgumentError, NotEnoughSpaceError, NotFoundError,
   FileNotFoundError, SandboxNotFoundError, AuthenticationError, TemplateError, RateLimitError,
@@ -18,56 +20,131 @@ export const FileType = { FILE: 'file', DIR: 'dir', SYMLINK: 'symlink' };
 /** Filesystem event types (value export, like the official string enum). */
 export const FilesystemEventType = { CHMOD: 'chmod', CREATE: 'create', REMOVE: 'remove', RENAME: 'rename', WRITE: 'write' };
 
+const env = (name) => globalThis.process?.env?.[name];
+
 /** The resolved connection options; its fields are own properties, as in the official SDK. */
 export class ConnectionConfig {
   static envdPort = 49983;
-  constructor(opts) { Object.assign(this, resolveConnectionConfig(opts)); }
+  static integration = undefined;
+  static sdkUserAgentPrefix = 'e2b-js-sdk/';
+  /** `E2B_USER_AGENT_SOURCE`, when it is a valid tag. */
+  static getRequestSource() {
+    const source = env('E2B_USER_AGENT_SOURCE');
+    return source && /^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$/.test(source) ? source : undefined;
+  }
+  static buildUserAgent(requestSource) {
+    return [`${ConnectionConfig.sdkUserAgentPrefix}2.51.0 e2b-wasm/%VERSION%`, ConnectionConfig.integration, requestSource && `source/${requestSource}`]
+      .filter(Boolean).join(' ');
+  }
+  /** Sets `headers['User-Agent']` unless the caller set their own. */
+  static applyUserAgent(headers, requestSource) {
+    const userAgent = headers['User-Agent'];
+    if (userAgent === undefined || userAgent.startsWith(ConnectionConfig.sdkUserAgentPrefix)) {
+      headers['User-Agent'] = ConnectionConfig.buildUserAgent(requestSource);
+    }
+  }
+  /** Tags every request's `User-Agent` with a wrapping package (`'name/version'`). */
+  static setIntegration(integration) { ConnectionConfig.integration = integration; }
+  /** Per-call options over options bound to a class; explicitly `undefined` ones fall through. */
+  static mergeOpts(boundOpts, opts) {
+    if (!boundOpts) return opts;
+    const merged = { ...boundOpts };
+    for (const [key, value] of Object.entries(opts ?? {})) {
+      if (value !== undefined) Object.defineProperty(merged, key, { value, enumerable: true, writable: true, configurable: true });
+    }
+    return merged;
+  }
+  static get domain() { return env('E2B_DOMAIN') || 'e2b.app'; }
+  static get apiUrl() { return env('E2B_API_URL'); }
+  static get sandboxUrl() { return env('E2B_SANDBOX_URL'); }
+  static get debug() { return (env('E2B_DEBUG') || 'false').toLowerCase() === 'true'; }
+  static get apiKey() { return env('E2B_API_KEY'); }
+  constructor(opts) {
+    Object.assign(this, resolveConnectionConfig(opts));
+    this.requestSource = ConnectionConfig.getRequestSource();
+    ConnectionConfig.applyUserAgent(this.headers, this.requestSource);
+  }
   getSignal(requestTimeoutMs, signal) { return connectionSignal(requestTimeoutMs ?? this.requestTimeoutMs, signal); }
   getSandboxUrl(sandboxId, opts) { return connectionSandboxUrl(this, sandboxId, opts, false); }
   getSandboxDirectUrl(sandboxId, opts) { return connectionSandboxUrl(this, sandboxId, opts, true); }
   getHost(sandboxId, port, sandboxDomain) { return connectionHost(this, sandboxId, port, sandboxDomain); }
 }
 
+const UNSAFE_SHELL_CHAR = /[^\w@%+=:,./-]/;
+/** `s` as one shell word (unchanged when it needs no quoting). */
+const shellQuote = (s) => (s === '' ? "''" : UNSAFE_SHELL_CHAR.test(s) ? `'${s.replace(/'/g, `'"'"'`)}'` : s);
+
 export class Sandbox {
   static defaultTemplate = 'base';
   static defaultMcpTemplate = 'mcp-gateway';
-  static defaultSandboxTimeoutMs = 300_000;
+  /** Options an `E2B` client binds to its subclass; per-call options win over them. */
+  static boundOpts = undefined;
 
   #core;
 
-  /** @hidden Use `Sandbox.create` or `Sandbox.connect`. */
-  constructor(core) {
+  /**
+   * `{ sandboxId, sandboxDomain?, envdVersion, envdAccessToken?, trafficAccessToken?,
+   * ...ConnectionOpts }`, as the official constructor takes them (subclasses call it);
+   * `Sandbox.create` and `Sandbox.connect` are the usual way in.
+   */
+  constructor(opts) {
+    const core = new SandboxCore(opts);
     this.#core = core;
-    this.sandboxId = core.sandboxId;
-    this.sandboxDomain = core.sandboxDomain;
-    this.trafficAccessToken = core.trafficAccessToken;
+    // Own properties in the official order.
+    this.files = core.files();
+    this.commands = core.commands();
+    this.pty = core.pty();
+    this.git = undefined;
+    this.sandboxId = opts.sandboxId;
+    this.connectionConfig = new ConnectionConfig(opts);
+    this.sandboxDomain = opts.sandboxDomain ?? this.connectionConfig.domain;
+    this.trafficAccessToken = opts.trafficAccessToken;
     this.envdPort = 49983;
     this.mcpPort = 50005;
-    this.commands = core.commands();
-    this.files = core.files();
-    this.pty = core.pty();
+    this.envdAccessToken = opts.envdAccessToken;
+    const where = { sandboxDomain: this.sandboxDomain, envdPort: this.envdPort };
+    this.envdApiUrl = this.connectionConfig.getSandboxUrl(this.sandboxId, where);
+    this.envdDirectUrl = this.connectionConfig.getSandboxDirectUrl(this.sandboxId, where);
+    this.mcpToken = undefined;
   }
 
+  static resolveOpts(opts) { return ConnectionConfig.mergeOpts(this.boundOpts, opts); }
+
   static async create(templateOrOpts, opts) {
-    return new this(await SandboxCore.create(templateOrOpts, opts, this.defaultTemplate, this.defaultMcpTemplate));
-  }
-  /** @deprecated Use `create({ lifecycle: { onTimeout: 'pause' } })`. */
-  static async betaCreate(templateOrOpts, opts) {
-    return this.create(templateOrOpts, opts);
+    const [template, sandboxOpts] = typeof templateOrOpts === 'string'
+      ? [templateOrOpts, opts]
+      : [templateOrOpts?.template ?? (templateOrOpts?.mcp ? this.defaultMcpTemplate : this.defaultTemplate), templateOrOpts];
+    const apiOpts = this.resolveOpts(sandboxOpts);
+    const config = new ConnectionConfig(apiOpts);
+    const sandbox = new this({ ...(await SandboxCore.create(template, apiOpts)), ...config });
+    if (sandboxOpts?.mcp) {
+      sandbox.mcpToken = crypto.randomUUID();
+      try {
+        await sandbox.commands.run(`mcp-gateway --config ${shellQuote(JSON.stringify(sandboxOpts.mcp))}`, {
+          user: 'root', envs: { GATEWAY_ACCESS_TOKEN: sandbox.mcpToken },
+        });
+      } catch (err) {
+        await sandbox.kill().catch(() => undefined);
+        throw err instanceof CommandExitError ? new SandboxError(`Failed to start MCP gateway: ${err.stderr}`) : err;
+      }
+    }
+    return sandbox;
   }
   static async connect(sandboxId, opts) {
-    return new this(await SandboxCore.connect(sandboxId, opts));
+    const apiOpts = this.resolveOpts(opts);
+    const config = new ConnectionConfig(apiOpts);
+    return new this({ ...(await SandboxCore.connect(sandboxId, apiOpts)), ...config });
   }
-  static list(opts) { return SandboxCore.list(opts); }
-  static kill(sandboxId, opts) { return SandboxCore.kill(sandboxId, opts); }
-  static getInfo(sandboxId, opts) { return SandboxCore.getInfo(sandboxId, opts); }
+  static list(opts) { return SandboxCore.list(this.resolveOpts(opts)); }
+  static kill(sandboxId, opts) { return SandboxCore.kill(sandboxId, this.resolveOpts(opts)); }
+  static getInfo(sandboxId, opts) { return SandboxCore.getInfo(sandboxId, this.resolveOpts(opts)); }
   /** @deprecated Use `getInfo`. */
-  static getFullInfo(sandboxId, opts) { return SandboxCore.getInfo(sandboxId, opts); }
-  static getMetrics(sandboxId, opts) { return SandboxCore.getMetrics(sandboxId, opts); }
-  static setTimeout(sandboxId, timeoutMs, opts) { return SandboxCore.setTimeout(sandboxId, timeoutMs, opts); }
-  static pause(sandboxId, opts) { return SandboxCore.pause(sandboxId, opts); }
+  static getFullInfo(sandboxId, opts) { return SandboxCore.getInfo(sandboxId, this.resolveOpts(opts)); }
+  static getMetrics(sandboxId, opts) { return SandboxCore.getMetrics(sandboxId, this.resolveOpts(opts)); }
+  static setTimeout(sandboxId, timeoutMs, opts) { return SandboxCore.setTimeout(sandboxId, timeoutMs, this.resolveOpts(opts)); }
+  static pause(sandboxId, opts) { return SandboxCore.pause(sandboxId, this.resolveOpts(opts)); }
   /** @deprecated Use `pause`. */
-  static betaPause(sandboxId, opts) { return SandboxCore.pause(sandboxId, opts); }
+  static betaPause(sandboxId, opts) { return SandboxCore.pause(sandboxId, this.resolveOpts(opts)); }
 
   async connect(opts) { await this.#core.connectSelf(opts); return this; }
   kill(opts) { return this.#core.killSelf(opts); }
@@ -78,9 +155,23 @@ export class Sandbox {
   /** @deprecated Use `pause`. */
   betaPause(opts) { return this.#core.pauseSelf(opts); }
   isRunning(opts) { return this.#core.isRunning(opts); }
-  getHost(port) { return this.#core.getHost(port); }
+  getHost(port) { return this.connectionConfig.getHost(this.sandboxId, port, this.sandboxDomain); }
   uploadUrl(path, opts) { return this.#core.uploadUrl(path, opts); }
   downloadUrl(path, opts) { return this.#core.downloadUrl(path, opts); }
+  getMcpUrl() { return `https://${this.getHost(this.mcpPort)}/mcp`; }
+  async getMcpToken() {
+    if (!this.mcpToken) this.mcpToken = await this.files.read('/etc/mcp-gateway/.token', { user: 'root' });
+    return this.mcpToken;
+  }
+  /** This sandbox's connection options under the call's `opts`. */
+  resolveApiOpts(opts) { return ConnectionConfig.mergeOpts(this.connectionConfig, opts); }
+  /** The unsigned `/files` URL of `path` for `username`. */
+  fileUrl(path, username) {
+    const url = new URL('/files', this.envdDirectUrl);
+    if (username) url.searchParams.set('username', username);
+    if (path) url.searchParams.set('path', path);
+    return url.toString();
+  }
 }
 
 export default Sandbox;
