@@ -11,7 +11,8 @@ import { SandboxError, CommandExitError } from '%ERRORS_MODULE%';
 export {
   SandboxError, TimeoutError, InvalidArgumentError, NotEnoughSpaceError, NotFoundError,
   FileNotFoundError, SandboxNotFoundError, AuthenticationError, TemplateError, RateLimitError,
-  ServiceBusyError, CommandExitError,
+  ServiceBusyError, CommandExitError, GitAuthError, GitUpstreamError, BuildError, FileUploadError, VolumeError,
+  VolumeNotFoundError, VolumePathNotFoundError, SecretError, SecretNotFoundError,
 } from '%ERRORS_MODULE%';
 export { getSignature };
 
@@ -70,9 +71,28 @@ export class ConnectionConfig {
   getHost(sandboxId, port, sandboxDomain) { return connectionHost(this, sandboxId, port, sandboxDomain); }
 }
 
-const UNSAFE_SHELL_CHAR = /[^\w@%+=:,./-]/;
-/** `s` as one shell word (unchanged when it needs no quoting). */
-const shellQuote = (s) => (s === '' ? "''" : UNSAFE_SHELL_CHAR.test(s) ? `'${s.replace(/'/g, `'"'"'`)}'` : s);
+/** The CIDR that stands for every address in network rules (`denyOut: [ALL_TRAFFIC]`). */
+export const ALL_TRAFFIC = '0.0.0.0/0';
+/** Volume entry types (value export, like the official string enum). */
+export const VolumeFileType = { UNKNOWN: 'unknown', FILE: 'file', DIRECTORY: 'directory', SYMLINK: 'symlink' };
+
+const loadGit = () => import('./git.js');
+
+/**
+ * `sandbox.git` (deprecated officially: run git with `sandbox.commands.run()`): git commands
+ * over `commands.run`. The methods live in git.js, loaded at the first call.
+ */
+export class Git {
+  constructor(commands) { this.commands = commands; }
+}
+for (const name of [
+  'clone', 'init', 'remoteAdd', 'remoteGet', 'status', 'branches', 'createBranch', 'checkoutBranch', 'deleteBranch',
+  'add', 'commit', 'reset', 'restore', 'push', 'pull', 'setConfig', 'getConfig', 'dangerouslyAuthenticate',
+  'configureUser', 'runGit', 'runShell', 'getRemoteUrl', 'resolveRemoteName', 'withRemoteCredentials', 'hasUpstream',
+]) {
+  const method = { async [name](...args) { return (await loadGit()).gitMethods[name].apply(this, args); } }[name];
+  Object.defineProperty(Git.prototype, name, { value: method, writable: true, configurable: true });
+}
 
 export class Sandbox {
   static defaultTemplate = 'base';
@@ -94,7 +114,7 @@ export class Sandbox {
     this.files = core.files();
     this.commands = core.commands();
     this.pty = core.pty();
-    this.git = undefined;
+    this.git = new Git(this.commands);
     this.sandboxId = opts.sandboxId;
     this.connectionConfig = new ConnectionConfig(opts);
     this.sandboxDomain = opts.sandboxDomain ?? this.connectionConfig.domain;
@@ -120,6 +140,7 @@ export class Sandbox {
     if (sandboxOpts?.mcp) {
       sandbox.mcpToken = crypto.randomUUID();
       try {
+        const { shellQuote } = await loadGit();
         await sandbox.commands.run(`mcp-gateway --config ${shellQuote(JSON.stringify(sandboxOpts.mcp))}`, {
           user: 'root', envs: { GATEWAY_ACCESS_TOKEN: sandbox.mcpToken },
         });

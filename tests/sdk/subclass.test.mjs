@@ -1,11 +1,11 @@
 // Packages built on `e2b` (`@e2b/code-interpreter`, `@e2b/desktop`) extend `Sandbox` and use its
 // public constructor and protected members to reach their own server inside the sandbox. The
 // same subclass, written against `e2b`'s members, runs here on both SDKs against sandboxd.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { startSandboxd } from '../helpers/sandboxd.mjs';
-import { implementations } from './implementations.mjs';
+import { useSandboxd } from '../helpers/sandboxd.mjs';
+import { implementations, startServerIn } from './implementations.mjs';
 
 const SERVER_PORT = 8765;
 // A server inside the sandbox that answers every request with what it received.
@@ -27,14 +27,7 @@ class Echo(http.server.BaseHTTPRequestHandler):
 http.server.ThreadingHTTPServer(('127.0.0.1', ${SERVER_PORT}), Echo).serve_forever()
 `;
 
-let sd;
-before(async () => {
-  sd = await startSandboxd();
-  Object.assign(process.env, sd.env);
-});
-after(async () => {
-  await sd?.stop();
-});
+useSandboxd();
 
 /** A subclass in the style of `@e2b/code-interpreter`: only `e2b`'s public and protected API. */
 function makeServerSandbox(Sandbox) {
@@ -51,12 +44,6 @@ function makeServerSandbox(Sandbox) {
         sandboxDomain: this.sandboxDomain,
         envdPort: SERVER_PORT,
       });
-    }
-
-    async startServer() {
-      await this.files.write('/tmp/echo.py', ECHO_SERVER);
-      await this.commands.run('python3 /tmp/echo.py', { background: true });
-      await this.commands.run(`for i in $(seq 100); do curl -s localhost:${SERVER_PORT} >/dev/null && exit 0; sleep 0.05; done; exit 1`);
     }
 
     async echo(body, requestTimeoutMs) {
@@ -100,7 +87,7 @@ for (const [name, sdk] of implementations) {
         assert.ok(sbx.connectionConfig.getSignal() instanceof AbortSignal);
         assert.equal(sbx.connectionConfig.getSignal(0), undefined);
 
-        await sbx.startServer();
+        await startServerIn(sbx, ECHO_SERVER, SERVER_PORT);
         const seen = await sbx.echo({ code: 'x = 1' });
         assert.equal(seen.method, 'POST');
         assert.equal(seen.path, '/execute');
