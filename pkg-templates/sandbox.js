@@ -6,7 +6,7 @@ import {
   SandboxCore, getSignature, resolveConnectionConfig, connectionSandboxUrl, connectionHost, connectionSignal,
 } from './e2b_wasm.js';
 
-import { SandboxError, CommandExitError } from '%ERRORS_MODULE%';
+import { SandboxError, CommandExitError, InvalidArgumentError } from '%ERRORS_MODULE%';
 
 export {
   SandboxError, TimeoutError, InvalidArgumentError, NotEnoughSpaceError, NotFoundError,
@@ -77,6 +77,34 @@ export const ALL_TRAFFIC = '0.0.0.0/0';
 export const VolumeFileType = { UNKNOWN: 'unknown', FILE: 'file', DIRECTORY: 'directory', SYMLINK: 'symlink' };
 
 const loadGit = () => import('./git.js');
+const loadNetwork = () => import('./network.js');
+
+/** `onResume` of `connect`: only `'restore'` and `'reboot'` (checked before any request). */
+function checkOnResume(opts) {
+  const onResume = opts?.onResume ?? undefined;
+  if (onResume !== undefined && onResume !== 'restore' && onResume !== 'reboot') {
+    throw new InvalidArgumentError(`onResume must be one of: restore, reboot (got ${JSON.stringify(onResume)}).`);
+  }
+}
+
+/** `getInfo`'s `network` and `lifecycle` in the official shape (the proxy password left out). */
+function shapeInfo(info) {
+  const { network, lifecycle } = info;
+  if (network) {
+    const proxy = network.egressProxy;
+    info.network = {
+      allowOut: network.allowOut,
+      denyOut: network.denyOut,
+      rules: network.rules ?? undefined,
+      egressProxy: proxy ? { address: proxy.address, ...(proxy.username !== undefined ? { username: proxy.username } : {}) } : undefined,
+      allowPublicTraffic: network.allowPublicTraffic,
+      maskRequestHost: network.maskRequestHost,
+      httpsPorts: network.httpsPorts,
+    };
+  }
+  if (lifecycle) info.lifecycle = { onTimeout: lifecycle.onTimeout, autoResume: lifecycle.autoResume };
+  return info;
+}
 
 /**
  * `sandbox.git` (deprecated officially: run git with `sandbox.commands.run()`): git commands
@@ -136,7 +164,13 @@ export class Sandbox {
       : [templateOrOpts?.template ?? (templateOrOpts?.mcp ? this.defaultMcpTemplate : this.defaultTemplate), templateOrOpts];
     const apiOpts = this.resolveOpts(sandboxOpts);
     const config = new ConnectionConfig(apiOpts);
-    const sandbox = new this({ ...(await SandboxCore.create(template, apiOpts)), ...config });
+    let bodyOpts = apiOpts;
+    if (apiOpts?.network || apiOpts?.iam) {
+      const { iamBody, createNetworkBody } = await loadNetwork();
+      const iam = iamBody(apiOpts.iam);
+      bodyOpts = { ...apiOpts, iam, network: createNetworkBody(apiOpts.network, iam) };
+    }
+    const sandbox = new this({ ...(await SandboxCore.create(template, bodyOpts)), ...config });
     if (sandboxOpts?.mcp) {
       sandbox.mcpToken = crypto.randomUUID();
       try {
@@ -153,24 +187,34 @@ export class Sandbox {
   }
   static async connect(sandboxId, opts) {
     const apiOpts = this.resolveOpts(opts);
+    checkOnResume(apiOpts);
     const config = new ConnectionConfig(apiOpts);
     return new this({ ...(await SandboxCore.connect(sandboxId, apiOpts)), ...config });
   }
   static list(opts) { return SandboxCore.list(this.resolveOpts(opts)); }
   static kill(sandboxId, opts) { return SandboxCore.kill(sandboxId, this.resolveOpts(opts)); }
-  static getInfo(sandboxId, opts) { return SandboxCore.getInfo(sandboxId, this.resolveOpts(opts)); }
+  static async getInfo(sandboxId, opts) { return shapeInfo(await SandboxCore.getInfo(sandboxId, this.resolveOpts(opts))); }
   /** @deprecated Use `getInfo`. */
-  static getFullInfo(sandboxId, opts) { return SandboxCore.getInfo(sandboxId, this.resolveOpts(opts)); }
+  static getFullInfo(sandboxId, opts) { return this.getInfo(sandboxId, opts); }
+  static async updateNetwork(sandboxId, network, opts) {
+    const body = (await loadNetwork()).updateNetworkBody(network);
+    return SandboxCore.updateNetwork(sandboxId, JSON.stringify(body), this.resolveOpts(opts));
+  }
   static getMetrics(sandboxId, opts) { return SandboxCore.getMetrics(sandboxId, this.resolveOpts(opts)); }
   static setTimeout(sandboxId, timeoutMs, opts) { return SandboxCore.setTimeout(sandboxId, timeoutMs, this.resolveOpts(opts)); }
   static pause(sandboxId, opts) { return SandboxCore.pause(sandboxId, this.resolveOpts(opts)); }
   /** @deprecated Use `pause`. */
   static betaPause(sandboxId, opts) { return SandboxCore.pause(sandboxId, this.resolveOpts(opts)); }
 
-  async connect(opts) { await this.#core.connectSelf(opts); return this; }
+  async connect(opts) {
+    if (!this.connectionConfig.debug) checkOnResume(opts);
+    await this.#core.connectSelf(opts);
+    return this;
+  }
   kill(opts) { return this.#core.killSelf(opts); }
   setTimeout(timeoutMs, opts) { return this.#core.setTimeoutSelf(timeoutMs, opts); }
-  getInfo(opts) { return this.#core.getInfoSelf(opts); }
+  async getInfo(opts) { return shapeInfo(await this.#core.getInfoSelf(opts)); }
+  updateNetwork(network, opts) { return Sandbox.updateNetwork(this.sandboxId, network, this.resolveApiOpts(opts)); }
   getMetrics(opts) { return this.#core.getMetricsSelf(opts); }
   pause(opts) { return this.#core.pauseSelf(opts); }
   /** @deprecated Use `pause`. */

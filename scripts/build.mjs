@@ -87,6 +87,9 @@ console.log(`  wasm  ${kib(wasm.raw).padStart(10)} raw  ${kib(wasm.gzip).padStar
 console.log(`  glue  ${kib(glue.raw).padStart(10)} raw  ${kib(glue.gzip).padStart(10)} gzip`);
 console.log(`  total ${kib(wasm.raw + glue.raw).padStart(10)} raw  ${kib(wasm.gzip + glue.gzip).padStart(10)} gzip   (what \`import { Sandbox }\` loads)`);
 // Modules the facade imports only when one of their calls is made.
-const lazy = size(['git.js']);
-console.log(`  lazy  ${kib(lazy.raw).padStart(10)} raw  ${kib(lazy.gzip).padStart(10)} gzip   (git.js, at the first sandbox.git call)`);
+const lazyModules = { 'git.js': 'the first sandbox.git call', 'network.js': 'network/iam options' };
+const lazy = Object.fromEntries(Object.keys(lazyModules).map((file) => [file, size([file])]));
+for (const [file, when] of Object.entries(lazyModules)) {
+  console.log(`  lazy  ${kib(lazy[file].raw).padStart(10)} raw  ${kib(lazy[file].gzip).padStart(10)} gzip   (${file}, loaded by ${when})`);
+}
 writeFileSync(join(pkg, 'sizes.json'), JSON.stringify({ wasm, glue, lazy }, null, 2) + '\n');

@@ -72,6 +72,7 @@ fn create_body(template: &str, v: &JsValue) -> Result<String> {
         ("mcp", "mcp"),
         ("envs", "envVars"),
         ("network", "network"),
+        ("iam", "iam"),
     ] {
         if let Some(value) = given(v, from) {
             set(&body, to, &value);
@@ -127,6 +128,11 @@ fn create_body(template: &str, v: &JsValue) -> Result<String> {
         set(&body, "volumeMounts", &list);
     }
     Ok(js_sys::JSON::stringify(&body)?.into())
+}
+
+/// `onResume: 'reboot'` (the facade has checked the value).
+fn reboots(v: &JsValue) -> bool {
+    string(v, "onResume").is_some_and(|r| r == "reboot")
 }
 
 fn has_key(v: &JsValue, key: &str) -> bool {
@@ -225,7 +231,13 @@ impl SandboxCore {
                 return debug_sandbox(&sandbox_id);
             }
             let timeout = number(&v, "timeoutMs");
-            api::connect(&ctx, &sandbox_id, timeout, Box::new(access_fields))
+            api::connect(
+                &ctx,
+                &sandbox_id,
+                timeout,
+                reboots(&v),
+                Box::new(access_fields),
+            )
         }))
     }
 
@@ -241,6 +253,12 @@ impl SandboxCore {
     #[wasm_bindgen(js_name = getMetrics)]
     pub fn get_metrics(sandbox_id: String, v: JsValue) -> Promise {
         with_context(&v, |ctx| static_metrics(ctx, &sandbox_id, &v))
+    }
+
+    /// `Sandbox.updateNetwork` with the body the facade built.
+    #[wasm_bindgen(js_name = updateNetwork)]
+    pub fn update_network(sandbox_id: String, body: String, v: JsValue) -> Promise {
+        with_context(&v, |ctx| api::update_network(ctx, &sandbox_id, body))
     }
 
     #[wasm_bindgen(js_name = setTimeout)]
@@ -273,11 +291,12 @@ impl SandboxCore {
     #[wasm_bindgen(js_name = connectSelf)]
     pub fn connect_self(&self, v: JsValue) -> Promise {
         let timeout = number(&v, "timeoutMs");
+        let reboot = reboots(&v);
         self.with_context(&v, |ctx, id| {
             if ctx.config.debug {
                 return Next::done(JsValue::UNDEFINED);
             }
-            api::connect(ctx, id, timeout, Box::new(|_| JsValue::UNDEFINED))
+            api::connect(ctx, id, timeout, reboot, Box::new(|_| JsValue::UNDEFINED))
         })
     }
 
