@@ -4,9 +4,7 @@
 // does not pay for it.
 import { CommandExitError, GitAuthError, GitUpstreamError, InvalidArgumentError } from '%ERRORS_MODULE%';
 
-const UNSAFE_SHELL_CHAR = /[^\w@%+=:,./-]/;
-/** `s` as one shell word (unchanged when it needs no quoting, so commands stay readable). */
-export const shellQuote = (s) => (s === '' ? "''" : UNSAFE_SHELL_CHAR.test(s) ? `'${s.replace(/'/g, `'"'"'`)}'` : s);
+import { shellQuote } from './internal.js';
 
 // Git must fail rather than wait for a password on a terminal nobody reads.
 const DEFAULT_GIT_ENV = { GIT_TERMINAL_PROMPT: '0' };

@@ -4,9 +4,11 @@
 // the module after this file is evaluated.
 import {
   SandboxCore, getSignature, resolveConnectionConfig, connectionSandboxUrl, connectionHost, connectionSignal,
+  CommandHandle, Commands, Filesystem, Pty, SandboxPaginator, WatchHandle,
 } from './e2b_wasm.js';
 
 import { SandboxError, CommandExitError, InvalidArgumentError } from '%ERRORS_MODULE%';
+import { ClientFactory, defineUnserved, mergeOpts, shellQuote } from './internal.js';
 
 export {
   SandboxError, TimeoutError, InvalidArgumentError, NotEnoughSpaceError, NotFoundError,
@@ -15,6 +17,13 @@ export {
   VolumeNotFoundError, VolumePathNotFoundError, SecretError, SecretNotFoundError,
 } from '%ERRORS_MODULE%';
 export { getSignature };
+
+// wasm-bindgen's manual release (`free()`, `Symbol.dispose`) is no part of e2b's objects; the
+// glue's FinalizationRegistry releases the Rust side once an object is unreachable.
+for (const { prototype } of [CommandHandle, Commands, Filesystem, Pty, SandboxPaginator, WatchHandle]) {
+  delete prototype.free;
+  delete prototype[Symbol.dispose];
+}
 
 /** Filesystem entry types (value export, like the official string enum). */
 export const FileType = { FILE: 'file', DIR: 'dir', SYMLINK: 'symlink' };
@@ -47,14 +56,7 @@ export class ConnectionConfig {
   /** Tags every request's `User-Agent` with a wrapping package (`'name/version'`). */
   static setIntegration(integration) { ConnectionConfig.integration = integration; }
   /** Per-call options over options bound to a class; explicitly `undefined` ones fall through. */
-  static mergeOpts(boundOpts, opts) {
-    if (!boundOpts) return opts;
-    const merged = { ...boundOpts };
-    for (const [key, value] of Object.entries(opts ?? {})) {
-      if (value !== undefined) Object.defineProperty(merged, key, { value, enumerable: true, writable: true, configurable: true });
-    }
-    return merged;
-  }
+  static mergeOpts(boundOpts, opts) { return mergeOpts(boundOpts, opts); }
   static get domain() { return env('E2B_DOMAIN') || 'e2b.app'; }
   static get apiUrl() { return env('E2B_API_URL'); }
   static get sandboxUrl() { return env('E2B_SANDBOX_URL'); }
@@ -122,11 +124,9 @@ for (const name of [
   Object.defineProperty(Git.prototype, name, { value: method, writable: true, configurable: true });
 }
 
-export class Sandbox {
+export class Sandbox extends ClientFactory {
   static defaultTemplate = 'base';
   static defaultMcpTemplate = 'mcp-gateway';
-  /** Options an `E2B` client binds to its subclass; per-call options win over them. */
-  static boundOpts = undefined;
 
   #core;
 
@@ -136,6 +136,7 @@ export class Sandbox {
    * `Sandbox.create` and `Sandbox.connect` are the usual way in.
    */
   constructor(opts) {
+    super();
     const core = new SandboxCore(opts);
     this.#core = core;
     // Own properties in the official order.
@@ -156,25 +157,16 @@ export class Sandbox {
     this.mcpToken = undefined;
   }
 
-  static resolveOpts(opts) { return ConnectionConfig.mergeOpts(this.boundOpts, opts); }
-
   static async create(templateOrOpts, opts) {
     const [template, sandboxOpts] = typeof templateOrOpts === 'string'
       ? [templateOrOpts, opts]
       : [templateOrOpts?.template ?? (templateOrOpts?.mcp ? this.defaultMcpTemplate : this.defaultTemplate), templateOrOpts];
     const apiOpts = this.resolveOpts(sandboxOpts);
     const config = new ConnectionConfig(apiOpts);
-    let bodyOpts = apiOpts;
-    if (apiOpts?.network || apiOpts?.iam) {
-      const { iamBody, createNetworkBody } = await loadNetwork();
-      const iam = iamBody(apiOpts.iam);
-      bodyOpts = { ...apiOpts, iam, network: createNetworkBody(apiOpts.network, iam) };
-    }
-    const sandbox = new this({ ...(await SandboxCore.create(template, bodyOpts)), ...config });
+    const sandbox = new this({ ...(await this.createSandbox(template, apiOpts?.timeoutMs, apiOpts)), ...config });
     if (sandboxOpts?.mcp) {
       sandbox.mcpToken = crypto.randomUUID();
       try {
-        const { shellQuote } = await loadGit();
         await sandbox.commands.run(`mcp-gateway --config ${shellQuote(JSON.stringify(sandboxOpts.mcp))}`, {
           user: 'root', envs: { GATEWAY_ACCESS_TOKEN: sandbox.mcpToken },
         });
@@ -187,9 +179,26 @@ export class Sandbox {
   }
   static async connect(sandboxId, opts) {
     const apiOpts = this.resolveOpts(opts);
-    checkOnResume(apiOpts);
     const config = new ConnectionConfig(apiOpts);
-    return new this({ ...(await SandboxCore.connect(sandboxId, apiOpts)), ...config });
+    // Debug mode has no API to ask (nor options to check).
+    const fields = config.debug ? SandboxCore.connect(sandboxId, apiOpts) : this.connectSandbox(sandboxId, apiOpts);
+    return new this({ ...(await fields), ...config });
+  }
+  /** The `POST /v2/sandboxes` call of `create`: what the constructor needs to reach the sandbox. */
+  static async createSandbox(template, timeoutMs, opts) {
+    let bodyOpts = { ...opts, timeoutMs };
+    if (opts?.network || opts?.iam) {
+      const { iamBody, createNetworkBody } = await loadNetwork();
+      const iam = iamBody(opts.iam);
+      bodyOpts = { ...bodyOpts, iam, network: createNetworkBody(opts.network, iam) };
+    }
+    return SandboxCore.create(template, bodyOpts);
+  }
+  /** The `POST /v2/sandboxes/{id}/connect` call of `connect`. */
+  static async connectSandbox(sandboxId, opts) {
+    const apiOpts = this.resolveOpts(opts);
+    checkOnResume(apiOpts);
+    return SandboxCore.connect(sandboxId, apiOpts);
   }
   static list(opts) { return SandboxCore.list(this.resolveOpts(opts)); }
   static kill(sandboxId, opts) { return SandboxCore.kill(sandboxId, this.resolveOpts(opts)); }
@@ -239,4 +248,8 @@ export class Sandbox {
   }
 }
 
+defineUnserved(Sandbox, 'Sandbox', 'fork forkSandbox createSnapshot listSnapshots deleteSnapshot', SandboxError, 'forks and snapshots');
+defineUnserved(Sandbox.prototype, 'Sandbox', 'fork createSnapshot listSnapshots', SandboxError, 'forks and snapshots');
+
 export default Sandbox;
+

@@ -112,6 +112,14 @@ const cases = {
       await sbx.updateNetwork({ denyOut: ['8.8.8.8'], egressProxy: { address: 'p:1', password: 'pw', username: undefined } }),
     ];
   },
+  'E2B client: its bound options reach the requests, per-call ones win': async ({ E2B }) => {
+    const client = new E2B({ apiKey: 'e2b_bound', headers: { 'X-Bound': 'yes' }, requestTimeoutMs: 4000 });
+    return [
+      await client.Sandbox.kill(ID),
+      await client.Sandbox.kill(ID, { apiKey: 'e2b_per_call' }),
+      sandboxSummary(await client.Sandbox.create({ metadata: { via: 'client' } })),
+    ];
+  },
   'updateNetwork: egressProxy {} is refused': ({ Sandbox }) => Sandbox.updateNetwork(ID, { egressProxy: {} }),
 };
 
