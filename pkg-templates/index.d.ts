@@ -175,9 +175,12 @@ export interface CommandResult {
   stdout: string;
   stderr: string;
 }
-export type Stdout = string;
-export type Stderr = string;
-export type PtyOutput = Uint8Array;
+declare const brand: unique symbol;
+/** `T` marked as the output of one stream, so stdout, stderr and PTY data cannot be mixed up. */
+type Branded<T, B> = T & { [brand]: B };
+export type Stdout = Branded<string, 'stdout'>;
+export type Stderr = Branded<string, 'stderr'>;
+export type PtyOutput = Branded<Uint8Array, 'pty'>;
 
 export interface ProcessInfo {
   pid: number;
@@ -307,7 +310,7 @@ export interface Filesystem {
 export interface PtyCreateOpts extends Partial<Pick<ConnectionOpts, 'requestTimeoutMs' | 'signal'>> {
   cols: number;
   rows: number;
-  onData: (data: PtyOutput) => void | Promise<void>;
+  onData: (data: Uint8Array) => void | Promise<void>;
   /** Lifetime of the terminal's stream in ms (default 60 000, 0 = unlimited). */
   timeoutMs?: number;
   user?: Username;
