@@ -7,7 +7,8 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { useSandboxd } from '../helpers/sandboxd.mjs';
-import { implementations, startServerIn } from './implementations.mjs';
+import { implementations } from './implementations.mjs';
+import { startServerIn } from './server-sandbox.mjs';
 
 const HOME = '/home/user';
 const REMOTE = `${HOME}/remote.git`;

@@ -19,11 +19,3 @@ export async function listAll(sdk, opts) {
 
 /** A value no other test run uses (metadata filters, file names). */
 export const uniqueTag = () => `t${Math.random().toString(36).slice(2, 10)}`;
-
-/** Starts the Python `script` (a server on `port`) in the background inside `sbx`; resolves once it answers. */
-export async function startServerIn(sbx, script, port) {
-  const file = `/tmp/server-${port}.py`;
-  await sbx.files.write(file, script);
-  await sbx.commands.run(`python3 ${file}`, { background: true });
-  await sbx.commands.run(`for i in $(seq 100); do curl -s localhost:${port} >/dev/null && exit 0; sleep 0.05; done; exit 1`);
-}

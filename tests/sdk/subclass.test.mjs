@@ -5,65 +5,10 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { useSandboxd } from '../helpers/sandboxd.mjs';
-import { implementations, startServerIn } from './implementations.mjs';
-
-const SERVER_PORT = 8765;
-// A server inside the sandbox that answers every request with what it received.
-const ECHO_SERVER = `
-import http.server, json
-class Echo(http.server.BaseHTTPRequestHandler):
-    def answer(self):
-        length = int(self.headers.get('Content-Length') or 0)
-        body = self.rfile.read(length).decode()
-        reply = json.dumps({'method': self.command, 'path': self.path,
-                            'headers': {k.lower(): v for k, v in self.headers.items()}, 'body': body}).encode()
-        self.send_response(200)
-        self.send_header('Content-Type', 'application/json')
-        self.send_header('Content-Length', str(len(reply)))
-        self.end_headers()
-        self.wfile.write(reply)
-    do_GET = do_POST = answer
-    def log_message(self, *args): pass
-http.server.ThreadingHTTPServer(('127.0.0.1', ${SERVER_PORT}), Echo).serve_forever()
-`;
+import { implementations } from './implementations.mjs';
+import { ECHO_SERVER, SERVER_PORT, makeServerSandbox, startServerIn } from './server-sandbox.mjs';
 
 useSandboxd();
-
-/** A subclass in the style of `@e2b/code-interpreter`: only `e2b`'s public and protected API. */
-function makeServerSandbox(Sandbox) {
-  return class ServerSandbox extends Sandbox {
-    static defaultTemplate = 'base';
-
-    constructor(opts) {
-      super(opts);
-      this.constructedWith = Object.keys(opts);
-    }
-
-    get serverUrl() {
-      return this.connectionConfig.getSandboxDirectUrl(this.sandboxId, {
-        sandboxDomain: this.sandboxDomain,
-        envdPort: SERVER_PORT,
-      });
-    }
-
-    async echo(body, requestTimeoutMs) {
-      const headers = {
-        'Content-Type': 'application/json',
-        'E2b-Sandbox-Id': this.sandboxId,
-        'E2b-Sandbox-Port': SERVER_PORT.toString(),
-      };
-      if (this.trafficAccessToken) headers['E2B-Traffic-Access-Token'] = this.trafficAccessToken;
-      if (this.envdAccessToken) headers['X-Access-Token'] = this.envdAccessToken;
-      const res = await fetch(`${this.serverUrl}/execute`, {
-        method: 'POST',
-        headers,
-        body: JSON.stringify(body),
-        signal: this.connectionConfig.getSignal(requestTimeoutMs ?? this.connectionConfig.requestTimeoutMs),
-      });
-      return res.json();
-    }
-  };
-}
 
 for (const [name, sdk] of implementations) {
   describe(`${name}: subclassing Sandbox`, () => {
