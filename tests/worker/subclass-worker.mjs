@@ -1,0 +1,22 @@
+// A Worker that runs the code-interpreter-style `Sandbox` subclass of tests/sdk/server-sandbox.mjs
+// on e2b-wasm's workerd entry: every request creates a sandbox, starts the echo server in it,
+// calls it through the subclass and answers with what the subclass saw (tests/worker/subclass.test.mjs).
+import { Sandbox } from '../../pkg/workerd.js';
+import { ECHO_SERVER, SERVER_PORT, makeServerSandbox, startServerIn } from '../sdk/server-sandbox.mjs';
+
+export default {
+  async fetch(_request, env) {
+    const ServerSandbox = makeServerSandbox(Sandbox);
+    const sbx = await ServerSandbox.create({ apiKey: env.E2B_API_KEY, apiUrl: env.E2B_API_URL, sandboxUrl: env.E2B_SANDBOX_URL, timeoutMs: 120_000 });
+    try {
+      await startServerIn(sbx, ECHO_SERVER, SERVER_PORT);
+      const seen = await sbx.echo({ code: 'x = 1' });
+      return Response.json({
+        sandboxId: sbx.sandboxId, subclass: sbx instanceof ServerSandbox, constructedWith: sbx.constructedWith,
+        envdAccessToken: sbx.envdAccessToken, serverUrl: sbx.serverUrl, seen,
+      });
+    } finally {
+      await sbx.kill();
+    }
+  },
+};
