@@ -421,7 +421,7 @@ export declare class ConnectionConfig {
   static getRequestSource(): string | undefined;
   static buildUserAgent(requestSource?: string): string;
   static applyUserAgent(headers: Record<string, string>, requestSource?: string): void;
-  /** Tags every request's `User-Agent` with a wrapping package (`'name/version'`). */
+  /** Tags the `User-Agent` of configs made from now on with a wrapping package (`'name/version'`). */
   static setIntegration(integration: string | undefined): void;
   /** Per-call options over options bound to a class; explicitly `undefined` ones fall through. */
   static mergeOpts<T extends ConnectionOpts>(boundOpts: ConnectionOpts | undefined, opts?: T): T | undefined;

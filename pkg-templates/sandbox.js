@@ -1,7 +1,8 @@
 // The public classes. `Sandbox` is a thin JS class over the wasm `SandboxCore` so that static
-// factories return instances of the subclass they are called on (`new this(...)`); every
-// method forwards to Rust. Nothing here runs wasm at import time, so entries can initialise
-// the module after this file is evaluated.
+// factories return instances of the subclass they are called on (`new this(...)`) through the
+// official public constructor; its calls forward to Rust, except what needs JS values or no
+// Rust (options merging, MCP start, git and network bodies in lazily imported modules). Nothing
+// here runs wasm at import time, so entries can initialise the module after this file is evaluated.
 import {
   SandboxCore, getSignature, resolveConnectionConfig, connectionSandboxUrl, connectionHost, connectionSignal,
   CommandHandle, Commands, Filesystem, Pty, SandboxPaginator, WatchHandle,
@@ -53,7 +54,10 @@ export class ConnectionConfig {
       headers['User-Agent'] = ConnectionConfig.buildUserAgent(requestSource);
     }
   }
-  /** Tags every request's `User-Agent` with a wrapping package (`'name/version'`). */
+  /**
+   * Tags the `User-Agent` of configs made from now on with a wrapping package (`'name/version'`).
+   * The wasm's own requests keep its built-in `User-Agent`.
+   */
   static setIntegration(integration) { ConnectionConfig.integration = integration; }
   /** Per-call options over options bound to a class; explicitly `undefined` ones fall through. */
   static mergeOpts(boundOpts, opts) { return mergeOpts(boundOpts, opts); }
