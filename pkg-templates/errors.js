@@ -45,7 +45,40 @@ export class RateLimitError extends SandboxError {
   constructor(message) { super(message); this.name = 'RateLimitError'; this.statusCode = 429; }
 }
 export class ServiceBusyError extends Error {
-  constructor(message) { super(message); this.name = 'ServiceBusyError'; }
+  constructor(message) { super(message); this.statusCode = 503; this.name = 'ServiceBusyError'; }
+}
+/** @deprecated like `sandbox.git`: run git with `sandbox.commands.run()`. */
+export class GitAuthError extends AuthenticationError {
+  constructor(message) { super(message); this.name = 'GitAuthError'; }
+}
+/** @deprecated like `sandbox.git`: run git with `sandbox.commands.run()`. */
+export class GitUpstreamError extends SandboxError {
+  constructor(message) { super(message); this.name = 'GitUpstreamError'; }
+}
+export class BuildError extends Error {
+  constructor(message, stackTrace) {
+    super(message);
+    this.name = 'BuildError';
+    if (stackTrace) this.stack = stackTrace;
+  }
+}
+export class FileUploadError extends BuildError {
+  constructor(message, stackTrace) { super(message, stackTrace); this.name = 'FileUploadError'; }
+}
+export class VolumeError extends Error {
+  constructor(message) { super(message); this.name = 'VolumeError'; }
+}
+export class VolumeNotFoundError extends VolumeError {
+  constructor(message) { super(message); this.name = 'VolumeNotFoundError'; }
+}
+export class VolumePathNotFoundError extends VolumeError {
+  constructor(message) { super(message); this.name = 'VolumePathNotFoundError'; }
+}
+export class SecretError extends Error {
+  constructor(message) { super(message); this.name = 'SecretError'; }
+}
+export class SecretNotFoundError extends SecretError {
+  constructor(message) { super(message); this.name = 'SecretNotFoundError'; }
 }
 
 export class CommandExitError extends SandboxError {

@@ -45,6 +45,48 @@ export interface SandboxInfoLifecycle {
   autoResume: boolean;
 }
 
+export type SandboxNetworkTransform = { headers?: Record<string, string> };
+/** What a transform callback sees: `iam.tokens.<name>` is the placeholder the egress proxy fills. */
+export type SandboxNetworkTransformContext = { iam: { tokens: Record<string, string> } };
+export type SandboxNetworkTransformResolver = (ctx: SandboxNetworkTransformContext) => SandboxNetworkTransform;
+export type SandboxNetworkRule = { transform?: SandboxNetworkTransform | SandboxNetworkTransformResolver };
+export type SandboxNetworkRules = Record<string, SandboxNetworkRule[]> | Map<string, SandboxNetworkRule[]>;
+export type SandboxNetworkRuleInfo = { transform?: SandboxNetworkTransform };
+export type SandboxNetworkSelectorContext = { allTraffic: string; rules: Map<string, SandboxNetworkRule[]> };
+export type SandboxNetworkSelector = string[] | ((ctx: SandboxNetworkSelectorContext) => string[]);
+export type SandboxEgressProxyOpts = { address: string; username?: string; password?: string };
+export type SandboxEgressProxyInfo = { address: string; username?: string };
+export type SandboxNetworkOpts = {
+  allowOut?: SandboxNetworkSelector;
+  denyOut?: SandboxNetworkSelector;
+  rules?: SandboxNetworkRules;
+  egressProxy?: SandboxEgressProxyOpts;
+  allowPublicTraffic?: boolean;
+  maskRequestHost?: string;
+  httpsPorts?: number[];
+};
+export type SandboxNetworkInfo = {
+  allowOut?: string[];
+  denyOut?: string[];
+  rules?: Record<string, SandboxNetworkRuleInfo[]>;
+  egressProxy?: SandboxEgressProxyInfo;
+  allowPublicTraffic?: boolean;
+  maskRequestHost?: string;
+  httpsPorts?: number[];
+};
+export type SandboxNetworkUpdate = {
+  allowOut?: SandboxNetworkSelector;
+  denyOut?: SandboxNetworkSelector;
+  rules?: SandboxNetworkRules;
+  egressProxy?: SandboxEgressProxyOpts;
+  allowInternetAccess?: boolean;
+};
+export type SandboxIamTokenType = 'JWT-SVID' | (string & {});
+export interface SandboxIamToken { audience: string; tokenType: SandboxIamTokenType }
+export type SandboxIamOpts = { tokens?: Record<string, SandboxIamToken | undefined> };
+export type SandboxOnResume = 'restore' | 'reboot';
+export type McpServer = Record<string, unknown>;
+
 export interface SandboxOpts extends ConnectionOpts {
   template?: string;
   timeoutMs?: number;
@@ -52,17 +94,20 @@ export interface SandboxOpts extends ConnectionOpts {
   envs?: Record<string, string>;
   secure?: boolean;
   allowInternetAccess?: boolean;
-  network?: Record<string, unknown>;
+  network?: SandboxNetworkOpts;
+  /** Workload identity tokens the egress proxy can inject (see `network.rules`). */
+  iam?: SandboxIamOpts;
+  /** MCP servers for the gateway (the template defaults to `mcp-gateway`). */
+  mcp?: McpServer;
   lifecycle?: SandboxLifecycle;
   volumeMounts?: Record<string, string | { name: string }>;
 }
 /** @deprecated use `SandboxOpts` with `lifecycle` */
-export type SandboxBetaCreateOpts = SandboxOpts & { autoPause?: boolean };
 
 export type SandboxApiOpts = Partial<
   Pick<ConnectionOpts, 'apiKey' | 'validateApiKey' | 'headers' | 'apiHeaders' | 'debug' | 'domain' | 'requestTimeoutMs' | 'retries' | 'signal'>
 >;
-export type SandboxConnectOpts = ConnectionOpts & { timeoutMs?: number };
+export type SandboxConnectOpts = ConnectionOpts & { timeoutMs?: number; onResume?: SandboxOnResume };
 export type SandboxListOpts = Omit<SandboxApiOpts, 'signal'> & {
   query?: { metadata?: Record<string, string>; state?: SandboxState[]; startedAfter?: Date; template?: string };
   order?: SandboxListOrder;
@@ -89,7 +134,7 @@ export interface SandboxInfo {
   envdVersion: string;
   sandboxDomain?: string;
   allowInternetAccess?: boolean;
-  network?: Record<string, unknown>;
+  network?: SandboxNetworkInfo;
   lifecycle?: SandboxInfoLifecycle;
   volumeMounts: Array<{ name: string; path: string }>;
 }
@@ -130,9 +175,12 @@ export interface CommandResult {
   stdout: string;
   stderr: string;
 }
-export type Stdout = string;
-export type Stderr = string;
-export type PtyOutput = Uint8Array;
+declare const brand: unique symbol;
+/** `T` marked as the output of one stream, so stdout, stderr and PTY data cannot be mixed up. */
+type Branded<T, B> = T & { [brand]: B };
+export type Stdout = Branded<string, 'stdout'>;
+export type Stderr = Branded<string, 'stderr'>;
+export type PtyOutput = Branded<Uint8Array, 'pty'>;
 
 export interface ProcessInfo {
   pid: number;
@@ -157,6 +205,8 @@ export interface CommandHandle {
 }
 
 export interface Commands {
+  /** Whether envd can close a process's stdin (0.5.2 and later). */
+  readonly supportsStdinClose: boolean;
   run(cmd: string, opts?: CommandStartOpts & { background?: false }): Promise<CommandResult>;
   run(cmd: string, opts: CommandStartOpts & { background: true }): Promise<CommandHandle>;
   run(cmd: string, opts?: CommandStartOpts & { background?: boolean }): Promise<CommandHandle | CommandResult>;
@@ -260,7 +310,7 @@ export interface Filesystem {
 export interface PtyCreateOpts extends Partial<Pick<ConnectionOpts, 'requestTimeoutMs' | 'signal'>> {
   cols: number;
   rows: number;
-  onData: (data: PtyOutput) => void | Promise<void>;
+  onData: (data: Uint8Array) => void | Promise<void>;
   /** Lifetime of the terminal's stream in ms (default 60 000, 0 = unlimited). */
   timeoutMs?: number;
   user?: Username;
@@ -280,26 +330,38 @@ export interface Pty {
 export declare class Sandbox {
   protected static readonly defaultTemplate: string;
   protected static readonly defaultMcpTemplate: string;
-  protected static readonly defaultSandboxTimeoutMs: number;
+  /** Options an `E2B` client binds to its subclass. */
+  protected static readonly boundOpts?: Omit<ConnectionOpts, 'signal'>;
   readonly sandboxId: string;
   readonly sandboxDomain: string;
   readonly trafficAccessToken: string | undefined;
   readonly commands: Commands;
   readonly files: Filesystem;
   readonly pty: Pty;
+  /** @deprecated officially too: run git with `sandbox.commands.run()`. */
+  readonly git: Git;
   protected readonly envdPort: number;
   protected readonly mcpPort: number;
+  protected readonly connectionConfig: ConnectionConfig;
+  protected readonly envdAccessToken?: string;
+  private readonly envdApiUrl;
+  private readonly envdDirectUrl;
+  private mcpToken?;
   /**
-   * @hidden use `Sandbox.create` or `Sandbox.connect`. Public only so that `InstanceType<S>`
-   * works for subclasses, as in the official SDK.
+   * Attaches to the sandbox these fields describe (what `create`/`connect` pass it, with the
+   * connection options); subclasses call it. Use `Sandbox.create` or `Sandbox.connect`.
    */
-  constructor(core: unknown);
+  constructor(opts: SandboxConnectOpts & {
+    sandboxId: string;
+    sandboxDomain?: string;
+    envdVersion: string;
+    envdAccessToken?: string;
+    trafficAccessToken?: string;
+  });
+  protected static resolveOpts<T extends ConnectionOpts>(opts?: T): T | undefined;
 
   static create<S extends typeof Sandbox>(this: S, opts?: SandboxOpts): Promise<InstanceType<S>>;
   static create<S extends typeof Sandbox>(this: S, template: string, opts?: SandboxOpts): Promise<InstanceType<S>>;
-  /** @deprecated use `create({ lifecycle: { onTimeout: 'pause' } })` */
-  static betaCreate<S extends typeof Sandbox>(this: S, opts?: SandboxBetaCreateOpts): Promise<InstanceType<S>>;
-  static betaCreate<S extends typeof Sandbox>(this: S, template: string, opts?: SandboxBetaCreateOpts): Promise<InstanceType<S>>;
   static connect<S extends typeof Sandbox>(this: S, sandboxId: string, opts?: SandboxConnectOpts): Promise<InstanceType<S>>;
   static list(opts?: SandboxListOpts): SandboxPaginator;
   static kill(sandboxId: string, opts?: SandboxApiOpts): Promise<boolean>;
@@ -308,6 +370,19 @@ export declare class Sandbox {
   static getFullInfo(sandboxId: string, opts?: SandboxApiOpts): Promise<SandboxInfo>;
   static getMetrics(sandboxId: string, opts?: SandboxMetricsOpts): Promise<SandboxMetrics[]>;
   static setTimeout(sandboxId: string, timeoutMs: number, opts?: SandboxApiOpts): Promise<void>;
+  static updateNetwork(sandboxId: string, network: SandboxNetworkUpdate, opts?: SandboxApiOpts): Promise<void>;
+  protected static createSandbox(template: string, timeoutMs?: number, opts?: SandboxOpts): Promise<{
+    sandboxId: string; sandboxDomain?: string; envdVersion: string; envdAccessToken?: string; trafficAccessToken?: string;
+  }>;
+  protected static connectSandbox(sandboxId: string, opts?: SandboxConnectOpts): Promise<{
+    sandboxId: string; sandboxDomain?: string; envdVersion: string; envdAccessToken?: string; trafficAccessToken?: string;
+  }>;
+  /** Not implemented: the local sandboxd serves no forks (rejects with a `SandboxError`). */
+  static fork(sandboxId: string, opts?: SandboxApiOpts): Promise<never>;
+  /** Not implemented: the local sandboxd serves no snapshots (rejects with a `SandboxError`). */
+  static createSnapshot(sandboxId: string, opts?: SandboxApiOpts): Promise<never>;
+  static listSnapshots(opts?: SandboxApiOpts): Promise<never>;
+  static deleteSnapshot(snapshotId: string, opts?: SandboxApiOpts): Promise<never>;
   static pause(sandboxId: string, opts?: SandboxPauseOpts): Promise<boolean>;
   /** @deprecated use `pause` */
   static betaPause(sandboxId: string, opts?: SandboxPauseOpts): Promise<boolean>;
@@ -321,15 +396,40 @@ export declare class Sandbox {
   /** @deprecated use `pause` */
   betaPause(opts?: SandboxPauseOpts): Promise<boolean>;
   isRunning(opts?: Pick<ConnectionOpts, 'requestTimeoutMs' | 'signal'>): Promise<boolean>;
+  updateNetwork(network: SandboxNetworkUpdate, opts?: SandboxApiOpts): Promise<void>;
+  /** Not implemented: the local sandboxd serves no forks or snapshots. */
+  fork(opts?: SandboxApiOpts): Promise<never>;
+  createSnapshot(opts?: SandboxApiOpts): Promise<never>;
+  listSnapshots(opts?: SandboxApiOpts): Promise<never>;
   getHost(port: number): string;
   uploadUrl(path?: string, opts?: SandboxUrlOpts): Promise<string>;
   downloadUrl(path: string, opts?: SandboxUrlOpts): Promise<string>;
+  /** The MCP gateway's URL (sandboxes created with `mcp`). */
+  getMcpUrl(): string;
+  /** The MCP gateway's access token. */
+  getMcpToken(): Promise<string | undefined>;
+  private resolveApiOpts;
+  private fileUrl;
 }
 export default Sandbox;
 
 /** The resolved connection options (fields as the official class has them). */
 export declare class ConnectionConfig {
   static envdPort: number;
+  static integration?: string;
+  static readonly sdkUserAgentPrefix = 'e2b-js-sdk/';
+  static getRequestSource(): string | undefined;
+  static buildUserAgent(requestSource?: string): string;
+  static applyUserAgent(headers: Record<string, string>, requestSource?: string): void;
+  /** Tags the `User-Agent` of configs made from now on with a wrapping package (`'name/version'`). */
+  static setIntegration(integration: string | undefined): void;
+  /** Per-call options over options bound to a class; explicitly `undefined` ones fall through. */
+  static mergeOpts<T extends ConnectionOpts>(boundOpts: ConnectionOpts | undefined, opts?: T): T | undefined;
+  static get domain(): string;
+  static get apiUrl(): string | undefined;
+  static get sandboxUrl(): string | undefined;
+  static get debug(): boolean;
+  static get apiKey(): string | undefined;
   readonly debug: boolean;
   readonly domain: string;
   readonly apiUrl: string;
@@ -341,6 +441,8 @@ export declare class ConnectionConfig {
   readonly validateApiKey?: boolean;
   readonly headers?: Record<string, string>;
   readonly proxy?: string;
+  /** `E2B_USER_AGENT_SOURCE`, when valid. */
+  readonly requestSource?: string;
   constructor(opts?: ConnectionOpts);
   getSignal(requestTimeoutMs?: number, signal?: AbortSignal): AbortSignal | undefined;
   getSandboxUrl(sandboxId: string, opts: { sandboxDomain: string; envdPort: number }): string;
@@ -378,11 +480,184 @@ export declare class TemplateError extends SandboxError {
 export declare class RateLimitError extends SandboxError {}
 export declare class ServiceBusyError extends Error {
   constructor(message?: string);
+  readonly statusCode: 503;
 }
+export declare class GitAuthError extends AuthenticationError {}
+export declare class GitUpstreamError extends SandboxError {}
+export declare class BuildError extends Error {
+  constructor(message?: string, stackTrace?: string);
+}
+export declare class FileUploadError extends BuildError {}
+export declare class VolumeError extends Error {
+  constructor(message?: string);
+}
+export declare class VolumeNotFoundError extends VolumeError {}
+export declare class VolumePathNotFoundError extends VolumeError {}
+export declare class SecretError extends Error {
+  constructor(message?: string);
+}
+export declare class SecretNotFoundError extends SecretError {}
 export declare class CommandExitError extends SandboxError implements CommandResult {
   constructor(result: CommandResult);
   readonly exitCode: number;
   readonly error: string | undefined;
   readonly stdout: string;
   readonly stderr: string;
+}
+
+/** `'0.0.0.0/0'`: every address, for `allowOut`/`denyOut`. */
+export declare const ALL_TRAFFIC: '0.0.0.0/0';
+export declare const VolumeFileType: { readonly UNKNOWN: 'unknown'; readonly FILE: 'file'; readonly DIRECTORY: 'directory'; readonly SYMLINK: 'symlink' };
+export type VolumeFileType = (typeof VolumeFileType)[keyof typeof VolumeFileType];
+
+export type GitRequestOpts = Partial<Pick<CommandStartOpts, 'envs' | 'user' | 'cwd' | 'timeoutMs' | 'requestTimeoutMs'>>;
+export type GitCloneOpts = GitRequestOpts & { path?: string; branch?: string; depth?: number; username?: string; password?: string; dangerouslyStoreCredentials?: boolean };
+export type GitInitOpts = GitRequestOpts & { bare?: boolean; initialBranch?: string };
+export type GitRemoteAddOpts = GitRequestOpts & { fetch?: boolean; overwrite?: boolean };
+export type GitDeleteBranchOpts = GitRequestOpts & { force?: boolean };
+export type GitAddOpts = GitRequestOpts & { files?: string[]; all?: boolean };
+export type GitCommitOpts = GitRequestOpts & { authorName?: string; authorEmail?: string; allowEmpty?: boolean };
+export type GitResetMode = 'soft' | 'mixed' | 'hard' | 'merge' | 'keep';
+export type GitResetOpts = GitRequestOpts & { mode?: GitResetMode; target?: string; paths?: string[] };
+export type GitRestoreOpts = GitRequestOpts & { paths: string[]; staged?: boolean; worktree?: boolean; source?: string };
+export type GitPushOpts = GitRequestOpts & { remote?: string; branch?: string; setUpstream?: boolean; username?: string; password?: string };
+export type GitPullOpts = GitRequestOpts & { remote?: string; branch?: string; username?: string; password?: string };
+export type GitConfigScope = 'global' | 'local' | 'system';
+export type GitConfigOpts = GitRequestOpts & { scope?: GitConfigScope; path?: string };
+export type GitDangerouslyAuthenticateOpts = GitRequestOpts & { username: string; password: string; host?: string; protocol?: string };
+export type GitStatusLabel = 'conflict' | 'renamed' | 'copied' | 'deleted' | 'added' | 'modified' | 'typechange' | 'untracked' | 'unknown';
+export interface GitFileStatus { name: string; status: GitStatusLabel; indexStatus: string; workingTreeStatus: string; staged: boolean; renamedFrom?: string }
+export interface GitStatus {
+  currentBranch?: string; upstream?: string; ahead: number; behind: number; detached: boolean; fileStatus: GitFileStatus[];
+  isClean: boolean; hasChanges: boolean; hasStaged: boolean; hasUntracked: boolean; hasConflicts: boolean;
+  totalCount: number; stagedCount: number; unstagedCount: number; untrackedCount: number; conflictCount: number;
+}
+export interface GitBranches { branches: string[]; currentBranch?: string }
+/** `sandbox.git` (deprecated officially too: run git with `sandbox.commands.run()`). */
+export declare class Git {
+  constructor(commands: Commands);
+  clone(url: string, opts?: GitCloneOpts): Promise<CommandResult>;
+  init(path: string, opts?: GitInitOpts): Promise<CommandResult>;
+  remoteAdd(path: string, name: string, url: string, opts?: GitRemoteAddOpts): Promise<CommandResult>;
+  remoteGet(path: string, name: string, opts?: GitRequestOpts): Promise<string | undefined>;
+  status(path: string, opts?: GitRequestOpts): Promise<GitStatus>;
+  branches(path: string, opts?: GitRequestOpts): Promise<GitBranches>;
+  createBranch(path: string, branch: string, opts?: GitRequestOpts): Promise<CommandResult>;
+  checkoutBranch(path: string, branch: string, opts?: GitRequestOpts): Promise<CommandResult>;
+  deleteBranch(path: string, branch: string, opts?: GitDeleteBranchOpts): Promise<CommandResult>;
+  add(path: string, opts?: GitAddOpts): Promise<CommandResult>;
+  commit(path: string, message: string, opts?: GitCommitOpts): Promise<CommandResult>;
+  reset(path: string, opts?: GitResetOpts): Promise<CommandResult>;
+  restore(path: string, opts: GitRestoreOpts): Promise<CommandResult>;
+  push(path: string, opts?: GitPushOpts): Promise<CommandResult>;
+  pull(path: string, opts?: GitPullOpts): Promise<CommandResult>;
+  setConfig(key: string, value: string, opts?: GitConfigOpts): Promise<CommandResult>;
+  getConfig(key: string, opts?: GitConfigOpts): Promise<string | undefined>;
+  dangerouslyAuthenticate(opts: GitDangerouslyAuthenticateOpts): Promise<CommandResult>;
+  configureUser(name: string, email: string, opts?: GitConfigOpts): Promise<CommandResult>;
+  private runGit;
+  private runShell;
+  private getRemoteUrl;
+  private resolveRemoteName;
+  private withRemoteCredentials;
+  private hasUpstream;
+}
+
+/** A template's ready command. */
+export declare class ReadyCmd {
+  constructor(cmd: string);
+  getCmd(): string;
+}
+export declare function waitForPort(port: number): ReadyCmd;
+export declare function waitForURL(url: string, statusCode?: number): ReadyCmd;
+export declare function waitForProcess(processName: string): ReadyCmd;
+export declare function waitForFile(filename: string): ReadyCmd;
+export declare function waitForTimeout(timeout: number): ReadyCmd;
+export type LogEntryLevel = 'debug' | 'info' | 'warn' | 'error';
+export declare class LogEntry {
+  readonly timestamp: Date;
+  readonly level: LogEntryLevel;
+  readonly message: string;
+  constructor(timestamp: Date, level: LogEntryLevel, message: string);
+  toString(): string;
+}
+export declare class LogEntryStart extends LogEntry {
+  constructor(timestamp: Date, message: string);
+}
+export declare class LogEntryEnd extends LogEntry {
+  constructor(timestamp: Date, message: string);
+}
+/** Prints build log entries at `minLevel` (default `info`) or above, one line each. */
+export declare function defaultBuildLogger(options?: { minLevel?: LogEntryLevel }): (logEntry: LogEntry) => void;
+
+/**
+ * Not implemented by e2b-wasm: the local sandboxd serves no volumes. Every member of e2b's
+ * class exists and rejects with a `VolumeError` saying so.
+ */
+export declare class Volume {
+  protected static readonly boundOpts?: Omit<ConnectionOpts, 'signal'>;
+  static create(name: string, opts?: SandboxApiOpts): Promise<never>;
+  static connect(volumeId: string, opts?: SandboxApiOpts): Promise<never>;
+  static getInfo(volumeId: string, opts?: SandboxApiOpts): Promise<never>;
+  static list(opts?: SandboxApiOpts): Promise<never>;
+  static destroy(volumeId: string, opts?: SandboxApiOpts): Promise<never>;
+  list(path: string, opts?: SandboxApiOpts): Promise<never>;
+  makeDir(path: string, opts?: SandboxApiOpts): Promise<never>;
+  getInfo(path: string, opts?: SandboxApiOpts): Promise<never>;
+  exists(path: string, opts?: SandboxApiOpts): Promise<never>;
+  updateMetadata(path: string, opts?: SandboxApiOpts): Promise<never>;
+  readFile(path: string, opts?: SandboxApiOpts): Promise<never>;
+  writeFile(path: string, data: unknown, opts?: SandboxApiOpts): Promise<never>;
+  remove(path: string, opts?: SandboxApiOpts): Promise<never>;
+}
+/** Not implemented (no secrets in the local sandboxd) but `iamToken`; the rest rejects with a `SecretError`. */
+export declare class Secret {
+  protected static readonly boundOpts?: Omit<ConnectionOpts, 'signal'>;
+  static iamToken(token: SandboxIamToken): SandboxIamToken;
+  static create(...args: unknown[]): Promise<never>;
+  static update(...args: unknown[]): Promise<never>;
+  static getInfo(...args: unknown[]): Promise<never>;
+  static list(...args: unknown[]): Promise<never>;
+  static exists(...args: unknown[]): Promise<never>;
+  static destroy(...args: unknown[]): Promise<never>;
+  static fill(...args: unknown[]): Promise<never>;
+}
+export declare class SecretPaginator {
+  readonly hasNext: boolean;
+  readonly nextToken: string | undefined;
+  nextItems(): Promise<never>;
+}
+/**
+ * Not implemented: the local sandboxd builds no templates. Every member of e2b's builder exists
+ * and rejects with a `BuildError` saying so.
+ */
+export declare class TemplateBase {
+  protected static readonly boundOpts?: Omit<ConnectionOpts, 'signal'>;
+  static build(...args: unknown[]): Promise<never>;
+  static buildInBackground(...args: unknown[]): Promise<never>;
+  static getBuildStatus(...args: unknown[]): Promise<never>;
+  static exists(...args: unknown[]): Promise<never>;
+  static aliasExists(...args: unknown[]): Promise<never>;
+  static assignTags(...args: unknown[]): Promise<never>;
+  static removeTags(...args: unknown[]): Promise<never>;
+  static getTags(...args: unknown[]): Promise<never>;
+  static toJSON(...args: unknown[]): Promise<never>;
+  static toDockerfile(...args: unknown[]): Promise<never>;
+  [builderStep: string]: unknown;
+}
+/** `TemplateBase`, also callable without `new` (`Template()`). */
+export declare const Template: typeof TemplateBase & (() => TemplateBase);
+
+/** The control plane's REST client; e2b-wasm's own calls are made by the wasm, so `api` is unset. */
+export declare class ApiClient {
+  readonly api: undefined;
+  constructor(config: ConnectionConfig, opts?: { requireApiKey?: boolean });
+}
+/** A client whose resource classes have `opts` bound (per-call options still win). */
+export declare class E2B {
+  readonly Sandbox: typeof Sandbox;
+  readonly Volume: typeof Volume;
+  readonly Template: typeof Template;
+  readonly Secret: typeof Secret;
+  constructor(opts?: Omit<ConnectionOpts, 'signal'>);
 }

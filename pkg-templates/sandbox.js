@@ -1,86 +1,259 @@
 // The public classes. `Sandbox` is a thin JS class over the wasm `SandboxCore` so that static
-// factories return instances of the subclass they are called on (`new this(...)`); every
-// method forwards to Rust. Nothing here runs wasm at import time, so entries can initialise
-// the module after this file is evaluated.
+// factories return instances of the subclass they are called on (`new this(...)`) through the
+// official public constructor; its calls forward to Rust, except what needs JS values or no
+// Rust (options merging, MCP start, git and network bodies in lazily imported modules). Nothing
+// here runs wasm at import time, so entries can initialise the module after this file is evaluated.
 import {
   SandboxCore, getSignature, resolveConnectionConfig, connectionSandboxUrl, connectionHost, connectionSignal,
+  CommandHandle, Commands, Filesystem, Pty, SandboxPaginator, WatchHandle,
 } from './e2b_wasm.js';
+
+import { SandboxError, CommandExitError, InvalidArgumentError } from '%ERRORS_MODULE%';
+import { ClientFactory, defineUnserved, mergeOpts, shellQuote } from './internal.js';
 
 export {
   SandboxError, TimeoutError, InvalidArgumentError, NotEnoughSpaceError, NotFoundError,
   FileNotFoundError, SandboxNotFoundError, AuthenticationError, TemplateError, RateLimitError,
-  ServiceBusyError, CommandExitError,
+  ServiceBusyError, CommandExitError, GitAuthError, GitUpstreamError, BuildError, FileUploadError, VolumeError,
+  VolumeNotFoundError, VolumePathNotFoundError, SecretError, SecretNotFoundError,
 } from '%ERRORS_MODULE%';
 export { getSignature };
+
+// wasm-bindgen's manual release (`free()`, `Symbol.dispose`) is no part of e2b's objects; the
+// glue's FinalizationRegistry releases the Rust side once an object is unreachable.
+for (const { prototype } of [CommandHandle, Commands, Filesystem, Pty, SandboxPaginator, WatchHandle]) {
+  delete prototype.free;
+  delete prototype[Symbol.dispose];
+}
 
 /** Filesystem entry types (value export, like the official string enum). */
 export const FileType = { FILE: 'file', DIR: 'dir', SYMLINK: 'symlink' };
 /** Filesystem event types (value export, like the official string enum). */
 export const FilesystemEventType = { CHMOD: 'chmod', CREATE: 'create', REMOVE: 'remove', RENAME: 'rename', WRITE: 'write' };
 
+const env = (name) => globalThis.process?.env?.[name];
+
 /** The resolved connection options; its fields are own properties, as in the official SDK. */
 export class ConnectionConfig {
   static envdPort = 49983;
-  constructor(opts) { Object.assign(this, resolveConnectionConfig(opts)); }
+  static integration = undefined;
+  static sdkUserAgentPrefix = 'e2b-js-sdk/';
+  /** `E2B_USER_AGENT_SOURCE`, when it is a valid tag. */
+  static getRequestSource() {
+    const source = env('E2B_USER_AGENT_SOURCE');
+    return source && /^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$/.test(source) ? source : undefined;
+  }
+  static buildUserAgent(requestSource) {
+    return [`${ConnectionConfig.sdkUserAgentPrefix}2.51.0 e2b-wasm/%VERSION%`, ConnectionConfig.integration, requestSource && `source/${requestSource}`]
+      .filter(Boolean).join(' ');
+  }
+  /** Sets `headers['User-Agent']` unless the caller set their own. */
+  static applyUserAgent(headers, requestSource) {
+    const userAgent = headers['User-Agent'];
+    if (userAgent === undefined || userAgent.startsWith(ConnectionConfig.sdkUserAgentPrefix)) {
+      headers['User-Agent'] = ConnectionConfig.buildUserAgent(requestSource);
+    }
+  }
+  /**
+   * Tags the `User-Agent` of configs made from now on with a wrapping package (`'name/version'`).
+   * The wasm's own requests keep its built-in `User-Agent`.
+   */
+  static setIntegration(integration) { ConnectionConfig.integration = integration; }
+  /** Per-call options over options bound to a class; explicitly `undefined` ones fall through. */
+  static mergeOpts(boundOpts, opts) { return mergeOpts(boundOpts, opts); }
+  static get domain() { return env('E2B_DOMAIN') || 'e2b.app'; }
+  static get apiUrl() { return env('E2B_API_URL'); }
+  static get sandboxUrl() { return env('E2B_SANDBOX_URL'); }
+  static get debug() { return (env('E2B_DEBUG') || 'false').toLowerCase() === 'true'; }
+  static get apiKey() { return env('E2B_API_KEY'); }
+  constructor(opts) {
+    Object.assign(this, resolveConnectionConfig(opts));
+    this.requestSource = ConnectionConfig.getRequestSource();
+    ConnectionConfig.applyUserAgent(this.headers, this.requestSource);
+  }
   getSignal(requestTimeoutMs, signal) { return connectionSignal(requestTimeoutMs ?? this.requestTimeoutMs, signal); }
   getSandboxUrl(sandboxId, opts) { return connectionSandboxUrl(this, sandboxId, opts, false); }
   getSandboxDirectUrl(sandboxId, opts) { return connectionSandboxUrl(this, sandboxId, opts, true); }
   getHost(sandboxId, port, sandboxDomain) { return connectionHost(this, sandboxId, port, sandboxDomain); }
 }
 
-export class Sandbox {
+/** The CIDR that stands for every address in network rules (`denyOut: [ALL_TRAFFIC]`). */
+export const ALL_TRAFFIC = '0.0.0.0/0';
+/** Volume entry types (value export, like the official string enum). */
+export const VolumeFileType = { UNKNOWN: 'unknown', FILE: 'file', DIRECTORY: 'directory', SYMLINK: 'symlink' };
+
+const loadGit = () => import('./git.js');
+const loadNetwork = () => import('./network.js');
+
+/** `onResume` of `connect`: only `'restore'` and `'reboot'` (checked before any request). */
+function checkOnResume(opts) {
+  const onResume = opts?.onResume ?? undefined;
+  if (onResume !== undefined && onResume !== 'restore' && onResume !== 'reboot') {
+    throw new InvalidArgumentError(`onResume must be one of: restore, reboot (got ${JSON.stringify(onResume)}).`);
+  }
+}
+
+/** `getInfo`'s `network` and `lifecycle` in the official shape (the proxy password left out). */
+function shapeInfo(info) {
+  const { network, lifecycle } = info;
+  if (network) {
+    const proxy = network.egressProxy;
+    info.network = {
+      allowOut: network.allowOut,
+      denyOut: network.denyOut,
+      rules: network.rules ?? undefined,
+      egressProxy: proxy ? { address: proxy.address, ...(proxy.username !== undefined ? { username: proxy.username } : {}) } : undefined,
+      allowPublicTraffic: network.allowPublicTraffic,
+      maskRequestHost: network.maskRequestHost,
+      httpsPorts: network.httpsPorts,
+    };
+  }
+  if (lifecycle) info.lifecycle = { onTimeout: lifecycle.onTimeout, autoResume: lifecycle.autoResume };
+  return info;
+}
+
+/**
+ * `sandbox.git` (deprecated officially: run git with `sandbox.commands.run()`): git commands
+ * over `commands.run`. The methods live in git.js, loaded at the first call.
+ */
+export class Git {
+  constructor(commands) { this.commands = commands; }
+}
+for (const name of [
+  'clone', 'init', 'remoteAdd', 'remoteGet', 'status', 'branches', 'createBranch', 'checkoutBranch', 'deleteBranch',
+  'add', 'commit', 'reset', 'restore', 'push', 'pull', 'setConfig', 'getConfig', 'dangerouslyAuthenticate',
+  'configureUser', 'runGit', 'runShell', 'getRemoteUrl', 'resolveRemoteName', 'withRemoteCredentials', 'hasUpstream',
+]) {
+  const method = { async [name](...args) { return (await loadGit()).gitMethods[name].apply(this, args); } }[name];
+  Object.defineProperty(Git.prototype, name, { value: method, writable: true, configurable: true });
+}
+
+export class Sandbox extends ClientFactory {
   static defaultTemplate = 'base';
   static defaultMcpTemplate = 'mcp-gateway';
-  static defaultSandboxTimeoutMs = 300_000;
 
   #core;
 
-  /** @hidden Use `Sandbox.create` or `Sandbox.connect`. */
-  constructor(core) {
+  /**
+   * `{ sandboxId, sandboxDomain?, envdVersion, envdAccessToken?, trafficAccessToken?,
+   * ...ConnectionOpts }`, as the official constructor takes them (subclasses call it);
+   * `Sandbox.create` and `Sandbox.connect` are the usual way in.
+   */
+  constructor(opts) {
+    super();
+    const core = new SandboxCore(opts);
     this.#core = core;
-    this.sandboxId = core.sandboxId;
-    this.sandboxDomain = core.sandboxDomain;
-    this.trafficAccessToken = core.trafficAccessToken;
+    // Own properties in the official order.
+    this.files = core.files();
+    this.commands = core.commands();
+    this.pty = core.pty();
+    this.git = new Git(this.commands);
+    this.sandboxId = opts.sandboxId;
+    this.connectionConfig = new ConnectionConfig(opts);
+    this.sandboxDomain = opts.sandboxDomain ?? this.connectionConfig.domain;
+    this.trafficAccessToken = opts.trafficAccessToken;
     this.envdPort = 49983;
     this.mcpPort = 50005;
-    this.commands = core.commands();
-    this.files = core.files();
-    this.pty = core.pty();
+    this.envdAccessToken = opts.envdAccessToken;
+    const where = { sandboxDomain: this.sandboxDomain, envdPort: this.envdPort };
+    this.envdApiUrl = this.connectionConfig.getSandboxUrl(this.sandboxId, where);
+    this.envdDirectUrl = this.connectionConfig.getSandboxDirectUrl(this.sandboxId, where);
+    this.mcpToken = undefined;
   }
 
   static async create(templateOrOpts, opts) {
-    return new this(await SandboxCore.create(templateOrOpts, opts, this.defaultTemplate, this.defaultMcpTemplate));
-  }
-  /** @deprecated Use `create({ lifecycle: { onTimeout: 'pause' } })`. */
-  static async betaCreate(templateOrOpts, opts) {
-    return this.create(templateOrOpts, opts);
+    const [template, sandboxOpts] = typeof templateOrOpts === 'string'
+      ? [templateOrOpts, opts]
+      : [templateOrOpts?.template ?? (templateOrOpts?.mcp ? this.defaultMcpTemplate : this.defaultTemplate), templateOrOpts];
+    const apiOpts = this.resolveOpts(sandboxOpts);
+    const config = new ConnectionConfig(apiOpts);
+    const sandbox = new this({ ...(await this.createSandbox(template, apiOpts?.timeoutMs, apiOpts)), ...config });
+    if (sandboxOpts?.mcp) {
+      sandbox.mcpToken = crypto.randomUUID();
+      try {
+        await sandbox.commands.run(`mcp-gateway --config ${shellQuote(JSON.stringify(sandboxOpts.mcp))}`, {
+          user: 'root', envs: { GATEWAY_ACCESS_TOKEN: sandbox.mcpToken },
+        });
+      } catch (err) {
+        await sandbox.kill().catch(() => undefined);
+        throw err instanceof CommandExitError ? new SandboxError(`Failed to start MCP gateway: ${err.stderr}`) : err;
+      }
+    }
+    return sandbox;
   }
   static async connect(sandboxId, opts) {
-    return new this(await SandboxCore.connect(sandboxId, opts));
+    const apiOpts = this.resolveOpts(opts);
+    const config = new ConnectionConfig(apiOpts);
+    // Debug mode has no API to ask (nor options to check).
+    const fields = config.debug ? SandboxCore.connect(sandboxId, apiOpts) : this.connectSandbox(sandboxId, apiOpts);
+    return new this({ ...(await fields), ...config });
   }
-  static list(opts) { return SandboxCore.list(opts); }
-  static kill(sandboxId, opts) { return SandboxCore.kill(sandboxId, opts); }
-  static getInfo(sandboxId, opts) { return SandboxCore.getInfo(sandboxId, opts); }
+  /** The `POST /v2/sandboxes` call of `create`: what the constructor needs to reach the sandbox. */
+  static async createSandbox(template, timeoutMs, opts) {
+    let bodyOpts = { ...opts, timeoutMs };
+    if (opts?.network || opts?.iam) {
+      const { iamBody, createNetworkBody } = await loadNetwork();
+      const iam = iamBody(opts.iam);
+      bodyOpts = { ...bodyOpts, iam, network: createNetworkBody(opts.network, iam) };
+    }
+    return SandboxCore.create(template, bodyOpts);
+  }
+  /** The `POST /v2/sandboxes/{id}/connect` call of `connect`. */
+  static async connectSandbox(sandboxId, opts) {
+    const apiOpts = this.resolveOpts(opts);
+    checkOnResume(apiOpts);
+    return SandboxCore.connect(sandboxId, apiOpts);
+  }
+  static list(opts) { return SandboxCore.list(this.resolveOpts(opts)); }
+  static kill(sandboxId, opts) { return SandboxCore.kill(sandboxId, this.resolveOpts(opts)); }
+  static async getInfo(sandboxId, opts) { return shapeInfo(await SandboxCore.getInfo(sandboxId, this.resolveOpts(opts))); }
   /** @deprecated Use `getInfo`. */
-  static getFullInfo(sandboxId, opts) { return SandboxCore.getInfo(sandboxId, opts); }
-  static getMetrics(sandboxId, opts) { return SandboxCore.getMetrics(sandboxId, opts); }
-  static setTimeout(sandboxId, timeoutMs, opts) { return SandboxCore.setTimeout(sandboxId, timeoutMs, opts); }
-  static pause(sandboxId, opts) { return SandboxCore.pause(sandboxId, opts); }
+  static getFullInfo(sandboxId, opts) { return this.getInfo(sandboxId, opts); }
+  static async updateNetwork(sandboxId, network, opts) {
+    const body = (await loadNetwork()).updateNetworkBody(network);
+    return SandboxCore.updateNetwork(sandboxId, JSON.stringify(body), this.resolveOpts(opts));
+  }
+  static getMetrics(sandboxId, opts) { return SandboxCore.getMetrics(sandboxId, this.resolveOpts(opts)); }
+  static setTimeout(sandboxId, timeoutMs, opts) { return SandboxCore.setTimeout(sandboxId, timeoutMs, this.resolveOpts(opts)); }
+  static pause(sandboxId, opts) { return SandboxCore.pause(sandboxId, this.resolveOpts(opts)); }
   /** @deprecated Use `pause`. */
-  static betaPause(sandboxId, opts) { return SandboxCore.pause(sandboxId, opts); }
+  static betaPause(sandboxId, opts) { return SandboxCore.pause(sandboxId, this.resolveOpts(opts)); }
 
-  async connect(opts) { await this.#core.connectSelf(opts); return this; }
+  async connect(opts) {
+    if (!this.connectionConfig.debug) checkOnResume(opts);
+    await this.#core.connectSelf(opts);
+    return this;
+  }
   kill(opts) { return this.#core.killSelf(opts); }
   setTimeout(timeoutMs, opts) { return this.#core.setTimeoutSelf(timeoutMs, opts); }
-  getInfo(opts) { return this.#core.getInfoSelf(opts); }
+  async getInfo(opts) { return shapeInfo(await this.#core.getInfoSelf(opts)); }
+  updateNetwork(network, opts) { return Sandbox.updateNetwork(this.sandboxId, network, this.resolveApiOpts(opts)); }
   getMetrics(opts) { return this.#core.getMetricsSelf(opts); }
   pause(opts) { return this.#core.pauseSelf(opts); }
   /** @deprecated Use `pause`. */
   betaPause(opts) { return this.#core.pauseSelf(opts); }
   isRunning(opts) { return this.#core.isRunning(opts); }
-  getHost(port) { return this.#core.getHost(port); }
+  getHost(port) { return this.connectionConfig.getHost(this.sandboxId, port, this.sandboxDomain); }
   uploadUrl(path, opts) { return this.#core.uploadUrl(path, opts); }
   downloadUrl(path, opts) { return this.#core.downloadUrl(path, opts); }
+  getMcpUrl() { return `https://${this.getHost(this.mcpPort)}/mcp`; }
+  async getMcpToken() {
+    if (!this.mcpToken) this.mcpToken = await this.files.read('/etc/mcp-gateway/.token', { user: 'root' });
+    return this.mcpToken;
+  }
+  /** This sandbox's connection options under the call's `opts`. */
+  resolveApiOpts(opts) { return ConnectionConfig.mergeOpts(this.connectionConfig, opts); }
+  /** The unsigned `/files` URL of `path` for `username`. */
+  fileUrl(path, username) {
+    const url = new URL('/files', this.envdDirectUrl);
+    if (username) url.searchParams.set('username', username);
+    if (path) url.searchParams.set('path', path);
+    return url.toString();
+  }
 }
 
+defineUnserved(Sandbox, 'Sandbox', 'fork forkSandbox createSnapshot listSnapshots deleteSnapshot', SandboxError, 'forks and snapshots');
+defineUnserved(Sandbox.prototype, 'Sandbox', 'fork createSnapshot listSnapshots', SandboxError, 'forks and snapshots');
+
 export default Sandbox;
+

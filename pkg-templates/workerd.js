@@ -5,4 +5,5 @@ import { initSync } from './e2b_wasm.js';
 initSync({ module: wasm });
 
 export * from './sandbox.js';
+export * from './extras.js';
 export { default } from './sandbox.js';

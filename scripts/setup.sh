@@ -12,7 +12,7 @@ WASM_BINDGEN_VERSION=$(sed -n 's/^wasm-bindgen = { version = "=\([0-9.]*\)".*/\1
 # sudo: inside sandboxes (the base template is assembled from this machine's /usr);
 # python-is-python3 and python3-pip: `python` and `pip` inside, as E2B's base template has them;
 # procps (pgrep) and util-linux (nsenter, setpriv): the runtime tests run commands inside;
-# git and strace: the seccomp tests check they still work inside.
+# git (sandbox.git tests) and strace (seccomp tests) are used inside sandboxes too.
 APT_PACKAGES=(binaryen chromium chromium-driver iproute2 iptables sudo python3 python3-venv python-is-python3 python3-pip curl procps util-linux git strace)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

@@ -97,13 +97,22 @@ pub fn create(ctx: &RestContext, body: String, make: MakeSandbox) -> Result<Next
 }
 
 /// `POST /v2/sandboxes/{id}/connect`: resumes a paused sandbox, extends a running one's TTL.
+/// `reboot` (`onResume: 'reboot'`) asks for a resume without the memory snapshot.
 pub fn connect(
     ctx: &RestContext,
     sandbox_id: &str,
     timeout_ms: Option<f64>,
+    reboot: bool,
     make: MakeSandbox,
 ) -> Result<Next> {
-    let body = timeout_ms.map_or_else(|| "{}".into(), timeout_body);
+    let mut fields = Vec::new();
+    if let Some(ms) = timeout_ms {
+        fields.push(["\"timeout\":", &decimal(timeout_to_seconds(ms))].concat());
+    }
+    if reboot {
+        fields.push("\"memory\":false".into());
+    }
+    let body = ["{", &fields.join(","), "}"].concat();
     let path = ["/v2", &sandbox_path(sandbox_id, "/connect")].concat();
     let id = sandbox_id.to_string();
     let on_reply = move |outcome: core::result::Result<Reply, ApiFailure>| match outcome {
@@ -173,6 +182,22 @@ pub fn pause(ctx: &RestContext, sandbox_id: &str, keep_memory: Option<bool>) -> 
                 found(outcome, &id)?;
                 Next::done(true)
             }
+        }),
+    )
+}
+
+/// `PUT /sandboxes/{id}/network` with the body the facade built (`updateNetwork`).
+pub fn update_network(ctx: &RestContext, sandbox_id: &str, body: String) -> Result<Next> {
+    let path = sandbox_path(sandbox_id, "/network");
+    let id = sandbox_id.to_string();
+    rest::call(
+        ctx,
+        "PUT",
+        &path,
+        Some(body),
+        Box::new(move |outcome| {
+            found(outcome, &id)?;
+            Next::done(JsValue::UNDEFINED)
         }),
     )
 }

@@ -20,6 +20,9 @@ use crate::transport::codec;
 use crate::transport::connect::CallOptions;
 use crate::transport::exchange::Next;
 
+/// The first envd version that can close a process's stdin.
+pub const CLOSE_STDIN_VERSION: &str = "0.5.2";
+
 /// What `commands.run` starts.
 pub struct StartSpec {
     pub cmd: String,
@@ -85,7 +88,7 @@ impl Envd {
     }
 
     pub fn close_stdin(self: &Rc<Self>, pid: u32, opts: &RequestOpts) -> Result<Next> {
-        if !self.supports("0.5.2") {
+        if !self.supports(CLOSE_STDIN_VERSION) {
             let what = " doesn't support closeStdin. Please rebuild your template to pick up the latest sandbox version.";
             return outdated(&self.version, what);
         }

@@ -11,7 +11,7 @@ use super::handle::{Callbacks, CommandHandle};
 use super::opts::{boolean, function, number, record, request_opts, string};
 use super::sandbox::SandboxState;
 use crate::envd::OnStarted;
-use crate::envd::process::StartSpec;
+use crate::envd::process::{CLOSE_STDIN_VERSION, StartSpec};
 use crate::prelude::*;
 use crate::transport::exchange::{Next, run};
 use crate::transport::fetch::set;
@@ -135,6 +135,12 @@ impl Commands {
     pub fn send_stdin(&self, pid: u32, data: JsValue, v: JsValue) -> Promise {
         let input = Input::Stdin(stdin_bytes(&data));
         run(self.sandbox.envd.send_input(pid, input, &request_opts(&v)))
+    }
+
+    /// Whether envd can close a process's stdin (0.5.2 and later).
+    #[wasm_bindgen(getter, js_name = supportsStdinClose)]
+    pub fn supports_stdin_close(&self) -> bool {
+        self.sandbox.envd.supports(CLOSE_STDIN_VERSION)
     }
 
     #[wasm_bindgen(js_name = closeStdin)]

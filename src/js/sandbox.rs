@@ -11,8 +11,8 @@ use super::files::Filesystem;
 use super::opts::{self, CallOpts, boolean, given, number, request_opts, string};
 use super::paginator::SandboxPaginator;
 use super::pty::Pty;
-use crate::api::{self, MakeSandbox, SandboxAccess, query};
-use crate::config::{DEBUG_SANDBOX_ID, DEFAULT_TEMPLATE, ENVD_DEBUG_VERSION, timeout_to_seconds};
+use crate::api::{self, SandboxAccess, query};
+use crate::config::{DEBUG_SANDBOX_ID, ENVD_DEBUG_VERSION, timeout_to_seconds};
 use crate::envd::{self, Envd};
 use crate::error::{ErrorClass, Result, error};
 use crate::prelude::*;
@@ -33,38 +33,34 @@ pub struct SandboxCore {
     state: Rc<SandboxState>,
 }
 
-/// Makes the `SandboxCore` of a sandbox the API described, reached with `ctx`'s configuration.
-fn make_sandbox(ctx: &RestContext, opts: CallOpts) -> MakeSandbox {
-    let (config, logger) = (ctx.config.clone(), ctx.logger.clone());
-    Box::new(move |access| {
-        let envd = Envd::new(
-            config,
-            logger,
-            &access.sandbox_id,
-            access.sandbox_domain.as_deref(),
-            access.envd_version.clone(),
-            access.envd_access_token.clone(),
-        );
-        let state = SandboxState {
-            access,
-            envd: Rc::new(envd),
-            opts,
-        };
-        SandboxCore {
-            state: Rc::new(state),
-        }
-        .into()
-    })
+/// What `create`/`connect` resolve with: the fields the `Sandbox` constructor takes (with the
+/// connection options), as the official SDK passes them to `new this(...)`.
+fn access_fields(access: SandboxAccess) -> JsValue {
+    let fields = Object::new();
+    let optional = |s: Option<String>| s.map_or(JsValue::UNDEFINED, JsValue::from);
+    set(&fields, "sandboxId", &JsValue::from(access.sandbox_id));
+    set(&fields, "sandboxDomain", &optional(access.sandbox_domain));
+    set(&fields, "envdVersion", &JsValue::from(access.envd_version));
+    set(
+        &fields,
+        "envdAccessToken",
+        &optional(access.envd_access_token),
+    );
+    set(
+        &fields,
+        "trafficAccessToken",
+        &optional(access.traffic_access_token),
+    );
+    fields.into()
 }
 
 /// In debug mode there is no API: the sandbox is envd at the configured address.
-fn debug_sandbox(ctx: &RestContext, opts: CallOpts, sandbox_id: &str) -> Result<Next> {
-    let access = SandboxAccess {
+fn debug_sandbox(sandbox_id: &str) -> Result<Next> {
+    Next::done(access_fields(SandboxAccess {
         sandbox_id: sandbox_id.into(),
         envd_version: ENVD_DEBUG_VERSION.into(),
         ..Default::default()
-    };
-    Next::done(make_sandbox(ctx, opts)(access))
+    }))
 }
 
 /// The `POST /v2/sandboxes` body from `SandboxOpts` (unset fields left out, as officially).
@@ -76,6 +72,7 @@ fn create_body(template: &str, v: &JsValue) -> Result<String> {
         ("mcp", "mcp"),
         ("envs", "envVars"),
         ("network", "network"),
+        ("iam", "iam"),
     ] {
         if let Some(value) = given(v, from) {
             set(&body, to, &value);
@@ -133,6 +130,11 @@ fn create_body(template: &str, v: &JsValue) -> Result<String> {
     Ok(js_sys::JSON::stringify(&body)?.into())
 }
 
+/// `onResume: 'reboot'` (the facade has checked the value).
+fn reboots(v: &JsValue) -> bool {
+    string(v, "onResume").is_some_and(|r| r == "reboot")
+}
+
 fn has_key(v: &JsValue, key: &str) -> bool {
     js_sys::Reflect::has(v, &JsValue::from_str(key)).unwrap_or(false)
 }
@@ -177,29 +179,47 @@ impl SandboxCore {
 
 #[wasm_bindgen]
 impl SandboxCore {
-    /// `Sandbox.create(opts?)` / `Sandbox.create(template, opts?)`; `default_template` is the
-    /// calling class's `defaultTemplate`.
-    pub fn create(
-        template_or_opts: JsValue,
-        maybe_opts: JsValue,
-        default_template: Option<String>,
-    ) -> Promise {
-        let (template, v) = match template_or_opts.as_string() {
-            Some(t) => (t, maybe_opts),
-            None => {
-                let default = default_template.unwrap_or_else(|| DEFAULT_TEMPLATE.into());
-                let t = string(&template_or_opts, "template").unwrap_or(default);
-                (t, template_or_opts)
-            }
+    /// The sandbox the public constructor's options describe: `sandboxId`, `sandboxDomain`,
+    /// `envdVersion`, the access tokens and the connection options its calls start from.
+    #[wasm_bindgen(constructor)]
+    pub fn new(v: JsValue) -> core::result::Result<SandboxCore, JsValue> {
+        let opts = opts::call_opts(&v);
+        let ctx = opts::context(&opts)?;
+        let access = SandboxAccess {
+            sandbox_id: string(&v, "sandboxId").unwrap_or_default(),
+            sandbox_domain: string(&v, "sandboxDomain"),
+            envd_version: string(&v, "envdVersion").unwrap_or_default(),
+            envd_access_token: string(&v, "envdAccessToken"),
+            traffic_access_token: string(&v, "trafficAccessToken"),
         };
+        let envd = Envd::new(
+            ctx.config,
+            ctx.logger,
+            &access.sandbox_id,
+            access.sandbox_domain.as_deref(),
+            access.envd_version.clone(),
+            access.envd_access_token.clone(),
+        );
+        let state = SandboxState {
+            access,
+            envd: Rc::new(envd),
+            opts,
+        };
+        Ok(SandboxCore {
+            state: Rc::new(state),
+        })
+    }
+
+    /// `Sandbox.create`: the facade has picked the template (`template`, or the calling class's
+    /// default for plain or MCP sandboxes).
+    pub fn create(template: String, v: JsValue) -> Promise {
         let opts = opts::call_opts(&v);
         run(opts::context(&opts).and_then(|ctx| {
             if ctx.config.debug {
-                return debug_sandbox(&ctx, opts, DEBUG_SANDBOX_ID);
+                return debug_sandbox(DEBUG_SANDBOX_ID);
             }
             let body = create_body(&template, &v)?;
-            let make = make_sandbox(&ctx, opts);
-            api::create(&ctx, body, make)
+            api::create(&ctx, body, Box::new(access_fields))
         }))
     }
 
@@ -208,10 +228,16 @@ impl SandboxCore {
         let opts = opts::call_opts(&v);
         run(opts::context(&opts).and_then(|ctx| {
             if ctx.config.debug {
-                return debug_sandbox(&ctx, opts, &sandbox_id);
+                return debug_sandbox(&sandbox_id);
             }
-            let make = make_sandbox(&ctx, opts);
-            api::connect(&ctx, &sandbox_id, number(&v, "timeoutMs"), make)
+            let timeout = number(&v, "timeoutMs");
+            api::connect(
+                &ctx,
+                &sandbox_id,
+                timeout,
+                reboots(&v),
+                Box::new(access_fields),
+            )
         }))
     }
 
@@ -229,6 +255,12 @@ impl SandboxCore {
         with_context(&v, |ctx| static_metrics(ctx, &sandbox_id, &v))
     }
 
+    /// `Sandbox.updateNetwork` with the body the facade built.
+    #[wasm_bindgen(js_name = updateNetwork)]
+    pub fn update_network(sandbox_id: String, body: String, v: JsValue) -> Promise {
+        with_context(&v, |ctx| api::update_network(ctx, &sandbox_id, body))
+    }
+
     #[wasm_bindgen(js_name = setTimeout)]
     pub fn set_timeout(sandbox_id: String, timeout_ms: f64, v: JsValue) -> Promise {
         with_context(&v, |ctx| api::set_timeout(ctx, &sandbox_id, timeout_ms))
@@ -242,30 +274,6 @@ impl SandboxCore {
     /// `Sandbox.list(opts?)`: no request until `nextItems()`.
     pub fn list(v: JsValue) -> SandboxPaginator {
         SandboxPaginator::new(&v)
-    }
-
-    #[wasm_bindgen(getter, js_name = sandboxId)]
-    pub fn sandbox_id(&self) -> String {
-        self.state.access.sandbox_id.clone()
-    }
-
-    #[wasm_bindgen(getter, js_name = sandboxDomain)]
-    pub fn sandbox_domain(&self) -> String {
-        let s = &self.state;
-        s.access
-            .sandbox_domain
-            .clone()
-            .unwrap_or_else(|| s.envd.config.domain.clone())
-    }
-
-    #[wasm_bindgen(getter, js_name = trafficAccessToken)]
-    pub fn traffic_access_token(&self) -> Option<String> {
-        self.state.access.traffic_access_token.clone()
-    }
-
-    #[wasm_bindgen(getter, js_name = envdAccessToken)]
-    pub fn envd_access_token(&self) -> Option<String> {
-        self.state.access.envd_access_token.clone()
     }
 
     pub fn commands(&self) -> Commands {
@@ -283,11 +291,12 @@ impl SandboxCore {
     #[wasm_bindgen(js_name = connectSelf)]
     pub fn connect_self(&self, v: JsValue) -> Promise {
         let timeout = number(&v, "timeoutMs");
+        let reboot = reboots(&v);
         self.with_context(&v, |ctx, id| {
             if ctx.config.debug {
                 return Next::done(JsValue::UNDEFINED);
             }
-            api::connect(ctx, id, timeout, Box::new(|_| JsValue::UNDEFINED))
+            api::connect(ctx, id, timeout, reboot, Box::new(|_| JsValue::UNDEFINED))
         })
     }
 
@@ -330,13 +339,6 @@ impl SandboxCore {
     #[wasm_bindgen(js_name = isRunning)]
     pub fn is_running(&self, v: JsValue) -> Promise {
         run(self.state.envd.is_running(&request_opts(&v)))
-    }
-
-    #[wasm_bindgen(js_name = getHost)]
-    pub fn get_host(&self, port: u16) -> String {
-        let s = &self.state;
-        let domain = s.access.sandbox_domain.as_deref();
-        s.envd.config.host(&s.access.sandbox_id, port, domain)
     }
 
     #[wasm_bindgen(js_name = uploadUrl)]

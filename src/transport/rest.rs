@@ -46,8 +46,9 @@ const MAX_RETRY_WAIT_WITHOUT_TIMEOUT_MS: f64 = 60_000.0;
 /// The largest `Retry-After` honoured, in seconds (the official value).
 const MAX_RETRY_AFTER_SECONDS: u64 = 2_147_483;
 
-fn telemetry_headers() -> [(&'static str, &'static str); 6] {
+fn telemetry_headers() -> [(&'static str, &'static str); 7] {
     [
+        ("browser", "unknown"),
         ("lang", "js"),
         ("lang_version", "unknown"),
         ("package_version", env!("CARGO_PKG_VERSION")),

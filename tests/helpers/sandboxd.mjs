@@ -26,6 +26,7 @@
 // Needs root (namespaces, mounts, cgroups), like sandboxd itself. The binary is
 // target/release/sandboxd (built by `npm test`), or $SANDBOXD_BIN.
 
+import { after, before } from 'node:test';
 import { spawn, execFileSync } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -89,6 +90,22 @@ export async function launchSandboxd({ dataDir, args = [], env = {}, logFile = `
     exited.then(({ code, signal }) => fail(new Error(`sandboxd exited early (${code ?? signal})`)));
   });
   return { child, url, output, exited, onExit };
+}
+
+/**
+ * Starts a sandboxd before the file's tests and stops it after them, pointing the SDKs' `E2B_*`
+ * variables at it; the returned object's `sandboxd` is the running instance.
+ */
+export function useSandboxd(options) {
+  const suite = { sandboxd: undefined };
+  before(async () => {
+    suite.sandboxd = await startSandboxd(options);
+    Object.assign(process.env, suite.sandboxd.env);
+  });
+  after(async () => {
+    await suite.sandboxd?.stop();
+  });
+  return suite;
 }
 
 export async function startSandboxd(options = {}) {

@@ -102,6 +102,12 @@ for (const [name, sdk] of implementations) {
       }
     });
 
+    test('mcp: sandboxd refuses MCP gateways, whichever template', async () => {
+      for (const create of [() => Sandbox.create('base', { mcp: { exa: { apiKey: 'k' } } }), () => Sandbox.create({ mcp: { exa: { apiKey: 'k' } } })]) {
+        await assert.rejects(create(), (err) => err instanceof sdk.SandboxError && err.message === '400: MCP gateways are not supported by sandboxd');
+      }
+    });
+
     test('setTimeout moves the end of life; kill is true once, then false', async () => {
       const sbx = await Sandbox.create({ timeoutMs: 60_000 });
       await sbx.setTimeout(200_000);

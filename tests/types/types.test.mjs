@@ -56,4 +56,10 @@ for (const pkg of Object.keys(packages)) {
     assert.ok(!ok, 'mistake.ts compiled');
     assert.match(output, /mistake\.ts\(5,9\): error TS2322: Type 'string' is not assignable to type 'number'/);
   });
+
+  test(`${pkg}: output types are branded (a plain string is not Stdout)`, () => {
+    const { ok, output } = compile(pkg, 'brand-mistake.ts');
+    assert.ok(!ok, 'brand-mistake.ts compiled');
+    assert.match(output, /brand-mistake\.ts\(4,14\): error TS2322: Type 'string' is not assignable to type 'Stdout'/);
+  });
 }

@@ -15,12 +15,54 @@ import Default, {
   SandboxInfo,
   TimeoutError,
   WriteInfo,
+  ALL_TRAFFIC,
+  GitAuthError,
+  waitForPort,
 } from 'sdk';
 
 class MySandbox extends Sandbox {
+  protected static override readonly defaultTemplate: string = 'my-template';
+
   hello(): string {
     return `hello from ${this.sandboxId}`;
   }
+
+  // What packages built on e2b (code-interpreter, desktop) use.
+  protected get serverUrl(): string {
+    return this.connectionConfig.getSandboxDirectUrl(this.sandboxId, { sandboxDomain: this.sandboxDomain, envdPort: 8888 });
+  }
+
+  serverHeaders(): Record<string, string> {
+    const headers: Record<string, string> = { 'E2b-Sandbox-Id': this.sandboxId };
+    if (this.trafficAccessToken) headers['E2B-Traffic-Access-Token'] = this.trafficAccessToken;
+    if (this.envdAccessToken) headers['X-Access-Token'] = this.envdAccessToken;
+    const signal: AbortSignal | undefined = this.connectionConfig.getSignal(this.connectionConfig.requestTimeoutMs);
+    console.log(this.serverUrl, signal);
+    return headers;
+  }
+}
+
+export async function network(): Promise<void> {
+  const sbx = await Sandbox.create({
+    network: {
+      allowOut: ({ rules }) => [...rules.keys()],
+      denyOut: ({ allTraffic }) => [allTraffic],
+      rules: new Map([['api.github.com', [{ transform: ({ iam }) => ({ headers: { Authorization: `Bearer ${iam.tokens.gh}` } }) }]]]),
+      egressProxy: { address: 'proxy:1080' },
+    },
+    iam: { tokens: { gh: { audience: 'https://github.com', tokenType: 'JWT-SVID' } } },
+  });
+  await sbx.updateNetwork({ denyOut: [ALL_TRAFFIC], allowInternetAccess: true });
+  await Sandbox.connect(sbx.sandboxId, { onResume: 'reboot' });
+  try {
+    await sbx.git.push('/repo', { remote: 'origin', branch: 'main' });
+  } catch (err) {
+    if (err instanceof GitAuthError) console.log(err.message);
+  }
+  const status = await sbx.git.status('/repo');
+  const clean: boolean = status.isClean;
+  const ready: string = waitForPort(3000).getCmd();
+  console.log(clean, ready, sbx.commands.supportsStdinClose);
 }
 
 export async function program(signal: AbortSignal): Promise<void> {

@@ -1,0 +1,28 @@
+// A Worker that runs the code-interpreter-style `Sandbox` subclass of tests/sdk/server-sandbox.mjs
+// on e2b-wasm's workerd entry: every request creates a sandbox, starts the echo server in it,
+// calls it through the subclass, uses git and updateNetwork, and answers with what it saw
+// (tests/worker/subclass.test.mjs).
+import { Sandbox } from '../../pkg/workerd.js';
+import { ECHO_SERVER, SERVER_PORT, makeServerSandbox, startServerIn } from '../sdk/server-sandbox.mjs';
+
+export default {
+  async fetch(_request, env) {
+    const ServerSandbox = makeServerSandbox(Sandbox);
+    const sbx = await ServerSandbox.create({ apiKey: env.E2B_API_KEY, apiUrl: env.E2B_API_URL, sandboxUrl: env.E2B_SANDBOX_URL, timeoutMs: 120_000 });
+    try {
+      await startServerIn(sbx, ECHO_SERVER, SERVER_PORT);
+      const seen = await sbx.echo({ code: 'x = 1' });
+      // The lazily imported modules load under workerd too: git.js, and network.js (sandboxd
+      // then answers its request with a 404).
+      await sbx.git.init('/tmp/repo', { initialBranch: 'main' });
+      const gitStatus = await sbx.git.status('/tmp/repo');
+      const networkError = await sbx.updateNetwork({ denyOut: ({ allTraffic }) => [allTraffic] }).then(() => 'none', (err) => err.message);
+      return Response.json({
+        sandboxId: sbx.sandboxId, subclass: sbx instanceof ServerSandbox, constructedWith: sbx.constructedWith,
+        envdAccessToken: sbx.envdAccessToken, serverUrl: sbx.serverUrl, seen, gitStatus, networkError,
+      });
+    } finally {
+      await sbx.kill();
+    }
+  },
+};
