@@ -270,6 +270,9 @@ fn become_sandbox_root(userns: &OwnedFd) -> anyhow::Result<()> {
         libc::syscall(libc::SYS_setgroups, 0, std::ptr::null::<libc::gid_t>()) == 0
             && libc::syscall(libc::SYS_setresgid, 0, 0, 0) == 0
             && libc::syscall(libc::SYS_setresuid, 0, 0, 0) == 0
+            // A change of ids clears the parent-death signal: set it again, so the sandbox
+            // still dies with sandboxd.
+            && libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == 0
     };
     if !ok {
         return Err(std::io::Error::last_os_error()).context("becoming the sandbox's root");
