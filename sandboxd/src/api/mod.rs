@@ -36,6 +36,10 @@ pub struct ServeArgs {
     /// (default: `localhost:<listen port>`, which browsers resolve to this machine).
     #[arg(long)]
     pub domain: Option<String>,
+    /// Most processes and threads all sandboxes may have together (default: half of the
+    /// host's `kernel.pid_max`/`kernel.threads-max`), so they cannot take all of the host's.
+    #[arg(long)]
+    pub max_processes: Option<u64>,
 }
 
 pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
@@ -58,7 +62,11 @@ async fn serve_async(args: ServeArgs) -> anyhow::Result<()> {
     let domain = args
         .domain
         .unwrap_or_else(|| format!("localhost:{}", address.port()));
-    let (runtime, layers) = Runtime::open(RuntimeConfig::new(args.data_dir.clone()))
+    let config = RuntimeConfig {
+        max_processes: args.max_processes,
+        ..RuntimeConfig::new(args.data_dir.clone())
+    };
+    let (runtime, layers) = Runtime::open(config)
         .await
         .context("preparing the sandbox runtime")?;
     let store = store::Store::new(&control_dir);

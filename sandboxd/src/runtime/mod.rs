@@ -29,6 +29,7 @@ mod metrics;
 pub mod network;
 mod spawn;
 mod template;
+mod watchdog;
 
 use std::collections::{BTreeMap, HashSet};
 use std::fs::File;
@@ -41,12 +42,14 @@ use anyhow::{Context, bail};
 use tokio::net::{TcpSocket, TcpStream};
 
 pub use init::sandbox_init;
+pub use watchdog::run as run_watchdog;
 
 use agent::NetnsAgent;
 use cgroup::{Cgroups, SandboxCgroup};
 use layout::{InstanceLock, LayerPaths, Layout};
 use network::{Network, Uplink};
 use template::Template;
+use watchdog::Watchdog;
 
 /// Version string envd reports; the SDKs gate features on it (≥ 0.6.4 enables everything).
 pub const ENVD_VERSION: &str = "0.6.13";
@@ -66,6 +69,9 @@ pub struct RuntimeConfig {
     /// The `sandboxd` executable that becomes each sandbox's init and envd. The running
     /// executable by default; tests point it at the built binary.
     pub sandboxd_exe: PathBuf,
+    /// Cap on the processes and threads of all sandboxes together (`pids.max` of the
+    /// instance's cgroup); `None`: half of the host's `kernel.pid_max`/`threads-max`.
+    pub max_processes: Option<u64>,
 }
 
 impl RuntimeConfig {
@@ -73,6 +79,7 @@ impl RuntimeConfig {
         RuntimeConfig {
             data_dir: data_dir.into(),
             sandboxd_exe: std::env::current_exe().unwrap_or_else(|_| "/proc/self/exe".into()),
+            max_processes: None,
         }
     }
 }
@@ -157,7 +164,7 @@ pub struct Runtime {
     network: Arc<Network>,
     base: Template,
     /// Released by [`Runtime::close`] (or drop).
-    instance: Mutex<Option<InstanceLock>>,
+    instance: Mutex<Option<(InstanceLock, Watchdog)>>,
     _data_dir_lock: File,
 }
 
@@ -187,11 +194,18 @@ impl Runtime {
         let lock = layout.lock()?;
         let instance = layout.claim_instance()?;
         protect_from_oom_killer();
-        let cgroups = Cgroups::detect(&instance.id)?;
+        let max_processes = config
+            .max_processes
+            .unwrap_or_else(cgroup::default_instance_pids_max);
+        if max_processes < 16 {
+            bail!("max processes {max_processes} is too small: need at least 16");
+        }
+        let cgroups = Cgroups::detect(&instance.id, max_processes)?;
         let network = Arc::new(Network::new(&instance.id));
         let layers = cleanup::remove_leftovers(&layout, &cgroups, &network)?;
         cleanup::remove_dead_instances(&cgroups);
         let base = template::ensure_base(&layout.templates())?;
+        let watchdog = Watchdog::start(&config.sandboxd_exe, &instance.id)?;
         let runtime = Runtime {
             config,
             active: Arc::default(),
@@ -199,7 +213,7 @@ impl Runtime {
             cgroups,
             network,
             base,
-            instance: Mutex::new(Some(instance)),
+            instance: Mutex::new(Some((instance, watchdog))),
             _data_dir_lock: lock,
         };
         Ok((runtime, layers))
@@ -270,9 +284,10 @@ impl Runtime {
     }
 
     fn close_blocking(&self) -> anyhow::Result<()> {
-        let Some(instance) = self.instance.lock().unwrap().take() else {
+        let Some((instance, watchdog)) = self.instance.lock().unwrap().take() else {
             return Ok(());
         };
+        watchdog.stop();
         self.cgroups.remove_instance_dirs();
         self.network.close()?;
         instance.remove();
