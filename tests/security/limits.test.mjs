@@ -99,3 +99,53 @@ test('a memory-paused sandbox dies within seconds of kill -9 of sandboxd', async
   const again = await startSandboxd({ dataDir: sd.dataDir });
   await again.stop();
 });
+
+/** Bytes allocated under `dir` on the host (`du`), 0 if it is gone. */
+const hostDiskUsage = (dir) => Number(execFileSync('du', ['-s', '--block-size=1', dir]).toString().split('\t')[0]);
+const rssBytes = (pid) => Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) * 1024;
+
+test("1 GiB written to envd's stdout as root leaves host disk and sandboxd's memory bounded; the log is served", async () => {
+  const sd = await startSandboxd();
+  Object.assign(process.env, sd.env);
+  try {
+    const sbx = await Sandbox.create();
+    const [diskBefore, rssBefore] = [hostDiskUsage(sd.dataDir), rssBytes(sd.pid)];
+    const flood = await sbx.commands.run(
+      `yes "flood $(head -c 1000 /dev/zero | tr '\\0' x)" | head -c 1073741824 > /proc/1/fd/1; echo written`,
+      { user: 'root', timeoutMs: 300_000 },
+    );
+    assert.equal(flood.stdout, 'written\n');
+    const [diskAfter, rssAfter] = [hostDiskUsage(sd.dataDir), rssBytes(sd.pid)];
+    assert.ok(diskAfter - diskBefore < 16 << 20, `host disk of the data dir grew by ${diskAfter - diskBefore} bytes`);
+    assert.ok(rssAfter - rssBefore < 64 << 20, `sandboxd's RSS grew by ${rssAfter - rssBefore} bytes`);
+    assert.equal((await sbx.commands.run('echo still works')).stdout, 'still works\n');
+
+    const get = async (path) => {
+      const res = await fetch(new URL(path, sd.apiUrl), { headers: { 'X-API-Key': sd.apiKey } });
+      assert.equal(res.status, 200, path);
+      return res.json();
+    };
+    const v2 = await get(`/v2/sandboxes/${sbx.sandboxId}/logs?direction=backward&limit=5`);
+    assert.equal(v2.logs.length, 5);
+    assert.match(v2.logs[0].message, /^flood x{1000}$/);
+    assert.deepEqual(Object.keys(v2.logs[0]).sort(), ['fields', 'level', 'message', 'timestamp']);
+    const v1 = await get(`/sandboxes/${sbx.sandboxId}/logs`);
+    assert.ok(v1.logs.length <= 1000 && v1.logs.length === v1.logEntries.length);
+    const line = JSON.parse(v1.logs.at(-1).line);
+    assert.equal(line.level, 'info');
+    const kept = await get(`/v2/sandboxes/${sbx.sandboxId}/logs?limit=1000&search=flood`);
+    const keptBytes = kept.logs.reduce((n, l) => n + l.message.length, 0);
+    assert.ok(keptBytes <= 256 * 1024, `the ring keeps ${keptBytes} bytes`);
+
+    // A fresh sandbox's log holds the runtime's start-up lines and envd's own line.
+    const other = await Sandbox.create();
+    const boot = await get(`/v2/sandboxes/${other.sandboxId}/logs`);
+    const messages = boot.logs.map((l) => l.message);
+    assert.ok(messages.some((m) => m.startsWith(`starting sandbox ${other.sandboxId}`)), messages.join('\n'));
+    assert.ok(messages.includes('envd is ready'), messages.join('\n'));
+    assert.equal((await fetch(new URL('/v2/sandboxes/nope/logs', sd.apiUrl), { headers: { 'X-API-Key': sd.apiKey } })).status, 404);
+    assert.equal((await fetch(new URL(`/v2/sandboxes/${other.sandboxId}/logs?direction=up`, sd.apiUrl), { headers: { 'X-API-Key': sd.apiKey } })).status, 400);
+  } finally {
+    await sd.stop();
+  }
+});

@@ -106,6 +106,14 @@ impl Live {
         self.sandbox.write().await.take()
     }
 
+    /// envd's recent output in this run (empty once the sandbox stopped).
+    pub(super) async fn logs(&self) -> Vec<crate::runtime::LogLine> {
+        match &*self.sandbox.read().await {
+            Some(sandbox) => sandbox.logs(),
+            None => Vec::new(),
+        }
+    }
+
     pub(super) async fn metrics(&self) -> Option<anyhow::Result<crate::runtime::Metrics>> {
         match &*self.sandbox.read().await {
             Some(sandbox) => Some(sandbox.metrics().await),

@@ -7,6 +7,7 @@ mod error;
 mod ids;
 mod lifecycle;
 mod list;
+mod logs;
 mod model;
 mod routes;
 mod store;

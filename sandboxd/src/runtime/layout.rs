@@ -8,7 +8,7 @@
 //!
 //! /run/sandboxd/instance-<id>.lock   held by the live runtime of each instance
 //!   templates/base/      root/ (lower of /), usr-mask/ (upper lower of /usr), FORMAT
-//!   layers/<sandbox_id>/ upper/ work/ usr-upper/ usr-work/ merged/ boot_id envd.log
+//!   layers/<sandbox_id>/ upper/ work/ usr-upper/ usr-work/ merged/ boot_id
 //!   layers/.new-*        a layer being created (removed by open)
 //!   layers/.trash-*      a layer being deleted (removed by open)
 //! ```
@@ -199,9 +199,6 @@ impl LayerPaths {
     }
     pub fn boot_id(&self) -> PathBuf {
         self.dir.join("boot_id")
-    }
-    pub fn envd_log(&self) -> PathBuf {
-        self.dir.join("envd.log")
     }
     /// The directories whose contents are the sandbox's own files (what `disk_used` counts).
     pub fn writable_dirs(&self) -> [PathBuf; 2] {

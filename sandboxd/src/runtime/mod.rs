@@ -23,6 +23,7 @@ mod agent;
 mod cgroup;
 mod cleanup;
 mod envd_client;
+mod envd_log;
 mod init;
 mod layout;
 mod metrics;
@@ -33,7 +34,7 @@ mod watchdog;
 
 use std::collections::{BTreeMap, HashSet};
 use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -41,6 +42,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use tokio::net::{TcpSocket, TcpStream};
 
+pub use envd_log::LogLine;
 pub use init::sandbox_init;
 pub use watchdog::run as run_watchdog;
 
@@ -258,13 +260,14 @@ impl Runtime {
         };
         let sandbox = tokio::task::spawn_blocking(move || boot.run()).await??;
         if let Err(e) = sandbox.wait_ready(&spec.envd).await {
-            let tail = log_tail(&sandbox.layer.envd_log());
+            let tail = sandbox.log.tail(2000);
             sandbox.stop(layer == Layer::Keep).await?;
             return Err(e.context(format!(
                 "sandbox {} did not start; envd log: {tail}",
                 spec.sandbox_id
             )));
         }
+        sandbox.log.push("envd is ready");
         Ok(sandbox)
     }
 
@@ -314,6 +317,8 @@ pub struct Sandbox {
     sampler: Arc<metrics::Sampler>,
     /// `None` once stopped.
     running: Mutex<Option<Running>>,
+    /// envd's output and the runtime's start-up lines, bounded.
+    log: envd_log::EnvdLog,
 }
 
 struct Running {
@@ -352,6 +357,12 @@ impl Drop for ActiveId {
 impl Sandbox {
     pub fn sandbox_id(&self) -> &str {
         &self.id
+    }
+
+    /// The last lines envd wrote to its stdout and stderr in this run, with the runtime's own
+    /// start-up lines; at most 2,000 lines or 256 KiB, oldest first.
+    pub fn logs(&self) -> Vec<LogLine> {
+        self.log.lines()
     }
 
     /// Host PID of the sandbox's PID 1 (envd), e.g. for `nsenter`; `None` once stopped.
@@ -521,13 +532,4 @@ impl Drop for Sandbox {
 /// sandboxes reset this for themselves (see `init`).
 fn protect_from_oom_killer() {
     let _ = std::fs::write("/proc/self/oom_score_adj", "-500");
-}
-
-fn log_tail(path: &Path) -> String {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let start = text.len().saturating_sub(2000);
-    let start = (start..text.len())
-        .find(|i| text.is_char_boundary(*i))
-        .unwrap_or(text.len());
-    text[start..].trim().to_string()
 }

@@ -1,7 +1,6 @@
 //! Starting a sandbox: the blocking part of [`super::Runtime::start`] (layer, cgroup, namespace
 //! agent, init process, network), and entering a running sandbox from the host.
 
-use std::fs::File;
 use std::io::Write;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::process::CommandExt;
@@ -13,6 +12,7 @@ use anyhow::Context;
 
 use super::agent::NetnsAgent;
 use super::cgroup::{self, Cgroups, SandboxCgroup};
+use super::envd_log::EnvdLog;
 use super::layout::LayerPaths;
 use super::network::Network;
 use super::{
@@ -37,6 +37,11 @@ pub(super) struct Boot {
 impl Boot {
     pub fn run(self) -> anyhow::Result<Sandbox> {
         cleanup::prepare_layer(&self.layer, &self.trash, self.layer_mode)?;
+        let log = EnvdLog::default();
+        log.push(&format!(
+            "starting sandbox {} from template {} ({:?} layer)",
+            self.spec.sandbox_id, self.spec.template_id, self.layer_mode
+        ));
         let cgroup = match self
             .cgroups
             .create(&self.spec.sandbox_id, &self.spec.limits)
@@ -44,7 +49,7 @@ impl Boot {
             Ok(cgroup) => cgroup,
             Err(e) => return Err(self.undo_layer(e)),
         };
-        let (agent, init) = match self.spawn(&cgroup) {
+        let (agent, init) = match self.spawn(&cgroup, &log) {
             Ok(spawned) => spawned,
             Err(e) => {
                 let _ = cgroup.destroy();
@@ -63,6 +68,7 @@ impl Boot {
                 &self.spec.limits,
             )),
             running: Mutex::new(None),
+            log,
         };
         let mut running = Running {
             agent,
@@ -89,8 +95,9 @@ impl Boot {
     }
 
     /// Starts the namespace agent and, from it, the sandbox's init with envd's socket.
-    fn spawn(&self, cgroup: &SandboxCgroup) -> anyhow::Result<(NetnsAgent, Child)> {
-        let log = File::create(self.layer.envd_log())?;
+    fn spawn(&self, cgroup: &SandboxCgroup, log: &EnvdLog) -> anyhow::Result<(NetnsAgent, Child)> {
+        let (log_read, log_write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
+        log.drain(log_read)?;
         let agent = NetnsAgent::start()?;
         let spawned = agent
             .listener_blocking(ENVD_PORT)
@@ -100,7 +107,7 @@ impl Boot {
                     &agent,
                     &self.exe,
                     cgroup,
-                    &log,
+                    &log_write,
                     listener,
                     &self.init_config(),
                 )
@@ -158,7 +165,7 @@ fn spawn_init(
     agent: &NetnsAgent,
     exe: &Path,
     cgroup: &SandboxCgroup,
-    log: &File,
+    log: &OwnedFd,
     listener: OwnedFd,
     config: &init::InitConfig,
 ) -> anyhow::Result<Child> {
