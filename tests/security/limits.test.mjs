@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { Sandbox } from 'e2b';
+import { NotEnoughSpaceError, Sandbox } from 'e2b';
 import { startSandboxd } from '../helpers/sandboxd.mjs';
 import { waitUntil } from '../sandboxd/util.mjs';
 
@@ -100,8 +100,8 @@ test('a memory-paused sandbox dies within seconds of kill -9 of sandboxd', async
   await again.stop();
 });
 
-/** Bytes allocated under `dir` on the host (`du`), 0 if it is gone. */
-const hostDiskUsage = (dir) => Number(execFileSync('du', ['-s', '--block-size=1', dir]).toString().split('\t')[0]);
+/** Bytes allocated under `dir` on the host disk (`du -x`: not inside the layers mounted there). */
+const hostDiskUsage = (dir) => Number(execFileSync('du', ['-sx', '--block-size=1', dir]).toString().split('\t')[0]);
 const rssBytes = (pid) => Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) * 1024;
 
 test("1 GiB written to envd's stdout as root leaves host disk and sandboxd's memory bounded; the log is served", async () => {
@@ -145,6 +145,42 @@ test("1 GiB written to envd's stdout as root leaves host disk and sandboxd's mem
     assert.ok(messages.includes('envd is ready'), messages.join('\n'));
     assert.equal((await fetch(new URL('/v2/sandboxes/nope/logs', sd.apiUrl), { headers: { 'X-API-Key': sd.apiKey } })).status, 404);
     assert.equal((await fetch(new URL(`/v2/sandboxes/${other.sandboxId}/logs?direction=up`, sd.apiUrl), { headers: { 'X-API-Key': sd.apiKey } })).status, 400);
+  } finally {
+    await sd.stop();
+  }
+});
+
+test('diskSizeMB bounds the writable layer: ENOSPC inside, 507 on upload, the host disk untouched', async () => {
+  const sd = await startSandboxd({ args: ['--sandbox-disk-mb', '128'] });
+  Object.assign(process.env, sd.env);
+  try {
+    const sbx = await Sandbox.create();
+    const diskBefore = hostDiskUsage(sd.dataDir);
+    const size = await sbx.commands.run("df -m --output=size / | tail -1");
+    const sizeMb = Number(size.stdout.trim());
+    assert.ok(sizeMb > 100 && sizeMb <= 128, `df inside says ${sizeMb} MiB`);
+
+    // Root writing 400 MiB gets ENOSPC at the sandbox's size, not the host's.
+    const dd = await sbx.commands.run('dd if=/dev/urandom of=/root/big bs=1M count=400 2>&1', { user: 'root', timeoutMs: 120_000 }).catch((e) => e);
+    assert.notEqual(dd.exitCode, 0);
+    assert.match(dd.stdout, /No space left on device/);
+    assert.ok(hostDiskUsage(sd.dataDir) - diskBefore < 140 << 20, `host disk grew by ${hostDiskUsage(sd.dataDir) - diskBefore}`);
+    const metrics = await sbx.getMetrics();
+    assert.ok(metrics.length === 0 || metrics.at(-1).diskTotal === 128 << 20);
+
+    // An upload past the free space: 507, and no half-written file.
+    await sbx.commands.run('rm /root/big', { user: 'root' });
+    await assert.rejects(sbx.files.write('/home/user/upload.bin', new Uint8Array(200 << 20).fill(1)), NotEnoughSpaceError);
+    assert.equal(await sbx.files.exists('/home/user/upload.bin'), false);
+    assert.ok(hostDiskUsage(sd.dataDir) - diskBefore < 140 << 20);
+
+    // The space is there again once freed, and a disk pause keeps the layer (and its size).
+    await sbx.files.write('/home/user/small.txt', 'fits');
+    assert.equal(await sbx.pause({ keepMemory: false }), true);
+    assert.deepEqual(sd.leaks().filter((l) => l.startsWith('mount:')), [], 'a paused layer is not mounted');
+    const resumed = await sbx.connect();
+    assert.equal(await resumed.files.read('/home/user/small.txt'), 'fits');
+    assert.equal(Number((await resumed.commands.run("df -m --output=size / | tail -1")).stdout.trim()), sizeMb);
   } finally {
     await sd.stop();
   }

@@ -142,6 +142,8 @@ pub struct Controller {
     domain: Option<String>,
     pub(super) sandboxes: Mutex<HashMap<String, Entry>>,
     pub(super) shutting_down: AtomicBool,
+    /// `diskSizeMB` of new sandboxes.
+    sandbox_disk_mb: u64,
 }
 
 impl Controller {
@@ -185,9 +187,16 @@ impl Controller {
             domain,
             sandboxes: Mutex::new(sandboxes),
             shutting_down: AtomicBool::new(false),
+            sandbox_disk_mb: DEFAULT_LIMITS.disk_mb,
         };
         controller.persist(&controller.lock());
         Ok(controller)
+    }
+
+    /// Gives new sandboxes a disk of `mb` MiB instead of the default.
+    pub fn with_sandbox_disk_mb(mut self, mb: u64) -> Controller {
+        self.sandbox_disk_mb = mb;
+        self
     }
 
     pub fn credentials(&self) -> &Credentials {
@@ -221,7 +230,10 @@ impl Controller {
             sandbox_id: record.sandbox_id.clone(),
             template_id: record.template_id.clone(),
             allow_internet_access: record.allow_internet_access != Some(false),
-            limits: DEFAULT_LIMITS,
+            limits: Limits {
+                disk_mb: record.disk_size_mb,
+                ..DEFAULT_LIMITS
+            },
             envd: EnvdInit {
                 env_vars: record.env_vars.clone(),
                 access_token: record.envd_access_token.clone(),
@@ -295,7 +307,7 @@ impl Controller {
             auto_resume,
             cpu_count: DEFAULT_LIMITS.cpu_count,
             memory_mb: DEFAULT_LIMITS.memory_mb,
-            disk_size_mb: DEFAULT_LIMITS.disk_mb,
+            disk_size_mb: self.sandbox_disk_mb,
             paused: None,
         };
         let spec = self.spec_for(&record);

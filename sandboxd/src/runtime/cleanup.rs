@@ -15,7 +15,8 @@ use anyhow::{Context, bail};
 
 use super::Layer;
 use super::cgroup::Cgroups;
-use super::layout::{InstanceLock, LayerPaths, Layout, random_name};
+use super::disk;
+use super::layout::{InstanceLock, LayerPaths, Layout, disk_images_of, random_name};
 use super::network::Network;
 use super::template;
 
@@ -36,10 +37,13 @@ pub(crate) fn remove_leftovers(
         .remove_leftovers()
         .context("removing leftover sandbox networking")?;
     template::remove_leftovers(&layout.templates())?;
+    disk::remove_leftovers(&layout.disk_images())?;
     let mut layers = Vec::new();
     for entry in fs::read_dir(layout.layers())? {
         let entry = entry?;
         let name = entry.file_name().to_string_lossy().into_owned();
+        // A layer whose sandbox died with the last run is still mounted on the host.
+        disk::unmount(&LayerPaths { dir: entry.path() }.fs())?;
         if name.starts_with('.') {
             template::remove_tree(&entry.path())?;
         } else if entry.file_type()?.is_dir() {
@@ -73,22 +77,21 @@ pub(crate) fn remove_dead_instances(cgroups: &Cgroups) {
     }
 }
 
-/// Creates an empty layer (`Fresh`, replacing any old one) or checks that the kept one exists.
+/// Creates an empty layer of `disk_mb` (`Fresh`, replacing any old one) or checks that the
+/// kept one exists; either way its filesystem is mounted on the host afterwards.
 pub(crate) fn prepare_layer(
     layer: &LayerPaths,
     layers_dir: &Path,
     mode: Layer,
+    disk_mb: u64,
 ) -> anyhow::Result<()> {
     match mode {
         Layer::Keep => {
-            if !layer.upper().is_dir() {
+            if !layer.image().is_file() {
                 bail!("no writable layer to keep at {}", layer.dir.display());
             }
-            // Work directories are overlayfs scratch space; stale contents are harmless but
-            // they must exist.
-            for dir in [layer.work(), layer.usr_work(), layer.merged()] {
-                fs::create_dir_all(dir)?;
-            }
+            fs::create_dir_all(layer.fs())?;
+            disk::mount(&layer.image(), &layer.fs())?;
         }
         Layer::Fresh => {
             delete_layer(layer, layers_dir)?;
@@ -101,19 +104,35 @@ pub(crate) fn prepare_layer(
                 dir: layers_dir.join(format!(".new-{name}-{}", random_name(6))),
             };
             fs::create_dir(&new.dir)?;
-            for dir in [
-                new.upper(),
-                new.work(),
-                new.usr_upper(),
-                new.usr_work(),
-                new.merged(),
-            ] {
-                fs::create_dir(&dir)?;
-                fs::set_permissions(&dir, fs::Permissions::from_mode(0o755))?;
-            }
+            disk::create_image(&disk_images_of(layers_dir), &new.image(), disk_mb)?;
+            fs::create_dir(new.fs())?;
             fs::rename(&new.dir, &layer.dir)
                 .with_context(|| format!("creating layer {}", layer.dir.display()))?;
+            disk::mount(&layer.image(), &layer.fs()).inspect_err(|_| {
+                let _ = delete_layer(layer, layers_dir);
+            })?;
         }
+    }
+    // Work directories are overlayfs scratch space; stale contents are harmless but they must
+    // exist (and the others do after the first boot).
+    let dirs = [
+        layer.upper(),
+        layer.work(),
+        layer.usr_upper(),
+        layer.usr_work(),
+        layer.merged(),
+    ];
+    let made = dirs.iter().try_for_each(|dir| match fs::create_dir(dir) {
+        Ok(()) => fs::set_permissions(dir, fs::Permissions::from_mode(0o755)),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    });
+    if let Err(e) = made {
+        let _ = match mode {
+            Layer::Fresh => delete_layer(layer, layers_dir),
+            Layer::Keep => disk::unmount(&layer.fs()),
+        };
+        return Err(e).with_context(|| format!("preparing layer {}", layer.dir.display()));
     }
     Ok(())
 }
@@ -126,6 +145,7 @@ pub(crate) fn delete_layer(layer: &LayerPaths, layers_dir: &Path) -> anyhow::Res
         .context("layer path")?
         .to_string_lossy();
     let trash = layers_dir.join(format!(".trash-{name}-{}", random_name(6)));
+    disk::unmount(&layer.fs())?;
     match fs::rename(&layer.dir, &trash) {
         Ok(()) => template::remove_tree(&trash),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),

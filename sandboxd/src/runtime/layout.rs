@@ -8,7 +8,10 @@
 //!
 //! /run/sandboxd/instance-<id>.lock   held by the live runtime of each instance
 //!   templates/base/      root/ (lower of /), usr-mask/ (upper lower of /usr), FORMAT
-//!   layers/<sandbox_id>/ upper/ work/ usr-upper/ usr-work/ merged/ boot_id
+//!   layers/<sandbox_id>/ disk.img (the layer's filesystem, see `disk`), fs/ (where it is
+//!                        mounted while the sandbox runs: upper/ work/ usr-upper/ usr-work/),
+//!                        merged/ boot_id
+//!   disk-images/<mb>.img an empty formatted filesystem of each size, copied for new layers
 //!   layers/.new-*        a layer being created (removed by open)
 //!   layers/.trash-*      a layer being deleted (removed by open)
 //! ```
@@ -39,6 +42,10 @@ impl Layout {
 
     pub fn layers(&self) -> PathBuf {
         self.root.join("layers")
+    }
+
+    pub fn disk_images(&self) -> PathBuf {
+        disk_images_of(&self.layers())
     }
 
     pub fn layer(&self, sandbox_id: &str) -> LayerPaths {
@@ -181,17 +188,25 @@ pub(crate) struct LayerPaths {
 }
 
 impl LayerPaths {
+    /// The sandbox's filesystem image (its size is `diskSizeMB`).
+    pub fn image(&self) -> PathBuf {
+        self.dir.join("disk.img")
+    }
+    /// Where the image is mounted on the host while the sandbox runs.
+    pub fn fs(&self) -> PathBuf {
+        self.dir.join("fs")
+    }
     pub fn upper(&self) -> PathBuf {
-        self.dir.join("upper")
+        self.fs().join("upper")
     }
     pub fn work(&self) -> PathBuf {
-        self.dir.join("work")
+        self.fs().join("work")
     }
     pub fn usr_upper(&self) -> PathBuf {
-        self.dir.join("usr-upper")
+        self.fs().join("usr-upper")
     }
     pub fn usr_work(&self) -> PathBuf {
-        self.dir.join("usr-work")
+        self.fs().join("usr-work")
     }
     /// Mount point of the root overlay; only ever mounted inside the sandbox's mount namespace.
     pub fn merged(&self) -> PathBuf {
@@ -200,10 +215,11 @@ impl LayerPaths {
     pub fn boot_id(&self) -> PathBuf {
         self.dir.join("boot_id")
     }
-    /// The directories whose contents are the sandbox's own files (what `disk_used` counts).
-    pub fn writable_dirs(&self) -> [PathBuf; 2] {
-        [self.upper(), self.usr_upper()]
-    }
+}
+
+/// `disk-images/` next to the `layers/` directory `layers_dir`.
+pub(crate) fn disk_images_of(layers_dir: &Path) -> PathBuf {
+    layers_dir.with_file_name("disk-images")
 }
 
 /// Sandbox IDs become directory, cgroup and file names: allow only a safe alphabet.

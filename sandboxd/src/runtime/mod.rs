@@ -22,6 +22,7 @@
 mod agent;
 mod cgroup;
 mod cleanup;
+mod disk;
 mod envd_client;
 mod envd_log;
 mod init;
@@ -91,7 +92,8 @@ impl RuntimeConfig {
 pub struct Limits {
     pub cpu_count: u32,
     pub memory_mb: u64,
-    /// Reported as `disk_total` in metrics; not enforced (the layer is a plain directory).
+    /// Size of the sandbox's own filesystem (its writable layer): writes past it fail with
+    /// `ENOSPC`. Set when the layer is created; a kept layer keeps its size.
     pub disk_mb: u64,
     pub pids_max: u64,
 }
@@ -99,9 +101,15 @@ pub struct Limits {
 impl Limits {
     /// Refuses limits no sandbox could boot with (envd alone needs a few MiB and threads).
     fn check(&self) -> anyhow::Result<()> {
-        if self.cpu_count == 0 || self.memory_mb < 16 || self.pids_max < 16 {
+        if self.cpu_count == 0
+            || self.memory_mb < 16
+            || self.pids_max < 16
+            || self.disk_mb < disk::MIN_DISK_MB
+        {
             bail!(
-                "limits too small: need cpu_count >= 1, memory_mb >= 16, pids_max >= 16 ({self:?})"
+                "limits too small: need cpu_count >= 1, memory_mb >= 16, pids_max >= 16, \
+                 disk_mb >= {} ({self:?})",
+                disk::MIN_DISK_MB
             );
         }
         Ok(())
@@ -511,6 +519,7 @@ impl Sandbox {
                 network.detach(uplink);
             }
             cgroup.destroy()?;
+            disk::unmount(&layer.fs())?;
             if !keep_layer {
                 cleanup::delete_layer(&layer, &trash)?;
             }

@@ -17,7 +17,7 @@ use super::layout::LayerPaths;
 use super::network::Network;
 use super::{
     ActiveId, ENVD_LISTEN_FD, ENVD_PORT, Layer, Running, SANDBOX_PATH, Sandbox, SandboxSpec,
-    cleanup, init, metrics, template,
+    cleanup, disk, init, metrics, template,
 };
 
 /// Everything a start needs, moved onto a blocking thread.
@@ -36,7 +36,8 @@ pub(super) struct Boot {
 
 impl Boot {
     pub fn run(self) -> anyhow::Result<Sandbox> {
-        cleanup::prepare_layer(&self.layer, &self.trash, self.layer_mode)?;
+        let disk_mb = self.spec.limits.disk_mb;
+        cleanup::prepare_layer(&self.layer, &self.trash, self.layer_mode, disk_mb)?;
         let log = EnvdLog::default();
         log.push(&format!(
             "starting sandbox {} from template {} ({:?} layer)",
@@ -64,7 +65,7 @@ impl Boot {
             network: self.network.clone(),
             sampler: Arc::new(metrics::Sampler::new(
                 cgroup,
-                self.layer.writable_dirs().to_vec(),
+                self.layer.fs(),
                 &self.spec.limits,
             )),
             running: Mutex::new(None),
@@ -122,9 +123,10 @@ impl Boot {
     }
 
     fn undo_layer(&self, error: anyhow::Error) -> anyhow::Error {
-        if self.layer_mode == Layer::Fresh {
-            let _ = cleanup::delete_layer(&self.layer, &self.trash);
-        }
+        let _ = match self.layer_mode {
+            Layer::Fresh => cleanup::delete_layer(&self.layer, &self.trash),
+            Layer::Keep => disk::unmount(&self.layer.fs()),
+        };
         error
     }
 
