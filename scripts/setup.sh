@@ -10,8 +10,9 @@ WASM_BINDGEN_VERSION=$(sed -n 's/^wasm-bindgen = { version = "=\([0-9.]*\)".*/\1
 
 # binaryen: wasm-opt; chromium(-driver): browser tests; iproute2/iptables: sandbox networking;
 # sudo: inside sandboxes (the base template is assembled from this machine's /usr);
-# procps (pgrep) and util-linux (nsenter, setpriv): the runtime tests run commands inside.
-APT_PACKAGES=(binaryen chromium chromium-driver iproute2 iptables sudo python3 python3-venv curl procps util-linux)
+# procps (pgrep) and util-linux (nsenter, setpriv): the runtime tests run commands inside;
+# e2fsprogs (mkfs.ext4) and util-linux (mount): each sandbox's disk image.
+APT_PACKAGES=(binaryen chromium chromium-driver iproute2 iptables sudo python3 python3-venv curl procps util-linux e2fsprogs)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
