@@ -3,9 +3,11 @@
 //! Layers change state only by renames, so a crash at any point leaves either a complete layer
 //! under its ID or a `.new-*`/`.trash-*` directory that the next open removes. Everything else a
 //! sandbox has on the host is named after this instance (cgroups, host links, iptables rules)
-//! and removed by [`remove_leftovers`]; mounts and namespaces live only as long as the sandbox's
-//! processes, which die with sandboxd (parent-death signal) or with their cgroup. The same
-//! names let any instance clean up after another one that died for good.
+//! and removed by [`remove_leftovers`], which also unmounts the layers' disk images still
+//! mounted on the host; the other mounts and the namespaces live only as long as the sandbox's
+//! processes, which die with sandboxd (parent-death signal, or the watchdog for frozen ones)
+//! or with their cgroup. The same names let any instance clean up after another one that died
+//! for good.
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -16,7 +18,7 @@ use anyhow::{Context, bail};
 use super::Layer;
 use super::cgroup::Cgroups;
 use super::disk;
-use super::layout::{InstanceLock, LayerPaths, Layout, disk_images_of, random_name};
+use super::layout::{InstanceLock, LayerPaths, Layout, random_name};
 use super::network::Network;
 use super::template;
 
@@ -84,6 +86,7 @@ pub(crate) fn prepare_layer(
     layers_dir: &Path,
     mode: Layer,
     disk_mb: u64,
+    spares: &disk::Spares,
 ) -> anyhow::Result<()> {
     match mode {
         Layer::Keep => {
@@ -95,22 +98,25 @@ pub(crate) fn prepare_layer(
         }
         Layer::Fresh => {
             delete_layer(layer, layers_dir)?;
-            let name = layer
-                .dir
-                .file_name()
-                .context("layer path")?
-                .to_string_lossy();
-            let new = LayerPaths {
-                dir: layers_dir.join(format!(".new-{name}-{}", random_name(6))),
-            };
-            fs::create_dir(&new.dir)?;
-            disk::create_image(&disk_images_of(layers_dir), &new.image(), disk_mb)?;
-            fs::create_dir(new.fs())?;
-            fs::rename(&new.dir, &layer.dir)
-                .with_context(|| format!("creating layer {}", layer.dir.display()))?;
-            disk::mount(&layer.image(), &layer.fs()).inspect_err(|_| {
-                let _ = delete_layer(layer, layers_dir);
-            })?;
+            if !spares.take(disk_mb, &layer.dir) {
+                let name = layer
+                    .dir
+                    .file_name()
+                    .context("layer path")?
+                    .to_string_lossy();
+                let new = LayerPaths {
+                    dir: layers_dir.join(format!(".new-{name}-{}", random_name(6))),
+                };
+                // Built under a temporary name and mounted there: the mount moves with the
+                // directory when it is renamed into place.
+                let built = disk::build_layer(layers_dir, &new, disk_mb)
+                    .and_then(|()| Ok(fs::rename(&new.dir, &layer.dir)?));
+                if let Err(e) = built {
+                    let _ = disk::unmount(&new.fs());
+                    let _ = template::remove_tree(&new.dir);
+                    return Err(e.context(format!("creating layer {}", layer.dir.display())));
+                }
+            }
         }
     }
     // Work directories are overlayfs scratch space; stale contents are harmless but they must

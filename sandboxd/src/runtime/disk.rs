@@ -13,26 +13,146 @@
 //! formatted once into `runtime/disk-images/<mb>.img` and new layers get a copy of its data
 //! extents (holes stay holes). `noinit_itable` keeps the kernel from zeroing the inode tables of
 //! every image in the background: a new image's tables are holes, which read as zeros anyway.
+//!
+//! Even so, copying and mounting an image costs tens of milliseconds on a busy host, which would
+//! more than double a create. [`Spares`] keeps a few empty layers of the size last asked for
+//! ready (copied and mounted) as `layers/.spare-<mb>-*`, refilled by a thread in
+//! the background; a create renames one into place (the mount moves with its directory).
 
 use std::fs::{self, File, OpenOptions};
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Sender, channel};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 
 use anyhow::{Context, bail};
 use nix::mount::{MntFlags, umount2};
 
-use super::layout::random_name;
+use super::layout::{LayerPaths, disk_images_of, random_name};
 
 const MIB: u64 = 1024 * 1024;
 /// Smallest size a sandbox may ask for (ext4 metadata alone takes a few MiB).
 pub(crate) const MIN_DISK_MB: u64 = 64;
 const MOUNT_OPTIONS: &str = "loop,nosuid,nodev,noinit_itable";
+/// Empty layers kept ready.
+const SPARES: usize = 2;
+
+/// Ready-made empty layers (see the module documentation).
+pub(crate) struct Spares {
+    layers_dir: PathBuf,
+    /// Size of the spares to make; 0 until the first create says.
+    wanted_mb: Arc<AtomicU64>,
+    wake: Mutex<Option<Sender<()>>>,
+    worker: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Spares {
+    pub fn start(layers_dir: &Path) -> anyhow::Result<Spares> {
+        let (wake, woken) = channel::<()>();
+        let wanted_mb = Arc::new(AtomicU64::new(0));
+        let (dir, wanted) = (layers_dir.to_path_buf(), wanted_mb.clone());
+        let worker = std::thread::Builder::new()
+            .name("layer-spares".into())
+            .spawn(move || {
+                // Each wake-up tops the pool up; the loop ends when `stop` drops the sender.
+                while woken.recv().is_ok() {
+                    let size_mb = wanted.load(Ordering::Relaxed);
+                    while size_mb > 0 && spares_of(&dir, size_mb).len() < SPARES {
+                        if let Err(e) = make_spare(&dir, size_mb) {
+                            eprintln!("sandboxd: preparing an empty layer: {e:#}");
+                            break;
+                        }
+                    }
+                }
+            })?;
+        Ok(Spares {
+            layers_dir: layers_dir.to_path_buf(),
+            wanted_mb,
+            wake: Mutex::new(Some(wake)),
+            worker: Mutex::new(Some(worker)),
+        })
+    }
+
+    /// Moves a ready layer of `size_mb` to `layer` (which must not exist) and asks for more of
+    /// that size; `false` if none was ready.
+    pub fn take(&self, size_mb: u64, layer: &Path) -> bool {
+        self.wanted_mb.store(size_mb, Ordering::Relaxed);
+        // A concurrent start may take the same spare first: then try the next.
+        let taken = spares_of(&self.layers_dir, size_mb)
+            .iter()
+            .any(|spare| fs::rename(spare, layer).is_ok());
+        if let Some(wake) = &*self.wake.lock().unwrap() {
+            let _ = wake.send(());
+        }
+        taken
+    }
+
+    /// Stops the refills and removes the spares (called at close, so nothing stays mounted).
+    pub fn stop(&self) -> anyhow::Result<()> {
+        drop(self.wake.lock().unwrap().take());
+        if let Some(worker) = self.worker.lock().unwrap().take() {
+            let _ = worker.join();
+        }
+        for entry in fs::read_dir(&self.layers_dir)?.flatten() {
+            if entry.file_name().to_string_lossy().starts_with(".spare-") {
+                let spare = LayerPaths { dir: entry.path() };
+                unmount(&spare.fs())?;
+                fs::remove_dir_all(&spare.dir)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn spares_of(layers_dir: &Path, size_mb: u64) -> Vec<PathBuf> {
+    let prefix = format!(".spare-{size_mb}-");
+    fs::read_dir(layers_dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+        .map(|e| e.path())
+        .collect()
+}
+
+/// Builds an empty, mounted layer as `.new-*` and renames it to `.spare-<mb>-*` once complete
+/// (a crash in between leaves a `.new-*` directory, which the next open removes).
+fn make_spare(layers_dir: &Path, size_mb: u64) -> anyhow::Result<()> {
+    let suffix = random_name(6);
+    let new = LayerPaths {
+        dir: layers_dir.join(format!(".new-spare-{suffix}")),
+    };
+    let built = build_layer(layers_dir, &new, size_mb).and_then(|()| {
+        let spare = layers_dir.join(format!(".spare-{size_mb}-{suffix}"));
+        Ok(fs::rename(&new.dir, spare)?)
+    });
+    if built.is_err() && new.dir.exists() {
+        let _ = unmount(&new.fs());
+        let _ = fs::remove_dir_all(&new.dir);
+    }
+    built
+}
+
+/// Creates the directory `layer` with a fresh image of `size_mb`, mounted.
+pub(crate) fn build_layer(
+    layers_dir: &Path,
+    layer: &LayerPaths,
+    size_mb: u64,
+) -> anyhow::Result<()> {
+    fs::create_dir(&layer.dir)?;
+    create_image(&disk_images_of(layers_dir), &layer.image(), size_mb)?;
+    fs::create_dir(layer.fs())?;
+    fs::create_dir(layer.merged())?;
+    mount(&layer.image(), &layer.fs())
+}
 
 /// Creates `image`, an empty ext4 filesystem of `size_mb`, as a sparse copy of the formatted
 /// image of that size in `cache_dir` (formatted on first use).
-pub(crate) fn create_image(cache_dir: &Path, image: &Path, size_mb: u64) -> anyhow::Result<()> {
+fn create_image(cache_dir: &Path, image: &Path, size_mb: u64) -> anyhow::Result<()> {
     let formatted = formatted_image(cache_dir, size_mb)?;
     copy_sparse(&formatted, image)
         .with_context(|| format!("creating the disk image {}", image.display()))

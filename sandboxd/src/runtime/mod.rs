@@ -173,6 +173,7 @@ pub struct Runtime {
     cgroups: Cgroups,
     network: Arc<Network>,
     base: Template,
+    spares: Arc<disk::Spares>,
     /// Released by [`Runtime::close`] (or drop).
     instance: Mutex<Option<(InstanceLock, Watchdog)>>,
     _data_dir_lock: File,
@@ -216,6 +217,7 @@ impl Runtime {
         cleanup::remove_dead_instances(&cgroups);
         let base = template::ensure_base(&layout.templates())?;
         let watchdog = Watchdog::start(&config.sandboxd_exe, &instance.id)?;
+        let spares = Arc::new(disk::Spares::start(&layout.layers())?);
         let runtime = Runtime {
             config,
             active: Arc::default(),
@@ -223,6 +225,7 @@ impl Runtime {
             cgroups,
             network,
             base,
+            spares,
             instance: Mutex::new(Some((instance, watchdog))),
             _data_dir_lock: lock,
         };
@@ -260,6 +263,7 @@ impl Runtime {
             layer_mode: layer,
             layer: self.layout.layer(&spec.sandbox_id),
             trash: self.layout.layers(),
+            spares: self.spares.clone(),
             exe: self.config.sandboxd_exe.clone(),
             template_root: self.base.root(),
             usr_lowers: self.base.usr_lowers(),
@@ -299,10 +303,11 @@ impl Runtime {
             return Ok(());
         };
         watchdog.stop();
+        let spares = self.spares.stop();
         self.cgroups.remove_instance_dirs();
         self.network.close()?;
         instance.remove();
-        Ok(())
+        spares.context("removing the spare layers")
     }
 }
 

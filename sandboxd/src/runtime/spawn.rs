@@ -27,6 +27,7 @@ pub(super) struct Boot {
     pub layer_mode: Layer,
     pub layer: LayerPaths,
     pub trash: PathBuf,
+    pub spares: Arc<disk::Spares>,
     pub exe: PathBuf,
     pub template_root: PathBuf,
     pub usr_lowers: Vec<PathBuf>,
@@ -37,7 +38,13 @@ pub(super) struct Boot {
 impl Boot {
     pub fn run(self) -> anyhow::Result<Sandbox> {
         let disk_mb = self.spec.limits.disk_mb;
-        cleanup::prepare_layer(&self.layer, &self.trash, self.layer_mode, disk_mb)?;
+        cleanup::prepare_layer(
+            &self.layer,
+            &self.trash,
+            self.layer_mode,
+            disk_mb,
+            &self.spares,
+        )?;
         let log = EnvdLog::default();
         log.push(&format!(
             "starting sandbox {} from template {} ({:?} layer)",
