@@ -297,11 +297,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("sbx-disk-{}", random_name(8)));
         fs::create_dir_all(&dir).unwrap();
         let (from, to) = (dir.join("from"), dir.join("to"));
-        let file = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .open(&from)
-            .unwrap();
+        let file = File::create(&from).unwrap();
         file.set_len(64 * MIB).unwrap();
         use std::os::unix::fs::FileExt;
         file.write_at(b"start", 0).unwrap();
