@@ -25,6 +25,8 @@ enum Command {
     RuntimeWatchdog {
         #[arg(long)]
         instance: String,
+        #[arg(long)]
+        layers: std::path::PathBuf,
     },
 }
 
@@ -33,6 +35,6 @@ fn main() -> anyhow::Result<()> {
         Command::Serve(args) => api::serve(args),
         Command::Envd(args) => envd::run(args),
         Command::SandboxInit => runtime::sandbox_init(),
-        Command::RuntimeWatchdog { instance } => runtime::run_watchdog(&instance),
+        Command::RuntimeWatchdog { instance, layers } => runtime::run_watchdog(&instance, &layers),
     }
 }

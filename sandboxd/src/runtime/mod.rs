@@ -216,7 +216,7 @@ impl Runtime {
         let layers = cleanup::remove_leftovers(&layout, &cgroups, &network)?;
         cleanup::remove_dead_instances(&cgroups);
         let base = template::ensure_base(&layout.templates())?;
-        let watchdog = Watchdog::start(&config.sandboxd_exe, &instance.id)?;
+        let watchdog = Watchdog::start(&config.sandboxd_exe, &instance.id, &layout.layers())?;
         let spares = Arc::new(disk::Spares::start(&layout.layers())?);
         let runtime = Runtime {
             config,

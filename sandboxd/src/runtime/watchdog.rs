@@ -5,7 +5,9 @@
 //! frozen one (a memory pause) does not act on SIGKILL until it is thawed, so it would live on
 //! until the next start of the same data dir. The watchdog holds the read end of a pipe whose
 //! only write end is in sandboxd; when the kernel closes that end, the watchdog thaws and kills
-//! every sandbox cgroup of the instance and exits. It holds no lock and no other descriptor.
+//! every sandbox cgroup of the instance, unmounts the layers' disk images (so that nothing is
+//! left mounted even if the data dir is never opened again) and exits. It holds no lock and no
+//! other descriptor.
 
 use std::io::Read;
 use std::os::unix::process::CommandExt;
@@ -15,6 +17,8 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use anyhow::Context;
 
 use super::cgroup::Cgroups;
+use super::disk;
+use super::layout::LayerPaths;
 
 /// The running watchdog, seen from sandboxd.
 pub(crate) struct Watchdog {
@@ -24,12 +28,13 @@ pub(crate) struct Watchdog {
 }
 
 impl Watchdog {
-    /// Starts `sandboxd runtime-watchdog --instance <id>` in a session of its own (a terminal's
-    /// Ctrl-C must not end it before sandboxd).
-    pub fn start(exe: &Path, instance: &str) -> anyhow::Result<Watchdog> {
+    /// Starts `sandboxd runtime-watchdog --instance <id> --layers <dir>` in a session of its
+    /// own (a terminal's Ctrl-C must not end it before sandboxd).
+    pub fn start(exe: &Path, instance: &str, layers_dir: &Path) -> anyhow::Result<Watchdog> {
         let mut command = Command::new(exe);
         command
-            .args(["runtime-watchdog", "--instance", instance])
+            .args(["runtime-watchdog", "--instance", instance, "--layers"])
+            .arg(layers_dir)
             .env_clear()
             .stdin(Stdio::piped())
             .stdout(Stdio::null());
@@ -57,8 +62,8 @@ impl Watchdog {
 }
 
 /// Entry point of `sandboxd runtime-watchdog`: waits until sandboxd's end of the pipe on stdin
-/// closes, then kills what is left of the instance's sandboxes.
-pub fn run(instance: &str) -> anyhow::Result<()> {
+/// closes, then kills what is left of the instance's sandboxes and unmounts their layers.
+pub fn run(instance: &str, layers_dir: &Path) -> anyhow::Result<()> {
     let mut sink = [0u8; 64];
     let mut stdin = std::io::stdin();
     // Nothing is ever written: a read returns only at EOF (or on an error, which means the
@@ -74,6 +79,16 @@ pub fn run(instance: &str) -> anyhow::Result<()> {
         }
     }
     cgroups.remove_instance_dirs();
+    for entry in std::fs::read_dir(layers_dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        if let Err(e) = disk::unmount(&LayerPaths { dir: entry.path() }.fs()) {
+            eprintln!("sandboxd watchdog: {e:#}");
+            failed = true;
+        }
+    }
     if failed {
         anyhow::bail!("some sandboxes of instance {instance} could not be killed");
     }
