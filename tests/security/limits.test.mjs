@@ -94,6 +94,9 @@ test('a memory-paused sandbox dies within seconds of kill -9 of sandboxd', async
   const alive = () => pids.filter((p) => existsSync(`/proc/${p}`));
   await waitUntil(() => alive().length === 0, 5_000, `frozen sandbox processes outlived sandboxd: ${alive()}`);
   assert.deepEqual(hostPids(sd, sbx.sandboxId), []);
+  // Its disk image (and the spare ones) are unmounted too, without waiting for a restart.
+  const mounted = () => readFileSync('/proc/self/mountinfo', 'utf8').includes(sd.dataDir);
+  await waitUntil(() => !mounted(), 5_000, 'layer images stayed mounted after the crash');
 
   // The next start finds the sandbox filesystem-paused and cleans the rest up.
   const again = await startSandboxd({ dataDir: sd.dataDir });
