@@ -58,6 +58,10 @@ impl Spares {
         let worker = std::thread::Builder::new()
             .name("layer-spares".into())
             .spawn(move || {
+                // Refills must not compete with the starts they are for: lowest CPU priority
+                // for this thread and the `mount` processes it runs (nice is per thread).
+                // SAFETY: setpriority(2) on the calling thread (who 0).
+                unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, 19) };
                 // Each wake-up tops the pool up; the loop ends when `stop` drops the sender.
                 while woken.recv().is_ok() {
                     let size_mb = wanted.load(Ordering::Relaxed);
