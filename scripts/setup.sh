@@ -12,8 +12,9 @@ WASM_BINDGEN_VERSION=$(sed -n 's/^wasm-bindgen = { version = "=\([0-9.]*\)".*/\1
 # sudo: inside sandboxes (the base template is assembled from this machine's /usr);
 # python-is-python3 and python3-pip: `python` and `pip` inside, as E2B's base template has them;
 # procps (pgrep) and util-linux (nsenter, setpriv): the runtime tests run commands inside;
-# git (sandbox.git tests) and strace (seccomp tests) are used inside sandboxes too.
-APT_PACKAGES=(binaryen chromium chromium-driver iproute2 iptables sudo python3 python3-venv python-is-python3 python3-pip curl procps util-linux git strace)
+# git (sandbox.git tests) and strace (seccomp tests) are used inside sandboxes too;
+# e2fsprogs (mkfs.ext4) and util-linux (mount): each sandbox's disk image.
+APT_PACKAGES=(binaryen chromium chromium-driver iproute2 iptables sudo python3 python3-venv python-is-python3 python3-pip curl procps util-linux git strace e2fsprogs)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

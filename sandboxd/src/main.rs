@@ -20,6 +20,14 @@ enum Command {
     /// becomes its envd.
     #[command(hide = true)]
     SandboxInit,
+    /// Internal: started by the runtime; kills the instance's sandboxes when sandboxd dies.
+    #[command(hide = true)]
+    RuntimeWatchdog {
+        #[arg(long)]
+        instance: String,
+        #[arg(long)]
+        layers: std::path::PathBuf,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -27,5 +35,6 @@ fn main() -> anyhow::Result<()> {
         Command::Serve(args) => api::serve(args),
         Command::Envd(args) => envd::run(args),
         Command::SandboxInit => runtime::sandbox_init(),
+        Command::RuntimeWatchdog { instance, layers } => runtime::run_watchdog(&instance, &layers),
     }
 }

@@ -38,11 +38,13 @@ async fn restart_on_the_same_data_dir_removes_the_leftovers() {
     let data_dir = temp_dir();
     let crashed = run_and_kill(&data_dir);
     wait_for_exit(crashed.envd_pid);
+    // The watchdog removes cgroups and layer mounts at once; the network rules stay for the
+    // next open (they are harmless without the sandboxes).
+    wait_for_watchdog(&crashed.instance, &data_dir);
     assert!(
-        !cgroup_dirs(&crashed.instance).is_empty(),
+        iptables_mentions(&crashed.instance),
         "nothing to clean up: the test is moot"
     );
-    assert!(iptables_mentions(&crashed.instance));
 
     let (runtime, layers) = Runtime::open(support::config(&data_dir)).await.unwrap();
     assert_eq!(
@@ -69,9 +71,10 @@ async fn another_instance_removes_the_leftovers_of_a_dead_one() {
     let data_dir = temp_dir();
     let crashed = run_and_kill(&data_dir);
     wait_for_exit(crashed.envd_pid);
+    wait_for_watchdog(&crashed.instance, &data_dir);
     std::fs::remove_dir_all(&data_dir).unwrap();
     assert!(
-        !cgroup_dirs(&crashed.instance).is_empty(),
+        iptables_mentions(&crashed.instance),
         "nothing to clean up: the test is moot"
     );
 
@@ -150,6 +153,26 @@ fn assert_no_leftovers(instance: &str) {
         .filter(|n| n.starts_with(&format!("sb-{instance}-")))
         .collect();
     assert_eq!(links, Vec::<String>::new());
+}
+
+/// Waits (a few seconds at most) until the dead instance's watchdog has removed its cgroups
+/// and unmounted its layers.
+fn wait_for_watchdog(instance: &str, data_dir: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mounted = || {
+        std::fs::read_to_string("/proc/self/mountinfo")
+            .unwrap()
+            .contains(&data_dir.display().to_string())
+    };
+    while !cgroup_dirs(instance).is_empty() || mounted() {
+        assert!(
+            Instant::now() < deadline,
+            "the watchdog left cgroups {:?} or mounts under {}",
+            cgroup_dirs(instance),
+            data_dir.display()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 fn cgroup_dirs(instance: &str) -> Vec<String> {

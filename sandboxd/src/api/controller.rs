@@ -115,6 +115,14 @@ impl Live {
         }
     }
 
+    /// envd's recent output in this run (empty once the sandbox stopped).
+    pub(super) async fn logs(&self) -> Vec<crate::runtime::LogLine> {
+        match &*self.sandbox.read().await {
+            Some(sandbox) => sandbox.logs(),
+            None => Vec::new(),
+        }
+    }
+
     pub(super) async fn metrics(&self) -> Option<anyhow::Result<crate::runtime::Metrics>> {
         match &*self.sandbox.read().await {
             Some(sandbox) => Some(sandbox.metrics().await),
@@ -148,6 +156,8 @@ pub struct Controller {
     /// Held by a network update from reading the record to recording the change, so that the
     /// rules applied and the rules recorded are those of the same (last) update.
     pub(super) network_updates: tokio::sync::Mutex<()>,
+    /// `diskSizeMB` of new sandboxes.
+    sandbox_disk_mb: u64,
 }
 
 impl Controller {
@@ -192,9 +202,16 @@ impl Controller {
             sandboxes: Mutex::new(sandboxes),
             shutting_down: AtomicBool::new(false),
             network_updates: tokio::sync::Mutex::new(()),
+            sandbox_disk_mb: DEFAULT_LIMITS.disk_mb,
         };
         controller.persist(&controller.lock());
         Ok(controller)
+    }
+
+    /// Gives new sandboxes a disk of `mb` MiB instead of the default.
+    pub fn with_sandbox_disk_mb(mut self, mb: u64) -> Controller {
+        self.sandbox_disk_mb = mb;
+        self
     }
 
     pub fn credentials(&self) -> &Credentials {
@@ -229,7 +246,10 @@ impl Controller {
             template_id: record.template_id.clone(),
             allow_internet_access: record.needs_uplink(),
             egress: record.egress_rules().map_err(ApiError::bad_request)?,
-            limits: DEFAULT_LIMITS,
+            limits: Limits {
+                disk_mb: record.disk_size_mb,
+                ..DEFAULT_LIMITS
+            },
             envd: EnvdInit {
                 env_vars: record.env_vars.clone(),
                 access_token: record.envd_access_token.clone(),
@@ -302,7 +322,7 @@ impl Controller {
             auto_resume,
             cpu_count: DEFAULT_LIMITS.cpu_count,
             memory_mb: DEFAULT_LIMITS.memory_mb,
-            disk_size_mb: DEFAULT_LIMITS.disk_mb,
+            disk_size_mb: self.sandbox_disk_mb,
             paused: None,
         };
         let spec = self.spec_for(&record)?;

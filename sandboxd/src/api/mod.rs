@@ -7,6 +7,7 @@ mod error;
 mod ids;
 mod lifecycle;
 mod list;
+mod logs;
 mod model;
 mod network;
 mod routes;
@@ -39,6 +40,14 @@ pub struct ServeArgs {
     /// (default: `localhost:<listen port>`, which browsers resolve to this machine).
     #[arg(long)]
     pub domain: Option<String>,
+    /// Most processes and threads all sandboxes may have together (default: half of the
+    /// host's `kernel.pid_max`/`kernel.threads-max`), so they cannot take all of the host's.
+    #[arg(long)]
+    pub max_processes: Option<u64>,
+    /// Size in MiB of each new sandbox's own filesystem (its `diskSizeMB`): writes past it
+    /// fail with ENOSPC inside, uploads with 507.
+    #[arg(long, default_value_t = controller::DEFAULT_LIMITS.disk_mb, value_parser = clap::value_parser!(u64).range(64..))]
+    pub sandbox_disk_mb: u64,
 }
 
 pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
@@ -61,12 +70,19 @@ async fn serve_async(args: ServeArgs) -> anyhow::Result<()> {
     let domain = args
         .domain
         .unwrap_or_else(|| format!("localhost:{}", address.port()));
-    let (runtime, layers) = Runtime::open(RuntimeConfig::new(args.data_dir.clone()))
+    let config = RuntimeConfig {
+        max_processes: args.max_processes,
+        ..RuntimeConfig::new(args.data_dir.clone())
+    };
+    let (runtime, layers) = Runtime::open(config)
         .await
         .context("preparing the sandbox runtime")?;
     let store = store::Store::new(&control_dir);
-    let controller =
-        Arc::new(Controller::recover(runtime, layers, credentials, store, Some(domain)).await?);
+    let controller = Arc::new(
+        Controller::recover(runtime, layers, credentials, store, Some(domain))
+            .await?
+            .with_sandbox_disk_mb(args.sandbox_disk_mb),
+    );
     tokio::spawn(controller.clone().run_evictor());
     tokio::spawn(controller.clone().run_metrics_sampler());
 

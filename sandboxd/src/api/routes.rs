@@ -32,6 +32,8 @@ pub fn router(controller: Arc<Controller>) -> Router {
         .route("/sandboxes/metrics", get(metrics_of_many))
         .route("/sandboxes/{id}", get(get_info).delete(kill))
         .route("/sandboxes/{id}/metrics", get(metrics))
+        .route("/sandboxes/{id}/logs", get(super::logs::logs_v1))
+        .route("/v2/sandboxes/{id}/logs", get(super::logs::logs_v2))
         .route("/sandboxes/{id}/pause", post(pause))
         .route("/sandboxes/{id}/resume", post(resume))
         .route("/sandboxes/{id}/connect", post(connect))

@@ -29,6 +29,8 @@ enum Hierarchy {
 pub(crate) struct Cgroups {
     hierarchy: Hierarchy,
     instance_dir: String,
+    /// `pids.max` of the instance directory: all sandboxes of this instance together.
+    instance_pids_max: u64,
 }
 
 /// One sandbox's cgroup.
@@ -43,12 +45,13 @@ pub(crate) struct SandboxCgroup {
 }
 
 impl Cgroups {
-    pub fn detect(instance: &str) -> anyhow::Result<Cgroups> {
+    pub fn detect(instance: &str, instance_pids_max: u64) -> anyhow::Result<Cgroups> {
         let mountinfo = fs::read_to_string("/proc/self/mountinfo")?;
         let hierarchy = parse_hierarchy(&mountinfo)?;
         Ok(Cgroups {
             hierarchy,
             instance_dir: format!("sandboxd-{instance}"),
+            instance_pids_max,
         })
     }
 
@@ -57,6 +60,7 @@ impl Cgroups {
         Cgroups {
             hierarchy: self.hierarchy.clone(),
             instance_dir: format!("sandboxd-{instance}"),
+            instance_pids_max: self.instance_pids_max,
         }
     }
 
@@ -122,6 +126,8 @@ impl Cgroups {
             if let Hierarchy::V2(_) = self.hierarchy {
                 enable_v2_controllers(&dir)?;
             }
+            // Re-applied each time: the directory may just have been (re)created.
+            write_if_present(&dir.join("pids.max"), &self.instance_pids_max.to_string())?;
         }
         let cg = self.sandbox_cgroup(sandbox_id);
         if cg.dirs.iter().any(|d| d.exists()) {
@@ -334,6 +340,26 @@ impl SandboxCgroup {
             stat_value(&read(&self.memory.join("memory.oom_control"))?, "oom_kill")
         }
     }
+}
+
+/// Default cap on the processes (and threads) of all sandboxes of one instance together: half
+/// of what the host's kernel allows, so that sandboxes can never take the last PIDs from the
+/// host's own processes.
+pub(crate) fn default_instance_pids_max() -> u64 {
+    let limit = |path: &str| {
+        fs::read_to_string(path)
+            .ok()
+            .and_then(|s| s.trim().parse::<u64>().ok())
+    };
+    let host = [
+        limit("/proc/sys/kernel/pid_max"),
+        limit("/proc/sys/kernel/threads-max"),
+    ]
+    .into_iter()
+    .flatten()
+    .min()
+    .unwrap_or(32_768);
+    (host / 2).max(64)
 }
 
 /// Moves the calling process into the cgroup whose `cgroup.procs` descriptors are given (from

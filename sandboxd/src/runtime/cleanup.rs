@@ -3,9 +3,11 @@
 //! Layers change state only by renames, so a crash at any point leaves either a complete layer
 //! under its ID or a `.new-*`/`.trash-*` directory that the next open removes. Everything else a
 //! sandbox has on the host is named after this instance (cgroups, host links, iptables rules)
-//! and removed by [`remove_leftovers`]; mounts and namespaces live only as long as the sandbox's
-//! processes, which die with sandboxd (parent-death signal) or with their cgroup. The same
-//! names let any instance clean up after another one that died for good.
+//! and removed by [`remove_leftovers`], which also unmounts the layers' disk images still
+//! mounted on the host; the other mounts and the namespaces live only as long as the sandbox's
+//! processes, which die with sandboxd (parent-death signal, or the watchdog for frozen ones)
+//! or with their cgroup. The same names let any instance clean up after another one that died
+//! for good.
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -15,6 +17,7 @@ use anyhow::{Context, bail};
 
 use super::Layer;
 use super::cgroup::Cgroups;
+use super::disk;
 use super::layout::{InstanceLock, LayerPaths, Layout, random_name};
 use super::network::Network;
 use super::template;
@@ -36,10 +39,13 @@ pub(crate) fn remove_leftovers(
         .remove_leftovers()
         .context("removing leftover sandbox networking")?;
     template::remove_leftovers(&layout.templates())?;
+    disk::remove_leftovers(&layout.disk_images())?;
     let mut layers = Vec::new();
     for entry in fs::read_dir(layout.layers())? {
         let entry = entry?;
         let name = entry.file_name().to_string_lossy().into_owned();
+        // A layer whose sandbox died with the last run is still mounted on the host.
+        disk::unmount(&LayerPaths { dir: entry.path() }.fs())?;
         if name.starts_with('.') {
             template::remove_tree(&entry.path())?;
         } else if entry.file_type()?.is_dir() {
@@ -73,47 +79,66 @@ pub(crate) fn remove_dead_instances(cgroups: &Cgroups) {
     }
 }
 
-/// Creates an empty layer (`Fresh`, replacing any old one) or checks that the kept one exists.
+/// Creates an empty layer of `disk_mb` (`Fresh`, replacing any old one) or checks that the
+/// kept one exists; either way its filesystem is mounted on the host afterwards.
 pub(crate) fn prepare_layer(
     layer: &LayerPaths,
     layers_dir: &Path,
     mode: Layer,
+    disk_mb: u64,
+    spares: &disk::Spares,
 ) -> anyhow::Result<()> {
     match mode {
         Layer::Keep => {
-            if !layer.upper().is_dir() {
+            if !layer.image().is_file() {
                 bail!("no writable layer to keep at {}", layer.dir.display());
             }
-            // Work directories are overlayfs scratch space; stale contents are harmless but
-            // they must exist.
-            for dir in [layer.work(), layer.usr_work(), layer.merged()] {
-                fs::create_dir_all(dir)?;
-            }
+            fs::create_dir_all(layer.fs())?;
+            disk::mount(&layer.image(), &layer.fs())?;
         }
         Layer::Fresh => {
             delete_layer(layer, layers_dir)?;
-            let name = layer
-                .dir
-                .file_name()
-                .context("layer path")?
-                .to_string_lossy();
-            let new = LayerPaths {
-                dir: layers_dir.join(format!(".new-{name}-{}", random_name(6))),
-            };
-            crate::host_files::create_private_dir(&new.dir)?;
-            for dir in [
-                new.upper(),
-                new.work(),
-                new.usr_upper(),
-                new.usr_work(),
-                new.merged(),
-            ] {
-                fs::create_dir(&dir)?;
-                fs::set_permissions(&dir, fs::Permissions::from_mode(0o755))?;
+            if !spares.take(disk_mb, &layer.dir) {
+                let name = layer
+                    .dir
+                    .file_name()
+                    .context("layer path")?
+                    .to_string_lossy();
+                let new = LayerPaths {
+                    dir: layers_dir.join(format!(".new-{name}-{}", random_name(6))),
+                };
+                // Built under a temporary name and mounted there: the mount moves with the
+                // directory when it is renamed into place.
+                let built = disk::build_layer(layers_dir, &new, disk_mb)
+                    .and_then(|()| Ok(fs::rename(&new.dir, &layer.dir)?));
+                if let Err(e) = built {
+                    let _ = disk::unmount(&new.fs());
+                    let _ = template::remove_tree(&new.dir);
+                    return Err(e.context(format!("creating layer {}", layer.dir.display())));
+                }
             }
-            fs::rename(&new.dir, &layer.dir)
-                .with_context(|| format!("creating layer {}", layer.dir.display()))?;
         }
+    }
+    // Work directories are overlayfs scratch space; stale contents are harmless but they must
+    // exist (and the others do after the first boot).
+    let dirs = [
+        layer.upper(),
+        layer.work(),
+        layer.usr_upper(),
+        layer.usr_work(),
+        layer.merged(),
+    ];
+    let made = dirs.iter().try_for_each(|dir| match fs::create_dir(dir) {
+        Ok(()) => fs::set_permissions(dir, fs::Permissions::from_mode(0o755)),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    });
+    if let Err(e) = made {
+        let _ = match mode {
+            Layer::Fresh => delete_layer(layer, layers_dir),
+            Layer::Keep => disk::unmount(&layer.fs()),
+        };
+        return Err(e).with_context(|| format!("preparing layer {}", layer.dir.display()));
     }
     Ok(())
 }
@@ -127,6 +152,7 @@ pub(crate) fn delete_layer(layer: &LayerPaths, layers_dir: &Path) -> anyhow::Res
         .to_string_lossy();
     let trash = layers_dir.join(format!(".trash-{name}-{}", random_name(6)));
     super::idmap::release(&layer.dir);
+    disk::unmount(&layer.fs())?;
     match fs::rename(&layer.dir, &trash) {
         Ok(()) => template::remove_tree(&trash),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),

@@ -8,7 +8,10 @@
 //!
 //! /run/sandboxd/instance-<id>.lock   held by the live runtime of each instance
 //!   templates/base/      root/ (lower of /), usr-mask/ (upper lower of /usr), FORMAT
-//!   layers/<sandbox_id>/ upper/ work/ usr-upper/ usr-work/ merged/ lowers/ boot_id envd.log idmap
+//!   layers/<sandbox_id>/ disk.img (the layer's filesystem, see `disk`), fs/ (where it is
+//!                        mounted while the sandbox runs: upper/ work/ usr-upper/ usr-work/),
+//!                        merged/ lowers/ boot_id idmap
+//!   disk-images/<mb>.img an empty formatted filesystem of each size, copied for new layers
 //!   layers/.new-*        a layer being created (removed by open)
 //!   layers/.trash-*      a layer being deleted (removed by open)
 //! ```
@@ -43,6 +46,10 @@ impl Layout {
         self.root.join("layers")
     }
 
+    pub fn disk_images(&self) -> PathBuf {
+        disk_images_of(&self.layers())
+    }
+
     pub fn layer(&self, sandbox_id: &str) -> LayerPaths {
         LayerPaths {
             dir: self.layers().join(sandbox_id),
@@ -50,7 +57,7 @@ impl Layout {
     }
 
     /// Creates `runtime/`, `templates/` and `layers/` 0700 and tightens what an older sandboxd
-    /// left open: each template and layer directory, and each layer's envd log. What is inside
+    /// left open: each template and layer directory, and each layer's disk image. What is inside
     /// a template's root or a layer's upper dirs keeps its modes: the sandbox sees them.
     fn make_private(&self) -> std::io::Result<()> {
         host_files::create_private_dir_all(&self.layers())?;
@@ -60,7 +67,7 @@ impl Layout {
         host_files::make_private_with_entries(&self.layers())?;
         for entry in fs::read_dir(self.layers())? {
             let layer = LayerPaths { dir: entry?.path() };
-            host_files::make_private(&layer.envd_log())?;
+            host_files::make_private(&layer.image())?;
         }
         Ok(())
     }
@@ -188,17 +195,25 @@ pub(crate) struct LayerPaths {
 }
 
 impl LayerPaths {
+    /// The sandbox's filesystem image (its size is `diskSizeMB`).
+    pub fn image(&self) -> PathBuf {
+        self.dir.join("disk.img")
+    }
+    /// Where the image is mounted on the host while the sandbox runs.
+    pub fn fs(&self) -> PathBuf {
+        self.dir.join("fs")
+    }
     pub fn upper(&self) -> PathBuf {
-        self.dir.join("upper")
+        self.fs().join("upper")
     }
     pub fn work(&self) -> PathBuf {
-        self.dir.join("work")
+        self.fs().join("work")
     }
     pub fn usr_upper(&self) -> PathBuf {
-        self.dir.join("usr-upper")
+        self.fs().join("usr-upper")
     }
     pub fn usr_work(&self) -> PathBuf {
-        self.dir.join("usr-work")
+        self.fs().join("usr-work")
     }
     /// Mount point of the root overlay; only ever mounted inside the sandbox's mount namespace.
     pub fn merged(&self) -> PathBuf {
@@ -206,9 +221,6 @@ impl LayerPaths {
     }
     pub fn boot_id(&self) -> PathBuf {
         self.dir.join("boot_id")
-    }
-    pub fn envd_log(&self) -> PathBuf {
-        self.dir.join("envd.log")
     }
     /// The host id range the layer's files belong to ([`super::idmap`]).
     pub fn idmap(&self) -> PathBuf {
@@ -219,10 +231,15 @@ impl LayerPaths {
     pub fn lowers(&self) -> PathBuf {
         self.dir.join("lowers")
     }
-    /// The directories whose contents are the sandbox's own files (what `disk_used` counts).
+    /// The roots of the sandbox's own files (overlay upper directories).
     pub fn writable_dirs(&self) -> [PathBuf; 2] {
         [self.upper(), self.usr_upper()]
     }
+}
+
+/// `disk-images/` next to the `layers/` directory `layers_dir`.
+pub(crate) fn disk_images_of(layers_dir: &Path) -> PathBuf {
+    layers_dir.with_file_name("disk-images")
 }
 
 /// Sandbox IDs become directory, cgroup and file names: allow only a safe alphabet.

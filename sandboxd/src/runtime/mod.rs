@@ -23,7 +23,9 @@
 mod agent;
 mod cgroup;
 mod cleanup;
+mod disk;
 mod envd_client;
+mod envd_log;
 mod idmap;
 mod init;
 mod layout;
@@ -32,10 +34,11 @@ pub mod network;
 mod seccomp;
 mod spawn;
 mod template;
+mod watchdog;
 
 use std::collections::{BTreeMap, HashSet};
 use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -43,14 +46,17 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use tokio::net::{TcpSocket, TcpStream};
 
+pub use envd_log::LogLine;
 pub use init::sandbox_init;
 pub use network::{ALL_TRAFFIC, EgressRules};
+pub use watchdog::run as run_watchdog;
 
 use agent::NetnsAgent;
 use cgroup::{Cgroups, SandboxCgroup};
 use layout::{InstanceLock, LayerPaths, Layout};
 use network::{Network, Uplink};
 use template::Template;
+use watchdog::Watchdog;
 
 /// Version string envd reports; the SDKs gate features on it (≥ 0.6.4 enables everything).
 pub const ENVD_VERSION: &str = "0.6.13";
@@ -70,6 +76,9 @@ pub struct RuntimeConfig {
     /// The `sandboxd` executable that becomes each sandbox's init and envd. The running
     /// executable by default; tests point it at the built binary.
     pub sandboxd_exe: PathBuf,
+    /// Cap on the processes and threads of all sandboxes together (`pids.max` of the
+    /// instance's cgroup); `None`: half of the host's `kernel.pid_max`/`threads-max`.
+    pub max_processes: Option<u64>,
 }
 
 impl RuntimeConfig {
@@ -77,6 +86,7 @@ impl RuntimeConfig {
         RuntimeConfig {
             data_dir: data_dir.into(),
             sandboxd_exe: std::env::current_exe().unwrap_or_else(|_| "/proc/self/exe".into()),
+            max_processes: None,
         }
     }
 }
@@ -86,7 +96,8 @@ impl RuntimeConfig {
 pub struct Limits {
     pub cpu_count: u32,
     pub memory_mb: u64,
-    /// Reported as `disk_total` in metrics; not enforced (the layer is a plain directory).
+    /// Size of the sandbox's own filesystem (its writable layer): writes past it fail with
+    /// `ENOSPC`. Set when the layer is created; a kept layer keeps its size.
     pub disk_mb: u64,
     pub pids_max: u64,
 }
@@ -94,9 +105,15 @@ pub struct Limits {
 impl Limits {
     /// Refuses limits no sandbox could boot with (envd alone needs a few MiB and threads).
     fn check(&self) -> anyhow::Result<()> {
-        if self.cpu_count == 0 || self.memory_mb < 16 || self.pids_max < 16 {
+        if self.cpu_count == 0
+            || self.memory_mb < 16
+            || self.pids_max < 16
+            || self.disk_mb < disk::MIN_DISK_MB
+        {
             bail!(
-                "limits too small: need cpu_count >= 1, memory_mb >= 16, pids_max >= 16 ({self:?})"
+                "limits too small: need cpu_count >= 1, memory_mb >= 16, pids_max >= 16, \
+                 disk_mb >= {} ({self:?})",
+                disk::MIN_DISK_MB
             );
         }
         Ok(())
@@ -166,8 +183,9 @@ pub struct Runtime {
     cgroups: Cgroups,
     network: Arc<Network>,
     base: Template,
+    spares: Arc<disk::Spares>,
     /// Released by [`Runtime::close`] (or drop).
-    instance: Mutex<Option<InstanceLock>>,
+    instance: Mutex<Option<(InstanceLock, Watchdog)>>,
     _data_dir_lock: File,
 }
 
@@ -197,11 +215,19 @@ impl Runtime {
         let lock = layout.lock()?;
         let instance = layout.claim_instance()?;
         protect_from_oom_killer();
-        let cgroups = Cgroups::detect(&instance.id)?;
+        let max_processes = config
+            .max_processes
+            .unwrap_or_else(cgroup::default_instance_pids_max);
+        if max_processes < 16 {
+            bail!("max processes {max_processes} is too small: need at least 16");
+        }
+        let cgroups = Cgroups::detect(&instance.id, max_processes)?;
         let network = Arc::new(Network::new(&instance.id));
         let layers = cleanup::remove_leftovers(&layout, &cgroups, &network)?;
         cleanup::remove_dead_instances(&cgroups);
         let base = template::ensure_base(&layout.templates())?;
+        let watchdog = Watchdog::start(&config.sandboxd_exe, &instance.id, &layout.layers())?;
+        let spares = Arc::new(disk::Spares::start(&layout.layers())?);
         let runtime = Runtime {
             config,
             active: Arc::default(),
@@ -209,7 +235,8 @@ impl Runtime {
             cgroups,
             network,
             base,
-            instance: Mutex::new(Some(instance)),
+            spares,
+            instance: Mutex::new(Some((instance, watchdog))),
             _data_dir_lock: lock,
         };
         Ok((runtime, layers))
@@ -257,6 +284,7 @@ impl Runtime {
             layer_mode: layer,
             layer: self.layout.layer(&spec.sandbox_id),
             trash: self.layout.layers(),
+            spares: self.spares.clone(),
             exe: self.config.sandboxd_exe.clone(),
             template_root: self.base.root(),
             usr_lowers: self.base.usr_lowers(),
@@ -265,13 +293,14 @@ impl Runtime {
         };
         let sandbox = tokio::task::spawn_blocking(move || boot.run()).await??;
         if let Err(e) = sandbox.wait_ready(&spec.envd).await {
-            let tail = log_tail(&sandbox.layer.envd_log());
+            let tail = sandbox.log.tail(2000);
             sandbox.stop(layer == Layer::Keep).await?;
             return Err(e.context(format!(
                 "sandbox {} did not start; envd log: {tail}",
                 spec.sandbox_id
             )));
         }
+        sandbox.log.push("envd is ready");
         Ok(sandbox)
     }
 
@@ -291,13 +320,15 @@ impl Runtime {
     }
 
     fn close_blocking(&self) -> anyhow::Result<()> {
-        let Some(instance) = self.instance.lock().unwrap().take() else {
+        let Some((instance, watchdog)) = self.instance.lock().unwrap().take() else {
             return Ok(());
         };
+        watchdog.stop();
+        let spares = self.spares.stop();
         self.cgroups.remove_instance_dirs();
         self.network.close()?;
         instance.remove();
-        Ok(())
+        spares.context("removing the spare layers")
     }
 }
 
@@ -320,6 +351,8 @@ pub struct Sandbox {
     sampler: Arc<metrics::Sampler>,
     /// `None` once stopped.
     running: Mutex<Option<Running>>,
+    /// envd's output and the runtime's start-up lines, bounded.
+    log: envd_log::EnvdLog,
 }
 
 struct Running {
@@ -358,6 +391,12 @@ impl Drop for ActiveId {
 impl Sandbox {
     pub fn sandbox_id(&self) -> &str {
         &self.id
+    }
+
+    /// The last lines envd wrote to its stdout and stderr in this run, with the runtime's own
+    /// start-up lines; at most 2,000 lines or 256 KiB, oldest first.
+    pub fn logs(&self) -> Vec<LogLine> {
+        self.log.lines()
     }
 
     /// Host PID of the sandbox's PID 1 (envd), e.g. for `nsenter`; `None` once stopped.
@@ -524,6 +563,7 @@ impl Sandbox {
                 network.detach(uplink);
             }
             cgroup.destroy()?;
+            disk::unmount(&layer.fs())?;
             if !keep_layer {
                 cleanup::delete_layer(&layer, &trash)?;
             }
@@ -545,13 +585,4 @@ impl Drop for Sandbox {
 /// sandboxes reset this for themselves (see `init`).
 fn protect_from_oom_killer() {
     let _ = std::fs::write("/proc/self/oom_score_adj", "-500");
-}
-
-fn log_tail(path: &Path) -> String {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let start = text.len().saturating_sub(2000);
-    let start = (start..text.len())
-        .find(|i| text.is_char_boundary(*i))
-        .unwrap_or(text.len());
-    text[start..].trim().to_string()
 }

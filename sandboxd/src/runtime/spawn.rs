@@ -1,7 +1,6 @@
 //! Starting a sandbox: the blocking part of [`super::Runtime::start`] (layer, cgroup, namespace
 //! agent, init process, network), and entering a running sandbox from the host.
 
-use std::fs::File;
 use std::io::Write;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::process::CommandExt;
@@ -13,12 +12,13 @@ use anyhow::Context;
 
 use super::agent::NetnsAgent;
 use super::cgroup::{self, Cgroups, SandboxCgroup};
+use super::envd_log::EnvdLog;
 use super::idmap::{self, IdRange};
 use super::layout::LayerPaths;
 use super::network::Network;
 use super::{
     ActiveId, ENVD_LISTEN_FD, ENVD_PORT, Layer, Running, SANDBOX_PATH, Sandbox, SandboxSpec,
-    cleanup, init, metrics, template,
+    cleanup, disk, init, metrics, template,
 };
 
 /// Everything a start needs, moved onto a blocking thread.
@@ -28,6 +28,7 @@ pub(super) struct Boot {
     pub layer_mode: Layer,
     pub layer: LayerPaths,
     pub trash: PathBuf,
+    pub spares: Arc<disk::Spares>,
     pub exe: PathBuf,
     pub template_root: PathBuf,
     pub usr_lowers: Vec<PathBuf>,
@@ -37,7 +38,19 @@ pub(super) struct Boot {
 
 impl Boot {
     pub fn run(self) -> anyhow::Result<Sandbox> {
-        cleanup::prepare_layer(&self.layer, &self.trash, self.layer_mode)?;
+        let disk_mb = self.spec.limits.disk_mb;
+        cleanup::prepare_layer(
+            &self.layer,
+            &self.trash,
+            self.layer_mode,
+            disk_mb,
+            &self.spares,
+        )?;
+        let log = EnvdLog::default();
+        log.push(&format!(
+            "starting sandbox {} from template {} ({:?} layer)",
+            self.spec.sandbox_id, self.spec.template_id, self.layer_mode
+        ));
         let ids = match idmap::claim(&self.layer) {
             Ok(ids) => ids,
             Err(e) => return Err(self.undo_layer(e.context("claiming the sandbox's host ids"))),
@@ -49,7 +62,7 @@ impl Boot {
             Ok(cgroup) => cgroup,
             Err(e) => return Err(self.undo_layer(e)),
         };
-        let (agent, init) = match self.spawn(&cgroup, ids) {
+        let (agent, init) = match self.spawn(&cgroup, &log, ids) {
             Ok(spawned) => spawned,
             Err(e) => {
                 let _ = cgroup.destroy();
@@ -64,10 +77,11 @@ impl Boot {
             network: self.network.clone(),
             sampler: Arc::new(metrics::Sampler::new(
                 cgroup,
-                self.layer.writable_dirs().to_vec(),
+                self.layer.fs(),
                 &self.spec.limits,
             )),
             running: Mutex::new(None),
+            log,
         };
         let mut running = Running {
             agent,
@@ -98,8 +112,14 @@ impl Boot {
     }
 
     /// Starts the namespace agent and, from it, the sandbox's init with envd's socket.
-    fn spawn(&self, cgroup: &SandboxCgroup, ids: IdRange) -> anyhow::Result<(NetnsAgent, Child)> {
-        let log = crate::host_files::create_private_file(&self.layer.envd_log())?;
+    fn spawn(
+        &self,
+        cgroup: &SandboxCgroup,
+        log: &EnvdLog,
+        ids: IdRange,
+    ) -> anyhow::Result<(NetnsAgent, Child)> {
+        let (log_read, log_write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
+        log.drain(log_read)?;
         let userns = idmap::user_namespace(ids).context("creating the user namespace")?;
         let agent = NetnsAgent::start()?;
         let spawned = agent
@@ -110,7 +130,7 @@ impl Boot {
                     &agent,
                     &self.exe,
                     cgroup,
-                    &log,
+                    &log_write,
                     [listener, userns],
                     &self.init_config(ids),
                 )
@@ -125,9 +145,10 @@ impl Boot {
     }
 
     fn undo_layer(&self, error: anyhow::Error) -> anyhow::Error {
-        if self.layer_mode == Layer::Fresh {
-            let _ = cleanup::delete_layer(&self.layer, &self.trash);
-        }
+        let _ = match self.layer_mode {
+            Layer::Fresh => cleanup::delete_layer(&self.layer, &self.trash),
+            Layer::Keep => disk::unmount(&self.layer.fs()),
+        };
         error
     }
 
@@ -169,7 +190,7 @@ fn spawn_init(
     agent: &NetnsAgent,
     exe: &Path,
     cgroup: &SandboxCgroup,
-    log: &File,
+    log: &OwnedFd,
     [listener, userns]: [OwnedFd; 2],
     config: &init::InitConfig,
 ) -> anyhow::Result<Child> {

@@ -52,6 +52,7 @@ pub fn config(data_dir: &std::path::Path) -> RuntimeConfig {
     RuntimeConfig {
         data_dir: data_dir.to_path_buf(),
         sandboxd_exe: env!("CARGO_BIN_EXE_sandboxd").into(),
+        ..RuntimeConfig::new(data_dir)
     }
 }
 
