@@ -2,16 +2,16 @@
 // factories return instances of the subclass they are called on (`new this(...)`) through the
 // official public constructor; its calls forward to Rust (a sandbox's control-plane calls are the
 // static ones with its `connectionConfig`, as officially), except what needs JS values or no Rust
-// (options merging, URLs without runtime detection, version checks; git and network code in
-// lazily imported modules). Nothing here runs wasm at import time, so entries
+// (options merging, URLs without runtime detection, version checks; the MCP start, git and
+// network code in lazily imported modules). Nothing here runs wasm at import time, so entries
 // can initialise the module after this file is evaluated.
 import {
   SandboxCore, getSignature, resolveConnectionConfig, connectionSandboxUrl,
   CommandHandle, Commands, Filesystem, Pty, SandboxPaginator, WatchHandle,
 } from './e2b_wasm.js';
 
-import { SandboxError, CommandExitError, InvalidArgumentError, TemplateError } from '%ERRORS_MODULE%';
-import { ClientFactory, defineUnserved, mergeOpts, shellQuote } from './internal.js';
+import { SandboxError, InvalidArgumentError, TemplateError } from '%ERRORS_MODULE%';
+import { ClientFactory, defineUnserved, mergeOpts } from './internal.js';
 
 export {
   SandboxError, TimeoutError, InvalidArgumentError, NotEnoughSpaceError, NotFoundError,
@@ -102,21 +102,10 @@ function checkOnResume(opts) {
   }
 }
 
-/** `getInfo`'s `network` and `lifecycle` in the official shape (the proxy password left out). */
-function shapeInfo(info) {
+/** `getInfo`'s `network` (in network.js) and `lifecycle` in the official shape. */
+async function shapeInfo(info) {
   const { network, lifecycle } = info;
-  if (network) {
-    const proxy = network.egressProxy;
-    info.network = {
-      allowOut: network.allowOut,
-      denyOut: network.denyOut,
-      rules: network.rules ?? undefined,
-      egressProxy: proxy ? { address: proxy.address, ...(proxy.username !== undefined ? { username: proxy.username } : {}) } : undefined,
-      allowPublicTraffic: network.allowPublicTraffic,
-      maskRequestHost: network.maskRequestHost,
-      httpsPorts: network.httpsPorts,
-    };
-  }
+  if (network) info.network = (await loadNetwork()).infoNetwork(network);
   if (lifecycle) info.lifecycle = { onTimeout: lifecycle.onTimeout, autoResume: lifecycle.autoResume };
   return info;
 }
@@ -185,17 +174,7 @@ export class Sandbox extends ClientFactory {
     const apiOpts = this.resolveOpts(sandboxOpts);
     const config = new ConnectionConfig(apiOpts);
     const sandbox = new this({ ...(await this.createSandbox(template, apiOpts?.timeoutMs, apiOpts)), ...config });
-    if (sandboxOpts?.mcp) {
-      sandbox.mcpToken = crypto.randomUUID();
-      try {
-        await sandbox.commands.run(`mcp-gateway --config ${shellQuote(JSON.stringify(sandboxOpts.mcp))}`, {
-          user: 'root', envs: { GATEWAY_ACCESS_TOKEN: sandbox.mcpToken },
-        });
-      } catch (err) {
-        await sandbox.kill().catch(() => undefined);
-        throw err instanceof CommandExitError ? new SandboxError(`Failed to start MCP gateway: ${err.stderr}`) : err;
-      }
-    }
+    if (sandboxOpts?.mcp) await (await import('./mcp.js')).startMcpGateway(sandbox, sandboxOpts.mcp);
     return sandbox;
   }
   static async connect(sandboxId, opts) {
