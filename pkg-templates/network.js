@@ -1,7 +1,8 @@
 // The `network` and `iam` request bodies of `Sandbox.create` and `updateNetwork`, built and
 // validated as e2b 2.51 does: selectors given as functions, `rules` as a Map or a record with
 // transform callbacks (which see `${e2b.identity.tokens.<name>}` placeholders for IAM tokens),
-// `egressProxy` checked and cleaned. Loaded only by calls that carry these options.
+// `egressProxy` checked and cleaned; and `getInfo`'s `network` in the official shape. Loaded only
+// by calls that carry these options or return them.
 import { InvalidArgumentError } from '%ERRORS_MODULE%';
 
 import { ALL_TRAFFIC } from './sandbox.js';
@@ -133,4 +134,18 @@ export function createNetworkBody(network, iam) {
 export function updateNetworkBody(network) {
   const body = egressBody(network, transformContext([], false));
   return network.allowInternetAccess !== undefined ? { ...body, allow_internet_access: network.allowInternetAccess } : body;
+}
+
+/** `getInfo`'s `network` in the official shape: the known fields, the proxy without its password. */
+export function infoNetwork(network) {
+  const proxy = network.egressProxy;
+  return {
+    allowOut: network.allowOut,
+    denyOut: network.denyOut,
+    rules: network.rules ?? undefined,
+    egressProxy: proxy ? { address: proxy.address, ...(proxy.username !== undefined ? { username: proxy.username } : {}) } : undefined,
+    allowPublicTraffic: network.allowPublicTraffic,
+    maskRequestHost: network.maskRequestHost,
+    httpsPorts: network.httpsPorts,
+  };
 }

@@ -1,15 +1,17 @@
 // The public classes. `Sandbox` is a thin JS class over the wasm `SandboxCore` so that static
 // factories return instances of the subclass they are called on (`new this(...)`) through the
-// official public constructor; its calls forward to Rust, except what needs JS values or no
-// Rust (options merging, MCP start, git and network bodies in lazily imported modules). Nothing
-// here runs wasm at import time, so entries can initialise the module after this file is evaluated.
+// official public constructor; its calls forward to Rust (a sandbox's control-plane calls are the
+// static ones with its `connectionConfig`, as officially), except what needs JS values or no Rust
+// (options merging, URLs without runtime detection, version checks; the MCP start, git and
+// network code in lazily imported modules). Nothing here runs wasm at import time, so entries
+// can initialise the module after this file is evaluated.
 import {
-  SandboxCore, getSignature, resolveConnectionConfig, connectionSandboxUrl, connectionHost, connectionSignal,
+  SandboxCore, getSignature, resolveConnectionConfig, connectionSandboxUrl,
   CommandHandle, Commands, Filesystem, Pty, SandboxPaginator, WatchHandle,
 } from './e2b_wasm.js';
 
-import { SandboxError, CommandExitError, InvalidArgumentError } from '%ERRORS_MODULE%';
-import { ClientFactory, defineUnserved, mergeOpts, shellQuote } from './internal.js';
+import { SandboxError, InvalidArgumentError, TemplateError } from '%ERRORS_MODULE%';
+import { ClientFactory, defineUnserved, mergeOpts } from './internal.js';
 
 export {
   SandboxError, TimeoutError, InvalidArgumentError, NotEnoughSpaceError, NotFoundError,
@@ -71,10 +73,17 @@ export class ConnectionConfig {
     this.requestSource = ConnectionConfig.getRequestSource();
     ConnectionConfig.applyUserAgent(this.headers, this.requestSource);
   }
-  getSignal(requestTimeoutMs, signal) { return connectionSignal(requestTimeoutMs ?? this.requestTimeoutMs, signal); }
-  getSandboxUrl(sandboxId, opts) { return connectionSandboxUrl(this, sandboxId, opts, false); }
-  getSandboxDirectUrl(sandboxId, opts) { return connectionSandboxUrl(this, sandboxId, opts, true); }
-  getHost(sandboxId, port, sandboxDomain) { return connectionHost(this, sandboxId, port, sandboxDomain); }
+  /** A signal that aborts after the request timeout (none for 0), or with `signal`, whichever comes first. */
+  getSignal(requestTimeoutMs, signal) {
+    const ms = requestTimeoutMs ?? this.requestTimeoutMs;
+    const timeout = ms ? AbortSignal.timeout(ms) : undefined;
+    return timeout && signal ? AbortSignal.any([timeout, signal]) : timeout ?? signal;
+  }
+  getSandboxUrl(sandboxId, opts) { return connectionSandboxUrl(this, sandboxId, opts); }
+  getSandboxDirectUrl(sandboxId, opts) {
+    return this.sandboxUrl || `${this.debug ? 'http' : 'https'}://${this.getHost(sandboxId, opts.envdPort, opts.sandboxDomain)}`;
+  }
+  getHost(sandboxId, port, sandboxDomain) { return this.debug ? `localhost:${port}` : `${port}-${sandboxId}.${sandboxDomain ?? this.domain}`; }
 }
 
 /** The CIDR that stands for every address in network rules (`denyOut: [ALL_TRAFFIC]`). */
@@ -93,21 +102,10 @@ function checkOnResume(opts) {
   }
 }
 
-/** `getInfo`'s `network` and `lifecycle` in the official shape (the proxy password left out). */
-function shapeInfo(info) {
+/** `getInfo`'s `network` (in network.js) and `lifecycle` in the official shape. */
+async function shapeInfo(info) {
   const { network, lifecycle } = info;
-  if (network) {
-    const proxy = network.egressProxy;
-    info.network = {
-      allowOut: network.allowOut,
-      denyOut: network.denyOut,
-      rules: network.rules ?? undefined,
-      egressProxy: proxy ? { address: proxy.address, ...(proxy.username !== undefined ? { username: proxy.username } : {}) } : undefined,
-      allowPublicTraffic: network.allowPublicTraffic,
-      maskRequestHost: network.maskRequestHost,
-      httpsPorts: network.httpsPorts,
-    };
-  }
+  if (network) info.network = (await loadNetwork()).infoNetwork(network);
   if (lifecycle) info.lifecycle = { onTimeout: lifecycle.onTimeout, autoResume: lifecycle.autoResume };
   return info;
 }
@@ -128,11 +126,18 @@ for (const name of [
   Object.defineProperty(Git.prototype, name, { value: method, writable: true, configurable: true });
 }
 
+/** `x.y.z` as one comparable number (a `v` prefix, pre-release and build tags ignored). */
+function versionNumber(version) {
+  const [major = 0, minor = 0, patch = 0] = version.replace(/^v/, '').split(/[-+]/)[0].split('.').map((part) => +part || 0);
+  return (major * 1e5 + minor) * 1e5 + patch;
+}
+
 export class Sandbox extends ClientFactory {
   static defaultTemplate = 'base';
   static defaultMcpTemplate = 'mcp-gateway';
 
   #core;
+  #envdVersion;
 
   /**
    * `{ sandboxId, sandboxDomain?, envdVersion, envdAccessToken?, trafficAccessToken?,
@@ -143,6 +148,7 @@ export class Sandbox extends ClientFactory {
     super();
     const core = new SandboxCore(opts);
     this.#core = core;
+    this.#envdVersion = opts.envdVersion;
     // Own properties in the official order.
     this.files = core.files();
     this.commands = core.commands();
@@ -168,17 +174,7 @@ export class Sandbox extends ClientFactory {
     const apiOpts = this.resolveOpts(sandboxOpts);
     const config = new ConnectionConfig(apiOpts);
     const sandbox = new this({ ...(await this.createSandbox(template, apiOpts?.timeoutMs, apiOpts)), ...config });
-    if (sandboxOpts?.mcp) {
-      sandbox.mcpToken = crypto.randomUUID();
-      try {
-        await sandbox.commands.run(`mcp-gateway --config ${shellQuote(JSON.stringify(sandboxOpts.mcp))}`, {
-          user: 'root', envs: { GATEWAY_ACCESS_TOKEN: sandbox.mcpToken },
-        });
-      } catch (err) {
-        await sandbox.kill().catch(() => undefined);
-        throw err instanceof CommandExitError ? new SandboxError(`Failed to start MCP gateway: ${err.stderr}`) : err;
-      }
-    }
+    if (sandboxOpts?.mcp) await (await import('./mcp.js')).startMcpGateway(sandbox, sandboxOpts.mcp);
     return sandbox;
   }
   static async connect(sandboxId, opts) {
@@ -219,19 +215,27 @@ export class Sandbox extends ClientFactory {
   /** @deprecated Use `pause`. */
   static betaPause(sandboxId, opts) { return SandboxCore.pause(sandboxId, this.resolveOpts(opts)); }
 
+  // The calls on this sandbox are the static ones with its connection options under the call's.
   async connect(opts) {
-    if (!this.connectionConfig.debug) checkOnResume(opts);
-    await this.#core.connectSelf(opts);
+    if (!this.connectionConfig.debug) await Sandbox.connectSandbox(this.sandboxId, this.resolveApiOpts(opts));
     return this;
   }
-  kill(opts) { return this.#core.killSelf(opts); }
-  setTimeout(timeoutMs, opts) { return this.#core.setTimeoutSelf(timeoutMs, opts); }
-  async getInfo(opts) { return shapeInfo(await this.#core.getInfoSelf(opts)); }
+  kill(opts) { return Sandbox.kill(this.sandboxId, this.resolveApiOpts(opts)); }
+  async setTimeout(timeoutMs, opts) {
+    if (!this.connectionConfig.debug) await Sandbox.setTimeout(this.sandboxId, timeoutMs, this.resolveApiOpts(opts));
+  }
+  getInfo(opts) { return Sandbox.getInfo(this.sandboxId, this.resolveApiOpts(opts)); }
   updateNetwork(network, opts) { return Sandbox.updateNetwork(this.sandboxId, network, this.resolveApiOpts(opts)); }
-  getMetrics(opts) { return this.#core.getMetricsSelf(opts); }
-  pause(opts) { return this.#core.pauseSelf(opts); }
+  async getMetrics(opts) {
+    if (this.connectionConfig.debug) return [];
+    if (this.#envdVersion && versionNumber(this.#envdVersion) < versionNumber('0.1.5')) {
+      throw new TemplateError('You need to update the template to use the new SDK.');
+    }
+    return Sandbox.getMetrics(this.sandboxId, this.resolveApiOpts(opts));
+  }
+  pause(opts) { return Sandbox.pause(this.sandboxId, this.resolveApiOpts(opts)); }
   /** @deprecated Use `pause`. */
-  betaPause(opts) { return this.#core.pauseSelf(opts); }
+  betaPause(opts) { return Sandbox.pause(this.sandboxId, this.resolveApiOpts(opts)); }
   isRunning(opts) { return this.#core.isRunning(opts); }
   getHost(port) { return this.connectionConfig.getHost(this.sandboxId, port, this.sandboxDomain); }
   uploadUrl(path, opts) { return this.#core.uploadUrl(path, opts); }

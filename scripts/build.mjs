@@ -84,7 +84,7 @@ const snippetFiles = readdirSync(snippets, { recursive: true })
 const glue = size([`${crateName}.js`, 'sandbox.js', 'internal.js', 'extras.js', ...snippetFiles, 'browser.js']);
 // What an app bundle of `import { Sandbox }` loads: esbuild leaves out the unused, side-effect
 // free module (extras.js: templates, volumes, secrets) and splits the lazily imported ones
-// (git.js, network.js) into chunks of their own; counted are the entry chunk and what it imports.
+// (git.js, network.js, mcp.js) into chunks of their own; counted are the entry chunk and what it imports.
 const { outputFiles, metafile } = buildSync({
   stdin: { contents: "import { Sandbox } from './browser.js'; globalThis.Sandbox = Sandbox;", resolveDir: pkg },
   bundle: true, splitting: true, outdir: join(pkg, '.app'), minify: true, format: 'esm', platform: 'browser',
@@ -108,7 +108,11 @@ line('glue', glue, 'every module an entry loads');
 line('total', { raw: wasm.raw + glue.raw, gzip: wasm.gzip + glue.gzip });
 line('app', { raw: wasm.raw + sandboxPath.raw, gzip: wasm.gzip + sandboxPath.gzip }, 'wasm + an esbuild bundle of `import { Sandbox }`');
 // Modules the facade imports only when one of their calls is made.
-const lazyModules = { 'git.js': 'the first sandbox.git call', 'network.js': 'network/iam options' };
+const lazyModules = {
+  'git.js': 'the first sandbox.git call',
+  'network.js': 'network/iam options and getInfo',
+  'mcp.js': 'create({ mcp })',
+};
 const lazy = Object.fromEntries(Object.keys(lazyModules).map((file) => [file, size([file])]));
 for (const [file, when] of Object.entries(lazyModules)) line('lazy', lazy[file], `${file}, loaded by ${when}`);
 writeFileSync(join(pkg, 'sizes.json'), JSON.stringify({ wasm, glue, sandboxPath, lazy }, null, 2) + '\n');

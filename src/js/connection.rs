@@ -1,8 +1,9 @@
 //! `ConnectionConfig` (value export). The class itself is declared in the facade
 //! (`pkg-templates/sandbox.js`) so that its fields are plain own properties, as officially;
-//! these functions do the work: resolving the options and deriving URLs from the fields.
+//! these functions do the work: resolving the options and the envd URL, which may be the
+//! shared host depending on the runtime.
 
-use js_sys::{Array, Object};
+use js_sys::Object;
 use wasm_bindgen::prelude::*;
 
 use super::opts::{self, boolean, given, number, string};
@@ -48,51 +49,12 @@ fn from_fields(fields: &JsValue) -> ConnectionConfig {
     ConnectionConfig::resolve(&opts, &|_| None)
 }
 
-/// `getSandboxUrl` (`direct` false) and `getSandboxDirectUrl` of `{ sandboxDomain, envdPort }`.
+/// `getSandboxUrl` of `{ sandboxDomain, envdPort }`: the shared host where the runtime may use it
+/// (`getSandboxDirectUrl` and `getHost` are the facade's: they need no runtime detection).
 #[wasm_bindgen(js_name = connectionSandboxUrl)]
-pub fn connection_sandbox_url(
-    fields: JsValue,
-    sandbox_id: &str,
-    v: JsValue,
-    direct: bool,
-) -> String {
+pub fn connection_sandbox_url(fields: JsValue, sandbox_id: &str, v: JsValue) -> String {
     let config = from_fields(&fields);
     let port = number(&v, "envdPort").map_or(ENVD_PORT, |p| p as u16);
     let domain = string(&v, "sandboxDomain");
-    if direct {
-        return config.envd_direct_url(sandbox_id, domain.as_deref(), port);
-    }
     config.envd_url(sandbox_id, domain.as_deref(), port, is_browser())
-}
-
-/// `getHost(sandboxId, port, sandboxDomain)`.
-#[wasm_bindgen(js_name = connectionHost)]
-pub fn connection_host(
-    fields: JsValue,
-    sandbox_id: &str,
-    port: u16,
-    domain: Option<String>,
-) -> String {
-    from_fields(&fields).host(sandbox_id, port, domain.as_deref())
-}
-
-/// `getSignal(requestTimeoutMs?, signal?)`: `AbortSignal.timeout` of a non-zero timeout,
-/// combined with `signal` by `AbortSignal.any` when both are given.
-#[wasm_bindgen(js_name = connectionSignal)]
-pub fn connection_signal(request_timeout_ms: Option<f64>, signal: JsValue) -> JsValue {
-    let abort_signal = get(&js_sys::global(), "AbortSignal");
-    let call = |name: &str, arg: &JsValue| {
-        let f: js_sys::Function = get(&abort_signal, name).unchecked_into();
-        f.call1(&abort_signal, arg).unwrap_or_default()
-    };
-    let signal = (!signal.is_undefined() && !signal.is_null()).then_some(signal);
-    let timeout = request_timeout_ms
-        .filter(|ms| *ms > 0.0)
-        .map(|ms| call("timeout", &JsValue::from(ms)));
-    match (timeout, signal) {
-        (Some(t), Some(s)) => call("any", &Array::of2(&t, &s)),
-        (Some(t), None) => t,
-        (None, Some(s)) => s,
-        (None, None) => JsValue::UNDEFINED,
-    }
 }

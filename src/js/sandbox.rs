@@ -8,7 +8,7 @@ use wasm_bindgen::prelude::*;
 
 use super::commands::Commands;
 use super::files::Filesystem;
-use super::opts::{self, CallOpts, boolean, given, number, request_opts, string};
+use super::opts::{self, boolean, given, number, request_opts, string};
 use super::paginator::SandboxPaginator;
 use super::pty::Pty;
 use crate::api::{self, SandboxAccess, query};
@@ -24,8 +24,6 @@ use crate::transport::rest::RestContext;
 pub struct SandboxState {
     pub access: SandboxAccess,
     pub envd: Rc<Envd>,
-    /// The options the sandbox was created or connected with (merged under per-call ones).
-    pub opts: CallOpts,
 }
 
 #[wasm_bindgen]
@@ -164,19 +162,6 @@ fn with_context(v: &JsValue, call: impl FnOnce(&RestContext) -> Result<Next>) ->
     run(opts::context(&opts::call_opts(v)).and_then(|ctx| call(&ctx)))
 }
 
-impl SandboxCore {
-    /// Runs `call` with the sandbox's options under this call's (the official `resolveApiOpts`).
-    fn with_context(
-        &self,
-        v: &JsValue,
-        call: impl FnOnce(&RestContext, &str) -> Result<Next>,
-    ) -> Promise {
-        let opts = opts::call_opts(v).over(&self.state.opts);
-        let id = &self.state.access.sandbox_id;
-        run(opts::context(&opts).and_then(|ctx| call(&ctx, id)))
-    }
-}
-
 #[wasm_bindgen]
 impl SandboxCore {
     /// The sandbox the public constructor's options describe: `sandboxId`, `sandboxDomain`,
@@ -203,7 +188,6 @@ impl SandboxCore {
         let state = SandboxState {
             access,
             envd: Rc::new(envd),
-            opts,
         };
         Ok(SandboxCore {
             state: Rc::new(state),
@@ -286,54 +270,6 @@ impl SandboxCore {
 
     pub fn pty(&self) -> Pty {
         Pty::new(self.state.clone())
-    }
-
-    #[wasm_bindgen(js_name = connectSelf)]
-    pub fn connect_self(&self, v: JsValue) -> Promise {
-        let timeout = number(&v, "timeoutMs");
-        let reboot = reboots(&v);
-        self.with_context(&v, |ctx, id| {
-            if ctx.config.debug {
-                return Next::done(JsValue::UNDEFINED);
-            }
-            api::connect(ctx, id, timeout, reboot, Box::new(|_| JsValue::UNDEFINED))
-        })
-    }
-
-    #[wasm_bindgen(js_name = killSelf)]
-    pub fn kill_self(&self, v: JsValue) -> Promise {
-        self.with_context(&v, static_kill)
-    }
-
-    #[wasm_bindgen(js_name = setTimeoutSelf)]
-    pub fn set_timeout_self(&self, timeout_ms: f64, v: JsValue) -> Promise {
-        self.with_context(&v, |ctx, id| {
-            if ctx.config.debug {
-                return Next::done(JsValue::UNDEFINED);
-            }
-            api::set_timeout(ctx, id, timeout_ms)
-        })
-    }
-
-    #[wasm_bindgen(js_name = getInfoSelf)]
-    pub fn get_info_self(&self, v: JsValue) -> Promise {
-        self.with_context(&v, api::get_info)
-    }
-
-    #[wasm_bindgen(js_name = getMetricsSelf)]
-    pub fn get_metrics_self(&self, v: JsValue) -> Promise {
-        let s = &self.state;
-        if !s.access.envd_version.is_empty() && !s.envd.supports("0.1.5") {
-            let message = "You need to update the template to use the new SDK.";
-            return run(Err(error(ErrorClass::Template, message)));
-        }
-        self.with_context(&v, |ctx, id| static_metrics(ctx, id, &v))
-    }
-
-    #[wasm_bindgen(js_name = pauseSelf)]
-    pub fn pause_self(&self, v: JsValue) -> Promise {
-        let keep_memory = boolean(&v, "keepMemory");
-        self.with_context(&v, |ctx, id| api::pause(ctx, id, keep_memory))
     }
 
     #[wasm_bindgen(js_name = isRunning)]

@@ -89,6 +89,11 @@ const cases = {
   'getMetrics with start and end': async ({ Sandbox }) => Sandbox.getMetrics(ID, {
     start: new Date('2026-01-01T00:00:00.400Z'), end: new Date('2026-01-01T00:10:00.600Z'),
   }),
+  'getMetrics (instance): envd older than 0.1.5 refused before any request, newer asked': async ({ Sandbox, TemplateError }) => {
+    const metrics = (envdVersion) => new Sandbox({ sandboxId: ID, envdVersion }).getMetrics()
+      .catch((err) => ({ refused: err instanceof TemplateError, message: err.message }));
+    return [await metrics('0.1.4'), await metrics('v0.0.9'), await metrics('0.1.10'), await metrics('0.2.0'), await metrics(undefined)];
+  },
   'setTimeout, pause, kill (static)': async ({ Sandbox }) => [
     await Sandbox.setTimeout(ID, 61_500),
     await Sandbox.pause(ID),

@@ -12,14 +12,15 @@ export default {
     try {
       await startServerIn(sbx, ECHO_SERVER, SERVER_PORT);
       const seen = await sbx.echo({ code: 'x = 1' });
-      // The lazily imported modules load under workerd too: git.js, and network.js (sandboxd
-      // then answers its request with a 404).
+      // The lazily imported modules load under workerd too: git.js, and network.js (the
+      // updateNetwork body, and getInfo's network as sandboxd then reports it).
       await sbx.git.init('/tmp/repo', { initialBranch: 'main' });
       const gitStatus = await sbx.git.status('/tmp/repo');
-      const networkError = await sbx.updateNetwork({ denyOut: ({ allTraffic }) => [allTraffic] }).then(() => 'none', (err) => err.message);
+      await sbx.updateNetwork({ denyOut: ({ allTraffic }) => [allTraffic] });
+      const { network } = await sbx.getInfo();
       return Response.json({
         sandboxId: sbx.sandboxId, subclass: sbx instanceof ServerSandbox, constructedWith: sbx.constructedWith,
-        envdAccessToken: sbx.envdAccessToken, serverUrl: sbx.serverUrl, seen, gitStatus, networkError,
+        envdAccessToken: sbx.envdAccessToken, serverUrl: sbx.serverUrl, seen, gitStatus, network,
       });
     } finally {
       await sbx.kill();
