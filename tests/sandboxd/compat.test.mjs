@@ -23,7 +23,7 @@ after(async () => {
 const api = (path, init = {}) => fetch(`${sd.apiUrl}${path}`, { ...init, headers: { 'X-API-Key': sd.apiKey, ...init.headers } });
 
 /** Where `path` of the sandbox's root lives on the host when the sandbox wrote it. */
-const inUpperLayer = (...path) => join(sd.dataDir, 'runtime', 'layers', sbx.sandboxId, 'upper', ...path);
+const inUpperLayer = (...path) => join(sd.dataDir, 'runtime', 'layers', sbx.sandboxId, 'fs', 'upper', ...path);
 
 /** One raw HTTP/1.1 exchange with sandboxd (fetch and node:http normalise header names). */
 function rawExchange(head) {

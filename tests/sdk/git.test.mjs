@@ -32,7 +32,7 @@ http.server.ThreadingHTTPServer(('127.0.0.1', ${AUTH_PORT}), Deny).serve_forever
 const suite = useSandboxd();
 
 /** A file of the sandbox as the host sees it in the sandbox's writable layer. */
-const layerPath = (sandboxId, path) => join(suite.sandboxd.dataDir, 'runtime/layers', sandboxId, 'upper', path);
+const layerPath = (sandboxId, path) => join(suite.sandboxd.dataDir, 'runtime/layers', sandboxId, 'fs/upper', path);
 
 for (const [name, sdk] of implementations) {
   const { Sandbox, GitAuthError, GitUpstreamError, InvalidArgumentError, CommandExitError } = sdk;

@@ -65,13 +65,13 @@ describe('a host user without privileges', () => {
     const layer = join(dataDir, 'runtime/layers', sbx.sandboxId);
     // As root the files are there: the attempts below fail for their modes, not their absence.
     assert.ok(readFileSync(join(dataDir, 'control/sandboxes.json'), 'utf8').includes(secretEnv));
-    assert.ok(existsSync(join(layer, 'upper')));
+    assert.ok(existsSync(join(layer, 'fs/upper')));
     for (const file of ['control/sandboxes.json', 'api-key', 'control/secret', 'runtime/instance']) {
       const read = asNobody(['cat', join(dataDir, file)]);
       assert.notEqual(read.status, 0, `nobody read ${file}`);
       assert.equal(read.stdout, '', `nobody read ${file}`);
     }
-    for (const dir of [dataDir, join(dataDir, 'runtime/layers'), layer, join(layer, 'upper')]) {
+    for (const dir of [dataDir, join(dataDir, 'runtime/layers'), layer, join(layer, 'fs/upper')]) {
       const list = asNobody(['ls', '-A', dir]);
       assert.notEqual(list.status, 0, `nobody listed ${dir}: ${list.stdout}`);
     }
@@ -85,7 +85,7 @@ describe('a host user without privileges', () => {
     const dirs = [dataDir, join(dataDir, 'control'), runtime, join(runtime, 'templates'), join(runtime, 'templates/base'), join(runtime, 'layers'), layer];
     for (const dir of dirs) assert.equal(octal(mode(dir)), '0700', dir);
     const files = ['api-key', 'control/secret', 'control/sandboxes.json', 'runtime/lock', 'runtime/instance'].map((f) => join(dataDir, f));
-    files.push(join(layer, 'envd.log'));
+    files.push(join(layer, 'disk.img'));
     for (const file of files) assert.equal(octal(mode(file)), '0600', file);
     assert.deepEqual(readdirSync(join(dataDir, 'control')).sort(), ['sandboxes.json', 'secret'], 'a temporary file was left');
 
@@ -105,7 +105,7 @@ describe('a host user without privileges', () => {
   test('cannot run a setuid file a sandbox made in its writable layer', async () => {
     const made = await sbx.commands.run('sudo cp /bin/bash /home/user/b && sudo chmod 4755 /home/user/b && stat -c %a /home/user/b');
     assert.equal(made.stdout.trim(), '4755');
-    const onHost = join(dataDir, 'runtime/layers', sbx.sandboxId, 'upper/home/user/b');
+    const onHost = join(dataDir, 'runtime/layers', sbx.sandboxId, 'fs/upper/home/user/b');
     assert.ok(existsSync(onHost), 'the setuid copy is not where the attack looks for it');
 
     // What the attacker would change with a root shell: a root-owned host file.

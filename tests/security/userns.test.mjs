@@ -29,7 +29,7 @@ after(async () => {
 const asRoot = async (sbx, cmd, opts = {}) => (await sbx.commands.run(`sudo sh -c ${JSON.stringify(cmd)}`, opts)).stdout;
 
 /** The host directory holding a sandbox's writable root (its overlay's upper layer). */
-const upperOf = (sbx) => join(sd.dataDir, 'runtime/layers', sbx.sandboxId, 'upper');
+const upperOf = (sbx) => join(sd.dataDir, 'runtime/layers', sbx.sandboxId, 'fs/upper');
 
 function run(cmd, args, opts = {}) {
   const result = spawnSync(cmd, args, { encoding: 'utf8', timeout: 20_000, ...opts });
