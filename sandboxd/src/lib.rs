@@ -12,4 +12,5 @@ pub mod api;
 pub mod envd;
 pub mod host_files;
 pub mod proxy;
+pub mod random;
 pub mod runtime;

@@ -96,13 +96,8 @@ fn write_error(path: &Path, e: io::Error) -> HttpError {
 }
 
 fn staging_name(dir: &Path) -> PathBuf {
-    let mut random = [0u8; 8];
-    // SAFETY: fills a local buffer.
-    unsafe { libc::getrandom(random.as_mut_ptr().cast(), random.len(), 0) };
     let mut name = String::from_utf8_lossy(STAGING_PREFIX).into_owned();
-    for b in random {
-        name.push_str(&format!("{b:02x}"));
-    }
+    name.push_str(&crate::random::hex(8));
     dir.join(name)
 }
 
