@@ -14,7 +14,7 @@ use crate::error::{ErrorClass, NotFoundAs, Result, error};
 use crate::prelude::*;
 use crate::transport::exchange::{Exchanged, Next, Read, Request, run};
 use crate::transport::fetch::{get, headers_object, set};
-use crate::transport::signal::{CallSignal, TIMEOUT_REASON};
+use crate::transport::signal::CallSignal;
 use crate::util::encode_uri_component;
 
 #[wasm_bindgen(module = "/pkg-templates/bodies.js")]
@@ -162,7 +162,7 @@ impl Envd {
                 Read::Headers,
             ),
             _ => {
-                let signal = CallSignal::new(user_signal, timeout, TIMEOUT_REASON, None);
+                let signal = CallSignal::for_request(user_signal, timeout);
                 let read = match format {
                     Format::Text => Read::Text,
                     Format::Bytes => Read::Bytes,
@@ -274,7 +274,7 @@ impl Envd {
                     let prepared = Array::from(&prepared);
                     // A streamed body has no request timeout: only the caller's signal ends it.
                     let timeout = timeout.filter(|_| !prepared.get(1).is_truthy());
-                    let signal = CallSignal::new(user_signal, timeout, TIMEOUT_REASON, None);
+                    let signal = CallSignal::for_request(user_signal, timeout);
                     Ok(envd.post_files(url, headers, prepared.get(0), signal))
                 };
                 // A body ready now is sent now (see `Next::fetch`).

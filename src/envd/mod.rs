@@ -13,11 +13,10 @@ pub mod files;
 pub mod filesystem;
 pub mod output;
 pub mod process;
-pub mod signature;
 
 use alloc::rc::Rc;
 
-use envd_protocol::{Code, ConnectError, Message};
+use envd_protocol::{Code, ConnectError, Message, signature};
 use js_sys::Uint8Array;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -37,7 +36,7 @@ use crate::transport::connect::{self, CallOptions, Endpoint, ServerStream};
 use crate::transport::exchange::{Exchanged, Next, Read, Request, run};
 use crate::transport::fetch::{self, get, headers_object};
 use crate::transport::log::Logger;
-use crate::transport::signal::{CallSignal, TIMEOUT_REASON};
+use crate::transport::signal::CallSignal;
 use crate::util::{decimal, encode_uri_component, version_at_least};
 use envd_protocol::base64::encode as base64;
 
@@ -165,7 +164,7 @@ impl Envd {
     /// `sandbox.isRunning()`: 502 = not running, other failures per the envd HTTP table.
     pub fn is_running(&self, opts: &RequestOpts) -> Result<Next> {
         let timeout = self.config.request_timeout(opts.request_timeout_ms);
-        let signal = CallSignal::new(opts.signal.clone(), timeout, TIMEOUT_REASON, None);
+        let signal = CallSignal::for_request(opts.signal.clone(), timeout);
         let step = |exchanged: Exchanged| {
             let reply = exchanged.reply.map_err(Error::Js)?;
             let response = reply.response;
@@ -206,7 +205,7 @@ impl Envd {
     /// Asks `/health` whether the sandbox died under a call whose connection dropped: a 502
     /// fails the call with a `TimeoutError` naming `message`, anything else with `otherwise`.
     fn probe_health(&self, message: String, otherwise: Error) -> Result<Next> {
-        let signal = CallSignal::new(None, Some(HEALTH_CHECK_TIMEOUT_MS), TIMEOUT_REASON, None);
+        let signal = CallSignal::for_request(None, Some(HEALTH_CHECK_TIMEOUT_MS));
         let step = move |exchanged: Exchanged| {
             let gone = exchanged
                 .reply
@@ -434,7 +433,14 @@ pub fn sign(
     then: impl FnOnce(String, Option<i64>) -> Result<Next> + 'static,
 ) -> Result<Next> {
     let expiration = expiration_s.map(|s| (js_sys::Date::now() / 1000.0) as i64 + s as i64);
-    let raw = signature::canonical(path, operation, user.unwrap_or(""), token, expiration);
+    let expiration_text = expiration.map(decimal);
+    let raw = signature::canonical(
+        path,
+        operation,
+        user.unwrap_or(""),
+        token,
+        expiration_text.as_deref(),
+    );
     let subtle = get(&get(&js_sys::global(), "crypto"), "subtle");
     let digest_fn: js_sys::Function = get(&subtle, "digest")
         .dyn_into()

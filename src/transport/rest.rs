@@ -8,7 +8,7 @@ use web_sys::{AbortSignal, Response};
 use super::exchange::{Exchanged, Next, Read, Request};
 use super::fetch::{get, headers_object, js_string, runtime_name, sleep};
 use super::log::Logger;
-use super::signal::{CallSignal, TIMEOUT_REASON};
+use super::signal::CallSignal;
 use crate::config::ConnectionConfig;
 use crate::error::{API_KEY_REQUIRED, Error, ErrorClass, Result, error};
 use crate::prelude::*;
@@ -79,7 +79,7 @@ pub fn call(
     }
     let url = [config.api_url.trim_end_matches('/'), path].concat();
     let timeout = config.request_timeout(None);
-    let signal = CallSignal::new(ctx.signal.clone(), timeout, TIMEOUT_REASON, None);
+    let signal = CallSignal::for_request(ctx.signal.clone(), timeout);
     let request_line = ["Request ", method, " ", &url].concat();
     ctx.logger.log("info", &[JsValue::from(request_line)]);
     let attempt = Attempt {

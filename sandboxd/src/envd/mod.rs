@@ -35,7 +35,7 @@ pub use state::Envd;
 #[derive(clap::Args)]
 pub struct Args {
     /// Address to listen on (HTTP/1.1 and h2c on the same port).
-    #[arg(long, default_value = "127.0.0.1:49983")]
+    #[arg(long, default_value_t = SocketAddr::from(([127, 0, 0, 1], envd_protocol::ENVD_PORT)))]
     pub listen: SocketAddr,
     /// Serve on this already-bound, listening TCP socket (inherited descriptor) instead of
     /// binding `--listen`.

@@ -1,8 +1,9 @@
-//! Who may use `/files` and as whom: the access token, or a v1 signed URL (WIRE.md §2.4), and
-//! the `username` query parameter.
+//! Who may use `/files` and as whom: the access token, or a v1 signed URL (docs/wire.md,
+//! "Signed /files URLs"), and the `username` query parameter.
 
 use std::collections::HashMap;
 
+use envd_protocol::signature;
 use hyper::StatusCode;
 use hyper::header::HeaderMap;
 use sha2::{Digest, Sha256};
@@ -54,15 +55,8 @@ pub fn signature_v1(
     token: &str,
     expiration: Option<&str>,
 ) -> String {
-    let mut raw = format!("{path}:{operation}:{user}:{token}");
-    if let Some(exp) = expiration {
-        raw.push(':');
-        raw.push_str(exp);
-    }
-    let digest = Sha256::digest(raw.as_bytes());
-    let mut sig = String::from("v1_");
-    sig.push_str(envd_protocol::base64::encode(&digest).trim_end_matches('='));
-    sig
+    let raw = signature::canonical(path, operation, user, token, expiration);
+    signature::token_from_digest(&Sha256::digest(raw.as_bytes()))
 }
 
 /// Checks a `/files` request against the access token: a matching `X-Access-Token`, or a valid,
