@@ -22,7 +22,7 @@ use super::network::NetworkUpdate;
 type Ctl = State<Arc<Controller>>;
 type ApiResult = Result<Response, ApiError>;
 
-/// Response headers browsers may read (WIRE.md §3.1).
+/// Response headers browsers may read (docs/wire.md, "Control-plane REST conventions").
 const EXPOSED_HEADERS: &str = "X-Next-Token, X-Total-Running, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, Retry-After";
 
 pub fn router(controller: Arc<Controller>) -> Router {

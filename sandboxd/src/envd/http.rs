@@ -97,7 +97,7 @@ pub async fn handle(envd: Arc<Envd>, req: Request<Incoming>) -> Result<Response<
     Ok(resp)
 }
 
-/// CORS as envd does it (ENVD.md §4.7): any origin, no credentials.
+/// CORS as envd does it (docs/envd.md, "CORS"): any origin, no credentials.
 fn add_cors(h: &mut HeaderMap, preflight: bool, requested_headers: Option<HeaderValue>) {
     h.insert(
         header::ACCESS_CONTROL_ALLOW_ORIGIN,

@@ -1,5 +1,6 @@
 //! Finding the sandbox of a presigned `/files` URL that names none: the one whose access token
-//! reproduces the URL's v1 signature (WIRE.md §2.4), computed exactly as envd does.
+//! reproduces the URL's v1 signature (docs/wire.md, "Signed /files URLs"), computed exactly as
+//! envd does.
 
 use crate::envd::{constant_time_eq, signature_v1};
 
