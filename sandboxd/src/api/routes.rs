@@ -1,5 +1,5 @@
-//! The REST surface: v1 and v2 paths of `spec/openapi.yml` that the SDKs call, behind the
-//! API-key check, with CORS headers for browser callers.
+//! The REST surface: the v1 and v2 paths of E2B's OpenAPI spec (e2b-dev/E2B) that the SDKs
+//! call, behind the API-key check, with CORS headers for browser callers.
 
 use std::sync::Arc;
 
