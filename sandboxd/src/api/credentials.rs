@@ -10,7 +10,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use super::error::ApiError;
-use crate::envd::constant_time_eq;
+use crate::crypto::constant_time_eq;
 
 pub struct Credentials {
     api_key: String,

@@ -10,8 +10,9 @@ use hyper::body::Incoming;
 use hyper::header::HeaderValue;
 use hyper::{Request, Response, StatusCode};
 
-use super::http::{Body, constant_time_eq, has_access_token, json_error, json_ok, no_content};
+use super::http::{Body, has_access_token, json_error, json_ok, no_content};
 use super::state::Envd;
+use crate::crypto::constant_time_eq;
 
 /// What an `/init` body may set (docs/envd.md, "POST /init"); E2B-only fields are accepted and
 /// ignored.

@@ -9,12 +9,12 @@
 
 mod connect;
 mod creds;
+mod endpoints;
 mod files;
 mod filesystem;
 mod http;
-mod init;
-mod metrics;
 mod paths;
+mod proc_usage;
 mod process;
 mod state;
 mod users;
@@ -27,9 +27,6 @@ use anyhow::Context;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 
-/// Shared with the proxy, which checks presigned URLs the same way to find their sandbox.
-pub(crate) use files::signature_v1;
-pub(crate) use http::constant_time_eq;
 pub use state::Envd;
 
 #[derive(clap::Args)]

@@ -2,7 +2,7 @@
 //! reproduces the URL's v1 signature (docs/wire.md, "Signed /files URLs"), computed exactly as
 //! envd does.
 
-use crate::envd::{constant_time_eq, signature_v1};
+use crate::crypto::{constant_time_eq, signature_v1};
 
 /// The fields of a presigned URL that enter its signature.
 pub struct SignedRequest<'a> {

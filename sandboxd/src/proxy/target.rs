@@ -5,8 +5,9 @@
 //! sandbox's own access token, never because some sandbox happens to be running (a page of any
 //! origin can send a plain POST).
 
+use envd_protocol::ENVD_PORT;
+
 use crate::api::is_valid_sandbox_id;
-use crate::runtime::ENVD_PORT;
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum Destination {

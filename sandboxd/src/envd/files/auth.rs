@@ -3,12 +3,10 @@
 
 use std::collections::HashMap;
 
-use envd_protocol::signature;
 use hyper::StatusCode;
 use hyper::header::HeaderMap;
-use sha2::{Digest, Sha256};
 
-use crate::envd::http::constant_time_eq;
+use crate::crypto::{constant_time_eq, signature_v1};
 
 /// Decoded query parameters (`+` is a space, as browsers and Go read them); first value wins.
 pub fn query_params(query: Option<&str>) -> HashMap<String, String> {
@@ -45,18 +43,6 @@ fn percent_decode(s: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
-}
-
-/// `v1_` + unpadded standard base64 of sha256(`path:operation:user:token[:expiration]`).
-pub fn signature_v1(
-    path: &str,
-    operation: &str,
-    user: &str,
-    token: &str,
-    expiration: Option<&str>,
-) -> String {
-    let raw = signature::canonical(path, operation, user, token, expiration);
-    signature::token_from_digest(&Sha256::digest(raw.as_bytes()))
 }
 
 /// Checks a `/files` request against the access token: a matching `X-Access-Token`, or a valid,
@@ -99,24 +85,6 @@ pub fn check(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn wire_md_test_vectors() {
-        assert_eq!(
-            signature_v1("/home/user/a.txt", "read", "", "tok123", None),
-            "v1_byj2OB/vujgbES/1KAKCaR27E+9eOrB6PzeTnIL8L6M"
-        );
-        assert_eq!(
-            signature_v1(
-                "/home/user/a.txt",
-                "write",
-                "user",
-                "tok123",
-                Some("1700000000")
-            ),
-            "v1_kCwu4usVZBCSzXHSFPk291ud3zHmpwR9v0nRPaSmYqM"
-        );
-    }
 
     fn params(pairs: &[(&str, &str)]) -> HashMap<String, String> {
         pairs

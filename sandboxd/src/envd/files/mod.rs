@@ -5,8 +5,6 @@ mod auth;
 mod download;
 mod upload;
 
-pub(crate) use auth::signature_v1;
-
 use std::collections::BTreeMap;
 use std::io;
 use std::path::PathBuf;
