@@ -9,11 +9,12 @@ use js_sys::{Array, JSON, Object, Promise, Uint8Array};
 use wasm_bindgen::prelude::*;
 use web_sys::{Blob, Response};
 
+use super::versions::{OCTET_STREAM_UPLOADS, UPLOAD_METADATA};
 use super::{Envd, RequestOpts, http_failure};
 use crate::error::{ErrorClass, NotFoundAs, Result, error};
+use crate::js_object::{get, headers_object, set};
 use crate::prelude::*;
 use crate::transport::exchange::{Exchanged, Next, Read, Request, run};
-use crate::transport::fetch::{get, headers_object, set};
 use crate::transport::signal::CallSignal;
 use crate::util::encode_uri_component;
 
@@ -31,9 +32,6 @@ extern "C" {
     fn form_data(files: &Array) -> Promise;
 }
 
-/// envd versions that take octet-stream uploads, and upload metadata.
-const OCTET_STREAM_UPLOADS: &str = "0.5.7";
-const UPLOAD_METADATA: &str = "0.6.2";
 const NO_WRITE_INFO: &str = "Expected to receive information about written file";
 
 /// What `files.read` resolves with.

@@ -2,17 +2,18 @@
 //! gates, its HTTP endpoints (`/health`), signed file URLs, the unary RPC path with the official
 //! error mapping (and the `/health` probe for connections dropped mid-call), and the services:
 //! `process` (Process RPCs, PTYs included), `filesystem` (Filesystem RPCs and WatchDir) and
-//! `files` (`/files` downloads and uploads).
+//! `file_transfer` (`/files` downloads and uploads).
 //!
 //! Adding an RPC (the pattern `process` follows): build the request message, call
 //! [`Envd::unary`] with a closure that turns the decoded answer into the JS value
 //! ([`Envd::unary_flag`] for a yes/no answer), or [`Envd::open_started`] for a server stream
 //! that begins with a start event.
 
-pub mod files;
+pub mod file_transfer;
 pub mod filesystem;
 pub mod output;
 pub mod process;
+pub mod versions;
 
 use alloc::rc::Rc;
 
@@ -30,11 +31,12 @@ use crate::error::{
     Error, ErrorClass, NotFoundAs, Result, envd_http_error, error, is_connection_dropped,
     killed_in_flight, needs_health_probe, rpc_error,
 };
+use crate::js_object::{get, headers_object};
 use crate::prelude::*;
 use crate::transport::codec;
 use crate::transport::connect::{self, CallOptions, Endpoint, ServerStream};
 use crate::transport::exchange::{Exchanged, Next, Read, Request, run};
-use crate::transport::fetch::{self, get, headers_object};
+use crate::transport::fetch;
 use crate::transport::log::Logger;
 use crate::transport::signal::CallSignal;
 use crate::util::{decimal, encode_uri_component, version_at_least};
@@ -113,7 +115,7 @@ impl Envd {
     /// The user to name on a request: the caller's, else `user` for envd older than 0.4.0
     /// (newer envd picks the sandbox's default user itself).
     pub fn effective_user<'a>(&self, user: Option<&'a str>) -> Option<&'a str> {
-        user.or_else(|| (!self.supports("0.4.0")).then_some(DEFAULT_USERNAME))
+        user.or_else(|| (!self.supports(versions::DEFAULT_USER)).then_some(DEFAULT_USERNAME))
     }
 
     /// `Authorization: Basic base64("<user>:")` for RPCs acting as a user.

@@ -7,17 +7,17 @@ use js_sys::{Object, Promise};
 use wasm_bindgen::prelude::*;
 
 use super::commands::Commands;
-use super::files::Filesystem;
+use super::filesystem::Filesystem;
 use super::opts::{self, CallOpts, boolean, given, number, request_opts, string};
 use super::paginator::SandboxPaginator;
 use super::pty::Pty;
 use crate::api::{self, SandboxAccess, query};
 use crate::config::{DEBUG_SANDBOX_ID, ENVD_DEBUG_VERSION, timeout_to_seconds};
-use crate::envd::{self, Envd};
+use crate::envd::{self, Envd, versions};
 use crate::error::{ErrorClass, Result, error};
+use crate::js_object::{get, set};
 use crate::prelude::*;
 use crate::transport::exchange::{Next, run};
-use crate::transport::fetch::{get, set};
 use crate::transport::rest::RestContext;
 
 /// One connected sandbox; shared with its `Commands` and handles.
@@ -323,7 +323,7 @@ impl SandboxCore {
     #[wasm_bindgen(js_name = getMetricsSelf)]
     pub fn get_metrics_self(&self, v: JsValue) -> Promise {
         let s = &self.state;
-        if !s.access.envd_version.is_empty() && !s.envd.supports("0.1.5") {
+        if !s.access.envd_version.is_empty() && !s.envd.supports(versions::METRICS) {
             let message = "You need to update the template to use the new SDK.";
             return run(Err(error(ErrorClass::Template, message)));
         }

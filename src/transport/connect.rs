@@ -14,9 +14,10 @@ use web_sys::{AbortController, AbortSignal, ReadableStreamDefaultReader, Respons
 
 use super::codec::{check_content_type, content_type};
 use super::exchange::{Exchanged, Read, Request};
-use super::fetch::{get, get_string, headers_object, ignore_outcome};
+use super::fetch::ignore_outcome;
 use super::log::Logger;
 use super::signal::CallSignal;
+use crate::js_object::{get, get_string, headers_object};
 use crate::prelude::*;
 use crate::util::decimal;
 

@@ -10,8 +10,9 @@ use js_sys::Function;
 use wasm_bindgen::prelude::*;
 use web_sys::{AbortController, AbortSignal, DomException};
 
-use super::fetch::{clear_timeout, follow_abort, get, js_string, set_timeout};
+use super::fetch::{clear_timeout, follow_abort, js_string, set_timeout};
 use super::{Code, ConnectError};
+use crate::js_object::get;
 use crate::prelude::*;
 use crate::util::decimal;
 
