@@ -87,12 +87,7 @@ fn write_error(path: &Path, e: io::Error) -> HttpError {
             "not enough disk space available".into(),
         );
     }
-    let err = io_error(format!("writing '{}'", path.display()), e);
-    let status = match err.code {
-        envd_protocol::Code::PermissionDenied => StatusCode::FORBIDDEN,
-        _ => StatusCode::INTERNAL_SERVER_ERROR,
-    };
-    (status, err.message)
+    super::from_connect_error(io_error(format!("writing '{}'", path.display()), e))
 }
 
 fn staging_name(dir: &Path) -> PathBuf {
@@ -147,13 +142,8 @@ pub fn stage(target: &Path, user: &User) -> Result<Staged, HttpError> {
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("/"));
     create_dirs_for(&parent, user).map_err(|e| {
-        let e = io_error(format!("creating directory '{}'", parent.display()), e);
-        let status = if e.code == envd_protocol::Code::PermissionDenied {
-            StatusCode::FORBIDDEN
-        } else {
-            StatusCode::INTERNAL_SERVER_ERROR
-        };
-        (status, e.message)
+        let context = format!("creating directory '{}'", parent.display());
+        super::from_connect_error(io_error(context, e))
     })?;
     if std::fs::metadata(&target).is_ok_and(|m| m.is_dir()) {
         return Err((
