@@ -10,17 +10,10 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// The v1 signature of a presigned `/files` URL (docs/wire.md, "Signed /files URLs"), with
-/// `expiration` exactly as the URL carries it.
-pub fn signature_v1(
-    path: &str,
-    operation: &str,
-    user: &str,
-    token: &str,
-    expiration: Option<&str>,
-) -> String {
-    let raw = signature::canonical(path, operation, user, token, expiration);
-    signature::token_from_digest(&Sha256::digest(raw.as_bytes()))
+/// The v1 signature of a presigned `/files` URL (docs/wire.md, "Signed /files URLs") from its
+/// [`signature::canonical`] string.
+pub fn signature_v1(canonical: &str) -> String {
+    signature::token_from_digest(&Sha256::digest(canonical.as_bytes()))
 }
 
 #[cfg(test)]
@@ -38,17 +31,23 @@ mod tests {
     #[test]
     fn signatures_match_the_known_answers_of_docs_wire_md() {
         assert_eq!(
-            signature_v1("/home/user/a.txt", "read", "", "tok123", None),
+            signature_v1(&signature::canonical(
+                "/home/user/a.txt",
+                "read",
+                "",
+                "tok123",
+                None
+            )),
             "v1_byj2OB/vujgbES/1KAKCaR27E+9eOrB6PzeTnIL8L6M"
         );
         assert_eq!(
-            signature_v1(
+            signature_v1(&signature::canonical(
                 "/home/user/a.txt",
                 "write",
                 "user",
                 "tok123",
                 Some("1700000000")
-            ),
+            )),
             "v1_kCwu4usVZBCSzXHSFPk291ud3zHmpwR9v0nRPaSmYqM"
         );
     }

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use envd_protocol::signature::canonical;
 use hyper::StatusCode;
 use hyper::header::HeaderMap;
 
@@ -68,7 +69,13 @@ pub fn check(
     };
     let get = |k: &str| params.get(k).map_or("", String::as_str);
     let expiration = params.get("signature_expiration").map(String::as_str);
-    let expected = signature_v1(get("path"), operation, get("username"), token, expiration);
+    let expected = signature_v1(&canonical(
+        get("path"),
+        operation,
+        get("username"),
+        token,
+        expiration,
+    ));
     if !constant_time_eq(signature.as_bytes(), expected.as_bytes()) {
         return unauthorized("invalid signature");
     }
@@ -96,7 +103,7 @@ mod tests {
     #[test]
     fn signature_checks() {
         let h = HeaderMap::new();
-        let sig = signature_v1("/a", "read", "", "tok", Some("2000"));
+        let sig = signature_v1(&canonical("/a", "read", "", "tok", Some("2000")));
         let ok = params(&[
             ("path", "/a"),
             ("signature", &sig),
