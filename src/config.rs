@@ -11,7 +11,7 @@ pub const DEFAULT_SANDBOX_TIMEOUT_MS: f64 = 300_000.0;
 /// Default lifetime of a command, PTY or reconnect stream (`timeoutMs`).
 pub const STREAM_TIMEOUT_MS: f64 = 60_000.0;
 pub const HEALTH_CHECK_TIMEOUT_MS: f64 = 5_000.0;
-pub const ENVD_PORT: u16 = 49983;
+pub use envd_protocol::ENVD_PORT;
 pub const DEBUG_SANDBOX_ID: &str = "debug_sandbox_id";
 /// envd version assumed in debug mode, where there is no API to ask.
 pub const ENVD_DEBUG_VERSION: &str = "99.99.99";

@@ -12,6 +12,8 @@
 //! - [`Message`]: the binary protobuf codec (always) and the protobuf-JSON codec (feature
 //!   `json`) of every envd message in [`process`] and [`filesystem`].
 //! - [`json`] and [`base64`]: the small JSON reader/writer and base64 used by the above.
+//! - [`signature`]: the v1 signature of presigned `/files` URLs, built alike by SDK and envd.
+//! - [`ENVD_PORT`] and the Connect header names both sides use.
 //!
 //! `no_std` (with `alloc`), so the SDK's wasm can leave out std's panic and formatting runtime.
 
@@ -28,6 +30,7 @@ pub mod json;
 mod message;
 mod messages;
 pub mod pb;
+pub mod signature;
 
 /// What std's prelude would bring, for a `no_std` crate.
 mod prelude {
@@ -43,6 +46,9 @@ pub use content_type::{Codec, ContentType};
 pub use error::{ConnectError, EndStream};
 pub use message::{DecodeError, Message, ProtoEnum};
 pub use messages::{filesystem, process, timestamp::Timestamp};
+
+/// The port envd listens on inside every sandbox, and the port a client names to reach it.
+pub const ENVD_PORT: u16 = 49983;
 
 /// Header carrying the call deadline in milliseconds (at most 10 digits).
 pub const HEADER_TIMEOUT_MS: &str = "connect-timeout-ms";

@@ -134,7 +134,7 @@ async fn sandbox_filesystem_supports_what_envd_needs() {
         "cd ~ && touch f && python3 -c \"import os; os.setxattr('f', 'user.k', b'v'); print(os.getxattr('f', 'user.k').decode())\"",
     );
     assert_eq!(xattr, "v");
-    // A fresh empty directory reports a size (ENVD.md pitfall 7).
+    // A fresh empty directory reports a size (docs/envd.md, "EntryInfo").
     let size = sh_ok(
         &sandbox,
         Some("user"),

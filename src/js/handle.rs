@@ -20,11 +20,11 @@ use super::sandbox::SandboxState;
 use crate::envd::output::Utf8Stream;
 use crate::envd::stream_failure;
 use crate::error::{ErrorClass, NotFoundAs, Result, error};
+use crate::js_object::set;
 use crate::prelude::*;
 use crate::transport::codec;
 use crate::transport::connect::ServerStream;
 use crate::transport::exchange::{Next, run, spawn};
-use crate::transport::fetch::set;
 
 /// Output callbacks (`onStdout`, `onStderr`, and `onData` for PTYs).
 #[derive(Default)]

@@ -7,7 +7,7 @@ use js_sys::{Object, Promise};
 use wasm_bindgen::prelude::*;
 
 use super::commands::Commands;
-use super::files::Filesystem;
+use super::filesystem::Filesystem;
 use super::opts::{self, boolean, given, number, request_opts, string};
 use super::paginator::SandboxPaginator;
 use super::pty::Pty;
@@ -15,9 +15,9 @@ use crate::api::{self, SandboxAccess, query};
 use crate::config::{DEBUG_SANDBOX_ID, ENVD_DEBUG_VERSION, timeout_to_seconds};
 use crate::envd::{self, Envd};
 use crate::error::{ErrorClass, Result, error};
+use crate::js_object::{get, set};
 use crate::prelude::*;
 use crate::transport::exchange::{Next, run};
-use crate::transport::fetch::{get, set};
 use crate::transport::rest::RestContext;
 
 /// One connected sandbox; shared with its `Commands` and handles.

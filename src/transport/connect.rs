@@ -14,9 +14,10 @@ use web_sys::{AbortController, AbortSignal, ReadableStreamDefaultReader, Respons
 
 use super::codec::{check_content_type, content_type};
 use super::exchange::{Exchanged, Read, Request};
-use super::fetch::{get, get_string, headers_object, ignore_outcome};
+use super::fetch::ignore_outcome;
 use super::log::Logger;
-use super::signal::{CallSignal, TIMEOUT_REASON};
+use super::signal::CallSignal;
+use crate::js_object::{get, get_string, headers_object};
 use crate::prelude::*;
 use crate::util::decimal;
 
@@ -64,7 +65,7 @@ fn request(
     let signal = if streaming {
         CallSignal::for_stream(opts.signal, opts.request_timeout_ms, opts.timeout_ms)
     } else {
-        CallSignal::new(opts.signal, opts.request_timeout_ms, TIMEOUT_REASON, None)
+        CallSignal::for_request(opts.signal, opts.request_timeout_ms)
     };
     Request {
         method: "POST",

@@ -6,11 +6,12 @@ use wasm_bindgen::JsValue;
 use web_sys::{AbortSignal, Response};
 
 use super::exchange::{Exchanged, Next, Read, Request};
-use super::fetch::{get, headers_object, js_string, runtime_name, sleep};
+use super::fetch::{js_string, runtime_name, sleep};
 use super::log::Logger;
-use super::signal::{CallSignal, TIMEOUT_REASON};
+use super::signal::CallSignal;
 use crate::config::ConnectionConfig;
 use crate::error::{API_KEY_REQUIRED, Error, ErrorClass, Result, error};
+use crate::js_object::{get, headers_object};
 use crate::prelude::*;
 
 /// A call's resolved configuration with the caller's logger and signal: what a REST call
@@ -79,7 +80,7 @@ pub fn call(
     }
     let url = [config.api_url.trim_end_matches('/'), path].concat();
     let timeout = config.request_timeout(None);
-    let signal = CallSignal::new(ctx.signal.clone(), timeout, TIMEOUT_REASON, None);
+    let signal = CallSignal::for_request(ctx.signal.clone(), timeout);
     let request_line = ["Request ", method, " ", &url].concat();
     ctx.logger.log("info", &[JsValue::from(request_line)]);
     let attempt = Attempt {

@@ -312,6 +312,14 @@ where
         };
         writer.end(result).await;
     });
+    streaming_response(rx, codec)
+}
+
+/// The `200` of a streaming call, its body the frames a [`StreamWriter`] sends into `rx`.
+fn streaming_response(
+    rx: mpsc::Receiver<Result<Frame<Bytes>, std::io::Error>>,
+    codec: Codec,
+) -> Response<Body> {
     let stream = futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|item| (item, rx))
     });
@@ -398,13 +406,7 @@ where
         };
         writer.end(result).await;
     });
-    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|item| (item, rx))
-    });
-    let mut resp = Response::new(http_body_util::StreamBody::new(stream).boxed());
-    resp.headers_mut()
-        .insert(CONTENT_TYPE, content_type(true, codec));
-    resp
+    streaming_response(rx, codec)
 }
 
 /// The messages of a client stream, decoded as their envelopes complete.

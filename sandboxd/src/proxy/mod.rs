@@ -15,9 +15,9 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
+use envd_protocol::ENVD_PORT;
 
 use crate::api::{Controller, RouteError};
-use crate::runtime::ENVD_PORT;
 pub use server::serve;
 use signature::SignedRequest;
 use target::{Destination, RequestFacts};
@@ -103,7 +103,7 @@ fn mask_host(req: &mut Request, mask: &str, port: u16) {
 fn presents_traffic_token(headers: &HeaderMap, token: &str) -> bool {
     headers
         .get("e2b-traffic-access-token")
-        .is_some_and(|v| crate::envd::constant_time_eq(v.as_bytes(), token.as_bytes()))
+        .is_some_and(|v| crate::crypto::constant_time_eq(v.as_bytes(), token.as_bytes()))
 }
 
 fn query_params(req: &Request) -> Vec<(String, String)> {

@@ -1,6 +1,6 @@
 //! The two requests the runtime itself sends to envd: `GET /health` until it answers, then
-//! `POST /init` (ENVD.md §4.6). Plain HTTP/1.1 with `Connection: close` on a stream into the
-//! sandbox; nothing else needs a client here.
+//! `POST /init` (docs/envd.md, "POST /init"). Plain HTTP/1.1 with `Connection: close` on a
+//! stream into the sandbox; nothing else needs a client here.
 
 use std::io;
 

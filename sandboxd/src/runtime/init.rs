@@ -375,7 +375,7 @@ fn build_proc(root: &Path, boot_id_file: &Path) -> anyhow::Result<()> {
     // The real boot_id is host-wide; each boot of a sandbox gets its own.
     write_file(
         boot_id_file,
-        &format!("{}\n", super::layout::random_uuid()),
+        &format!("{}\n", crate::random::uuid_v4()),
         0o444,
     )?;
     bind_read_only(boot_id_file, &proc.join("sys/kernel/random/boot_id"), false)?;

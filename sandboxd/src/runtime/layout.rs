@@ -109,7 +109,7 @@ impl Layout {
                     return Ok(lock);
                 }
             }
-            id = random_name(6);
+            id = crate::random::name(6);
             host_files::write_private_atomic(&path, id.as_bytes())?;
         }
     }
@@ -256,46 +256,6 @@ pub(crate) fn check_sandbox_id(id: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `len` random characters of `[a-z0-9]` from the kernel's random source.
-pub(crate) fn random_name(len: usize) -> String {
-    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
-    let mut bytes = vec![0u8; len];
-    fill_random(&mut bytes);
-    bytes
-        .iter()
-        .map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char)
-        .collect()
-}
-
-pub(crate) fn fill_random(buf: &mut [u8]) {
-    let mut filled = 0;
-    while filled < buf.len() {
-        // SAFETY: writes at most the remaining length into our buffer.
-        let n =
-            unsafe { libc::getrandom(buf[filled..].as_mut_ptr().cast(), buf.len() - filled, 0) };
-        if n > 0 {
-            filled += n as usize;
-        }
-    }
-}
-
-/// A random UUID v4 in its usual text form (for `/proc/sys/kernel/random/boot_id`).
-pub(crate) fn random_uuid() -> String {
-    let mut b = [0u8; 16];
-    fill_random(&mut b);
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..32]
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -309,17 +269,8 @@ mod tests {
     }
 
     #[test]
-    fn uuids_have_version_and_variant_bits() {
-        let u = random_uuid();
-        assert_eq!(u.len(), 36);
-        assert_eq!(&u[14..15], "4");
-        assert!(matches!(&u[19..20], "8" | "9" | "a" | "b"));
-        assert_ne!(u, random_uuid());
-    }
-
-    #[test]
     fn a_second_lock_on_the_same_data_dir_is_refused() {
-        let dir = std::env::temp_dir().join(format!("sbx-layout-{}", random_name(8)));
+        let dir = std::env::temp_dir().join(format!("sbx-layout-{}", crate::random::name(8)));
         let layout = Layout::new(&dir);
         let held = layout.lock().unwrap();
         let err = layout.lock().unwrap_err().to_string();
@@ -331,7 +282,7 @@ mod tests {
 
     #[test]
     fn a_copied_data_dir_gets_its_own_instance_id() {
-        let dir = std::env::temp_dir().join(format!("sbx-layout-{}", random_name(8)));
+        let dir = std::env::temp_dir().join(format!("sbx-layout-{}", crate::random::name(8)));
         let layout = Layout::new(&dir);
         let _held = layout.lock().unwrap();
         let first = layout.claim_instance().unwrap();

@@ -67,7 +67,7 @@ pub const ENVD_PORT: u16 = 49983;
 const READY_TIMEOUT: Duration = Duration::from_secs(15);
 /// Descriptor number of envd's listening socket (`sandboxd envd --listen-fd`).
 const ENVD_LISTEN_FD: i32 = 3;
-/// `PATH` of envd, hence of every command (ENVD.md §1.4).
+/// `PATH` of envd, hence of every command (docs/envd.md, "Environment of a command").
 const SANDBOX_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 pub struct RuntimeConfig {

@@ -101,11 +101,11 @@ pub(crate) fn ensure_base(templates: &Path) -> anyhow::Result<Template> {
         return Ok(template);
     }
     check_merged_usr()?;
-    let building = templates.join(format!(".build-{}", super::layout::random_name(8)));
+    let building = templates.join(format!(".build-{}", crate::random::name(8)));
     build(&building)
         .with_context(|| format!("building the base template in {}", building.display()))?;
     if dir.exists() {
-        let old = templates.join(format!(".old-{}", super::layout::random_name(8)));
+        let old = templates.join(format!(".old-{}", crate::random::name(8)));
         fs::rename(&dir, &old)?;
         remove_tree(&old)?;
     }

@@ -1,13 +1,13 @@
-//! Who may use `/files` and as whom: the access token, or a v1 signed URL (WIRE.md §2.4), and
-//! the `username` query parameter.
+//! Who may use `/files` and as whom: the access token, or a v1 signed URL (docs/wire.md,
+//! "Signed /files URLs"), and the `username` query parameter.
 
 use std::collections::HashMap;
 
+use envd_protocol::signature::canonical;
 use hyper::StatusCode;
 use hyper::header::HeaderMap;
-use sha2::{Digest, Sha256};
 
-use crate::envd::http::constant_time_eq;
+use crate::crypto::{constant_time_eq, signature_v1};
 
 /// Decoded query parameters (`+` is a space, as browsers and Go read them); first value wins.
 pub fn query_params(query: Option<&str>) -> HashMap<String, String> {
@@ -46,25 +46,6 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// `v1_` + unpadded standard base64 of sha256(`path:operation:user:token[:expiration]`).
-pub fn signature_v1(
-    path: &str,
-    operation: &str,
-    user: &str,
-    token: &str,
-    expiration: Option<&str>,
-) -> String {
-    let mut raw = format!("{path}:{operation}:{user}:{token}");
-    if let Some(exp) = expiration {
-        raw.push(':');
-        raw.push_str(exp);
-    }
-    let digest = Sha256::digest(raw.as_bytes());
-    let mut sig = String::from("v1_");
-    sig.push_str(envd_protocol::base64::encode(&digest).trim_end_matches('='));
-    sig
-}
-
 /// Checks a `/files` request against the access token: a matching `X-Access-Token`, or a valid,
 /// unexpired signature for `operation` (`read`/`write`). `Err` is (status, message).
 pub fn check(
@@ -88,7 +69,13 @@ pub fn check(
     };
     let get = |k: &str| params.get(k).map_or("", String::as_str);
     let expiration = params.get("signature_expiration").map(String::as_str);
-    let expected = signature_v1(get("path"), operation, get("username"), token, expiration);
+    let expected = signature_v1(&canonical(
+        get("path"),
+        operation,
+        get("username"),
+        token,
+        expiration,
+    ));
     if !constant_time_eq(signature.as_bytes(), expected.as_bytes()) {
         return unauthorized("invalid signature");
     }
@@ -106,24 +93,6 @@ pub fn check(
 mod tests {
     use super::*;
 
-    #[test]
-    fn wire_md_test_vectors() {
-        assert_eq!(
-            signature_v1("/home/user/a.txt", "read", "", "tok123", None),
-            "v1_byj2OB/vujgbES/1KAKCaR27E+9eOrB6PzeTnIL8L6M"
-        );
-        assert_eq!(
-            signature_v1(
-                "/home/user/a.txt",
-                "write",
-                "user",
-                "tok123",
-                Some("1700000000")
-            ),
-            "v1_kCwu4usVZBCSzXHSFPk291ud3zHmpwR9v0nRPaSmYqM"
-        );
-    }
-
     fn params(pairs: &[(&str, &str)]) -> HashMap<String, String> {
         pairs
             .iter()
@@ -134,7 +103,7 @@ mod tests {
     #[test]
     fn signature_checks() {
         let h = HeaderMap::new();
-        let sig = signature_v1("/a", "read", "", "tok", Some("2000"));
+        let sig = signature_v1(&canonical("/a", "read", "", "tok", Some("2000")));
         let ok = params(&[
             ("path", "/a"),
             ("signature", &sig),

@@ -5,8 +5,6 @@ mod auth;
 mod download;
 mod upload;
 
-pub(crate) use auth::signature_v1;
-
 use std::collections::BTreeMap;
 use std::io;
 use std::path::PathBuf;
@@ -36,6 +34,13 @@ pub fn is_staging_name(name: &[u8]) -> bool {
 
 fn error(status: StatusCode, message: &str) -> Response<Body> {
     json_error(status, message)
+}
+
+/// A filesystem failure as `/files` answers it: the status of its Connect code, its message.
+fn from_connect_error(e: envd_protocol::ConnectError) -> HttpError {
+    let status =
+        StatusCode::from_u16(e.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, e.message)
 }
 
 fn now_unix() -> i64 {
@@ -86,6 +91,7 @@ pub async fn download(envd: Arc<Envd>, req: Request<Incoming>) -> Response<Body>
         Ok(v) => v,
         Err((status, message)) => return error(status, &message),
     };
+    let shown = path.display().to_string();
     let opened = as_user(&user, move || {
         let shown = path.display().to_string();
         let file =
@@ -106,21 +112,19 @@ pub async fn download(envd: Arc<Envd>, req: Request<Incoming>) -> Response<Body>
     })
     .await;
     match opened {
-        Ok(open) => download::respond(open, req.headers(), req.method() == Method::HEAD),
+        Ok(open) => {
+            // Metadata and the sniffed head are file reads: off the async runtime.
+            let (headers, head_only) = (req.headers().clone(), req.method() == Method::HEAD);
+            tokio::task::spawn_blocking(move || download::respond(open, &headers, head_only))
+                .await
+                .unwrap_or_else(|_| error(StatusCode::INTERNAL_SERVER_ERROR, "the download failed"))
+        }
+        Err(e) if e.code == envd_protocol::Code::NotFound => error(
+            StatusCode::NOT_FOUND,
+            &format!("path '{shown}' does not exist"),
+        ),
         Err(e) => {
-            let status = match e.code {
-                envd_protocol::Code::NotFound => StatusCode::NOT_FOUND,
-                envd_protocol::Code::InvalidArgument => StatusCode::BAD_REQUEST,
-                envd_protocol::Code::PermissionDenied => StatusCode::FORBIDDEN,
-                _ => StatusCode::INTERNAL_SERVER_ERROR,
-            };
-            let message = match e.code {
-                envd_protocol::Code::NotFound => format!(
-                    "path '{}' does not exist",
-                    e.message.split(": ").next().unwrap_or_default()
-                ),
-                _ => e.message,
-            };
+            let (status, message) = from_connect_error(e);
             error(status, &message)
         }
     }

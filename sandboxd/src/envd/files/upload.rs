@@ -87,22 +87,12 @@ fn write_error(path: &Path, e: io::Error) -> HttpError {
             "not enough disk space available".into(),
         );
     }
-    let err = io_error(format!("writing '{}'", path.display()), e);
-    let status = match err.code {
-        envd_protocol::Code::PermissionDenied => StatusCode::FORBIDDEN,
-        _ => StatusCode::INTERNAL_SERVER_ERROR,
-    };
-    (status, err.message)
+    super::from_connect_error(io_error(format!("writing '{}'", path.display()), e))
 }
 
 fn staging_name(dir: &Path) -> PathBuf {
-    let mut random = [0u8; 8];
-    // SAFETY: fills a local buffer.
-    unsafe { libc::getrandom(random.as_mut_ptr().cast(), random.len(), 0) };
     let mut name = String::from_utf8_lossy(STAGING_PREFIX).into_owned();
-    for b in random {
-        name.push_str(&format!("{b:02x}"));
-    }
+    name.push_str(&crate::random::hex(8));
     dir.join(name)
 }
 
@@ -152,13 +142,8 @@ pub fn stage(target: &Path, user: &User) -> Result<Staged, HttpError> {
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("/"));
     create_dirs_for(&parent, user).map_err(|e| {
-        let e = io_error(format!("creating directory '{}'", parent.display()), e);
-        let status = if e.code == envd_protocol::Code::PermissionDenied {
-            StatusCode::FORBIDDEN
-        } else {
-            StatusCode::INTERNAL_SERVER_ERROR
-        };
-        (status, e.message)
+        let context = format!("creating directory '{}'", parent.display());
+        super::from_connect_error(io_error(context, e))
     })?;
     if std::fs::metadata(&target).is_ok_and(|m| m.is_dir()) {
         return Err((

@@ -229,6 +229,10 @@ pub fn spawn(spec: &SpawnSpec) -> Result<Spawned, SpawnError> {
 }
 
 /// Makes `fd` the child's descriptor `target` (clearing close-on-exec when it already is).
+///
+/// # Safety
+/// Only in the child between `fork` and `exec`: it replaces whatever `target` was, which the
+/// parent's code may still own.
 unsafe fn install(fd: RawFd, target: RawFd) -> bool {
     unsafe {
         if fd == target {
@@ -239,6 +243,11 @@ unsafe fn install(fd: RawFd, target: RawFd) -> bool {
     }
 }
 
+/// Reports `step` and the current errno on `err_fd` to the parent, then exits with 127.
+///
+/// # Safety
+/// Only in the child after `fork`: it ends the process with `_exit`, skipping every destructor,
+/// and `err_fd` must be the open write end of the error pipe.
 unsafe fn fail(err_fd: RawFd, step: u32) -> ! {
     unsafe {
         let errno = *libc::__errno_location();
@@ -251,6 +260,11 @@ unsafe fn fail(err_fd: RawFd, step: u32) -> ! {
 }
 
 /// The child side of `fork`.
+///
+/// # Safety
+/// Only in the freshly forked child, which runs nothing but async-signal-safe calls: `argv`
+/// and `envp` must be null-terminated arrays of C strings prepared before the fork, and the
+/// descriptors in `fds` and `err_fd` open. It never returns: it execs or `_exit`s.
 unsafe fn child(
     spec: &SpawnSpec,
     argv: &[*const c_char],

@@ -9,12 +9,13 @@ use js_sys::{Array, JSON, Object, Promise, Uint8Array};
 use wasm_bindgen::prelude::*;
 use web_sys::{Blob, Response};
 
+use super::versions::{OCTET_STREAM_UPLOADS, UPLOAD_METADATA};
 use super::{Envd, RequestOpts, http_failure};
 use crate::error::{ErrorClass, NotFoundAs, Result, error};
+use crate::js_object::{get, headers_object, set};
 use crate::prelude::*;
 use crate::transport::exchange::{Exchanged, Next, Read, Request, run};
-use crate::transport::fetch::{get, headers_object, set};
-use crate::transport::signal::{CallSignal, TIMEOUT_REASON};
+use crate::transport::signal::CallSignal;
 use crate::util::encode_uri_component;
 
 #[wasm_bindgen(module = "/pkg-templates/bodies.js")]
@@ -31,9 +32,6 @@ extern "C" {
     fn form_data(files: &Array) -> Promise;
 }
 
-/// envd versions that take octet-stream uploads, and upload metadata.
-const OCTET_STREAM_UPLOADS: &str = "0.5.7";
-const UPLOAD_METADATA: &str = "0.6.2";
 const NO_WRITE_INFO: &str = "Expected to receive information about written file";
 
 /// What `files.read` resolves with.
@@ -162,7 +160,7 @@ impl Envd {
                 Read::Headers,
             ),
             _ => {
-                let signal = CallSignal::new(user_signal, timeout, TIMEOUT_REASON, None);
+                let signal = CallSignal::for_request(user_signal, timeout);
                 let read = match format {
                     Format::Text => Read::Text,
                     Format::Bytes => Read::Bytes,
@@ -274,7 +272,7 @@ impl Envd {
                     let prepared = Array::from(&prepared);
                     // A streamed body has no request timeout: only the caller's signal ends it.
                     let timeout = timeout.filter(|_| !prepared.get(1).is_truthy());
-                    let signal = CallSignal::new(user_signal, timeout, TIMEOUT_REASON, None);
+                    let signal = CallSignal::for_request(user_signal, timeout);
                     Ok(envd.post_files(url, headers, prepared.get(0), signal))
                 };
                 // A body ready now is sent now (see `Next::fetch`).
