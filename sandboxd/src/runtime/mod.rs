@@ -11,7 +11,7 @@
 //! 3. a namespace agent thread unshares a network and a PID namespace ([`agent`]) and spawns
 //!    `sandboxd sandbox-init`, which joins the cgroup before it runs, builds the root in its own
 //!    mount namespace, installs the syscall filter ([`seccomp`]) and executes envd as PID 1
-//!    ([`init`]);
+//!    ([`sandbox_init`]);
 //! 4. with internet access, a veth pair and NAT connect it to the host ([`network`]);
 //! 5. the runtime waits for envd's `GET /health` and sends `POST /init` ([`envd_client`]).
 //!
@@ -21,18 +21,18 @@
 //! and user, workdir, token and `envVars` arrive through `/init`.
 
 mod agent;
+mod boot;
 mod cgroup;
 mod cleanup;
 mod disk;
 mod envd_client;
 mod envd_log;
 mod idmap;
-mod init;
 mod layout;
 mod metrics;
 pub mod network;
+mod sandbox_init;
 mod seccomp;
-mod spawn;
 mod template;
 mod watchdog;
 
@@ -44,11 +44,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use envd_protocol::ENVD_PORT;
 use tokio::net::{TcpSocket, TcpStream};
 
 pub use envd_log::LogLine;
-pub use init::sandbox_init;
 pub use network::{ALL_TRAFFIC, EgressRules};
+pub use sandbox_init::sandbox_init;
 pub use watchdog::run as run_watchdog;
 
 use agent::NetnsAgent;
@@ -60,8 +61,6 @@ use watchdog::Watchdog;
 
 /// Version string envd reports; the SDKs gate features on it (≥ 0.6.4 enables everything).
 pub const ENVD_VERSION: &str = "0.6.13";
-/// Port envd listens on inside every sandbox.
-pub const ENVD_PORT: u16 = 49983;
 
 /// How long a sandbox may take from spawn to envd answering `/health`.
 const READY_TIMEOUT: Duration = Duration::from_secs(15);
@@ -278,7 +277,7 @@ impl Runtime {
             bail!("unknown template {:?}", spec.template_id);
         }
         let active = ActiveId::claim(&self.active, &spec.sandbox_id)?;
-        let boot = spawn::Boot {
+        let boot = boot::Boot {
             active,
             spec: spec.clone(),
             layer_mode: layer,
@@ -489,7 +488,7 @@ impl Sandbox {
     /// For tests and debugging; it needs `nsenter` and `setpriv` (util-linux).
     pub fn command(&self, program: &str) -> anyhow::Result<Command> {
         let pid = self.host_pid().context("the sandbox has been stopped")?;
-        spawn::enter_command(pid, &self.cgroup, program)
+        boot::enter_command(pid, &self.cgroup, program)
     }
 
     /// How often the OOM killer ended a process inside this sandbox.
@@ -582,7 +581,7 @@ impl Drop for Sandbox {
 }
 
 /// sandboxd should be the last thing the kernel's OOM killer picks on a full host; its
-/// sandboxes reset this for themselves (see `init`).
+/// sandboxes reset this for themselves (see `sandbox_init`).
 fn protect_from_oom_killer() {
     let _ = std::fs::write("/proc/self/oom_score_adj", "-500");
 }
