@@ -11,7 +11,8 @@
 //!   (It still takes its version string from `runtime`, the one edge against the order, until
 //!   the constant moves into `envd`.)
 //! - Leaves every layer may use: `crypto` (comparing secrets, `/files` signatures), `random`
-//!   (the OS random source), `host_files` (what sandboxd keeps on the host, private to root).
+//!   (the OS random source), `host_files` (what sandboxd keeps on the host, private to root),
+//!   `url_query` (query strings, read as the proxy and envd must both read them).
 //!
 //! A library as well as a binary so that integration tests under `tests/` can drive the
 //! runtime with the real `sandboxd` executable (`CARGO_BIN_EXE_sandboxd`) inside sandboxes.
@@ -24,3 +25,4 @@ pub mod proxy;
 pub mod random;
 pub mod runtime;
 pub mod serve;
+pub mod url_query;

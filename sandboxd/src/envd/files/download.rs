@@ -4,17 +4,25 @@
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::MetadataExt;
+use std::path::PathBuf;
+use std::sync::Arc;
 
 use bytes::Bytes;
+use envd_protocol::{Code, ConnectError};
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use http_body_util::BodyExt;
-use hyper::body::Frame;
+use hyper::body::{Frame, Incoming};
 use hyper::header::{self, HeaderMap, HeaderValue};
-use hyper::{Response, StatusCode};
+use hyper::{Method, Request, Response, StatusCode};
 use tokio::sync::mpsc;
 
+use super::{FilesError, authorise, target_path};
+use crate::envd::creds::as_user;
+use crate::envd::filesystem::io_error;
 use crate::envd::http::{Body, empty_body};
+use crate::envd::paths::base_name;
+use crate::envd::state::Envd;
 
 const READ_CHUNK: usize = 64 * 1024;
 
@@ -148,22 +156,69 @@ fn http_date(secs: i64) -> String {
     )
 }
 
+/// `GET`/`HEAD /files?path=…`: the file at `path`, read as the request's user.
+pub async fn download(envd: Arc<Envd>, req: Request<Incoming>) -> Response<Body> {
+    match serve(envd, req).await {
+        Ok(resp) => resp,
+        Err(e) => e.response(),
+    }
+}
+
+async fn serve(envd: Arc<Envd>, req: Request<Incoming>) -> Result<Response<Body>, FilesError> {
+    let (user, params) = authorise(&envd, &req, "read")?;
+    let path = target_path(&envd, &user, params.get("path").map_or("", String::as_str))?;
+    let shown = path.display().to_string();
+    let open = as_user(&user, move || open_file(path))
+        .await
+        .map_err(|e| match e.code {
+            Code::NotFound => FilesError::new(
+                StatusCode::NOT_FOUND,
+                format!("path '{shown}' does not exist"),
+            ),
+            _ => FilesError::from(e),
+        })?;
+    // Metadata and the sniffed head are file reads: off the async runtime.
+    let (headers, head_only) = (req.headers().clone(), req.method() == Method::HEAD);
+    tokio::task::spawn_blocking(move || respond(open, &headers, head_only))
+        .await
+        .map_err(|_| FilesError::new(StatusCode::INTERNAL_SERVER_ERROR, "the download failed"))
+}
+
+/// Opens `path` for reading (on a thread that has taken the user's credentials); a directory
+/// is refused.
+fn open_file(path: PathBuf) -> Result<OpenFile, ConnectError> {
+    let shown = path.display().to_string();
+    let file = File::open(&path).map_err(|e| io_error(&shown, e))?;
+    let meta = file.metadata().map_err(|e| io_error(&shown, e))?;
+    if meta.is_dir() {
+        return Err(ConnectError::new(
+            Code::InvalidArgument,
+            format!("path '{shown}' is a directory"),
+        ));
+    }
+    Ok(OpenFile {
+        file,
+        name: base_name(&path),
+    })
+}
+
 /// The file, opened (as the user) and checked to be a regular file or similar.
-pub struct OpenFile {
-    pub file: File,
-    pub name: String,
+struct OpenFile {
+    file: File,
+    name: String,
 }
 
 /// Builds the response for an opened file.
-pub fn respond(open: OpenFile, headers: &HeaderMap, head_only: bool) -> Response<Body> {
+fn respond(open: OpenFile, headers: &HeaderMap, head_only: bool) -> Response<Body> {
     let OpenFile { mut file, name } = open;
     let meta = match file.metadata() {
         Ok(m) => m,
         Err(e) => {
-            return super::error(
+            return FilesError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                &format!("reading '{name}': {e}"),
-            );
+                format!("reading '{name}': {e}"),
+            )
+            .response();
         }
     };
     let size = meta.len();
@@ -178,10 +233,11 @@ pub fn respond(open: OpenFile, headers: &HeaderMap, head_only: bool) -> Response
     // the Content-Length: 0 the JS SDK relies on).
     let Some(encoding) = negotiate(accept, range_header.is_none() && !conditional && size > 0)
     else {
-        return super::error(
+        return FilesError::new(
             StatusCode::NOT_ACCEPTABLE,
             "no acceptable encoding found, supported: [gzip]",
-        );
+        )
+        .response();
     };
     let mut head = [0u8; 512];
     let sniffed = file.read(&mut head).unwrap_or(0);
@@ -212,10 +268,11 @@ pub fn respond(open: OpenFile, headers: &HeaderMap, head_only: bool) -> Response
     }
     let (start, len) = match range_header.map(|r| parse_range(r, size)) {
         Some(Err(())) => {
-            let mut r = super::error(
+            let mut r = FilesError::new(
                 StatusCode::RANGE_NOT_SATISFIABLE,
                 "requested range not satisfiable",
-            );
+            )
+            .response();
             if let Ok(v) = HeaderValue::from_str(&format!("bytes */{size}")) {
                 r.headers_mut().insert(header::CONTENT_RANGE, v);
             }
