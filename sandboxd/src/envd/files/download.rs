@@ -208,7 +208,7 @@ struct OpenFile {
     name: String,
 }
 
-/// Builds the response for an opened file.
+/// Builds the response for an opened file (on a blocking thread: it reads the file).
 fn respond(open: OpenFile, headers: &HeaderMap, head_only: bool) -> Response<Body> {
     let OpenFile { mut file, name } = open;
     let meta = match file.metadata() {
@@ -242,21 +242,10 @@ fn respond(open: OpenFile, headers: &HeaderMap, head_only: bool) -> Response<Bod
     let mut head = [0u8; 512];
     let sniffed = file.read(&mut head).unwrap_or(0);
     let mut resp = Response::new(empty_body());
-    let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(content_type(&name, &head[..sniffed])),
-    );
-    h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
-    let disposition = format!("inline; filename=\"{}\"", name.replace(['"', '\\'], "_"));
-    if let Ok(v) = HeaderValue::from_str(&disposition) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    if let Ok(v) = HeaderValue::from_str(&modified) {
-        h.insert(header::LAST_MODIFIED, v);
-    }
+    describe_file(resp.headers_mut(), &name, &head[..sniffed], &modified);
     if encoding == Encoding::Identity {
-        h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+        resp.headers_mut()
+            .insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
         if headers
             .get(header::IF_MODIFIED_SINCE)
             .and_then(|v| v.to_str().ok())
@@ -266,26 +255,9 @@ fn respond(open: OpenFile, headers: &HeaderMap, head_only: bool) -> Response<Bod
             return resp;
         }
     }
-    let (start, len) = match range_header.map(|r| parse_range(r, size)) {
-        Some(Err(())) => {
-            let mut r = FilesError::new(
-                StatusCode::RANGE_NOT_SATISFIABLE,
-                "requested range not satisfiable",
-            )
-            .response();
-            if let Ok(v) = HeaderValue::from_str(&format!("bytes */{size}")) {
-                r.headers_mut().insert(header::CONTENT_RANGE, v);
-            }
-            return r;
-        }
-        Some(Ok(Some((a, b)))) => {
-            *resp.status_mut() = StatusCode::PARTIAL_CONTENT;
-            if let Ok(v) = HeaderValue::from_str(&format!("bytes {a}-{b}/{size}")) {
-                resp.headers_mut().insert(header::CONTENT_RANGE, v);
-            }
-            (a, b - a + 1)
-        }
-        _ => (0, size),
+    let (start, len) = match select_range(&mut resp, range_header, size) {
+        Ok(range) => range,
+        Err(refused) => return *refused,
     };
     let h = resp.headers_mut();
     match encoding {
@@ -300,6 +272,53 @@ fn respond(open: OpenFile, headers: &HeaderMap, head_only: bool) -> Response<Bod
         *resp.body_mut() = stream(file, start, len, encoding);
     }
     resp
+}
+
+/// The headers that say what the file is: type (by name, else sniffed from its head), name,
+/// modification time, and that the answer varies with Accept-Encoding.
+fn describe_file(h: &mut HeaderMap, name: &str, head: &[u8], modified: &str) {
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(content_type(name, head)),
+    );
+    h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    let disposition = format!("inline; filename=\"{}\"", name.replace(['"', '\\'], "_"));
+    if let Ok(v) = HeaderValue::from_str(&disposition) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(modified) {
+        h.insert(header::LAST_MODIFIED, v);
+    }
+}
+
+/// The part of a `size`-byte file to send, as (start, length): all of it, or the one range
+/// asked for (then `resp` becomes a 206 with its Content-Range); `Err` is the 416 answer.
+fn select_range(
+    resp: &mut Response<Body>,
+    range_header: Option<&str>,
+    size: u64,
+) -> Result<(u64, u64), Box<Response<Body>>> {
+    match range_header.map(|r| parse_range(r, size)) {
+        Some(Err(())) => {
+            let mut r = FilesError::new(
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                "requested range not satisfiable",
+            )
+            .response();
+            if let Ok(v) = HeaderValue::from_str(&format!("bytes */{size}")) {
+                r.headers_mut().insert(header::CONTENT_RANGE, v);
+            }
+            Err(Box::new(r))
+        }
+        Some(Ok(Some((a, b)))) => {
+            *resp.status_mut() = StatusCode::PARTIAL_CONTENT;
+            if let Ok(v) = HeaderValue::from_str(&format!("bytes {a}-{b}/{size}")) {
+                resp.headers_mut().insert(header::CONTENT_RANGE, v);
+            }
+            Ok((a, b - a + 1))
+        }
+        _ => Ok((0, size)),
+    }
 }
 
 type Chunk = Result<Frame<Bytes>, std::io::Error>;
