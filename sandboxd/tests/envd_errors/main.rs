@@ -90,14 +90,14 @@ impl Envd {
         (status, head, body)
     }
 
+    /// A `POST` of `body` as `content_type`, without other headers.
+    fn post(&self, path: &str, content_type: &str, body: &[u8]) -> (u16, String, Vec<u8>) {
+        self.request("POST", path, content_type, &[], body)
+    }
+
     fn unary(&self, method: &str, json: &str) -> Result<String, ConnectError> {
-        let (status, _, body) = self.request(
-            "POST",
-            &format!("/{method}"),
-            "application/json",
-            &[],
-            json.as_bytes(),
-        );
+        let (status, _, body) =
+            self.post(&format!("/{method}"), "application/json", json.as_bytes());
         if status == 200 {
             Ok(String::from_utf8(body).unwrap())
         } else {
@@ -195,15 +195,8 @@ fn unsupported_type((status, head, body): (u16, String, Vec<u8>)) -> String {
 #[test]
 fn an_unknown_method_is_not_found() {
     let e = Envd::start();
-    let resp = e.request(
-        "POST",
-        "/filesystem.Filesystem/Nope",
-        "application/json",
-        &[],
-        b"{}",
-    );
     // As connect-go behind Go's mux: a plain-text 404, which clients read as unimplemented.
-    let (status, head, body) = resp;
+    let (status, head, body) = e.post("/filesystem.Filesystem/Nope", "application/json", b"{}");
     assert_eq!(
         (status, body.as_slice()),
         (404, &b"404 page not found\n"[..])
@@ -218,13 +211,7 @@ fn an_unknown_method_is_not_found() {
 #[test]
 fn a_unary_call_in_text_is_unsupported() {
     let e = Envd::start();
-    let resp = e.request(
-        "POST",
-        "/filesystem.Filesystem/Stat",
-        "text/plain",
-        &[],
-        b"{}",
-    );
+    let resp = e.post("/filesystem.Filesystem/Stat", "text/plain", b"{}");
     assert_eq!(
         unsupported_type(resp),
         "application/json, application/proto"
@@ -234,13 +221,7 @@ fn a_unary_call_in_text_is_unsupported() {
 #[test]
 fn a_stream_called_as_unary_is_unsupported() {
     let e = Envd::start();
-    let resp = e.request(
-        "POST",
-        "/process.Process/Start",
-        "application/json",
-        &[],
-        b"{}",
-    );
+    let resp = e.post("/process.Process/Start", "application/json", b"{}");
     assert_eq!(
         unsupported_type(resp),
         "application/connect+json, application/connect+proto"
@@ -250,13 +231,7 @@ fn a_stream_called_as_unary_is_unsupported() {
 #[test]
 fn a_unary_call_as_a_stream_is_unsupported() {
     let e = Envd::start();
-    let resp = e.request(
-        "POST",
-        "/process.Process/List",
-        "application/connect+json",
-        &[],
-        b"{}",
-    );
+    let resp = e.post("/process.Process/List", "application/connect+json", b"{}");
     assert_eq!(
         unsupported_type(resp),
         "application/json, application/proto"
@@ -319,13 +294,7 @@ fn an_unknown_connect_protocol_version_is_invalid_argument() {
 fn an_oversized_message_is_resource_exhausted() {
     let e = Envd::start();
     let big = vec![b' '; 4 * 1024 * 1024 + 10];
-    let resp = e.request(
-        "POST",
-        "/process.Process/List",
-        "application/json",
-        &[],
-        &big,
-    );
+    let resp = e.post("/process.Process/List", "application/json", &big);
     assert_eq!(
         protocol_error(resp),
         (
@@ -341,13 +310,7 @@ fn an_oversized_message_is_resource_exhausted() {
 #[test]
 fn malformed_protobuf_is_invalid_argument() {
     let e = Envd::start();
-    let resp = e.request(
-        "POST",
-        "/process.Process/List",
-        "application/proto",
-        &[],
-        &[0xff],
-    );
+    let resp = e.post("/process.Process/List", "application/proto", &[0xff]);
     assert_eq!(
         protocol_error(resp),
         (
