@@ -1,5 +1,6 @@
-//! `/files` errors: download and upload refusals with their JSON message, and that a refused
-//! upload writes nothing.
+//! `/files` errors: download and upload refusals with their JSON message, that a refused
+//! upload writes nothing, and how the names it writes are decoded (where a decoding slip
+//! would write the wrong host file).
 
 use super::Envd;
 
@@ -254,4 +255,32 @@ fn multipart_upload_leaves_no_staging_files() {
         .filter(|f| f.file_name().to_string_lossy().starts_with(".envd-upload-"))
         .collect();
     assert!(leftovers.is_empty(), "no staging files remain");
+}
+
+#[test]
+fn upload_paths_are_decoded_as_go_reads_a_query() {
+    let e = Envd::start();
+    let query = format!("path={}/a+b%2Bc%zz.txt", e.dir.display());
+    let (status, _, _) = e.post_file(&query, "application/octet-stream", &[], b"q");
+    assert_eq!(status, 200);
+    assert_eq!(
+        std::fs::read_to_string(e.path("a b+c%zz.txt")).unwrap(),
+        "q",
+        "`+` is a space, `%2B` a plus, a malformed escape stays as written"
+    );
+}
+
+#[test]
+fn multipart_file_names_keep_a_plus() {
+    let e = Envd::start();
+    let name = format!("{}/%C3%A9t%C3%A9+1.txt", e.dir.display());
+    let body = format!(
+        "--B\r\nContent-Disposition: form-data; name=\"file\"; filename*=UTF-8''{name}\r\n\r\ndata\r\n--B--\r\n"
+    );
+    let (status, _, _) = e.post_file("", MULTIPART, &[], body.as_bytes());
+    assert_eq!(status, 200);
+    assert_eq!(
+        std::fs::read_to_string(e.path("été+1.txt")).unwrap(),
+        "data"
+    );
 }
