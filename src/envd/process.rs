@@ -10,14 +10,14 @@ use envd_protocol::process::{
     SendInputResponse, SendSignalRequest, Signal, StartRequest, StartResponse, UpdateRequest,
     UpdateResponse, path,
 };
-use envd_protocol::{Code, Message};
+use envd_protocol::{Code, ConnectError, Message};
 use wasm_bindgen::JsValue;
 
 use super::{Envd, OnStarted, RequestOpts, versions};
 use crate::error::{ErrorClass, NotFoundAs, Result, error};
 use crate::prelude::*;
 use crate::transport::codec;
-use crate::transport::connect::CallOptions;
+use crate::transport::connect::{CallOptions, ServerStream};
 use crate::transport::exchange::Next;
 
 /// What `commands.run` starts.
@@ -206,12 +206,30 @@ impl Envd {
         then: OnStarted,
     ) -> Result<Next> {
         let pid = |bytes: &[u8]| {
-            let message = codec::decode::<StartResponse>(bytes)?;
-            Ok(match message.event.and_then(|e| e.event) {
+            Ok(match decode_event(bytes)? {
                 Some(Event::Start(start)) => Some(start.pid),
                 _ => None,
             })
         };
         self.open_started(path, request, call, NotFoundAs::Generic, pid, then)
     }
+}
+
+/// The event one message of a process stream carries, if any.
+fn decode_event(bytes: &[u8]) -> core::result::Result<Option<Event>, ConnectError> {
+    let message = codec::decode::<StartResponse>(bytes)?;
+    Ok(message.event.and_then(|e| e.event))
+}
+
+/// The next event of a started process's stream (`Process/Start` or `Process/Connect`),
+/// decoded; messages without one are skipped. `None` once the stream ended.
+pub async fn next_event(
+    stream: &mut ServerStream,
+) -> core::result::Result<Option<Event>, ConnectError> {
+    while let Some(bytes) = stream.next_message().await? {
+        if let Some(event) = decode_event(&bytes)? {
+            return Ok(Some(event));
+        }
+    }
+    Ok(None)
 }
