@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use envd_protocol::HEADER_ACCESS_TOKEN;
 use envd_protocol::signature::canonical;
 use hyper::StatusCode;
 use hyper::header::HeaderMap;
@@ -57,7 +58,7 @@ pub fn check(
 ) -> Result<(), (StatusCode, &'static str)> {
     let Some(token) = token else { return Ok(()) };
     let unauthorized = |msg| Err((StatusCode::UNAUTHORIZED, msg));
-    if let Some(given) = headers.get("x-access-token") {
+    if let Some(given) = headers.get(HEADER_ACCESS_TOKEN) {
         return if constant_time_eq(given.as_bytes(), token.as_bytes()) {
             Ok(())
         } else {
