@@ -8,7 +8,7 @@ use wasm_bindgen::JsValue;
 use super::lifecycle::{OnTimeout, lifecycle_fields};
 use crate::config::timeout_to_seconds;
 use crate::error::Result;
-use crate::js_object::set;
+use crate::js_object::{get, set};
 use crate::prelude::*;
 
 /// `Sandbox.create`'s options as given. The JS values are passed through unchanged.
@@ -26,7 +26,7 @@ pub struct SandboxSpec {
     /// `onTimeout` was an object (`{ action, keepMemory? }`): error messages name `action`.
     pub on_timeout_object_form: bool,
     pub auto_resume: Option<bool>,
-    /// `volumeMounts` as (mount path, volume name) pairs.
+    /// `volumeMounts` as (mount path, volume) pairs: the volume is its name or a `Volume`.
     pub volume_mounts: Option<Vec<(String, JsValue)>>,
 }
 
@@ -71,9 +71,12 @@ pub fn create_body(spec: &SandboxSpec) -> Result<String> {
     if let Some(mounts) = &spec.volume_mounts {
         let list: Array = mounts
             .iter()
-            .map(|(path, name)| {
+            .map(|(path, volume)| {
+                let name = volume
+                    .as_string()
+                    .map_or_else(|| get(volume, "name"), JsValue::from);
                 let mount = Object::new();
-                set(&mount, "name", name);
+                set(&mount, "name", &name);
                 set(&mount, "path", &JsValue::from_str(path));
                 JsValue::from(mount)
             })

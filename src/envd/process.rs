@@ -17,7 +17,7 @@ use super::{Envd, OnStarted, RequestOpts, versions};
 use crate::error::{ErrorClass, NotFoundAs, Result, error};
 use crate::prelude::*;
 use crate::transport::codec;
-use crate::transport::connect::{CallOptions, ServerStream};
+use crate::transport::connect::CallOptions;
 use crate::transport::exchange::Next;
 
 /// What `commands.run` starts.
@@ -215,21 +215,9 @@ impl Envd {
     }
 }
 
-/// The event one message of a process stream carries, if any.
-fn decode_event(bytes: &[u8]) -> core::result::Result<Option<Event>, ConnectError> {
+/// The event one message of a process stream (`Process/Start`, `Process/Connect`) carries,
+/// if any.
+pub fn decode_event(bytes: &[u8]) -> core::result::Result<Option<Event>, ConnectError> {
     let message = codec::decode::<StartResponse>(bytes)?;
     Ok(message.event.and_then(|e| e.event))
-}
-
-/// The next event of a started process's stream (`Process/Start` or `Process/Connect`),
-/// decoded; messages without one are skipped. `None` once the stream ended.
-pub async fn next_event(
-    stream: &mut ServerStream,
-) -> core::result::Result<Option<Event>, ConnectError> {
-    while let Some(bytes) = stream.next_message().await? {
-        if let Some(event) = decode_event(&bytes)? {
-            return Ok(Some(event));
-        }
-    }
-    Ok(None)
 }

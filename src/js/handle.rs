@@ -16,7 +16,7 @@ use super::errors::make_command_exit_error;
 use super::opts::request_opts;
 use super::sandbox::SandboxState;
 use crate::envd::output::Utf8Stream;
-use crate::envd::process::next_event;
+use crate::envd::process::decode_event;
 use crate::envd::stream_failure;
 use crate::error::{ErrorClass, NotFoundAs, Result, error};
 use crate::js_object::set;
@@ -155,8 +155,10 @@ async fn pump(
     let (mut out, mut err) = (Utf8Stream::default(), Utf8Stream::default());
     let outcome: core::result::Result<(), JsValue> = async {
         loop {
-            let chunks = match next_event(&mut stream).await {
-                Ok(Some(event)) => match event {
+            let message = stream.next_message().await;
+            let event = message.and_then(|m| m.map(|b| decode_event(&b)).transpose());
+            let chunks = match event {
+                Ok(Some(Some(event))) => match event {
                     Event::Data(data) => decode_data(data, &mut out, &mut err, &state)
                         .into_iter()
                         .collect(),
@@ -167,6 +169,7 @@ async fn pump(
                     }
                     Event::Start(_) | Event::Keepalive(_) => Vec::new(),
                 },
+                Ok(Some(None)) => Vec::new(),
                 Ok(None) => break,
                 Err(e) => {
                     for chunk in flush(&mut out, &mut err, &state) {

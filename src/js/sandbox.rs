@@ -16,7 +16,7 @@ use crate::api::{self, SandboxAccess, SandboxSpec, query};
 use crate::config::{DEBUG_SANDBOX_ID, ENVD_DEBUG_VERSION};
 use crate::envd::{self, Envd};
 use crate::error::{ErrorClass, Result, error};
-use crate::js_object::{get, set};
+use crate::js_object::set;
 use crate::prelude::*;
 use crate::transport::exchange::{Next, run};
 use crate::transport::rest::RestContext;
@@ -78,15 +78,6 @@ fn sandbox_spec(template: String, v: &JsValue) -> SandboxSpec {
                 .then(|| boolean(&o, "keepMemory").unwrap_or(true)),
         },
     });
-    let volume_mounts = opts::entries(v, "volumeMounts").map(|mounts| {
-        let name = |volume: JsValue| {
-            volume
-                .as_string()
-                .map_or_else(|| get(&volume, "name"), JsValue::from)
-        };
-        let mounts = mounts.into_iter();
-        mounts.map(|(path, volume)| (path, name(volume))).collect()
-    });
     SandboxSpec {
         template,
         metadata: given(v, "metadata"),
@@ -99,7 +90,7 @@ fn sandbox_spec(template: String, v: &JsValue) -> SandboxSpec {
         on_timeout,
         on_timeout_object_form,
         auto_resume: boolean(&lifecycle, "autoResume"),
-        volume_mounts,
+        volume_mounts: opts::entries(v, "volumeMounts"),
     }
 }
 
