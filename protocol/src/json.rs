@@ -442,7 +442,6 @@ pub fn write_uint(out: &mut Vec<u8>, mut value: u64) {
 
 /// Appends `s` as a JSON string literal (quotes and escapes included).
 pub fn write_str(out: &mut Vec<u8>, s: &str) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     out.reserve(s.len() + 2);
     out.push(b'"');
     let bytes = s.as_bytes();
@@ -461,8 +460,7 @@ pub fn write_str(out: &mut Vec<u8>, s: &str) {
         run = i + 1;
         if esc.is_empty() {
             out.extend_from_slice(b"\\u00");
-            out.push(HEX[(b >> 4) as usize]);
-            out.push(HEX[(b & 15) as usize]);
+            out.extend_from_slice(&crate::hex::byte(b, crate::hex::Case::Lower));
         } else {
             out.extend_from_slice(esc);
         }

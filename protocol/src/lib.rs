@@ -11,7 +11,8 @@
 //! - [`ContentType`]: `application/{json,proto,connect+json,connect+proto}` parsing.
 //! - [`Message`]: the binary protobuf codec (always) and the protobuf-JSON codec (feature
 //!   `json`) of every envd message in [`process`] and [`filesystem`].
-//! - [`json`] and [`base64`]: the small JSON reader/writer and base64 used by the above.
+//! - [`json`], [`base64`] and [`hex`]: the small JSON reader/writer, base64 and hex digits
+//!   used by the above and by the SDK.
 //! - [`signature`]: the v1 signature of presigned `/files` URLs, built alike by SDK and envd.
 //! - [`ENVD_PORT`] and the header names both sides use (Connect's, envd's, the control plane's).
 //!
@@ -26,6 +27,7 @@ mod code;
 mod content_type;
 pub mod envelope;
 mod error;
+pub mod hex;
 pub mod json;
 mod message;
 mod messages;
