@@ -3,7 +3,7 @@
 //! for them costs wasm bytes. Hex digits and base64 are `envd_protocol`'s (`hex`, `base64`),
 //! whose JSON writer and protobuf-JSON codec use them too.
 
-use envd_protocol::hex::{self, Case};
+use envd_protocol::hex;
 
 use crate::prelude::*;
 
@@ -36,10 +36,9 @@ fn percent_encode(s: &str, keep: impl Fn(u8) -> bool, space_plus: bool) -> Strin
         } else if space_plus && b == b' ' {
             out.push('+');
         } else {
-            let [high, low] = hex::byte(b, Case::Upper);
             out.push('%');
-            out.push(char::from(high));
-            out.push(char::from(low));
+            out.push(char::from(hex::digit(b >> 4, hex::UPPER)));
+            out.push(char::from(hex::digit(b, hex::UPPER)));
         }
     }
     out

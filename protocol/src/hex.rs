@@ -1,21 +1,14 @@
-//! Hex digits of a byte, for every encoder that writes them: JSON's `\u00XX` escapes (lower
-//! case) and the SDK's URL percent-encoding (upper case, as `encodeURIComponent` writes).
+//! Hex digits, for every encoder that writes them: JSON's `\u00XX` escapes (lower case) and the
+//! SDK's URL percent-encoding (upper case, as `encodeURIComponent` writes).
 
-/// Which letters `a`–`f` are written with.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Case {
-    Lower,
-    Upper,
-}
+/// Lower-case digits.
+pub const LOWER: &[u8; 16] = b"0123456789abcdef";
+/// Upper-case digits.
+pub const UPPER: &[u8; 16] = b"0123456789ABCDEF";
 
-/// The two hex digits of `b`, high first. Inlined: with the case known, only its table remains.
-#[inline]
-pub fn byte(b: u8, case: Case) -> [u8; 2] {
-    let digits: &[u8; 16] = match case {
-        Case::Lower => b"0123456789abcdef",
-        Case::Upper => b"0123456789ABCDEF",
-    };
-    [digits[usize::from(b >> 4)], digits[usize::from(b & 15)]]
+/// The digit of `n`'s low four bits, from `digits` ([`LOWER`] or [`UPPER`]).
+pub fn digit(n: u8, digits: &[u8; 16]) -> u8 {
+    digits[usize::from(n & 15)]
 }
 
 #[cfg(test)]
@@ -23,9 +16,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn both_digits_in_the_asked_case() {
-        assert_eq!(&byte(0x1f, Case::Lower), b"1f");
-        assert_eq!(&byte(0xc3, Case::Upper), b"C3");
-        assert_eq!(&byte(0, Case::Upper), b"00");
+    fn low_four_bits_in_the_asked_case() {
+        assert_eq!([digit(0x1f >> 4, LOWER), digit(0x1f, LOWER)], *b"1f");
+        assert_eq!([digit(0xc3 >> 4, UPPER), digit(0xc3, UPPER)], *b"C3");
+        assert_eq!(digit(0, UPPER), b'0');
     }
 }

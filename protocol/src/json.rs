@@ -5,6 +5,7 @@
 //! follows RFC 8259 strictly (no trailing commas, no comments, valid UTF-8 and surrogate
 //! pairs) and limits nesting so hostile input cannot exhaust the stack.
 
+use crate::hex;
 use crate::prelude::*;
 use core::fmt;
 
@@ -460,7 +461,8 @@ pub fn write_str(out: &mut Vec<u8>, s: &str) {
         run = i + 1;
         if esc.is_empty() {
             out.extend_from_slice(b"\\u00");
-            out.extend_from_slice(&crate::hex::byte(b, crate::hex::Case::Lower));
+            out.push(hex::digit(b >> 4, hex::LOWER));
+            out.push(hex::digit(b, hex::LOWER));
         } else {
             out.extend_from_slice(esc);
         }
