@@ -2,6 +2,8 @@
 //! the official SDK's per-call handling of 404/409 and its result shapes. Each call builds its
 //! request and decodes the answer synchronously; `transport::exchange` runs it.
 
+pub mod create_body;
+pub mod lifecycle;
 pub mod query;
 
 use alloc::rc::Rc;
@@ -18,6 +20,8 @@ use crate::prelude::*;
 use crate::transport::exchange::Next;
 use crate::transport::rest::{self, ApiFailure, Reply, RestContext};
 use crate::util::{decimal, version_at_least};
+pub use create_body::SandboxSpec;
+use create_body::create_body;
 use query::{PageState, sandbox_path};
 
 /// What the API says about how to reach a sandbox (create/connect response).
@@ -89,7 +93,8 @@ fn timeout_body(timeout_ms: f64) -> String {
 const OUTDATED_TEMPLATE: &str = "You need to update the template to use the new SDK.";
 
 /// `POST /v2/sandboxes`; a sandbox whose envd predates 0.1.0 is killed and refused.
-pub fn create(ctx: &RestContext, body: String, make: MakeSandbox) -> Result<Next> {
+pub fn create(ctx: &RestContext, spec: &SandboxSpec, make: MakeSandbox) -> Result<Next> {
+    let body = create_body(spec)?;
     let kill_ctx = ctx.clone();
     let on_reply = move |outcome: core::result::Result<Reply, ApiFailure>| {
         let access = SandboxAccess::from_json(&outcome.map_err(failure)?.body);

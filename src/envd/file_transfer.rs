@@ -5,6 +5,7 @@
 
 use alloc::rc::Rc;
 
+use envd_protocol::{HEADER_ACCEPT_ENCODING, HEADER_CONTENT_ENCODING, HEADER_CONTENT_TYPE};
 use js_sys::{Array, JSON, Object, Promise, Uint8Array};
 use wasm_bindgen::prelude::*;
 use web_sys::{Blob, Response};
@@ -172,9 +173,9 @@ impl Envd {
         // Without `gzip`, ask for the bytes as they are: Node's fetch would otherwise accept
         // gzip and inflate it at 8-14 MB/s. Browsers ignore the header (it is theirs to set).
         let accept_encoding: &[(&str, &str)] = if gzip {
-            &[("Accept-Encoding", "gzip")]
+            &[(HEADER_ACCEPT_ENCODING, "gzip")]
         } else {
-            &[("Accept-Encoding", "identity")]
+            &[(HEADER_ACCEPT_ENCODING, "identity")]
         };
         let request = Request {
             method: "GET",
@@ -305,9 +306,13 @@ impl Envd {
         }
         if octet_stream {
             let content_type = JsValue::from_str("application/octet-stream");
-            set(&headers, "Content-Type", &content_type);
+            set(&headers, HEADER_CONTENT_TYPE, &content_type);
             if upload.gzip {
-                set(&headers, "Content-Encoding", &JsValue::from_str("gzip"));
+                set(
+                    &headers,
+                    HEADER_CONTENT_ENCODING,
+                    &JsValue::from_str("gzip"),
+                );
             }
         }
         headers

@@ -17,7 +17,10 @@ pub mod versions;
 
 use alloc::rc::Rc;
 
-use envd_protocol::{Code, ConnectError, Message, signature};
+use envd_protocol::{
+    Code, ConnectError, HEADER_ACCESS_TOKEN, HEADER_AUTHORIZATION, HEADER_KEEPALIVE_INTERVAL,
+    HEADER_SANDBOX_ID, HEADER_SANDBOX_PORT, HEADER_USER_AGENT, Message, signature,
+};
 use js_sys::Uint8Array;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -86,16 +89,16 @@ impl Envd {
         let user_agent = config
             .headers
             .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case("user-agent"))
+            .find(|(k, _)| k.eq_ignore_ascii_case(HEADER_USER_AGENT))
             .map(|(_, v)| v.clone())
             .unwrap_or_default();
         let mut headers = vec![
-            ("User-Agent".to_string(), user_agent),
-            ("E2b-Sandbox-Id".to_string(), sandbox_id.to_string()),
-            ("E2b-Sandbox-Port".to_string(), decimal(ENVD_PORT.into())),
+            (HEADER_USER_AGENT.to_string(), user_agent),
+            (HEADER_SANDBOX_ID.to_string(), sandbox_id.to_string()),
+            (HEADER_SANDBOX_PORT.to_string(), decimal(ENVD_PORT.into())),
         ];
         if let Some(token) = &access_token {
-            headers.push(("X-Access-Token".to_string(), token.clone()));
+            headers.push((HEADER_ACCESS_TOKEN.to_string(), token.clone()));
         }
         Envd {
             url: config.envd_url(sandbox_id, sandbox_domain, ENVD_PORT, fetch::is_browser()),
@@ -122,7 +125,10 @@ impl Envd {
     pub fn auth_header(&self, user: Option<&str>) -> Option<(String, String)> {
         let user = self.effective_user(user)?;
         let credentials = base64([user, ":"].concat().as_bytes());
-        Some(("Authorization".into(), ["Basic ", &credentials].concat()))
+        Some((
+            HEADER_AUTHORIZATION.into(),
+            ["Basic ", &credentials].concat(),
+        ))
     }
 
     fn endpoint(&self) -> Endpoint<'_> {
@@ -283,7 +289,7 @@ impl Envd {
         user: Option<&str>,
     ) -> CallOptions {
         let mut headers = vec![(
-            "Keepalive-Ping-Interval".to_string(),
+            HEADER_KEEPALIVE_INTERVAL.to_string(),
             KEEPALIVE_PING_INTERVAL.to_string(),
         )];
         headers.extend(self.auth_header(user));

@@ -10,7 +10,7 @@ use envd_protocol::process::{
     SendInputResponse, SendSignalRequest, Signal, StartRequest, StartResponse, UpdateRequest,
     UpdateResponse, path,
 };
-use envd_protocol::{Code, Message};
+use envd_protocol::{Code, ConnectError, Message};
 use wasm_bindgen::JsValue;
 
 use super::{Envd, OnStarted, RequestOpts, versions};
@@ -206,12 +206,18 @@ impl Envd {
         then: OnStarted,
     ) -> Result<Next> {
         let pid = |bytes: &[u8]| {
-            let message = codec::decode::<StartResponse>(bytes)?;
-            Ok(match message.event.and_then(|e| e.event) {
+            Ok(match decode_event(bytes)? {
                 Some(Event::Start(start)) => Some(start.pid),
                 _ => None,
             })
         };
         self.open_started(path, request, call, NotFoundAs::Generic, pid, then)
     }
+}
+
+/// The event one message of a process stream (`Process/Start`, `Process/Connect`) carries,
+/// if any.
+pub fn decode_event(bytes: &[u8]) -> core::result::Result<Option<Event>, ConnectError> {
+    let message = codec::decode::<StartResponse>(bytes)?;
+    Ok(message.event.and_then(|e| e.event))
 }

@@ -1,6 +1,7 @@
 //! Control-plane requests: headers, API key check, request timeout, logging, the retry after a
 //! 429 carrying `Retry-After`, and the error body every failure carries (`{code, message}`).
 
+use envd_protocol::{HEADER_API_KEY, HEADER_CONTENT_TYPE, HEADER_NEXT_TOKEN};
 use js_sys::{JSON, Object};
 use wasm_bindgen::JsValue;
 use web_sys::{AbortSignal, Response};
@@ -73,10 +74,10 @@ pub fn call(
         return Err(error(ErrorClass::Authentication, API_KEY_REQUIRED));
     };
     let mut headers: Vec<(&str, &str)> = telemetry_headers().to_vec();
-    headers.push(("X-API-KEY", api_key));
+    headers.push((HEADER_API_KEY, api_key));
     headers.extend(config.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     if body.is_some() {
-        headers.push(("Content-Type", "application/json"));
+        headers.push((HEADER_CONTENT_TYPE, "application/json"));
     }
     let url = [config.api_url.trim_end_matches('/'), path].concat();
     let timeout = config.request_timeout(None);
@@ -145,7 +146,7 @@ impl Attempt {
         let outcome = if response.ok() {
             Ok(Reply {
                 body: parsed,
-                next_token: header(&response, "x-next-token"),
+                next_token: header(&response, HEADER_NEXT_TOKEN),
             })
         } else {
             Err(failure(&response, text, &parsed))

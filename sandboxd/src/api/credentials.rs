@@ -77,7 +77,7 @@ impl Credentials {
     /// Checks `X-API-Key` (the SDKs' header) or `Authorization: Bearer <key>` (the CLI's form).
     pub fn check(&self, headers: &HeaderMap) -> Result<(), ApiError> {
         let presented = headers
-            .get("x-api-key")
+            .get(envd_protocol::HEADER_API_KEY)
             .and_then(|v| v.to_str().ok())
             .or_else(|| {
                 headers

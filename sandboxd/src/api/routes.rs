@@ -117,7 +117,7 @@ async fn list_v2(State(ctl): Ctl, RawQuery(query): RawQuery) -> ApiResult {
     let headers = response.headers_mut();
     if let Some(token) = next_token {
         headers.insert(
-            "x-next-token",
+            envd_protocol::HEADER_NEXT_TOKEN,
             HeaderValue::from_str(&token).expect("base64 is a valid header"),
         );
     }

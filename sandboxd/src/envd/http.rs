@@ -73,7 +73,7 @@ pub fn has_access_token(envd: &Envd, headers: &HeaderMap) -> bool {
     match envd.config().access_token {
         None => true,
         Some(token) => headers
-            .get("x-access-token")
+            .get(envd_protocol::HEADER_ACCESS_TOKEN)
             .is_some_and(|v| constant_time_eq(v.as_bytes(), token.as_bytes())),
     }
 }

@@ -16,7 +16,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use envd_protocol::ENVD_PORT;
+use envd_protocol::{ENVD_PORT, HEADER_SANDBOX_ID, HEADER_SANDBOX_PORT};
 
 use crate::api::{Controller, RouteError};
 use crate::url_query;
@@ -42,8 +42,8 @@ async fn dispatch(State(ctl): State<Arc<Controller>>, req: Request, next: Next) 
         method: req.method().as_str(),
         path: req.uri().path(),
         host: host.as_deref(),
-        sandbox_id_header: header_str("e2b-sandbox-id"),
-        sandbox_port_header: header_str("e2b-sandbox-port"),
+        sandbox_id_header: header_str(HEADER_SANDBOX_ID),
+        sandbox_port_header: header_str(HEADER_SANDBOX_PORT),
         is_preflight: req.method() == axum::http::Method::OPTIONS
             && headers.contains_key(header::ACCESS_CONTROL_REQUEST_METHOD),
         is_signed: query.contains_key("signature"),

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use envd_protocol::HEADER_ACCESS_TOKEN;
 use envd_protocol::signature::canonical;
 use hyper::header::HeaderMap;
 
@@ -18,7 +19,7 @@ pub fn check(
     now_unix: i64,
 ) -> Result<(), &'static str> {
     let Some(token) = token else { return Ok(()) };
-    if let Some(given) = headers.get("x-access-token") {
+    if let Some(given) = headers.get(HEADER_ACCESS_TOKEN) {
         return if constant_time_eq(given.as_bytes(), token.as_bytes()) {
             Ok(())
         } else {
