@@ -124,8 +124,6 @@ pub(crate) fn prepare_layer(
     let dirs = [
         layer.upper(),
         layer.work(),
-        layer.usr_upper(),
-        layer.usr_work(),
         layer.merged(),
     ];
     let made = dirs.iter().try_for_each(|dir| match fs::create_dir(dir) {

@@ -21,6 +21,7 @@
 //! and user, workdir, token and `envVars` arrive through `/init`.
 
 mod agent;
+pub mod base;
 mod cgroup;
 mod cleanup;
 mod disk;
@@ -225,7 +226,7 @@ impl Runtime {
         let network = Arc::new(Network::new(&instance.id));
         let layers = cleanup::remove_leftovers(&layout, &cgroups, &network)?;
         cleanup::remove_dead_instances(&cgroups);
-        let base = template::ensure_base(&layout.templates())?;
+        let base = template::open_base(&layout.templates())?;
         let watchdog = Watchdog::start(&config.sandboxd_exe, &instance.id, &layout.layers())?;
         let spares = Arc::new(disk::Spares::start(&layout.layers())?);
         let runtime = Runtime {
@@ -246,15 +247,11 @@ impl Runtime {
     pub fn template(&self, id_or_alias: &str) -> Option<TemplateInfo> {
         let base = &self.base;
         (id_or_alias == base.template_id || base.aliases.iter().any(|a| a == id_or_alias)).then(
-            || {
-                // The build writes its format name into FORMAT last; that is its build ID.
-                let format = base.dir.join("FORMAT");
-                TemplateInfo {
-                    template_id: base.template_id.clone(),
-                    aliases: base.aliases.clone(),
-                    build_id: std::fs::read_to_string(&format).unwrap_or_default(),
-                    built_at: std::fs::metadata(&format).and_then(|m| m.modified()).ok(),
-                }
+            || TemplateInfo {
+                template_id: base.template_id.clone(),
+                aliases: base.aliases.clone(),
+                build_id: base.build_id.clone(),
+                built_at: base.built_at,
             },
         )
     }
@@ -286,8 +283,7 @@ impl Runtime {
             trash: self.layout.layers(),
             spares: self.spares.clone(),
             exe: self.config.sandboxd_exe.clone(),
-            template_root: self.base.root(),
-            usr_lowers: self.base.usr_lowers(),
+            template_layers: self.base.layers.clone(),
             cgroups: self.cgroups.clone(),
             network: self.network.clone(),
         };
