@@ -20,7 +20,10 @@ async fn envd_is_pid_1_and_host_trees_are_invisible() {
         "{pids} processes visible"
     );
     // Debian's own /root (its two dotfiles), not the host's.
-    assert_eq!(sh_ok(&sandbox, None, "ls -A /root | xargs"), ".bashrc .profile");
+    assert_eq!(
+        sh_ok(&sandbox, None, "ls -A /root | xargs"),
+        ".bashrc .profile"
+    );
     assert_eq!(sh_ok(&sandbox, None, "ls /home"), "user");
     assert_eq!(sh_ok(&sandbox, None, "ls -A /etc/ssl/private | wc -l"), "0");
     for host_only in ["/work", "/usr/local/go", "/etc/ssh", "/old_root"] {

@@ -56,11 +56,16 @@ pub(crate) fn build_root(root: &Path, sources: &[Source], build_id: &str) -> any
         // Progress lines go to sandboxd's stderr, where the operator sees the build advance.
         .stdout(Stdio::inherit())
         .stderr(Stdio::inherit())
-        .env("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+        .env(
+            "PATH",
+            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        );
     let status = match command.status() {
         Ok(status) => status,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            bail!("mmdebstrap is not installed: run scripts/setup.sh (or apt-get install mmdebstrap)")
+            bail!(
+                "mmdebstrap is not installed: run scripts/setup.sh (or apt-get install mmdebstrap)"
+            )
         }
         Err(e) => return Err(e).context("running mmdebstrap"),
     };
@@ -87,7 +92,9 @@ fn shape_for_e2b(root: &Path, build_id: &str) -> anyhow::Result<()> {
     mkdir_p(&root.join("code"), 0o777)?;
     write(
         &root.join(".e2b"),
-        &format!("ENV_ID={BASE_TEMPLATE_ID}\nTEMPLATE_ID={BASE_TEMPLATE_ID}\nBUILD_ID={build_id}\n"),
+        &format!(
+            "ENV_ID={BASE_TEMPLATE_ID}\nTEMPLATE_ID={BASE_TEMPLATE_ID}\nBUILD_ID={build_id}\n"
+        ),
         0o644,
     )?;
     // Anyone may install into /usr/local (as in E2B's base, where `user` runs `npm i -g`).
