@@ -3,7 +3,6 @@
 // and its effect checked on the host (modes, file contents, who ran what), not only the answer.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { randomBytes } from 'node:crypto';
@@ -11,10 +10,10 @@ import { join } from 'node:path';
 
 import { Sandbox, SandboxError } from 'e2b';
 import { launchChromium } from '../helpers/chromium.mjs';
+import { asNobody } from '../helpers/host-user.mjs';
 import { startSandboxd } from '../helpers/sandboxd.mjs';
 import { viaHost } from '../sandboxd/util.mjs';
 
-const NOBODY = 65534;
 const KNOWN_KEY = `e2b_${randomBytes(20).toString('hex')}`;
 const secretEnv = `secret-${randomBytes(8).toString('hex')}`;
 
@@ -41,20 +40,6 @@ after(async () => {
   await sd?.stop();
   rmSync(parent, { recursive: true, force: true });
 });
-
-/**
- * Runs `argv` as the host's `nobody`, with no groups and no capabilities. setpriv still holds
- * root's capabilities when it execs, so it execs a shell first, which then runs `argv` as the
- * plain unprivileged process an attacker has.
- */
-function asNobody(argv) {
-  const setpriv = ['--reuid', String(NOBODY), '--regid', String(NOBODY), '--clear-groups'];
-  const result = spawnSync('setpriv', [...setpriv, '/bin/sh', '-c', 'exec "$@"', 'sh', ...argv], {
-    encoding: 'utf8',
-    timeout: 10_000,
-  });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-}
 
 const mode = (path) => statSync(path).mode & 0o7777;
 const octal = (m) => `0${m.toString(8)}`;
