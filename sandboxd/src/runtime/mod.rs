@@ -191,8 +191,9 @@ pub struct Runtime {
 }
 
 impl Runtime {
-    /// Prepares the data dir and the built-in `base` template (offline), and removes whatever an
-    /// earlier run left behind (processes, mounts, cgroups, network namespaces) after a crash.
+    /// Prepares the data dir and the `base` template (building its Debian root first when this
+    /// machine has none), and removes whatever an earlier run left behind (processes, mounts,
+    /// cgroups, network namespaces) after a crash.
     /// Returns the IDs whose writable layers are still on disk, so the control plane can decide
     /// what to keep (e.g. as paused sandboxes) and what to [`Runtime::remove_layer`].
     ///
