@@ -67,7 +67,10 @@ describe('a host user without privileges', () => {
   test('the data dir is 0700/0600 down to the sandboxes\' own files, whose modes stay', async () => {
     const runtime = join(dataDir, 'runtime');
     const layer = join(runtime, 'layers', sbx.sandboxId);
-    const dirs = [dataDir, join(dataDir, 'control'), runtime, join(runtime, 'templates'), join(runtime, 'templates/base'), join(runtime, 'layers'), layer];
+    // The base template's root is machine-wide, under a directory as closed as the data dir.
+    const buildId = /^BUILD_ID=(.+)$/m.exec((await sbx.commands.run('cat /.e2b')).stdout)[1];
+    const build = join('/var/cache/sandboxd', buildId);
+    const dirs = [dataDir, join(dataDir, 'control'), runtime, join(runtime, 'templates'), join(runtime, 'layers'), layer, '/var/cache/sandboxd', build];
     for (const dir of dirs) assert.equal(octal(mode(dir)), '0700', dir);
     const files = ['api-key', 'control/secret', 'control/sandboxes.json', 'runtime/lock', 'runtime/instance'].map((f) => join(dataDir, f));
     files.push(join(layer, 'disk.img'));
@@ -75,7 +78,7 @@ describe('a host user without privileges', () => {
     assert.deepEqual(readdirSync(join(dataDir, 'control')).sort(), ['sandboxes.json', 'secret'], 'a temporary file was left');
 
     // Inside the template and the layer, modes are what the sandbox needs.
-    const root = join(runtime, 'templates/base/root');
+    const root = join(build, 'root');
     assert.equal(octal(mode(root)), '0755');
     assert.equal(octal(mode(join(root, 'tmp'))), '01777');
     const inside = await sbx.commands.run('stat -c %a / /tmp');

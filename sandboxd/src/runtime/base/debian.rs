@@ -17,12 +17,11 @@ use crate::runtime::template::{BASE_TEMPLATE_ID, hosts_file};
 pub(crate) const SUITE: &str = "bookworm";
 
 /// What E2B's base template offers, plus `strace` (used inside by the seccomp tests and by
-/// anyone debugging a sandbox). `passwd` brings `useradd`; the rest of a Debian root (coreutils,
-/// util-linux, procps' neighbours, apt, dpkg) comes with mmdebstrap's `apt` variant.
+/// anyone debugging a sandbox), on top of mmdebstrap's `minbase` variant: Debian's `required`
+/// packages and apt, what Docker's `debian` images hold (`mount`, `hostname`, `passwd`, ...).
 pub(crate) const PACKAGES: &[&str] = &[
     "bash",
     "coreutils",
-    "passwd",
     "ca-certificates",
     "curl",
     "git",
@@ -47,7 +46,7 @@ pub(crate) fn build_root(root: &Path, sources: &[Source], build_id: &str) -> any
     fs::create_dir(root).with_context(|| format!("creating {}", root.display()))?;
     let mut command = Command::new("mmdebstrap");
     command
-        .args(["--variant=apt", "--mode=root", "--format=directory"])
+        .args(["--variant=minbase", "--mode=root", "--format=directory"])
         .arg(format!("--include={}", PACKAGES.join(",")))
         .arg(SUITE)
         .arg(root)

@@ -16,6 +16,9 @@
 //!   .old-<random>/              a replaced build, removed once no runtime holds its in-use
 //! ```
 //!
+//! Builds of other ids (an older sandboxd's, or made before the host's sources changed) are
+//! removed like replaced ones, once no runtime uses them.
+//!
 //! The build id is a format version plus a hash of the suite, the package list and the host's
 //! sources: changing any of them makes a new build; `sandboxd base build --rebuild` replaces the
 //! current one.
@@ -37,7 +40,7 @@ use crate::host_files;
 /// Machine-wide cache of built roots.
 pub(crate) const CACHE_DIR: &str = "/var/cache/sandboxd";
 /// Bump when what [`debian::build_root`] makes changes in a way the hash does not see.
-const FORMAT: &str = "debian-1";
+const FORMAT: &str = "debian-2";
 
 /// A finished build, held in use (its `in-use` lock is shared) while this value lives.
 pub(crate) struct BaseRoot {
@@ -64,7 +67,7 @@ pub(crate) fn open(rebuild: bool) -> anyhow::Result<BaseRoot> {
     if !rebuild {
         if let Some(base) = use_build(&dir, &build_id, false)? {
             if let Some(lock) = try_build_lock(cache)? {
-                remove_leftovers(cache)?;
+                remove_leftovers(cache, &build_id)?;
                 drop(lock);
             }
             return Ok(base);
@@ -77,7 +80,7 @@ pub(crate) fn open(rebuild: bool) -> anyhow::Result<BaseRoot> {
             return Ok(base);
         }
     }
-    remove_leftovers(cache)?;
+    remove_leftovers(cache, &build_id)?;
     let building = cache.join(format!(".build-{}", crate::random::name(8)));
     host_files::create_private_dir(&building)?;
     eprintln!(
@@ -99,7 +102,7 @@ pub(crate) fn open(rebuild: bool) -> anyhow::Result<BaseRoot> {
     fs::rename(&building, &dir)?;
     eprintln!("sandboxd: base template {build_id} built in {secs:.0} s");
     let base = use_build(&dir, &build_id, true)?.context("the new build vanished")?;
-    remove_leftovers(cache)?;
+    remove_leftovers(cache, &build_id)?;
     drop(lock);
     Ok(base)
 }
@@ -186,15 +189,15 @@ fn flock(file: &File, operation: i32) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Removes builds interrupted by a crash and replaced builds no runtime uses any more. Call it
-/// only while holding the build lock.
-fn remove_leftovers(cache: &Path) -> anyhow::Result<()> {
+/// Removes builds interrupted by a crash, and replaced builds and builds of other ids that no
+/// runtime uses any more. Call it only while holding the build lock.
+fn remove_leftovers(cache: &Path, current: &str) -> anyhow::Result<()> {
     for entry in fs::read_dir(cache)? {
         let path = entry?.path();
         let name = path.file_name().unwrap_or_default().to_string_lossy();
         let unused = if name.starts_with(".build-") {
             true
-        } else if name.starts_with(".old-") {
+        } else if name.starts_with(".old-") || (name.starts_with("debian-") && name != current) {
             File::open(path.join("in-use")).map_or(true, |f| {
                 // SAFETY: flock on a descriptor we own.
                 unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) == 0 }
@@ -207,4 +210,96 @@ fn remove_leftovers(cache: &Path) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_cache() -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("sbx-base-cache-{}", crate::random::name(8)));
+        fs::create_dir(&dir).unwrap();
+        dir
+    }
+
+    fn fake_build(dir: &Path) {
+        fs::create_dir_all(dir.join("root/usr")).unwrap();
+        fs::write(dir.join("in-use"), "").unwrap();
+    }
+
+    #[test]
+    fn leftovers_go_but_a_replaced_build_in_use_stays() {
+        let cache = temp_cache();
+        let names = [
+            ".build-a",
+            ".old-used",
+            ".old-unused",
+            "debian-0-stale",
+            "debian-1-current",
+        ];
+        for name in names {
+            fake_build(&cache.join(name));
+        }
+        let user = File::open(cache.join(".old-used/in-use")).unwrap();
+        flock(&user, libc::LOCK_SH).unwrap();
+        remove_leftovers(&cache, "debian-1-current").unwrap();
+        let mut left: Vec<String> = fs::read_dir(&cache)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, [".old-used", "debian-1-current"]);
+        // Once its last user is gone, the next clean-up takes it.
+        drop(user);
+        remove_leftovers(&cache, "debian-1-current").unwrap();
+        assert!(!cache.join(".old-used").exists());
+        fs::remove_dir_all(cache).unwrap();
+    }
+
+    #[test]
+    fn one_builder_at_a_time() {
+        let cache = temp_cache();
+        let first = try_build_lock(&cache).unwrap();
+        assert!(first.is_some());
+        assert!(try_build_lock(&cache).unwrap().is_none());
+        drop(first);
+        assert!(try_build_lock(&cache).unwrap().is_some());
+        fs::remove_dir_all(cache).unwrap();
+    }
+
+    #[test]
+    fn a_finished_build_is_one_with_built_written() {
+        let cache = temp_cache();
+        let dir = cache.join("debian-1-000000000000");
+        fake_build(&dir);
+        assert!(
+            use_build(&dir, "debian-1-000000000000", false)
+                .unwrap()
+                .is_none()
+        );
+        fs::write(dir.join("BUILT"), "debian-1-000000000000\n117.5\n").unwrap();
+        let base = use_build(&dir, "debian-1-000000000000", false)
+            .unwrap()
+            .unwrap();
+        assert_eq!(base.root, dir.join("root"));
+        assert_eq!(base.build_secs, Some(117.5));
+        fs::remove_dir_all(cache).unwrap();
+    }
+
+    #[test]
+    fn the_build_id_follows_the_sources() {
+        let source = |uri: &str| sources::Source {
+            uri: uri.into(),
+            suite: debian::SUITE.into(),
+            components: vec!["main".into()],
+            signed_by: None,
+        };
+        let a = build_id(&[source("http://a/debian")]);
+        assert!(
+            a.starts_with(&format!("{FORMAT}-")) && a.len() == FORMAT.len() + 13,
+            "{a}"
+        );
+        assert_eq!(a, build_id(&[source("http://a/debian")]));
+        assert_ne!(a, build_id(&[source("http://b/debian")]));
+    }
 }
