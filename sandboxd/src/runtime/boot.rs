@@ -30,8 +30,7 @@ pub(super) struct Boot {
     pub trash: PathBuf,
     pub spares: Arc<disk::Spares>,
     pub exe: PathBuf,
-    pub template_root: PathBuf,
-    pub usr_lowers: Vec<PathBuf>,
+    pub template_layers: Vec<PathBuf>,
     pub cgroups: Cgroups,
     pub network: Arc<Network>,
 }
@@ -157,8 +156,7 @@ impl Boot {
         sandbox_init::InitConfig {
             hostname: spec.sandbox_id.clone(),
             ids_base: ids.base,
-            root_lower: self.template_root.clone(),
-            usr_lowers: self.usr_lowers.clone(),
+            lowers: self.template_layers.clone(),
             layer: self.layer.dir.clone(),
             hosts: template::hosts_file(&spec.sandbox_id),
             run_files: vec![

@@ -121,13 +121,7 @@ pub(crate) fn prepare_layer(
     }
     // Work directories are overlayfs scratch space; stale contents are harmless but they must
     // exist (and the others do after the first boot).
-    let dirs = [
-        layer.upper(),
-        layer.work(),
-        layer.usr_upper(),
-        layer.usr_work(),
-        layer.merged(),
-    ];
+    let dirs = [layer.upper(), layer.work(), layer.merged()];
     let made = dirs.iter().try_for_each(|dir| match fs::create_dir(dir) {
         Ok(()) => fs::set_permissions(dir, fs::Permissions::from_mode(0o755)),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),

@@ -7,9 +7,10 @@
 //!   instance             6 chars [a-z0-9]: names cgroups, veths and iptables rules
 //!
 //! /run/sandboxd/instance-<id>.lock   held by the live runtime of each instance
-//!   templates/base/      root/ (lower of /), usr-mask/ (upper lower of /usr), FORMAT
+//!   templates/           reserved for templates built per data dir (`base` is machine-wide,
+//!                        see `base`)
 //!   layers/<sandbox_id>/ disk.img (the layer's filesystem, see `disk`), fs/ (where it is
-//!                        mounted while the sandbox runs: upper/ work/ usr-upper/ usr-work/),
+//!                        mounted while the sandbox runs: upper/ work/),
 //!                        merged/ lowers/ boot_id idmap
 //!   disk-images/<mb>.img an empty formatted filesystem of each size, copied for new layers
 //!   layers/.new-*        a layer being created (removed by open)
@@ -209,12 +210,6 @@ impl LayerPaths {
     pub fn work(&self) -> PathBuf {
         self.fs().join("work")
     }
-    pub fn usr_upper(&self) -> PathBuf {
-        self.fs().join("usr-upper")
-    }
-    pub fn usr_work(&self) -> PathBuf {
-        self.fs().join("usr-work")
-    }
     /// Mount point of the root overlay; only ever mounted inside the sandbox's mount namespace.
     pub fn merged(&self) -> PathBuf {
         self.dir.join("merged")
@@ -232,8 +227,8 @@ impl LayerPaths {
         self.dir.join("lowers")
     }
     /// The roots of the sandbox's own files (overlay upper directories).
-    pub fn writable_dirs(&self) -> [PathBuf; 2] {
-        [self.upper(), self.usr_upper()]
+    pub fn writable_dirs(&self) -> [PathBuf; 1] {
+        [self.upper()]
     }
 }
 

@@ -21,6 +21,7 @@
 //! and user, workdir, token and `envVars` arrive through `/init`.
 
 mod agent;
+pub mod base;
 mod boot;
 mod cgroup;
 mod cleanup;
@@ -189,8 +190,9 @@ pub struct Runtime {
 }
 
 impl Runtime {
-    /// Prepares the data dir and the built-in `base` template (offline), and removes whatever an
-    /// earlier run left behind (processes, mounts, cgroups, network namespaces) after a crash.
+    /// Prepares the data dir and the `base` template (building its Debian root first when this
+    /// machine has none), and removes whatever an earlier run left behind (processes, mounts,
+    /// cgroups, network namespaces) after a crash.
     /// Returns the IDs whose writable layers are still on disk, so the control plane can decide
     /// what to keep (e.g. as paused sandboxes) and what to [`Runtime::remove_layer`].
     ///
@@ -224,7 +226,7 @@ impl Runtime {
         let network = Arc::new(Network::new(&instance.id));
         let layers = cleanup::remove_leftovers(&layout, &cgroups, &network)?;
         cleanup::remove_dead_instances(&cgroups);
-        let base = template::ensure_base(&layout.templates())?;
+        let base = template::open_base(&layout.templates())?;
         let watchdog = Watchdog::start(&config.sandboxd_exe, &instance.id, &layout.layers())?;
         let spares = Arc::new(disk::Spares::start(&layout.layers())?);
         let runtime = Runtime {
@@ -245,15 +247,11 @@ impl Runtime {
     pub fn template(&self, id_or_alias: &str) -> Option<TemplateInfo> {
         let base = &self.base;
         (id_or_alias == base.template_id || base.aliases.iter().any(|a| a == id_or_alias)).then(
-            || {
-                // The build writes its format name into FORMAT last; that is its build ID.
-                let format = base.dir.join("FORMAT");
-                TemplateInfo {
-                    template_id: base.template_id.clone(),
-                    aliases: base.aliases.clone(),
-                    build_id: std::fs::read_to_string(&format).unwrap_or_default(),
-                    built_at: std::fs::metadata(&format).and_then(|m| m.modified()).ok(),
-                }
+            || TemplateInfo {
+                template_id: base.template_id.clone(),
+                aliases: base.aliases.clone(),
+                build_id: base.build_id.clone(),
+                built_at: base.built_at,
             },
         )
     }
@@ -285,8 +283,7 @@ impl Runtime {
             trash: self.layout.layers(),
             spares: self.spares.clone(),
             exe: self.config.sandboxd_exe.clone(),
-            template_root: self.base.root(),
-            usr_lowers: self.base.usr_lowers(),
+            template_layers: self.base.layers.clone(),
             cgroups: self.cgroups.clone(),
             network: self.network.clone(),
         };
