@@ -8,8 +8,6 @@
 //! - `runtime`: namespaces, overlay layers, cgroups and network; starts `envd` in each sandbox
 //!   as a process (`sandboxd envd`), not through its code.
 //! - `envd`: the daemon inside a sandbox: Connect RPC process and filesystem services, `/files`.
-//!   (It still takes its version string from `runtime`, the one edge against the order, until
-//!   the constant moves into `envd`.)
 //! - Leaves every layer may use: `crypto` (comparing secrets, `/files` signatures), `random`
 //!   (the OS random source), `host_files` (what sandboxd keeps on the host, private to root),
 //!   `url_query` (query strings, read as the proxy and envd must both read them).

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ids::CLIENT_ID;
 use super::network::NetworkConfig;
-use crate::runtime::ENVD_VERSION;
+use crate::envd::ENVD_VERSION;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

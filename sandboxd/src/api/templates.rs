@@ -10,7 +10,8 @@ use serde::Serialize;
 use super::controller::{Controller, DEFAULT_LIMITS};
 use super::error::ApiError;
 use super::model::rfc3339;
-use crate::runtime::{ENVD_VERSION, TemplateInfo};
+use crate::envd::ENVD_VERSION;
+use crate::runtime::TemplateInfo;
 
 /// `Template` of the spec.
 #[derive(Serialize)]

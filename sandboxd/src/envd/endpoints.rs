@@ -126,7 +126,7 @@ pub async fn init(envd: Arc<Envd>, req: Request<Incoming>) -> Response<Body> {
     let mut resp = no_content();
     resp.headers_mut().insert(
         "x-envd-version",
-        HeaderValue::from_static(crate::runtime::ENVD_VERSION),
+        HeaderValue::from_static(super::ENVD_VERSION),
     );
     resp
 }

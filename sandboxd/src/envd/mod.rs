@@ -29,6 +29,9 @@ use hyper_util::server::conn::auto;
 
 pub use state::Envd;
 
+/// Version string envd reports; the SDKs gate features on it (≥ 0.6.4 enables everything).
+pub const ENVD_VERSION: &str = "0.6.13";
+
 #[derive(clap::Args)]
 pub struct Args {
     /// Address to listen on (HTTP/1.1 and h2c on the same port).

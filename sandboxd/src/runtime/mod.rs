@@ -60,9 +60,6 @@ use network::{Network, Uplink};
 use template::Template;
 use watchdog::Watchdog;
 
-/// Version string envd reports; the SDKs gate features on it (≥ 0.6.4 enables everything).
-pub const ENVD_VERSION: &str = "0.6.13";
-
 /// How long a sandbox may take from spawn to envd answering `/health`.
 const READY_TIMEOUT: Duration = Duration::from_secs(15);
 /// Descriptor number of envd's listening socket (`sandboxd envd --listen-fd`).
