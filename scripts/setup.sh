@@ -9,12 +9,13 @@ WASM_BINDGEN_VERSION=$(sed -n 's/^wasm-bindgen = { version = "=\([0-9.]*\)".*/\1
 : "${WASM_BINDGEN_VERSION:?could not read the pinned wasm-bindgen version from Cargo.toml}"
 
 # binaryen: wasm-opt; chromium(-driver): browser tests; iproute2/iptables: sandbox networking;
-# sudo: inside sandboxes (the base template is assembled from this machine's /usr);
-# python-is-python3 and python3-pip: `python` and `pip` inside, as E2B's base template has them;
-# procps (pgrep) and util-linux (nsenter, setpriv): the runtime tests run commands inside;
-# git (sandbox.git tests) and strace (seccomp tests) are used inside sandboxes too;
-# e2fsprogs (mkfs.ext4) and util-linux (mount): each sandbox's disk image.
-APT_PACKAGES=(binaryen chromium chromium-driver iproute2 iptables sudo python3 python3-venv python-is-python3 python3-pip curl procps util-linux git strace e2fsprogs)
+# mmdebstrap: builds the sandboxes' Debian root (the `base` template), from this machine's apt
+# sources; python3/python3-venv: the Python SDK tests' .venv and the tests' HTTP servers;
+# curl and util-linux (nsenter, setpriv, flock): the tests reach into namespaces with them;
+# apt-utils (apt-ftparchive): the base test serves its own apt repository;
+# e2fsprogs (mkfs.ext4) and util-linux (mount): each sandbox's disk image. Everything used
+# inside a sandbox comes from the base template, not from this machine.
+APT_PACKAGES=(binaryen chromium chromium-driver iproute2 iptables mmdebstrap apt-utils python3 python3-venv curl procps util-linux e2fsprogs)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -27,6 +28,9 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+# The lint gates of `npm test`; a minimal rustup profile ships without them.
+rustup component list --installed | grep -q '^clippy' || rustup component add clippy
+rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
 
 if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGEN_VERSION" ]; then
   echo "setup: installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (a few minutes, once)"
@@ -55,3 +59,9 @@ if ! cmp -s tests/python/requirements-2.63.txt .venv-e2b-2.63/requirements.stamp
   .venv-e2b-2.63/bin/pip install --quiet --disable-pip-version-check -r tests/python/requirements-2.63.txt
   cp tests/python/requirements-2.63.txt .venv-e2b-2.63/requirements.stamp
 fi
+
+# The sandboxes' Debian root, built once per machine (a few minutes) so that no test waits for
+# it; sandboxd would build it at its first start otherwise. Needs the release build and root.
+cargo build --release -p sandboxd
+SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+$SUDO target/release/sandboxd base build

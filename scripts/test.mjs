@@ -18,6 +18,14 @@ function testFiles(dir) {
   });
 }
 
+// Lint gates first: they are the cheapest to fail. The wasm crate is linted again for its own
+// target with the features `npm run build` ships (`bundle`: no std), and with the JSON codec the
+// benchmark builds, since both compile code the host-target run never sees.
+run('cargo', ['fmt', '--all', '--check']);
+run('cargo', ['clippy', '--workspace', '--all-targets', '--quiet', '--', '-D', 'warnings']);
+for (const features of ['bundle', 'bundle,json-codec']) {
+  run('cargo', ['clippy', '-p', 'e2b-wasm', '--lib', '--target', 'wasm32-unknown-unknown', '--features', features, '--quiet', '--', '-D', 'warnings']);
+}
 run('cargo', ['test', '--workspace', '--quiet']);
 // The SDK's transport in a real JS runtime (Node), through wasm-bindgen-test. No `--quiet`:
 // cargo would pass it on to wasm-bindgen-test-runner, which refuses it.

@@ -1,6 +1,8 @@
 //! Connection options and their resolution: per-call option → environment variable → default,
 //! exactly in the official SDK's order. Pure: the environment is passed in as a lookup.
 
+use envd_protocol::HEADER_USER_AGENT;
+
 use crate::prelude::*;
 use crate::util::decimal;
 
@@ -11,7 +13,7 @@ pub const DEFAULT_SANDBOX_TIMEOUT_MS: f64 = 300_000.0;
 /// Default lifetime of a command, PTY or reconnect stream (`timeoutMs`).
 pub const STREAM_TIMEOUT_MS: f64 = 60_000.0;
 pub const HEALTH_CHECK_TIMEOUT_MS: f64 = 5_000.0;
-pub const ENVD_PORT: u16 = 49983;
+pub use envd_protocol::ENVD_PORT;
 pub const DEBUG_SANDBOX_ID: &str = "debug_sandbox_id";
 /// envd version assumed in debug mode, where there is no API to ask.
 pub const ENVD_DEBUG_VERSION: &str = "99.99.99";
@@ -118,11 +120,11 @@ impl ConnectionConfig {
             set_header(&mut headers, k, v);
         }
         // A caller's own User-Agent wins; one the SDK built earlier is rebuilt.
-        let own_agent = headers
-            .iter()
-            .any(|(k, v)| k.eq_ignore_ascii_case("user-agent") && !v.starts_with("e2b-js-sdk/"));
+        let own_agent = headers.iter().any(|(k, v)| {
+            k.eq_ignore_ascii_case(HEADER_USER_AGENT) && !v.starts_with("e2b-js-sdk/")
+        });
         if !own_agent {
-            set_header(&mut headers, "User-Agent", USER_AGENT);
+            set_header(&mut headers, HEADER_USER_AGENT, USER_AGENT);
         }
         ConnectionConfig {
             api_key: non_empty(opts.api_key.clone()).or_else(|| non_empty(env("E2B_API_KEY"))),
@@ -223,7 +225,7 @@ mod tests {
         assert_eq!(c.request_timeout_ms, 60_000.0);
         assert_eq!(
             c.headers,
-            vec![("User-Agent".to_string(), USER_AGENT.to_string())]
+            vec![(HEADER_USER_AGENT.to_string(), USER_AGENT.to_string())]
         );
     }
 
@@ -259,7 +261,7 @@ mod tests {
         let opts = ConnectionOpts {
             headers: Some(vec![
                 ("X-A".into(), "1".into()),
-                ("User-Agent".into(), "mine/1".into()),
+                (HEADER_USER_AGENT.into(), "mine/1".into()),
             ]),
             api_headers: Some(vec![("x-a".into(), "2".into())]),
             ..Default::default()
@@ -269,7 +271,7 @@ mod tests {
             c.headers,
             vec![
                 ("X-A".to_string(), "2".to_string()),
-                ("User-Agent".to_string(), "mine/1".to_string())
+                (HEADER_USER_AGENT.to_string(), "mine/1".to_string())
             ]
         );
     }

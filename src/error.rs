@@ -7,7 +7,8 @@ use crate::prelude::*;
 use crate::transport::{Code, ConnectError};
 use crate::util::decimal;
 
-/// The official error classes (SURFACE.md §11); `Plain` is JavaScript's own `Error`.
+/// The official error classes (docs/js-surface.md, "Error classes"); `Plain` is JavaScript's
+/// own `Error`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ErrorClass {
     Plain,

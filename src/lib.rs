@@ -22,6 +22,7 @@ pub mod config;
 pub mod envd;
 pub mod error;
 pub mod js;
+pub mod js_object;
 pub mod transport;
 pub mod util;
 

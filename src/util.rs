@@ -1,6 +1,9 @@
 //! Small encoders shared by the layers: integers as text, URL component/form encoding, semver
 //! compare. Hand-written because each is a few lines and pulling in a crate or `core::fmt`
-//! for them costs wasm bytes.
+//! for them costs wasm bytes. Hex digits and base64 are `envd_protocol`'s (`hex`, `base64`),
+//! whose JSON writer and protobuf-JSON codec use them too.
+
+use envd_protocol::hex;
 
 use crate::prelude::*;
 
@@ -25,10 +28,6 @@ pub fn decimal(n: i64) -> String {
     out
 }
 
-fn hex_digit(n: u8) -> char {
-    b"0123456789ABCDEF"[usize::from(n & 15)] as char
-}
-
 fn percent_encode(s: &str, keep: impl Fn(u8) -> bool, space_plus: bool) -> String {
     let mut out = String::with_capacity(s.len());
     for &b in s.as_bytes() {
@@ -38,8 +37,8 @@ fn percent_encode(s: &str, keep: impl Fn(u8) -> bool, space_plus: bool) -> Strin
             out.push('+');
         } else {
             out.push('%');
-            out.push(hex_digit(b >> 4));
-            out.push(hex_digit(b));
+            out.push(char::from(hex::digit(b >> 4, hex::UPPER)));
+            out.push(char::from(hex::digit(b, hex::UPPER)));
         }
     }
     out

@@ -5,6 +5,7 @@
 //! follows RFC 8259 strictly (no trailing commas, no comments, valid UTF-8 and surrogate
 //! pairs) and limits nesting so hostile input cannot exhaust the stack.
 
+use crate::hex;
 use crate::prelude::*;
 use core::fmt;
 
@@ -442,7 +443,6 @@ pub fn write_uint(out: &mut Vec<u8>, mut value: u64) {
 
 /// Appends `s` as a JSON string literal (quotes and escapes included).
 pub fn write_str(out: &mut Vec<u8>, s: &str) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     out.reserve(s.len() + 2);
     out.push(b'"');
     let bytes = s.as_bytes();
@@ -461,8 +461,8 @@ pub fn write_str(out: &mut Vec<u8>, s: &str) {
         run = i + 1;
         if esc.is_empty() {
             out.extend_from_slice(b"\\u00");
-            out.push(HEX[(b >> 4) as usize]);
-            out.push(HEX[(b & 15) as usize]);
+            out.push(hex::digit(b >> 4, hex::LOWER));
+            out.push(hex::digit(b, hex::LOWER));
         } else {
             out.extend_from_slice(esc);
         }

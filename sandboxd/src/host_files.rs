@@ -117,9 +117,7 @@ mod tests {
     }
 
     fn temp_dir() -> PathBuf {
-        let mut suffix = [0u8; 6];
-        getrandom::fill(&mut suffix).unwrap();
-        std::env::temp_dir().join(format!("sandboxd-host-files-{}", hex::encode(suffix)))
+        std::env::temp_dir().join(format!("sandboxd-host-files-{}", crate::random::hex(6)))
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The `sandboxd` command line; the modules live in the library (`lib.rs`).
 
 use clap::{Parser, Subcommand};
-use sandboxd::{api, envd, runtime};
+use sandboxd::{envd, runtime, serve};
 
 #[derive(Parser)]
 #[command(name = "sandboxd", version, about)]
@@ -13,7 +13,10 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve the E2B control plane and sandbox traffic on one address.
-    Serve(api::ServeArgs),
+    Serve(serve::ServeArgs),
+    /// Manage the `base` template's Debian root, shared by every sandboxd on this machine.
+    #[command(subcommand)]
+    Base(BaseCommand),
     /// Run the sandbox daemon; on its own it acts on the host it runs on (the SDKs' debug mode).
     Envd(envd::Args),
     /// Internal: started by the runtime as a sandbox's first process; builds its root and
@@ -30,9 +33,20 @@ enum Command {
     },
 }
 
+#[derive(Subcommand)]
+enum BaseCommand {
+    /// Build it now if this machine has none (a first `serve` would otherwise do it).
+    Build {
+        /// Build it again even if it exists (e.g. to pick up Debian's security updates).
+        #[arg(long)]
+        rebuild: bool,
+    },
+}
+
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
-        Command::Serve(args) => api::serve(args),
+        Command::Serve(args) => serve::serve(args),
+        Command::Base(BaseCommand::Build { rebuild }) => runtime::base::build_command(rebuild),
         Command::Envd(args) => envd::run(args),
         Command::SandboxInit => runtime::sandbox_init(),
         Command::RuntimeWatchdog { instance, layers } => runtime::run_watchdog(&instance, &layers),

@@ -45,7 +45,7 @@ async fn freeze_stops_processes_and_thaw_resumes_them_intact() {
     let frozen_at = size();
     // A request sent while frozen is accepted by the kernel but not answered...
     let health = tokio::spawn({
-        let stream = sandbox.connect(sandboxd::runtime::ENVD_PORT).await.unwrap();
+        let stream = sandbox.connect(envd_protocol::ENVD_PORT).await.unwrap();
         support::http_get(stream, "/health")
     });
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -95,7 +95,7 @@ async fn stop_leaves_nothing_behind() {
         "a mount leaked to the host"
     );
     assert!(!sandbox.is_alive());
-    assert!(sandbox.connect(sandboxd::runtime::ENVD_PORT).await.is_err());
+    assert!(sandbox.connect(envd_protocol::ENVD_PORT).await.is_err());
     // Stopping twice is harmless.
     sandbox.stop(false).await.unwrap();
 

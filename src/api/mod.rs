@@ -2,6 +2,8 @@
 //! the official SDK's per-call handling of 404/409 and its result shapes. Each call builds its
 //! request and decodes the answer synchronously; `transport::exchange` runs it.
 
+pub mod create_body;
+pub mod lifecycle;
 pub mod query;
 
 use alloc::rc::Rc;
@@ -11,12 +13,15 @@ use js_sys::{Array, Date, Object};
 use wasm_bindgen::JsValue;
 
 use crate::config::timeout_to_seconds;
+use crate::envd::versions;
 use crate::error::{ErrorClass, Result, SdkError, api_error, error};
+use crate::js_object::{get, get_string, set};
 use crate::prelude::*;
 use crate::transport::exchange::Next;
-use crate::transport::fetch::{get, get_string, set};
 use crate::transport::rest::{self, ApiFailure, Reply, RestContext};
 use crate::util::{decimal, version_at_least};
+pub use create_body::SandboxSpec;
+use create_body::create_body;
 use query::{PageState, sandbox_path};
 
 /// What the API says about how to reach a sandbox (create/connect response).
@@ -62,6 +67,20 @@ fn found(outcome: core::result::Result<Reply, ApiFailure>, sandbox_id: &str) -> 
     }
 }
 
+/// A call on one sandbox at `path` whose 404 is `SandboxNotFoundError`; `then` gets the answer.
+fn on_sandbox(
+    ctx: &RestContext,
+    method: &'static str,
+    path: &str,
+    sandbox_id: &str,
+    body: Option<String>,
+    then: impl FnOnce(JsValue) -> Result<Next> + 'static,
+) -> Result<Next> {
+    let id = sandbox_id.to_string();
+    let on_reply = move |outcome| then(found(outcome, &id)?);
+    rest::call(ctx, method, path, body, Box::new(on_reply))
+}
+
 fn timeout_body(timeout_ms: f64) -> String {
     [
         "{\"timeout\":",
@@ -74,11 +93,12 @@ fn timeout_body(timeout_ms: f64) -> String {
 const OUTDATED_TEMPLATE: &str = "You need to update the template to use the new SDK.";
 
 /// `POST /v2/sandboxes`; a sandbox whose envd predates 0.1.0 is killed and refused.
-pub fn create(ctx: &RestContext, body: String, make: MakeSandbox) -> Result<Next> {
+pub fn create(ctx: &RestContext, spec: &SandboxSpec, make: MakeSandbox) -> Result<Next> {
+    let body = create_body(spec)?;
     let kill_ctx = ctx.clone();
     let on_reply = move |outcome: core::result::Result<Reply, ApiFailure>| {
         let access = SandboxAccess::from_json(&outcome.map_err(failure)?.body);
-        if version_at_least(&access.envd_version, "0.1.0") {
+        if version_at_least(&access.envd_version, versions::SUPPORTED) {
             return Next::done(make(access));
         }
         let path = sandbox_path(&access.sandbox_id, "");
@@ -148,18 +168,10 @@ pub fn kill(ctx: &RestContext, sandbox_id: &str) -> Result<Next> {
 
 pub fn set_timeout(ctx: &RestContext, sandbox_id: &str, timeout_ms: f64) -> Result<Next> {
     let path = sandbox_path(sandbox_id, "/timeout");
-    let id = sandbox_id.to_string();
     let body = Some(timeout_body(timeout_ms));
-    rest::call(
-        ctx,
-        "POST",
-        &path,
-        body,
-        Box::new(move |outcome| {
-            found(outcome, &id)?;
-            Next::done(JsValue::UNDEFINED)
-        }),
-    )
+    on_sandbox(ctx, "POST", &path, sandbox_id, body, |_| {
+        Next::done(JsValue::UNDEFINED)
+    })
 }
 
 /// `POST /sandboxes/{id}/pause`: `false` when it was already paused (409).
@@ -189,46 +201,30 @@ pub fn pause(ctx: &RestContext, sandbox_id: &str, keep_memory: Option<bool>) -> 
 /// `PUT /sandboxes/{id}/network` with the body the facade built (`updateNetwork`).
 pub fn update_network(ctx: &RestContext, sandbox_id: &str, body: String) -> Result<Next> {
     let path = sandbox_path(sandbox_id, "/network");
-    let id = sandbox_id.to_string();
-    rest::call(
-        ctx,
-        "PUT",
-        &path,
-        Some(body),
-        Box::new(move |outcome| {
-            found(outcome, &id)?;
-            Next::done(JsValue::UNDEFINED)
-        }),
-    )
+    on_sandbox(ctx, "PUT", &path, sandbox_id, Some(body), |_| {
+        Next::done(JsValue::UNDEFINED)
+    })
 }
 
 /// `GET /sandboxes/{id}` as the official `SandboxInfo`.
 pub fn get_info(ctx: &RestContext, sandbox_id: &str) -> Result<Next> {
     let path = sandbox_path(sandbox_id, "");
-    let id = sandbox_id.to_string();
-    rest::call(
-        ctx,
-        "GET",
-        &path,
-        None,
-        Box::new(move |outcome| {
-            let v = found(outcome, &id)?;
-            let info = sandbox_info(&v);
-            // `null` in the API's JSON becomes `undefined`, as the official `?? undefined` does.
-            for key in ["allowInternetAccess", "network", "lifecycle"] {
-                let value = get(&v, key);
-                let value = if value.is_null() {
-                    JsValue::UNDEFINED
-                } else {
-                    value
-                };
-                set(&info, key, &value);
-            }
-            let domain = get_string(&v, "domain").map_or(JsValue::UNDEFINED, JsValue::from);
-            set(&info, "sandboxDomain", &domain);
-            Next::done(info)
-        }),
-    )
+    on_sandbox(ctx, "GET", &path, sandbox_id, None, |v| {
+        let info = sandbox_info(&v);
+        // `null` in the API's JSON becomes `undefined`, as the official `?? undefined` does.
+        for key in ["allowInternetAccess", "network", "lifecycle"] {
+            let value = get(&v, key);
+            let value = if value.is_null() {
+                JsValue::UNDEFINED
+            } else {
+                value
+            };
+            set(&info, key, &value);
+        }
+        let domain = get_string(&v, "domain").map_or(JsValue::UNDEFINED, JsValue::from);
+        set(&info, "sandboxDomain", &domain);
+        Next::done(info)
+    })
 }
 
 /// The fields `getInfo` and `list` share.
@@ -287,34 +283,27 @@ pub fn list_page(ctx: &RestContext, path: &str, state: Rc<RefCell<PageState>>) -
 
 /// `GET /sandboxes/{id}/metrics` as `SandboxMetrics[]`.
 pub fn get_metrics(ctx: &RestContext, path: &str, sandbox_id: &str) -> Result<Next> {
-    let id = sandbox_id.to_string();
-    rest::call(
-        ctx,
-        "GET",
-        path,
-        None,
-        Box::new(move |outcome| {
-            let metrics = Array::from(&found(outcome, &id)?);
-            let out: Array = metrics
-                .iter()
-                .map(|m| {
-                    let out = Object::new();
-                    set(&out, "timestamp", &Date::new(&get(&m, "timestamp")));
-                    for key in [
-                        "cpuUsedPct",
-                        "cpuCount",
-                        "memUsed",
-                        "memTotal",
-                        "memCache",
-                        "diskUsed",
-                        "diskTotal",
-                    ] {
-                        set(&out, key, &get(&m, key));
-                    }
-                    JsValue::from(out)
-                })
-                .collect();
-            Next::done(out)
-        }),
-    )
+    on_sandbox(ctx, "GET", path, sandbox_id, None, |body| {
+        let metrics = Array::from(&body);
+        let out: Array = metrics
+            .iter()
+            .map(|m| {
+                let out = Object::new();
+                set(&out, "timestamp", &Date::new(&get(&m, "timestamp")));
+                for key in [
+                    "cpuUsedPct",
+                    "cpuCount",
+                    "memUsed",
+                    "memTotal",
+                    "memCache",
+                    "diskUsed",
+                    "diskTotal",
+                ] {
+                    set(&out, key, &get(&m, key));
+                }
+                JsValue::from(out)
+            })
+            .collect();
+        Next::done(out)
+    })
 }

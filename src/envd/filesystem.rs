@@ -11,7 +11,7 @@ use envd_protocol::filesystem::{
 use envd_protocol::{Code, ConnectError};
 use wasm_bindgen::JsValue;
 
-use super::{Envd, OnStarted, RequestOpts};
+use super::{Envd, OnStarted, RequestOpts, versions};
 use crate::error::{ErrorClass, NotFoundAs, Result, error};
 use crate::prelude::*;
 use crate::transport::codec;
@@ -119,15 +119,19 @@ impl Envd {
         then: OnStarted,
     ) -> Result<Next> {
         let gates = [
-            (spec.recursive, "0.1.4", "use recursive watching."),
+            (
+                spec.recursive,
+                versions::RECURSIVE_WATCH,
+                "use recursive watching.",
+            ),
             (
                 spec.include_entry,
-                "0.6.3",
+                versions::WATCH_ENTRY_INFO,
                 "include entry info in watch events.",
             ),
             (
                 spec.allow_network_mounts,
-                "0.6.4",
+                versions::WATCH_NETWORK_MOUNTS,
                 "watch directories on network mounts.",
             ),
         ];

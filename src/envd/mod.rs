@@ -2,22 +2,25 @@
 //! gates, its HTTP endpoints (`/health`), signed file URLs, the unary RPC path with the official
 //! error mapping (and the `/health` probe for connections dropped mid-call), and the services:
 //! `process` (Process RPCs, PTYs included), `filesystem` (Filesystem RPCs and WatchDir) and
-//! `files` (`/files` downloads and uploads).
+//! `file_transfer` (`/files` downloads and uploads).
 //!
 //! Adding an RPC (the pattern `process` follows): build the request message, call
 //! [`Envd::unary`] with a closure that turns the decoded answer into the JS value
 //! ([`Envd::unary_flag`] for a yes/no answer), or [`Envd::open_started`] for a server stream
 //! that begins with a start event.
 
-pub mod files;
+pub mod file_transfer;
 pub mod filesystem;
 pub mod output;
 pub mod process;
-pub mod signature;
+pub mod versions;
 
 use alloc::rc::Rc;
 
-use envd_protocol::{Code, ConnectError, Message};
+use envd_protocol::{
+    Code, ConnectError, HEADER_ACCESS_TOKEN, HEADER_AUTHORIZATION, HEADER_KEEPALIVE_INTERVAL,
+    HEADER_SANDBOX_ID, HEADER_SANDBOX_PORT, HEADER_USER_AGENT, Message, signature,
+};
 use js_sys::Uint8Array;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -31,13 +34,14 @@ use crate::error::{
     Error, ErrorClass, NotFoundAs, Result, envd_http_error, error, is_connection_dropped,
     killed_in_flight, needs_health_probe, rpc_error,
 };
+use crate::js_object::{get, headers_object};
 use crate::prelude::*;
 use crate::transport::codec;
 use crate::transport::connect::{self, CallOptions, Endpoint, ServerStream};
 use crate::transport::exchange::{Exchanged, Next, Read, Request, run};
-use crate::transport::fetch::{self, get, headers_object};
+use crate::transport::fetch;
 use crate::transport::log::Logger;
-use crate::transport::signal::{CallSignal, TIMEOUT_REASON};
+use crate::transport::signal::CallSignal;
 use crate::util::{decimal, encode_uri_component, version_at_least};
 use envd_protocol::base64::encode as base64;
 
@@ -85,16 +89,16 @@ impl Envd {
         let user_agent = config
             .headers
             .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case("user-agent"))
+            .find(|(k, _)| k.eq_ignore_ascii_case(HEADER_USER_AGENT))
             .map(|(_, v)| v.clone())
             .unwrap_or_default();
         let mut headers = vec![
-            ("User-Agent".to_string(), user_agent),
-            ("E2b-Sandbox-Id".to_string(), sandbox_id.to_string()),
-            ("E2b-Sandbox-Port".to_string(), decimal(ENVD_PORT.into())),
+            (HEADER_USER_AGENT.to_string(), user_agent),
+            (HEADER_SANDBOX_ID.to_string(), sandbox_id.to_string()),
+            (HEADER_SANDBOX_PORT.to_string(), decimal(ENVD_PORT.into())),
         ];
         if let Some(token) = &access_token {
-            headers.push(("X-Access-Token".to_string(), token.clone()));
+            headers.push((HEADER_ACCESS_TOKEN.to_string(), token.clone()));
         }
         Envd {
             url: config.envd_url(sandbox_id, sandbox_domain, ENVD_PORT, fetch::is_browser()),
@@ -114,14 +118,17 @@ impl Envd {
     /// The user to name on a request: the caller's, else `user` for envd older than 0.4.0
     /// (newer envd picks the sandbox's default user itself).
     pub fn effective_user<'a>(&self, user: Option<&'a str>) -> Option<&'a str> {
-        user.or_else(|| (!self.supports("0.4.0")).then_some(DEFAULT_USERNAME))
+        user.or_else(|| (!self.supports(versions::DEFAULT_USER)).then_some(DEFAULT_USERNAME))
     }
 
     /// `Authorization: Basic base64("<user>:")` for RPCs acting as a user.
     pub fn auth_header(&self, user: Option<&str>) -> Option<(String, String)> {
         let user = self.effective_user(user)?;
         let credentials = base64([user, ":"].concat().as_bytes());
-        Some(("Authorization".into(), ["Basic ", &credentials].concat()))
+        Some((
+            HEADER_AUTHORIZATION.into(),
+            ["Basic ", &credentials].concat(),
+        ))
     }
 
     fn endpoint(&self) -> Endpoint<'_> {
@@ -165,7 +172,7 @@ impl Envd {
     /// `sandbox.isRunning()`: 502 = not running, other failures per the envd HTTP table.
     pub fn is_running(&self, opts: &RequestOpts) -> Result<Next> {
         let timeout = self.config.request_timeout(opts.request_timeout_ms);
-        let signal = CallSignal::new(opts.signal.clone(), timeout, TIMEOUT_REASON, None);
+        let signal = CallSignal::for_request(opts.signal.clone(), timeout);
         let step = |exchanged: Exchanged| {
             let reply = exchanged.reply.map_err(Error::Js)?;
             let response = reply.response;
@@ -206,7 +213,7 @@ impl Envd {
     /// Asks `/health` whether the sandbox died under a call whose connection dropped: a 502
     /// fails the call with a `TimeoutError` naming `message`, anything else with `otherwise`.
     fn probe_health(&self, message: String, otherwise: Error) -> Result<Next> {
-        let signal = CallSignal::new(None, Some(HEALTH_CHECK_TIMEOUT_MS), TIMEOUT_REASON, None);
+        let signal = CallSignal::for_request(None, Some(HEALTH_CHECK_TIMEOUT_MS));
         let step = move |exchanged: Exchanged| {
             let gone = exchanged
                 .reply
@@ -282,7 +289,7 @@ impl Envd {
         user: Option<&str>,
     ) -> CallOptions {
         let mut headers = vec![(
-            "Keepalive-Ping-Interval".to_string(),
+            HEADER_KEEPALIVE_INTERVAL.to_string(),
             KEEPALIVE_PING_INTERVAL.to_string(),
         )];
         headers.extend(self.auth_header(user));
@@ -434,7 +441,14 @@ pub fn sign(
     then: impl FnOnce(String, Option<i64>) -> Result<Next> + 'static,
 ) -> Result<Next> {
     let expiration = expiration_s.map(|s| (js_sys::Date::now() / 1000.0) as i64 + s as i64);
-    let raw = signature::canonical(path, operation, user.unwrap_or(""), token, expiration);
+    let expiration_text = expiration.map(decimal);
+    let raw = signature::canonical(
+        path,
+        operation,
+        user.unwrap_or(""),
+        token,
+        expiration_text.as_deref(),
+    );
     let subtle = get(&get(&js_sys::global(), "crypto"), "subtle");
     let digest_fn: js_sys::Function = get(&subtle, "digest")
         .dyn_into()

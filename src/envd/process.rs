@@ -10,18 +10,15 @@ use envd_protocol::process::{
     SendInputResponse, SendSignalRequest, Signal, StartRequest, StartResponse, UpdateRequest,
     UpdateResponse, path,
 };
-use envd_protocol::{Code, Message};
+use envd_protocol::{Code, ConnectError, Message};
 use wasm_bindgen::JsValue;
 
-use super::{Envd, OnStarted, RequestOpts};
+use super::{Envd, OnStarted, RequestOpts, versions};
 use crate::error::{ErrorClass, NotFoundAs, Result, error};
 use crate::prelude::*;
 use crate::transport::codec;
 use crate::transport::connect::CallOptions;
 use crate::transport::exchange::Next;
-
-/// The first envd version that can close a process's stdin.
-pub const CLOSE_STDIN_VERSION: &str = "0.5.2";
 
 /// What `commands.run` starts.
 pub struct StartSpec {
@@ -88,7 +85,7 @@ impl Envd {
     }
 
     pub fn close_stdin(self: &Rc<Self>, pid: u32, opts: &RequestOpts) -> Result<Next> {
-        if !self.supports(CLOSE_STDIN_VERSION) {
+        if !self.supports(versions::CLOSE_STDIN) {
             let what = " doesn't support closeStdin. Please rebuild your template to pick up the latest sandbox version.";
             return outdated(&self.version, what);
         }
@@ -123,7 +120,7 @@ impl Envd {
         timeout_ms: Option<f64>,
         then: OnStarted,
     ) -> Result<Next> {
-        if !spec.stdin && !self.supports("0.3.0") {
+        if !spec.stdin && !self.supports(versions::STDIN_OPTIONAL) {
             let what = " can't specify stdin, it's always turned on. Please rebuild your template if you need this feature.";
             return outdated(&self.version, what);
         }
@@ -209,12 +206,18 @@ impl Envd {
         then: OnStarted,
     ) -> Result<Next> {
         let pid = |bytes: &[u8]| {
-            let message = codec::decode::<StartResponse>(bytes)?;
-            Ok(match message.event.and_then(|e| e.event) {
+            Ok(match decode_event(bytes)? {
                 Some(Event::Start(start)) => Some(start.pid),
                 _ => None,
             })
         };
         self.open_started(path, request, call, NotFoundAs::Generic, pid, then)
     }
+}
+
+/// The event one message of a process stream (`Process/Start`, `Process/Connect`) carries,
+/// if any.
+pub fn decode_event(bytes: &[u8]) -> core::result::Result<Option<Event>, ConnectError> {
+    let message = codec::decode::<StartResponse>(bytes)?;
+    Ok(message.event.and_then(|e| e.event))
 }

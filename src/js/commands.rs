@@ -11,10 +11,11 @@ use super::handle::{Callbacks, CommandHandle};
 use super::opts::{boolean, function, number, record, request_opts, string};
 use super::sandbox::SandboxState;
 use crate::envd::OnStarted;
-use crate::envd::process::{CLOSE_STDIN_VERSION, StartSpec};
+use crate::envd::process::StartSpec;
+use crate::envd::versions;
+use crate::js_object::set;
 use crate::prelude::*;
 use crate::transport::exchange::{Next, run};
-use crate::transport::fetch::set;
 
 #[wasm_bindgen]
 pub struct Commands {
@@ -140,7 +141,7 @@ impl Commands {
     /// Whether envd can close a process's stdin (0.5.2 and later).
     #[wasm_bindgen(getter, js_name = supportsStdinClose)]
     pub fn supports_stdin_close(&self) -> bool {
-        self.sandbox.envd.supports(CLOSE_STDIN_VERSION)
+        self.sandbox.envd.supports(versions::CLOSE_STDIN)
     }
 
     #[wasm_bindgen(js_name = closeStdin)]

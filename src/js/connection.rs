@@ -8,8 +8,9 @@ use wasm_bindgen::prelude::*;
 
 use super::opts::{self, boolean, given, number, string};
 use crate::config::{ConnectionConfig, ConnectionOpts, ENVD_PORT};
+use crate::js_object::{get, headers_object, set};
 use crate::prelude::*;
-use crate::transport::fetch::{get, headers_object, is_browser, set};
+use crate::transport::fetch::is_browser;
 
 /// The fields of `new ConnectionConfig(opts)`; throws `InvalidArgumentError` for an invalid
 /// `retries`, as the official constructor does.

@@ -5,9 +5,7 @@
 use alloc::rc::Rc;
 use core::cell::RefCell;
 
-use envd_protocol::process::{
-    DataEvent, EndEvent, Event, Input, Output, ProcessEvent, StartResponse,
-};
+use envd_protocol::process::{DataEvent, EndEvent, Event, Input, Output};
 use js_sys::{Array, Function, JsString, Object, Promise, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
@@ -18,13 +16,13 @@ use super::errors::make_command_exit_error;
 use super::opts::request_opts;
 use super::sandbox::SandboxState;
 use crate::envd::output::Utf8Stream;
+use crate::envd::process::decode_event;
 use crate::envd::stream_failure;
 use crate::error::{ErrorClass, NotFoundAs, Result, error};
+use crate::js_object::set;
 use crate::prelude::*;
-use crate::transport::codec;
 use crate::transport::connect::ServerStream;
 use crate::transport::exchange::{Next, run, spawn};
-use crate::transport::fetch::set;
 
 /// Output callbacks (`onStdout`, `onStderr`, and `onData` for PTYs).
 #[derive(Default)]
@@ -158,12 +156,9 @@ async fn pump(
     let outcome: core::result::Result<(), JsValue> = async {
         loop {
             let message = stream.next_message().await;
-            let event =
-                message.and_then(|m| m.map(|b| codec::decode::<StartResponse>(&b)).transpose());
+            let event = message.and_then(|m| m.map(|b| decode_event(&b)).transpose());
             let chunks = match event {
-                Ok(Some(StartResponse {
-                    event: Some(ProcessEvent { event: Some(event) }),
-                })) => match event {
+                Ok(Some(Some(event))) => match event {
                     Event::Data(data) => decode_data(data, &mut out, &mut err, &state)
                         .into_iter()
                         .collect(),
@@ -174,7 +169,7 @@ async fn pump(
                     }
                     Event::Start(_) | Event::Keepalive(_) => Vec::new(),
                 },
-                Ok(Some(_)) => Vec::new(),
+                Ok(Some(None)) => Vec::new(),
                 Ok(None) => break,
                 Err(e) => {
                     for chunk in flush(&mut out, &mut err, &state) {

@@ -5,7 +5,7 @@
 pub mod commands;
 pub mod connection;
 pub mod errors;
-pub mod files;
+pub mod filesystem;
 pub mod handle;
 pub mod opts;
 pub mod paginator;

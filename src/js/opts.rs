@@ -8,8 +8,9 @@ use web_sys::AbortSignal;
 use crate::config::{ConnectionConfig, ConnectionOpts, valid_retries};
 use crate::envd::RequestOpts;
 use crate::error::{ErrorClass, Result, error};
+use crate::js_object::get;
 use crate::prelude::*;
-use crate::transport::fetch::{env_var, get, js_string};
+use crate::transport::fetch::{env_var, js_string};
 use crate::transport::log::Logger;
 use crate::transport::rest::RestContext;
 

@@ -7,17 +7,18 @@ use js_sys::{Object, Promise};
 use wasm_bindgen::prelude::*;
 
 use super::commands::Commands;
-use super::files::Filesystem;
+use super::filesystem::Filesystem;
 use super::opts::{self, boolean, given, number, request_opts, string};
 use super::paginator::SandboxPaginator;
 use super::pty::Pty;
-use crate::api::{self, SandboxAccess, query};
-use crate::config::{DEBUG_SANDBOX_ID, ENVD_DEBUG_VERSION, timeout_to_seconds};
+use crate::api::lifecycle::OnTimeout;
+use crate::api::{self, SandboxAccess, SandboxSpec, query};
+use crate::config::{DEBUG_SANDBOX_ID, ENVD_DEBUG_VERSION};
 use crate::envd::{self, Envd};
 use crate::error::{ErrorClass, Result, error};
+use crate::js_object::set;
 use crate::prelude::*;
 use crate::transport::exchange::{Next, run};
-use crate::transport::fetch::{get, set};
 use crate::transport::rest::RestContext;
 
 /// One connected sandbox; shared with its `Commands` and handles.
@@ -61,71 +62,36 @@ fn debug_sandbox(sandbox_id: &str) -> Result<Next> {
     }))
 }
 
-/// The `POST /v2/sandboxes` body from `SandboxOpts` (unset fields left out, as officially).
-fn create_body(template: &str, v: &JsValue) -> Result<String> {
-    let body = Object::new();
-    set(&body, "templateID", &JsValue::from_str(template));
-    for (from, to) in [
-        ("metadata", "metadata"),
-        ("mcp", "mcp"),
-        ("envs", "envVars"),
-        ("network", "network"),
-        ("iam", "iam"),
-    ] {
-        if let Some(value) = given(v, from) {
-            set(&body, to, &value);
-        }
-    }
-    if let Some(ms) = number(v, "timeoutMs") {
-        let seconds = timeout_to_seconds(ms) as f64;
-        set(&body, "timeout", &JsValue::from(seconds));
-    }
-    if let Some(allow) = boolean(v, "allowInternetAccess") {
-        set(&body, "allow_internet_access", &JsValue::from(allow));
-    }
+/// `SandboxOpts` as `api` takes them (it writes the body).
+fn sandbox_spec(template: String, v: &JsValue) -> SandboxSpec {
     let lifecycle = given(v, "lifecycle").unwrap_or(JsValue::UNDEFINED);
-    let on_timeout_value = given(&lifecycle, "onTimeout");
-    let object_form = on_timeout_value.as_ref().is_some_and(|o| o.is_object());
-    let on_timeout = on_timeout_value.map(|o| match o.as_string() {
-        Some(action) => query::OnTimeout {
+    let on_timeout = given(&lifecycle, "onTimeout");
+    let on_timeout_object_form = on_timeout.as_ref().is_some_and(|o| o.is_object());
+    let on_timeout = on_timeout.map(|o| match o.as_string() {
+        Some(action) => OnTimeout {
             action,
             keep_memory: None,
         },
-        None => query::OnTimeout {
+        None => OnTimeout {
             action: string(&o, "action").unwrap_or_default(),
             keep_memory: has_key(&o, "keepMemory")
                 .then(|| boolean(&o, "keepMemory").unwrap_or(true)),
         },
     });
-    let auto_resume = boolean(&lifecycle, "autoResume");
-    let fields = query::lifecycle_fields(on_timeout.as_ref(), auto_resume, object_form)?;
-    if let Some(p) = fields.auto_pause {
-        set(&body, "autoPause", &JsValue::from(p));
+    SandboxSpec {
+        template,
+        metadata: given(v, "metadata"),
+        mcp: given(v, "mcp"),
+        envs: given(v, "envs"),
+        network: given(v, "network"),
+        iam: given(v, "iam"),
+        timeout_ms: number(v, "timeoutMs"),
+        allow_internet_access: boolean(v, "allowInternetAccess"),
+        on_timeout,
+        on_timeout_object_form,
+        auto_resume: boolean(&lifecycle, "autoResume"),
+        volume_mounts: opts::entries(v, "volumeMounts"),
     }
-    if let Some(m) = fields.auto_pause_memory {
-        set(&body, "autoPauseMemory", &JsValue::from(m));
-    }
-    if let Some(r) = fields.auto_resume {
-        let enabled = Object::new();
-        set(&enabled, "enabled", &JsValue::from(r));
-        set(&body, "autoResume", &enabled);
-    }
-    if let Some(mounts) = opts::entries(v, "volumeMounts") {
-        let list: js_sys::Array = mounts
-            .into_iter()
-            .map(|(path, volume)| {
-                let name = volume
-                    .as_string()
-                    .map_or_else(|| get(&volume, "name"), JsValue::from);
-                let mount = Object::new();
-                set(&mount, "name", &name);
-                set(&mount, "path", &JsValue::from(path));
-                JsValue::from(mount)
-            })
-            .collect();
-        set(&body, "volumeMounts", &list);
-    }
-    Ok(js_sys::JSON::stringify(&body)?.into())
 }
 
 /// `onResume: 'reboot'` (the facade has checked the value).
@@ -202,8 +168,8 @@ impl SandboxCore {
             if ctx.config.debug {
                 return debug_sandbox(DEBUG_SANDBOX_ID);
             }
-            let body = create_body(&template, &v)?;
-            api::create(&ctx, body, Box::new(access_fields))
+            let spec = sandbox_spec(template, &v);
+            api::create(&ctx, &spec, Box::new(access_fields))
         }))
     }
 

@@ -10,15 +10,15 @@ use js_sys::{Array, Function, Object, Promise};
 use wasm_bindgen::prelude::*;
 use web_sys::AbortController;
 
-use super::files::entry_info;
+use super::filesystem::entry_info;
 use super::handle::call_and_wait;
 use crate::envd::filesystem::next_watch_event;
 use crate::envd::{Envd, stream_failure};
 use crate::error::{NotFoundAs, Result};
+use crate::js_object::set;
 use crate::prelude::*;
 use crate::transport::connect::ServerStream;
 use crate::transport::exchange::{Next, spawn};
-use crate::transport::fetch::set;
 
 #[wasm_bindgen]
 pub struct WatchHandle {

@@ -6,7 +6,9 @@
 //! `JSON.parse` reads them, which keeps a JSON parser out of the wasm.
 
 use envd_protocol::envelope::{self, Decoder};
-use envd_protocol::{Code, ConnectError};
+use envd_protocol::{
+    Code, ConnectError, HEADER_CONTENT_TYPE, HEADER_PROTOCOL_VERSION, HEADER_TIMEOUT_MS,
+};
 use js_sys::{JSON, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -14,9 +16,10 @@ use web_sys::{AbortController, AbortSignal, ReadableStreamDefaultReader, Respons
 
 use super::codec::{check_content_type, content_type};
 use super::exchange::{Exchanged, Read, Request};
-use super::fetch::{get, get_string, headers_object, ignore_outcome};
+use super::fetch::ignore_outcome;
 use super::log::Logger;
-use super::signal::{CallSignal, TIMEOUT_REASON};
+use super::signal::CallSignal;
+use crate::js_object::{get, get_string, headers_object};
 use crate::prelude::*;
 use crate::util::decimal;
 
@@ -55,16 +58,16 @@ fn request(
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
-    headers.push(("Content-Type", content_type(streaming).as_str()));
-    headers.push(("Connect-Protocol-Version", "1"));
+    headers.push((HEADER_CONTENT_TYPE, content_type(streaming).as_str()));
+    headers.push((HEADER_PROTOCOL_VERSION, "1"));
     if let Some(t) = &timeout {
-        headers.push(("Connect-Timeout-Ms", t));
+        headers.push((HEADER_TIMEOUT_MS, t));
     }
     headers.extend(opts.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     let signal = if streaming {
         CallSignal::for_stream(opts.signal, opts.request_timeout_ms, opts.timeout_ms)
     } else {
-        CallSignal::new(opts.signal, opts.request_timeout_ms, TIMEOUT_REASON, None)
+        CallSignal::for_request(opts.signal, opts.request_timeout_ms)
     };
     Request {
         method: "POST",
@@ -145,7 +148,7 @@ fn parse_json(bytes: &[u8]) -> JsValue {
 }
 
 fn content_type_of(response: &Response) -> Option<String> {
-    response.headers().get("content-type").ok().flatten()
+    response.headers().get(HEADER_CONTENT_TYPE).ok().flatten()
 }
 
 /// The error an end-of-stream message carries, `None` for a successful end. A payload that is

@@ -19,9 +19,10 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{ReadableStream, Response};
 
-use super::fetch::{global_fetch, set};
+use super::fetch::global_fetch;
 use super::signal::CallSignal;
 use crate::error::Result;
+use crate::js_object::set;
 use crate::prelude::*;
 
 /// How much of the response to read before the next step runs.

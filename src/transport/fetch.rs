@@ -1,10 +1,11 @@
 //! Bindings to the runtime's globals. `fetch`, `setTimeout` and `clearTimeout` are looked up on
 //! the global object, never on `window`, which Node, Workers and Web Workers do not have.
 
-use js_sys::{Function, Object, Promise, Reflect};
+use js_sys::{Function, Object, Promise};
 use wasm_bindgen::prelude::*;
 use web_sys::{AbortController, AbortSignal};
 
+use crate::js_object::get;
 use crate::prelude::*;
 
 #[wasm_bindgen]
@@ -32,28 +33,6 @@ extern "C" {
     /// Aborts `controller` with `signal`'s reason when `signal` aborts (a listener owned by JS).
     #[wasm_bindgen(js_name = followAbort)]
     pub fn follow_abort(signal: &AbortSignal, controller: &AbortController);
-}
-
-/// Sets `key` on a plain object; setting a property on a fresh object cannot fail.
-pub fn set(target: &Object, key: &str, value: &JsValue) {
-    let _ = Reflect::set(target, &JsValue::from_str(key), value);
-}
-
-pub fn get(target: &JsValue, key: &str) -> JsValue {
-    Reflect::get(target, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
-}
-
-/// `target[key]` when it is a non-empty string.
-pub fn get_string(target: &JsValue, key: &str) -> Option<String> {
-    get(target, key).as_string().filter(|s| !s.is_empty())
-}
-
-pub fn headers_object<'a>(headers: impl IntoIterator<Item = (&'a str, &'a str)>) -> Object {
-    let obj = Object::new();
-    for (k, v) in headers {
-        set(&obj, k, &JsValue::from_str(v));
-    }
-    obj
 }
 
 /// Whether the runtime is a browser (decides the envd host form, like the official SDK).

@@ -3,7 +3,7 @@
 use js_sys::{Array, Function};
 use wasm_bindgen::{JsCast, JsValue};
 
-use super::fetch::get;
+use crate::js_object::get;
 
 #[derive(Clone, Default)]
 pub struct Logger(Option<JsValue>);

@@ -1,16 +1,18 @@
 //! Control-plane requests: headers, API key check, request timeout, logging, the retry after a
 //! 429 carrying `Retry-After`, and the error body every failure carries (`{code, message}`).
 
+use envd_protocol::{HEADER_API_KEY, HEADER_CONTENT_TYPE, HEADER_NEXT_TOKEN};
 use js_sys::{JSON, Object};
 use wasm_bindgen::JsValue;
 use web_sys::{AbortSignal, Response};
 
 use super::exchange::{Exchanged, Next, Read, Request};
-use super::fetch::{get, headers_object, js_string, runtime_name, sleep};
+use super::fetch::{js_string, runtime_name, sleep};
 use super::log::Logger;
-use super::signal::{CallSignal, TIMEOUT_REASON};
+use super::signal::CallSignal;
 use crate::config::ConnectionConfig;
 use crate::error::{API_KEY_REQUIRED, Error, ErrorClass, Result, error};
+use crate::js_object::{get, headers_object};
 use crate::prelude::*;
 
 /// A call's resolved configuration with the caller's logger and signal: what a REST call
@@ -72,14 +74,14 @@ pub fn call(
         return Err(error(ErrorClass::Authentication, API_KEY_REQUIRED));
     };
     let mut headers: Vec<(&str, &str)> = telemetry_headers().to_vec();
-    headers.push(("X-API-KEY", api_key));
+    headers.push((HEADER_API_KEY, api_key));
     headers.extend(config.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     if body.is_some() {
-        headers.push(("Content-Type", "application/json"));
+        headers.push((HEADER_CONTENT_TYPE, "application/json"));
     }
     let url = [config.api_url.trim_end_matches('/'), path].concat();
     let timeout = config.request_timeout(None);
-    let signal = CallSignal::new(ctx.signal.clone(), timeout, TIMEOUT_REASON, None);
+    let signal = CallSignal::for_request(ctx.signal.clone(), timeout);
     let request_line = ["Request ", method, " ", &url].concat();
     ctx.logger.log("info", &[JsValue::from(request_line)]);
     let attempt = Attempt {
@@ -144,7 +146,7 @@ impl Attempt {
         let outcome = if response.ok() {
             Ok(Reply {
                 body: parsed,
-                next_token: header(&response, "x-next-token"),
+                next_token: header(&response, HEADER_NEXT_TOKEN),
             })
         } else {
             Err(failure(&response, text, &parsed))

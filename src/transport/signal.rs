@@ -10,13 +10,14 @@ use js_sys::Function;
 use wasm_bindgen::prelude::*;
 use web_sys::{AbortController, AbortSignal, DomException};
 
-use super::fetch::{clear_timeout, follow_abort, get, js_string, set_timeout};
+use super::fetch::{clear_timeout, follow_abort, js_string, set_timeout};
 use super::{Code, ConnectError};
+use crate::js_object::get;
 use crate::prelude::*;
 use crate::util::decimal;
 
 /// Reason `AbortSignal.timeout()` aborts with; used for REST and unary calls.
-pub const TIMEOUT_REASON: &str = "The operation was aborted due to timeout";
+const TIMEOUT_REASON: &str = "The operation was aborted due to timeout";
 
 struct Timer {
     id: JsValue,
@@ -107,6 +108,12 @@ impl CallSignal {
             deadline_timer,
             user,
         }
+    }
+
+    /// The signal of a unary call or plain request: `request_timeout_ms` bounds all of it, and
+    /// aborts with the official timeout message.
+    pub fn for_request(user: Option<AbortSignal>, request_timeout_ms: Option<f64>) -> CallSignal {
+        CallSignal::new(user, request_timeout_ms, TIMEOUT_REASON, None)
     }
 
     /// The signal of a streaming call: `request_timeout_ms` bounds only the handshake (until

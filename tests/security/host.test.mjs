@@ -3,7 +3,6 @@
 // and its effect checked on the host (modes, file contents, who ran what), not only the answer.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { randomBytes } from 'node:crypto';
@@ -11,10 +10,10 @@ import { join } from 'node:path';
 
 import { Sandbox, SandboxError } from 'e2b';
 import { launchChromium } from '../helpers/chromium.mjs';
+import { asNobody } from '../helpers/host-user.mjs';
 import { startSandboxd } from '../helpers/sandboxd.mjs';
 import { viaHost } from '../sandboxd/util.mjs';
 
-const NOBODY = 65534;
 const KNOWN_KEY = `e2b_${randomBytes(20).toString('hex')}`;
 const secretEnv = `secret-${randomBytes(8).toString('hex')}`;
 
@@ -42,20 +41,6 @@ after(async () => {
   rmSync(parent, { recursive: true, force: true });
 });
 
-/**
- * Runs `argv` as the host's `nobody`, with no groups and no capabilities. setpriv still holds
- * root's capabilities when it execs, so it execs a shell first, which then runs `argv` as the
- * plain unprivileged process an attacker has.
- */
-function asNobody(argv) {
-  const setpriv = ['--reuid', String(NOBODY), '--regid', String(NOBODY), '--clear-groups'];
-  const result = spawnSync('setpriv', [...setpriv, '/bin/sh', '-c', 'exec "$@"', 'sh', ...argv], {
-    encoding: 'utf8',
-    timeout: 10_000,
-  });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-}
-
 const mode = (path) => statSync(path).mode & 0o7777;
 const octal = (m) => `0${m.toString(8)}`;
 
@@ -82,7 +67,10 @@ describe('a host user without privileges', () => {
   test('the data dir is 0700/0600 down to the sandboxes\' own files, whose modes stay', async () => {
     const runtime = join(dataDir, 'runtime');
     const layer = join(runtime, 'layers', sbx.sandboxId);
-    const dirs = [dataDir, join(dataDir, 'control'), runtime, join(runtime, 'templates'), join(runtime, 'templates/base'), join(runtime, 'layers'), layer];
+    // The base template's root is machine-wide, under a directory as closed as the data dir.
+    const buildId = /^BUILD_ID=(.+)$/m.exec((await sbx.commands.run('cat /.e2b')).stdout)[1];
+    const build = join('/var/cache/sandboxd', buildId);
+    const dirs = [dataDir, join(dataDir, 'control'), runtime, join(runtime, 'templates'), join(runtime, 'layers'), layer, '/var/cache/sandboxd', build];
     for (const dir of dirs) assert.equal(octal(mode(dir)), '0700', dir);
     const files = ['api-key', 'control/secret', 'control/sandboxes.json', 'runtime/lock', 'runtime/instance'].map((f) => join(dataDir, f));
     files.push(join(layer, 'disk.img'));
@@ -90,7 +78,7 @@ describe('a host user without privileges', () => {
     assert.deepEqual(readdirSync(join(dataDir, 'control')).sort(), ['sandboxes.json', 'secret'], 'a temporary file was left');
 
     // Inside the template and the layer, modes are what the sandbox needs.
-    const root = join(runtime, 'templates/base/root');
+    const root = join(build, 'root');
     assert.equal(octal(mode(root)), '0755');
     assert.equal(octal(mode(join(root, 'tmp'))), '01777');
     const inside = await sbx.commands.run('stat -c %a / /tmp');

@@ -136,20 +136,15 @@ proto_oneof! {
 }
 
 proto_message! {
-    pub struct CreateWatcherResponse {
+    /// Names a polling watcher (CreateWatcher's answer, GetWatcherEvents, RemoveWatcher).
+    pub struct WatcherId {
         1 "watcher_id" "watcherId" watcher_id: String = Str,
     }
 }
 
-proto_message! {
-    /// Names a polling watcher (GetWatcherEvents, RemoveWatcher).
-    pub struct WatcherRequest {
-        1 "watcher_id" "watcherId" watcher_id: String = Str,
-    }
-}
-
-pub type GetWatcherEventsRequest = WatcherRequest;
-pub type RemoveWatcherRequest = WatcherRequest;
+pub type CreateWatcherResponse = WatcherId;
+pub type GetWatcherEventsRequest = WatcherId;
+pub type RemoveWatcherRequest = WatcherId;
 pub type RemoveWatcherResponse = Empty;
 
 proto_message! {

@@ -147,11 +147,14 @@ proto_oneof! {
 }
 
 proto_message! {
-    /// First message of a StreamInput call: which process the input is for.
-    pub struct StreamInputStart {
+    /// A request naming one process (Connect, CloseStdin, and the first message of a
+    /// StreamInput call: which process the input is for).
+    pub struct ProcessRequest {
         1 "process" "process" process: Option<ProcessSelector> = Msg<ProcessSelector>,
     }
 }
+
+pub type StreamInputStart = ProcessRequest;
 
 proto_message! {
     /// Input carried by a StreamInput message (note the field number 2, as in the proto).
@@ -190,19 +193,9 @@ proto_message! {
 
 pub type SendSignalResponse = Empty;
 
-proto_message! {
-    pub struct CloseStdinRequest {
-        1 "process" "process" process: Option<ProcessSelector> = Msg<ProcessSelector>,
-    }
-}
-
+pub type CloseStdinRequest = ProcessRequest;
 pub type CloseStdinResponse = Empty;
-
-proto_message! {
-    pub struct ConnectRequest {
-        1 "process" "process" process: Option<ProcessSelector> = Msg<ProcessSelector>,
-    }
-}
+pub type ConnectRequest = ProcessRequest;
 
 proto_oneof! {
     /// Selects a process by pid or by tag.

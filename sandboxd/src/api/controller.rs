@@ -259,7 +259,27 @@ impl Controller {
         })
     }
 
+    /// `POST /sandboxes`: checks the request, reserves its record as `Starting` (so that
+    /// lists and shutdown see it), starts the sandbox and publishes it as `Running`.
     pub async fn create(&self, req: NewSandbox, api: ApiVersion) -> Result<SandboxView, ApiError> {
+        let record = self.validate_create(req, api)?;
+        let sandbox_id = record.sandbox_id.clone();
+        let timeout_secs = record.timeout_secs as i64;
+        let spec = self.reserve(record)?;
+        let sandbox = match self.runtime.start(&spec, Layer::Fresh).await {
+            Ok(sandbox) => sandbox,
+            Err(e) => {
+                self.lock().remove(&sandbox_id);
+                return Err(ApiError::internal("starting the sandbox", e));
+            }
+        };
+        self.publish(&sandbox_id, Live::new(sandbox), timeout_secs)
+            .await
+    }
+
+    /// Checks a create request against what sandboxd supports and turns it into the record of
+    /// a new sandbox (a fresh ID, its tokens); nothing is stored yet.
+    fn validate_create(&self, req: NewSandbox, api: ApiVersion) -> Result<SandboxRecord, ApiError> {
         if self.shutting_down.load(Ordering::SeqCst) {
             return Err(shutting_down_error());
         }
@@ -303,11 +323,11 @@ impl Controller {
         }
         let sandbox_id = super::ids::new_sandbox_id();
         let started_at = now();
-        let record = SandboxRecord {
+        Ok(SandboxRecord {
             envd_access_token: secure.then(|| self.credentials.envd_access_token(&sandbox_id)),
             traffic_access_token: (!public_traffic)
                 .then(|| self.credentials.traffic_access_token(&sandbox_id)),
-            sandbox_id: sandbox_id.clone(),
+            sandbox_id,
             template_id: template.template_id,
             alias: template.aliases.into_iter().next(),
             started_at,
@@ -324,10 +344,14 @@ impl Controller {
             memory_mb: DEFAULT_LIMITS.memory_mb,
             disk_size_mb: self.sandbox_disk_mb,
             paused: None,
-        };
+        })
+    }
+
+    /// Stores a new record as `Starting` and returns what the runtime needs to start it.
+    fn reserve(&self, record: SandboxRecord) -> Result<SandboxSpec, ApiError> {
         let spec = self.spec_for(&record)?;
         self.lock().insert(
-            sandbox_id.clone(),
+            record.sandbox_id.clone(),
             Entry {
                 record,
                 phase: Phase::Starting,
@@ -335,22 +359,25 @@ impl Controller {
                 metrics: VecDeque::new(),
             },
         );
-        let sandbox = match self.runtime.start(&spec, Layer::Fresh).await {
-            Ok(sandbox) => sandbox,
-            Err(e) => {
-                self.lock().remove(&sandbox_id);
-                return Err(ApiError::internal("starting the sandbox", e));
-            }
-        };
-        let live = Live::new(sandbox);
+        Ok(spec)
+    }
+
+    /// Marks a started sandbox `Running`, its timeout counting from now, and saves the state;
+    /// if shutdown began while it started, stops it instead.
+    async fn publish(
+        &self,
+        sandbox_id: &str,
+        live: Arc<Live>,
+        timeout_secs: i64,
+    ) -> Result<SandboxView, ApiError> {
         let view = {
             let mut sandboxes = self.lock();
             let shutting_down = self.shutting_down.load(Ordering::SeqCst);
             let entry = sandboxes
-                .get_mut(&sandbox_id)
+                .get_mut(sandbox_id)
                 .expect("only create removes Starting");
             if shutting_down {
-                sandboxes.remove(&sandbox_id);
+                sandboxes.remove(sandbox_id);
                 None
             } else {
                 // The timeout counts from when the sandbox is usable.

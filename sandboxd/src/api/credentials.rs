@@ -10,7 +10,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use super::error::ApiError;
-use crate::envd::constant_time_eq;
+use crate::crypto::constant_time_eq;
 
 pub struct Credentials {
     api_key: String,
@@ -41,7 +41,7 @@ impl Credentials {
             None => match read_trimmed(&key_file)? {
                 Some(key) => (key, KeySource::Stored),
                 None => {
-                    let key = format!("e2b_{}", random_hex(20));
+                    let key = format!("e2b_{}", crate::random::hex(20));
                     write_private(&key_file, &key)?;
                     (key, KeySource::Created)
                 }
@@ -51,7 +51,7 @@ impl Credentials {
         let secret_hex = match read_trimmed(&secret_file)? {
             Some(hex) => hex,
             None => {
-                let hex = random_hex(32);
+                let hex = crate::random::hex(32);
                 write_private(&secret_file, &hex)?;
                 hex
             }
@@ -77,7 +77,7 @@ impl Credentials {
     /// Checks `X-API-Key` (the SDKs' header) or `Authorization: Bearer <key>` (the CLI's form).
     pub fn check(&self, headers: &HeaderMap) -> Result<(), ApiError> {
         let presented = headers
-            .get("x-api-key")
+            .get(envd_protocol::HEADER_API_KEY)
             .and_then(|v| v.to_str().ok())
             .or_else(|| {
                 headers
@@ -121,12 +121,6 @@ impl Credentials {
     }
 }
 
-fn random_hex(bytes: usize) -> String {
-    let mut buf = vec![0u8; bytes];
-    getrandom::fill(&mut buf).expect("the OS random source is available");
-    hex::encode(buf)
-}
-
 fn read_trimmed(path: &Path) -> anyhow::Result<Option<String>> {
     match fs::read_to_string(path) {
         Ok(text) if !text.trim().is_empty() => Ok(Some(text.trim().to_string())),
@@ -150,7 +144,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!(
             "sandboxd-cred-test-{name}-{}-{}",
             std::process::id(),
-            random_hex(4)
+            crate::random::hex(4)
         ));
         fs::create_dir_all(&dir).unwrap();
         dir

@@ -6,22 +6,10 @@ use super::error::ApiError;
 /// The legacy client ID every sandbox reports (clients treat it as opaque).
 pub const CLIENT_ID: &str = "6532622b";
 
-const ID_ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
 const ID_RANDOM_CHARS: usize = 20;
 
 pub fn new_sandbox_id() -> String {
-    let mut random = [0u8; ID_RANDOM_CHARS];
-    getrandom::fill(&mut random).expect("the OS random source is available");
-    let mut id = String::with_capacity(ID_RANDOM_CHARS + 1);
-    id.push('i');
-    // 256 is not a multiple of 36, so the first 4 letters are very slightly more likely;
-    // IDs need uniqueness, not uniformity.
-    id.extend(
-        random
-            .iter()
-            .map(|b| ID_ALPHABET[*b as usize % ID_ALPHABET.len()] as char),
-    );
-    id
+    format!("i{}", crate::random::name(ID_RANDOM_CHARS))
 }
 
 pub fn is_valid_sandbox_id(id: &str) -> bool {

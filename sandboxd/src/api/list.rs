@@ -1,5 +1,5 @@
 //! `GET /v2/sandboxes` (and v1 `GET /sandboxes`): query parsing, filtering, ordering and
-//! next-token pagination as E2B's API does it (ENVD.md §6.3, WIRE.md §3.5).
+//! next-token pagination as E2B's API does it (docs/wire.md, "Listing and paging").
 
 use base64::Engine;
 use base64::engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD};

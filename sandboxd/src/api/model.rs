@@ -1,5 +1,5 @@
-//! The sandbox record the control plane keeps (and persists), and the JSON shapes of
-//! `spec/openapi.yml` built from it.
+//! The sandbox record the control plane keeps (and persists), and the JSON shapes of E2B's
+//! published OpenAPI spec (`spec/openapi.yml` of the e2b-dev/E2B repository) built from it.
 
 use std::collections::BTreeMap;
 
@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ids::CLIENT_ID;
 use super::network::NetworkConfig;
-use crate::runtime::ENVD_VERSION;
+use crate::envd::ENVD_VERSION;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

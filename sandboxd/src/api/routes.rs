@@ -1,5 +1,5 @@
-//! The REST surface: v1 and v2 paths of `spec/openapi.yml` that the SDKs call, behind the
-//! API-key check, with CORS headers for browser callers.
+//! The REST surface: the v1 and v2 paths of E2B's OpenAPI spec (e2b-dev/E2B) that the SDKs
+//! call, behind the API-key check, with CORS headers for browser callers.
 
 use std::sync::Arc;
 
@@ -22,7 +22,7 @@ use super::network::NetworkUpdate;
 type Ctl = State<Arc<Controller>>;
 type ApiResult = Result<Response, ApiError>;
 
-/// Response headers browsers may read (WIRE.md §3.1).
+/// Response headers browsers may read (docs/wire.md, "Control-plane REST conventions").
 const EXPOSED_HEADERS: &str = "X-Next-Token, X-Total-Running, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, Retry-After";
 
 pub fn router(controller: Arc<Controller>) -> Router {
@@ -117,7 +117,7 @@ async fn list_v2(State(ctl): Ctl, RawQuery(query): RawQuery) -> ApiResult {
     let headers = response.headers_mut();
     if let Some(token) = next_token {
         headers.insert(
-            "x-next-token",
+            envd_protocol::HEADER_NEXT_TOKEN,
             HeaderValue::from_str(&token).expect("base64 is a valid header"),
         );
     }

@@ -1,6 +1,7 @@
 //! Asking about templates: `GET /templates` (the CLI's `template list`) and
-//! `GET /templates/aliases/{alias}` (the SDKs' `Template.exists`), in the shapes of
-//! `spec/openapi.yml`, for the templates the runtime can start. Building templates is not served.
+//! `GET /templates/aliases/{alias}` (the SDKs' `Template.exists`), in the shapes of E2B's
+//! OpenAPI spec (e2b-dev/E2B), for the templates the runtime can start. Building templates is
+//! not served.
 
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
@@ -9,7 +10,8 @@ use serde::Serialize;
 use super::controller::{Controller, DEFAULT_LIMITS};
 use super::error::ApiError;
 use super::model::rfc3339;
-use crate::runtime::{ENVD_VERSION, TemplateInfo};
+use crate::envd::ENVD_VERSION;
+use crate::runtime::TemplateInfo;
 
 /// `Template` of the spec.
 #[derive(Serialize)]

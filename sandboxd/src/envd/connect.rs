@@ -288,14 +288,11 @@ where
     F: FnOnce(Ctx, Req, StreamWriter) -> Fut + Send + 'static,
     Fut: Future<Output = (StreamWriter, Result<(), ConnectError>)> + Send + 'static,
 {
-    let (prepared, codec) = match prepare(envd, &req, true) {
-        Ok((ctx, codec)) => (Ok(ctx), codec),
-        Err(Prepared::Http(resp)) => return *resp,
-        Err(Prepared::Connect(codec, e)) => (Err(e), codec),
+    let OpenStream(prepared, writer, rx) = match open_stream(envd, &req) {
+        Ok(opened) => opened,
+        Err(resp) => return *resp,
     };
-    // One buffered message is enough: a slow client back-pressures the producer.
-    let (tx, rx) = mpsc::channel(1);
-    let writer = StreamWriter { codec, tx };
+    let codec = writer.codec;
     // Read the request before answering, as connect-go (E2B's envd) does: Python's connectrpc
     // client (over pyqwest) sends the body after the headers and loses it, sending an empty
     // body instead, when the response headers arrive first.
@@ -312,6 +309,33 @@ where
         };
         writer.end(result).await;
     });
+    streaming_response(rx, codec)
+}
+
+/// Frames a [`StreamWriter`] sends, on their way to the response body.
+type FrameReceiver = mpsc::Receiver<Result<Frame<Bytes>, std::io::Error>>;
+
+/// A streaming call, started: its context (or the Connect error its stream ends with), the
+/// writer for its messages and what [`streaming_response`] reads them from.
+struct OpenStream(Result<Ctx, ConnectError>, StreamWriter, FrameReceiver);
+
+/// Starts a streaming call; `Err` is a plain HTTP refusal.
+fn open_stream(
+    envd: Arc<Envd>,
+    req: &Request<Incoming>,
+) -> Result<OpenStream, Box<Response<Body>>> {
+    let (prepared, codec) = match prepare(envd, req, true) {
+        Ok((ctx, codec)) => (Ok(ctx), codec),
+        Err(Prepared::Http(resp)) => return Err(resp),
+        Err(Prepared::Connect(codec, e)) => (Err(e), codec),
+    };
+    // One buffered message is enough: a slow client back-pressures the producer.
+    let (tx, rx) = mpsc::channel(1);
+    Ok(OpenStream(prepared, StreamWriter { codec, tx }, rx))
+}
+
+/// The `200` of a streaming call, its body the frames a [`StreamWriter`] sends into `rx`.
+fn streaming_response(rx: FrameReceiver, codec: Codec) -> Response<Body> {
     let stream = futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|item| (item, rx))
     });
@@ -361,13 +385,11 @@ where
     F: FnOnce(Ctx, MessageReader<Req>) -> Fut + Send + 'static,
     Fut: Future<Output = Result<Resp, ConnectError>> + Send + 'static,
 {
-    let (prepared, codec) = match prepare(envd, &req, true) {
-        Ok((ctx, codec)) => (Ok(ctx), codec),
-        Err(Prepared::Http(resp)) => return *resp,
-        Err(Prepared::Connect(codec, e)) => (Err(e), codec),
+    let OpenStream(prepared, writer, rx) = match open_stream(envd, &req) {
+        Ok(opened) => opened,
+        Err(resp) => return *resp,
     };
-    let (tx, rx) = mpsc::channel(1);
-    let writer = StreamWriter { codec, tx };
+    let codec = writer.codec;
     let body = req.into_body();
     tokio::spawn(async move {
         let result = match prepared {
@@ -398,13 +420,7 @@ where
         };
         writer.end(result).await;
     });
-    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|item| (item, rx))
-    });
-    let mut resp = Response::new(http_body_util::StreamBody::new(stream).boxed());
-    resp.headers_mut()
-        .insert(CONTENT_TYPE, content_type(true, codec));
-    resp
+    streaming_response(rx, codec)
 }
 
 /// The messages of a client stream, decoded as their envelopes complete.

@@ -11,7 +11,8 @@ use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 
 use super::state::Envd;
-use super::{files, filesystem, init, process};
+use super::{endpoints, files, filesystem, process};
+use crate::crypto::constant_time_eq;
 
 pub type Body = http_body_util::combinators::BoxBody<Bytes, std::io::Error>;
 
@@ -67,17 +68,12 @@ pub fn no_content() -> Response<Body> {
 const UNAUTHORIZED: &str =
     "unauthorized access, please provide a valid access token or method signing if supported";
 
-/// Compares secrets without an early exit that would leak how much of them matched.
-pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 /// Whether the request carries the configured access token (always true when none is set).
 pub fn has_access_token(envd: &Envd, headers: &HeaderMap) -> bool {
     match envd.config().access_token {
         None => true,
         Some(token) => headers
-            .get("x-access-token")
+            .get(envd_protocol::HEADER_ACCESS_TOKEN)
             .is_some_and(|v| constant_time_eq(v.as_bytes(), token.as_bytes())),
     }
 }
@@ -97,7 +93,7 @@ pub async fn handle(envd: Arc<Envd>, req: Request<Incoming>) -> Result<Response<
     Ok(resp)
 }
 
-/// CORS as envd does it (ENVD.md §4.7): any origin, no credentials.
+/// CORS as envd does it (docs/envd.md, "CORS"): any origin, no credentials.
 fn add_cors(h: &mut HeaderMap, preflight: bool, requested_headers: Option<HeaderValue>) {
     h.insert(
         header::ACCESS_CONTROL_ALLOW_ORIGIN,
@@ -160,7 +156,7 @@ async fn route(envd: Arc<Envd>, req: Request<Incoming>) -> Response<Body> {
         }
         "/init" => {
             return if method == Method::POST {
-                init::init(envd, req).await
+                endpoints::init(envd, req).await
             } else {
                 method_not_allowed("POST")
             };
@@ -178,8 +174,8 @@ async fn route(envd: Arc<Envd>, req: Request<Incoming>) -> Response<Body> {
         return json_error(StatusCode::UNAUTHORIZED, UNAUTHORIZED);
     }
     match path {
-        "/envs" if method == Method::GET => init::envs(&envd),
-        "/metrics" if method == Method::GET => init::metrics(&envd).await,
+        "/envs" if method == Method::GET => endpoints::envs(&envd),
+        "/metrics" if method == Method::GET => endpoints::metrics(&envd).await,
         "/envs" | "/metrics" => method_not_allowed("GET"),
         p if p.starts_with("/process.Process/") || p.starts_with("/filesystem.Filesystem/") => {
             if method != Method::POST {
@@ -194,18 +190,5 @@ async fn route(envd: Arc<Envd>, req: Request<Incoming>) -> Response<Body> {
             }
         }
         _ => not_found(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn constant_time_comparison() {
-        assert!(constant_time_eq(b"tok", b"tok"));
-        assert!(!constant_time_eq(b"tok", b"tok1"));
-        assert!(!constant_time_eq(b"tok", b"tak"));
-        assert!(constant_time_eq(b"", b""));
     }
 }

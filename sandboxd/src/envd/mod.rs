@@ -9,12 +9,12 @@
 
 mod connect;
 mod creds;
+mod endpoints;
 mod files;
 mod filesystem;
 mod http;
-mod init;
-mod metrics;
 mod paths;
+mod proc_usage;
 mod process;
 mod state;
 mod users;
@@ -27,15 +27,15 @@ use anyhow::Context;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 
-/// Shared with the proxy, which checks presigned URLs the same way to find their sandbox.
-pub(crate) use files::signature_v1;
-pub(crate) use http::constant_time_eq;
 pub use state::Envd;
+
+/// Version string envd reports; the SDKs gate features on it (≥ 0.6.4 enables everything).
+pub const ENVD_VERSION: &str = "0.6.13";
 
 #[derive(clap::Args)]
 pub struct Args {
     /// Address to listen on (HTTP/1.1 and h2c on the same port).
-    #[arg(long, default_value = "127.0.0.1:49983")]
+    #[arg(long, default_value_t = SocketAddr::from(([127, 0, 0, 1], envd_protocol::ENVD_PORT)))]
     pub listen: SocketAddr,
     /// Serve on this already-bound, listening TCP socket (inherited descriptor) instead of
     /// binding `--listen`.

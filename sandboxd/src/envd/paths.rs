@@ -1,5 +1,6 @@
-//! Path resolution shared by every RPC and `/files` (ENVD.md §2.1): empty → default workdir or
-//! home; `~` and `~/x` → home; `~name` refused; relative → home, normalised; absolute as given.
+//! Path resolution shared by every RPC and `/files` (docs/envd.md, "Path resolution"): empty →
+//! default workdir or home; `~` and `~/x` → home; `~name` refused; relative → home, normalised;
+//! absolute as given.
 
 use std::path::{Component, Path, PathBuf};
 

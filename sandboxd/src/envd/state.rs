@@ -25,7 +25,7 @@ pub struct Envd {
     pub users: UserDb,
     pub processes: Arc<super::process::Table>,
     pub watchers: super::filesystem::Watchers,
-    pub metrics: super::metrics::Sampler,
+    pub metrics: super::proc_usage::Sampler,
 }
 
 impl Envd {

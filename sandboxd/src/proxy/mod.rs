@@ -8,6 +8,7 @@ mod server;
 mod signature;
 mod target;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Router;
@@ -15,9 +16,10 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
+use envd_protocol::{ENVD_PORT, HEADER_SANDBOX_ID, HEADER_SANDBOX_PORT};
 
 use crate::api::{Controller, RouteError};
-use crate::runtime::ENVD_PORT;
+use crate::url_query;
 pub use server::serve;
 use signature::SignedRequest;
 use target::{Destination, RequestFacts};
@@ -35,16 +37,16 @@ async fn dispatch(State(ctl): State<Arc<Controller>>, req: Request, next: Next) 
     let host = header_str("host")
         .map(str::to_string)
         .or_else(|| req.uri().authority().map(|a| a.to_string()));
-    let query = query_params(&req);
+    let query = url_query::decode(req.uri().query());
     let destination = target::classify(&RequestFacts {
         method: req.method().as_str(),
         path: req.uri().path(),
         host: host.as_deref(),
-        sandbox_id_header: header_str("e2b-sandbox-id"),
-        sandbox_port_header: header_str("e2b-sandbox-port"),
+        sandbox_id_header: header_str(HEADER_SANDBOX_ID),
+        sandbox_port_header: header_str(HEADER_SANDBOX_PORT),
         is_preflight: req.method() == axum::http::Method::OPTIONS
             && headers.contains_key(header::ACCESS_CONTROL_REQUEST_METHOD),
-        is_signed: query.iter().any(|(name, _)| name == "signature"),
+        is_signed: query.contains_key("signature"),
     });
     match destination {
         Destination::Api => next.run(req).await,
@@ -103,13 +105,7 @@ fn mask_host(req: &mut Request, mask: &str, port: u16) {
 fn presents_traffic_token(headers: &HeaderMap, token: &str) -> bool {
     headers
         .get("e2b-traffic-access-token")
-        .is_some_and(|v| crate::envd::constant_time_eq(v.as_bytes(), token.as_bytes()))
-}
-
-fn query_params(req: &Request) -> Vec<(String, String)> {
-    form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes())
-        .into_owned()
-        .collect()
+        .is_some_and(|v| crate::crypto::constant_time_eq(v.as_bytes(), token.as_bytes()))
 }
 
 /// The running sandbox whose envd access token reproduces the v1 signature of a presigned
@@ -117,14 +113,9 @@ fn query_params(req: &Request) -> Vec<(String, String)> {
 fn signed_files_target(
     ctl: &Controller,
     req: &Request,
-    query: &[(String, String)],
+    query: &HashMap<String, String>,
 ) -> Option<String> {
-    let param = |name: &str| {
-        query
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    };
+    let param = |name: &str| query.get(name).map(String::as_str);
     let signed = SignedRequest {
         path: param("path").unwrap_or(""),
         operation: if req.method() == axum::http::Method::GET {

@@ -1,5 +1,5 @@
 //! Answers the proxy gives itself: the edge's error bodies (JSON for programs, a small page for
-//! a navigating browser, WIRE.md §1.3) and CORS preflights.
+//! a navigating browser, docs/wire.md, "Routing at the sandbox edge") and CORS preflights.
 
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};

@@ -1,7 +1,10 @@
 //! Finding the sandbox of a presigned `/files` URL that names none: the one whose access token
-//! reproduces the URL's v1 signature (WIRE.md §2.4), computed exactly as envd does.
+//! reproduces the URL's v1 signature (docs/wire.md, "Signed /files URLs"), computed exactly as
+//! envd does.
 
-use crate::envd::{constant_time_eq, signature_v1};
+use envd_protocol::signature::canonical;
+
+use crate::crypto::{constant_time_eq, signature_v1};
 
 /// The fields of a presigned URL that enter its signature.
 pub struct SignedRequest<'a> {
@@ -15,13 +18,13 @@ pub struct SignedRequest<'a> {
 
 impl SignedRequest<'_> {
     pub fn is_signed_with(&self, token: &str) -> bool {
-        let expected = signature_v1(
+        let expected = signature_v1(&canonical(
             self.path,
             self.operation,
             self.username,
             token,
             self.expiration,
-        );
+        ));
         constant_time_eq(expected.as_bytes(), self.signature.as_bytes())
     }
 }

@@ -1,11 +1,13 @@
-//! Which requests are sandbox traffic and where they go (WIRE.md §1.3): a per-sandbox host
-//! `<port>-<sandboxID>[-<clientID>].<domain>`, or the `E2b-Sandbox-Id`/`E2b-Sandbox-Port`
-//! headers on any other host. Everything else is the control plane, except `/files` with none
-//! of them: it reaches a sandbox only when signed with that sandbox's own access token, never
-//! because some sandbox happens to be running (a page of any origin can send a plain POST).
+//! Which requests are sandbox traffic and where they go (docs/wire.md, "Routing at the sandbox
+//! edge"): a per-sandbox host `<port>-<sandboxID>[-<clientID>].<domain>`, or the
+//! `E2b-Sandbox-Id`/`E2b-Sandbox-Port` headers on any other host. Everything else is the control
+//! plane, except `/files` with none of them: it reaches a sandbox only when signed with that
+//! sandbox's own access token, never because some sandbox happens to be running (a page of any
+//! origin can send a plain POST).
+
+use envd_protocol::ENVD_PORT;
 
 use crate::api::is_valid_sandbox_id;
-use crate::runtime::ENVD_PORT;
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum Destination {

@@ -534,10 +534,7 @@ mod tests {
         }) else {
             return;
         };
-        let dir = root.join(format!(
-            "sandboxd-unit-{}",
-            super::super::layout::random_name(8)
-        ));
+        let dir = root.join(format!("sandboxd-unit-{}", crate::random::name(8)));
         fs::create_dir(&dir).unwrap();
         let cg = SandboxCgroup {
             v2: true,

@@ -18,7 +18,7 @@ use anyhow::{Context, bail};
 use super::Layer;
 use super::cgroup::Cgroups;
 use super::disk;
-use super::layout::{InstanceLock, LayerPaths, Layout, random_name};
+use super::layout::{InstanceLock, LayerPaths, Layout};
 use super::network::Network;
 use super::template;
 
@@ -105,7 +105,7 @@ pub(crate) fn prepare_layer(
                     .context("layer path")?
                     .to_string_lossy();
                 let new = LayerPaths {
-                    dir: layers_dir.join(format!(".new-{name}-{}", random_name(6))),
+                    dir: layers_dir.join(format!(".new-{name}-{}", crate::random::name(6))),
                 };
                 // Built under a temporary name and mounted there: the mount moves with the
                 // directory when it is renamed into place.
@@ -121,13 +121,7 @@ pub(crate) fn prepare_layer(
     }
     // Work directories are overlayfs scratch space; stale contents are harmless but they must
     // exist (and the others do after the first boot).
-    let dirs = [
-        layer.upper(),
-        layer.work(),
-        layer.usr_upper(),
-        layer.usr_work(),
-        layer.merged(),
-    ];
+    let dirs = [layer.upper(), layer.work(), layer.merged()];
     let made = dirs.iter().try_for_each(|dir| match fs::create_dir(dir) {
         Ok(()) => fs::set_permissions(dir, fs::Permissions::from_mode(0o755)),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
@@ -150,7 +144,7 @@ pub(crate) fn delete_layer(layer: &LayerPaths, layers_dir: &Path) -> anyhow::Res
         .file_name()
         .context("layer path")?
         .to_string_lossy();
-    let trash = layers_dir.join(format!(".trash-{name}-{}", random_name(6)));
+    let trash = layers_dir.join(format!(".trash-{name}-{}", crate::random::name(6)));
     super::idmap::release(&layer.dir);
     disk::unmount(&layer.fs())?;
     match fs::rename(&layer.dir, &trash) {

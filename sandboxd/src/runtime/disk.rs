@@ -33,7 +33,7 @@ use std::thread::JoinHandle;
 use anyhow::{Context, bail};
 use nix::mount::{MntFlags, umount2};
 
-use super::layout::{LayerPaths, disk_images_of, random_name};
+use super::layout::{LayerPaths, disk_images_of};
 
 const MIB: u64 = 1024 * 1024;
 /// Smallest size a sandbox may ask for (ext4 metadata alone takes a few MiB).
@@ -127,7 +127,7 @@ fn spares_of(layers_dir: &Path, size_mb: u64) -> Vec<PathBuf> {
 /// Builds an empty, mounted layer as `.new-*` and renames it to `.spare-<mb>-*` once complete
 /// (a crash in between leaves a `.new-*` directory, which the next open removes).
 fn make_spare(layers_dir: &Path, size_mb: u64) -> anyhow::Result<()> {
-    let suffix = random_name(6);
+    let suffix = crate::random::name(6);
     let new = LayerPaths {
         dir: layers_dir.join(format!(".new-spare-{suffix}")),
     };
@@ -226,7 +226,7 @@ fn formatted_image(cache_dir: &Path, size_mb: u64) -> anyhow::Result<PathBuf> {
         return Ok(path);
     }
     crate::host_files::create_private_dir_all(cache_dir)?;
-    let tmp = cache_dir.join(format!(".{size_mb}-{}", random_name(6)));
+    let tmp = cache_dir.join(format!(".{size_mb}-{}", crate::random::name(6)));
     crate::host_files::create_private_file(&tmp)?.set_len(size_mb * MIB)?;
     let output = Command::new("mkfs.ext4")
         .args(["-q", "-F", "-m", "0"])
@@ -303,7 +303,7 @@ mod tests {
 
     #[test]
     fn a_sparse_copy_keeps_data_and_holes() {
-        let dir = std::env::temp_dir().join(format!("sbx-disk-{}", random_name(8)));
+        let dir = std::env::temp_dir().join(format!("sbx-disk-{}", crate::random::name(8)));
         fs::create_dir_all(&dir).unwrap();
         let (from, to) = (dir.join("from"), dir.join("to"));
         let file = File::create(&from).unwrap();

@@ -1,6 +1,6 @@
 //! The two requests the runtime itself sends to envd: `GET /health` until it answers, then
-//! `POST /init` (ENVD.md §4.6). Plain HTTP/1.1 with `Connection: close` on a stream into the
-//! sandbox; nothing else needs a client here.
+//! `POST /init` (docs/envd.md, "POST /init"). Plain HTTP/1.1 with `Connection: close` on a
+//! stream into the sandbox; nothing else needs a client here.
 
 use std::io;
 
@@ -32,7 +32,7 @@ pub(crate) async fn init(stream: TcpStream, init: &EnvdInit) -> io::Result<()> {
         body["defaultWorkdir"] = json!(workdir);
     }
     let body = body.to_string();
-    let headers = [("Content-Type", "application/json")];
+    let headers = [(envd_protocol::HEADER_CONTENT_TYPE, "application/json")];
     let (status, reply) = request(stream, "POST", "/init", &headers, body.as_bytes()).await?;
     if !(200..300).contains(&status) {
         return Err(io::Error::other(format!(

@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 
-use super::layout::{HOST_LOCK_DIR, LayerPaths, fill_random};
+use super::layout::{HOST_LOCK_DIR, LayerPaths};
 
 /// Ids per sandbox: inside, 0 to 65535.
 pub(crate) const RANGE_SIZE: u32 = 65536;
@@ -146,7 +146,7 @@ fn try_claim(range: IdRange, layer: &LayerPaths) -> anyhow::Result<bool> {
 
 fn claim_free(layer: &LayerPaths) -> anyhow::Result<IdRange> {
     let mut start = [0u8; 4];
-    fill_random(&mut start);
+    crate::random::fill(&mut start);
     let start = u32::from_le_bytes(start) % SLOTS;
     for i in 0..SLOTS {
         let range = IdRange::of_slot((start + i) % SLOTS);

@@ -7,9 +7,10 @@
 //!   instance             6 chars [a-z0-9]: names cgroups, veths and iptables rules
 //!
 //! /run/sandboxd/instance-<id>.lock   held by the live runtime of each instance
-//!   templates/base/      root/ (lower of /), usr-mask/ (upper lower of /usr), FORMAT
+//!   templates/           reserved for templates built per data dir (`base` is machine-wide,
+//!                        see `base`)
 //!   layers/<sandbox_id>/ disk.img (the layer's filesystem, see `disk`), fs/ (where it is
-//!                        mounted while the sandbox runs: upper/ work/ usr-upper/ usr-work/),
+//!                        mounted while the sandbox runs: upper/ work/),
 //!                        merged/ lowers/ boot_id idmap
 //!   disk-images/<mb>.img an empty formatted filesystem of each size, copied for new layers
 //!   layers/.new-*        a layer being created (removed by open)
@@ -109,7 +110,7 @@ impl Layout {
                     return Ok(lock);
                 }
             }
-            id = random_name(6);
+            id = crate::random::name(6);
             host_files::write_private_atomic(&path, id.as_bytes())?;
         }
     }
@@ -209,12 +210,6 @@ impl LayerPaths {
     pub fn work(&self) -> PathBuf {
         self.fs().join("work")
     }
-    pub fn usr_upper(&self) -> PathBuf {
-        self.fs().join("usr-upper")
-    }
-    pub fn usr_work(&self) -> PathBuf {
-        self.fs().join("usr-work")
-    }
     /// Mount point of the root overlay; only ever mounted inside the sandbox's mount namespace.
     pub fn merged(&self) -> PathBuf {
         self.dir.join("merged")
@@ -232,8 +227,8 @@ impl LayerPaths {
         self.dir.join("lowers")
     }
     /// The roots of the sandbox's own files (overlay upper directories).
-    pub fn writable_dirs(&self) -> [PathBuf; 2] {
-        [self.upper(), self.usr_upper()]
+    pub fn writable_dirs(&self) -> [PathBuf; 1] {
+        [self.upper()]
     }
 }
 
@@ -256,46 +251,6 @@ pub(crate) fn check_sandbox_id(id: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `len` random characters of `[a-z0-9]` from the kernel's random source.
-pub(crate) fn random_name(len: usize) -> String {
-    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
-    let mut bytes = vec![0u8; len];
-    fill_random(&mut bytes);
-    bytes
-        .iter()
-        .map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char)
-        .collect()
-}
-
-pub(crate) fn fill_random(buf: &mut [u8]) {
-    let mut filled = 0;
-    while filled < buf.len() {
-        // SAFETY: writes at most the remaining length into our buffer.
-        let n =
-            unsafe { libc::getrandom(buf[filled..].as_mut_ptr().cast(), buf.len() - filled, 0) };
-        if n > 0 {
-            filled += n as usize;
-        }
-    }
-}
-
-/// A random UUID v4 in its usual text form (for `/proc/sys/kernel/random/boot_id`).
-pub(crate) fn random_uuid() -> String {
-    let mut b = [0u8; 16];
-    fill_random(&mut b);
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..32]
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -309,17 +264,8 @@ mod tests {
     }
 
     #[test]
-    fn uuids_have_version_and_variant_bits() {
-        let u = random_uuid();
-        assert_eq!(u.len(), 36);
-        assert_eq!(&u[14..15], "4");
-        assert!(matches!(&u[19..20], "8" | "9" | "a" | "b"));
-        assert_ne!(u, random_uuid());
-    }
-
-    #[test]
     fn a_second_lock_on_the_same_data_dir_is_refused() {
-        let dir = std::env::temp_dir().join(format!("sbx-layout-{}", random_name(8)));
+        let dir = std::env::temp_dir().join(format!("sbx-layout-{}", crate::random::name(8)));
         let layout = Layout::new(&dir);
         let held = layout.lock().unwrap();
         let err = layout.lock().unwrap_err().to_string();
@@ -331,7 +277,7 @@ mod tests {
 
     #[test]
     fn a_copied_data_dir_gets_its_own_instance_id() {
-        let dir = std::env::temp_dir().join(format!("sbx-layout-{}", random_name(8)));
+        let dir = std::env::temp_dir().join(format!("sbx-layout-{}", crate::random::name(8)));
         let layout = Layout::new(&dir);
         let _held = layout.lock().unwrap();
         let first = layout.claim_instance().unwrap();

@@ -11,7 +11,7 @@
 //! 3. a namespace agent thread unshares a network and a PID namespace ([`agent`]) and spawns
 //!    `sandboxd sandbox-init`, which joins the cgroup before it runs, builds the root in its own
 //!    mount namespace, installs the syscall filter ([`seccomp`]) and executes envd as PID 1
-//!    ([`init`]);
+//!    ([`sandbox_init`]);
 //! 4. with internet access, a veth pair and NAT connect it to the host ([`network`]);
 //! 5. the runtime waits for envd's `GET /health` and sends `POST /init` ([`envd_client`]).
 //!
@@ -21,18 +21,19 @@
 //! and user, workdir, token and `envVars` arrive through `/init`.
 
 mod agent;
+pub mod base;
+mod boot;
 mod cgroup;
 mod cleanup;
 mod disk;
 mod envd_client;
 mod envd_log;
 mod idmap;
-mod init;
 mod layout;
 mod metrics;
 pub mod network;
+mod sandbox_init;
 mod seccomp;
-mod spawn;
 mod template;
 mod watchdog;
 
@@ -44,11 +45,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use envd_protocol::ENVD_PORT;
 use tokio::net::{TcpSocket, TcpStream};
 
 pub use envd_log::LogLine;
-pub use init::sandbox_init;
 pub use network::{ALL_TRAFFIC, EgressRules};
+pub use sandbox_init::sandbox_init;
 pub use watchdog::run as run_watchdog;
 
 use agent::NetnsAgent;
@@ -58,16 +60,11 @@ use network::{Network, Uplink};
 use template::Template;
 use watchdog::Watchdog;
 
-/// Version string envd reports; the SDKs gate features on it (≥ 0.6.4 enables everything).
-pub const ENVD_VERSION: &str = "0.6.13";
-/// Port envd listens on inside every sandbox.
-pub const ENVD_PORT: u16 = 49983;
-
 /// How long a sandbox may take from spawn to envd answering `/health`.
 const READY_TIMEOUT: Duration = Duration::from_secs(15);
 /// Descriptor number of envd's listening socket (`sandboxd envd --listen-fd`).
 const ENVD_LISTEN_FD: i32 = 3;
-/// `PATH` of envd, hence of every command (ENVD.md §1.4).
+/// `PATH` of envd, hence of every command (docs/envd.md, "Environment of a command").
 const SANDBOX_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 pub struct RuntimeConfig {
@@ -190,8 +187,9 @@ pub struct Runtime {
 }
 
 impl Runtime {
-    /// Prepares the data dir and the built-in `base` template (offline), and removes whatever an
-    /// earlier run left behind (processes, mounts, cgroups, network namespaces) after a crash.
+    /// Prepares the data dir and the `base` template (building its Debian root first when this
+    /// machine has none), and removes whatever an earlier run left behind (processes, mounts,
+    /// cgroups, network namespaces) after a crash.
     /// Returns the IDs whose writable layers are still on disk, so the control plane can decide
     /// what to keep (e.g. as paused sandboxes) and what to [`Runtime::remove_layer`].
     ///
@@ -225,7 +223,7 @@ impl Runtime {
         let network = Arc::new(Network::new(&instance.id));
         let layers = cleanup::remove_leftovers(&layout, &cgroups, &network)?;
         cleanup::remove_dead_instances(&cgroups);
-        let base = template::ensure_base(&layout.templates())?;
+        let base = template::open_base(&layout.templates())?;
         let watchdog = Watchdog::start(&config.sandboxd_exe, &instance.id, &layout.layers())?;
         let spares = Arc::new(disk::Spares::start(&layout.layers())?);
         let runtime = Runtime {
@@ -246,15 +244,11 @@ impl Runtime {
     pub fn template(&self, id_or_alias: &str) -> Option<TemplateInfo> {
         let base = &self.base;
         (id_or_alias == base.template_id || base.aliases.iter().any(|a| a == id_or_alias)).then(
-            || {
-                // The build writes its format name into FORMAT last; that is its build ID.
-                let format = base.dir.join("FORMAT");
-                TemplateInfo {
-                    template_id: base.template_id.clone(),
-                    aliases: base.aliases.clone(),
-                    build_id: std::fs::read_to_string(&format).unwrap_or_default(),
-                    built_at: std::fs::metadata(&format).and_then(|m| m.modified()).ok(),
-                }
+            || TemplateInfo {
+                template_id: base.template_id.clone(),
+                aliases: base.aliases.clone(),
+                build_id: base.build_id.clone(),
+                built_at: base.built_at,
             },
         )
     }
@@ -278,7 +272,7 @@ impl Runtime {
             bail!("unknown template {:?}", spec.template_id);
         }
         let active = ActiveId::claim(&self.active, &spec.sandbox_id)?;
-        let boot = spawn::Boot {
+        let boot = boot::Boot {
             active,
             spec: spec.clone(),
             layer_mode: layer,
@@ -286,8 +280,7 @@ impl Runtime {
             trash: self.layout.layers(),
             spares: self.spares.clone(),
             exe: self.config.sandboxd_exe.clone(),
-            template_root: self.base.root(),
-            usr_lowers: self.base.usr_lowers(),
+            template_layers: self.base.layers.clone(),
             cgroups: self.cgroups.clone(),
             network: self.network.clone(),
         };
@@ -489,7 +482,7 @@ impl Sandbox {
     /// For tests and debugging; it needs `nsenter` and `setpriv` (util-linux).
     pub fn command(&self, program: &str) -> anyhow::Result<Command> {
         let pid = self.host_pid().context("the sandbox has been stopped")?;
-        spawn::enter_command(pid, &self.cgroup, program)
+        boot::enter_command(pid, &self.cgroup, program)
     }
 
     /// How often the OOM killer ended a process inside this sandbox.
@@ -582,7 +575,7 @@ impl Drop for Sandbox {
 }
 
 /// sandboxd should be the last thing the kernel's OOM killer picks on a full host; its
-/// sandboxes reset this for themselves (see `init`).
+/// sandboxes reset this for themselves (see `sandbox_init`).
 fn protect_from_oom_killer() {
     let _ = std::fs::write("/proc/self/oom_score_adj", "-500");
 }

@@ -139,7 +139,7 @@ pub async fn http_get(stream: tokio::net::TcpStream, path: &str) -> (u16, String
 
 /// Whether envd in `sandbox` answers `/health`.
 pub async fn envd_healthy(sandbox: &Sandbox) -> bool {
-    match sandbox.connect(sandboxd::runtime::ENVD_PORT).await {
+    match sandbox.connect(envd_protocol::ENVD_PORT).await {
         Ok(stream) => (200..300).contains(&http_get(stream, "/health").await.0),
         Err(_) => false,
     }

@@ -90,7 +90,7 @@ fn watch_messages_match_recorded_envd_json() {
     };
     assert_eq!(id.to_json(), br#"{"watcherId":"wabc"}"#);
     assert_eq!(
-        WatcherRequest::decode_json(br#"{"watcher_id":"wabc"}"#)
+        WatcherId::decode_json(br#"{"watcher_id":"wabc"}"#)
             .unwrap()
             .watcher_id,
         "wabc"

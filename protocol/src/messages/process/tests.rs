@@ -2,7 +2,7 @@ use super::*;
 use crate::{Message, base64};
 
 #[cfg(feature = "json")]
-/// The `Start` request of WIRE.md §4.2, byte for byte.
+/// The `Start` request of docs/wire.md, "Connect RPC to envd", byte for byte.
 const START_JSON: &str =
     r#"{"process":{"cmd":"/bin/bash","args":["-l","-c","echo hi"]},"stdin":false}"#;
 

@@ -4,17 +4,25 @@
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::MetadataExt;
+use std::path::PathBuf;
+use std::sync::Arc;
 
 use bytes::Bytes;
+use envd_protocol::{Code, ConnectError};
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use http_body_util::BodyExt;
-use hyper::body::Frame;
+use hyper::body::{Frame, Incoming};
 use hyper::header::{self, HeaderMap, HeaderValue};
-use hyper::{Response, StatusCode};
+use hyper::{Method, Request, Response, StatusCode};
 use tokio::sync::mpsc;
 
+use super::{FilesError, authorise, target_path};
+use crate::envd::creds::as_user;
+use crate::envd::filesystem::io_error;
 use crate::envd::http::{Body, empty_body};
+use crate::envd::paths::base_name;
+use crate::envd::state::Envd;
 
 const READ_CHUNK: usize = 64 * 1024;
 
@@ -148,22 +156,69 @@ fn http_date(secs: i64) -> String {
     )
 }
 
-/// The file, opened (as the user) and checked to be a regular file or similar.
-pub struct OpenFile {
-    pub file: File,
-    pub name: String,
+/// `GET`/`HEAD /files?path=…`: the file at `path`, read as the request's user.
+pub async fn download(envd: Arc<Envd>, req: Request<Incoming>) -> Response<Body> {
+    match serve(envd, req).await {
+        Ok(resp) => resp,
+        Err(e) => e.response(),
+    }
 }
 
-/// Builds the response for an opened file.
-pub fn respond(open: OpenFile, headers: &HeaderMap, head_only: bool) -> Response<Body> {
+async fn serve(envd: Arc<Envd>, req: Request<Incoming>) -> Result<Response<Body>, FilesError> {
+    let (user, params) = authorise(&envd, &req, "read")?;
+    let path = target_path(&envd, &user, params.get("path").map_or("", String::as_str))?;
+    let shown = path.display().to_string();
+    let open = as_user(&user, move || open_file(path))
+        .await
+        .map_err(|e| match e.code {
+            Code::NotFound => FilesError::new(
+                StatusCode::NOT_FOUND,
+                format!("path '{shown}' does not exist"),
+            ),
+            _ => FilesError::from(e),
+        })?;
+    // Metadata and the sniffed head are file reads: off the async runtime.
+    let (headers, head_only) = (req.headers().clone(), req.method() == Method::HEAD);
+    tokio::task::spawn_blocking(move || respond(open, &headers, head_only))
+        .await
+        .map_err(|_| FilesError::new(StatusCode::INTERNAL_SERVER_ERROR, "the download failed"))
+}
+
+/// Opens `path` for reading (on a thread that has taken the user's credentials); a directory
+/// is refused.
+fn open_file(path: PathBuf) -> Result<OpenFile, ConnectError> {
+    let shown = path.display().to_string();
+    let file = File::open(&path).map_err(|e| io_error(&shown, e))?;
+    let meta = file.metadata().map_err(|e| io_error(&shown, e))?;
+    if meta.is_dir() {
+        return Err(ConnectError::new(
+            Code::InvalidArgument,
+            format!("path '{shown}' is a directory"),
+        ));
+    }
+    Ok(OpenFile {
+        file,
+        name: base_name(&path),
+    })
+}
+
+/// The file, opened (as the user) and checked to be a regular file or similar.
+struct OpenFile {
+    file: File,
+    name: String,
+}
+
+/// Builds the response for an opened file (on a blocking thread: it reads the file).
+fn respond(open: OpenFile, headers: &HeaderMap, head_only: bool) -> Response<Body> {
     let OpenFile { mut file, name } = open;
     let meta = match file.metadata() {
         Ok(m) => m,
         Err(e) => {
-            return super::error(
+            return FilesError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                &format!("reading '{name}': {e}"),
-            );
+                format!("reading '{name}': {e}"),
+            )
+            .response();
         }
     };
     let size = meta.len();
@@ -178,29 +233,19 @@ pub fn respond(open: OpenFile, headers: &HeaderMap, head_only: bool) -> Response
     // the Content-Length: 0 the JS SDK relies on).
     let Some(encoding) = negotiate(accept, range_header.is_none() && !conditional && size > 0)
     else {
-        return super::error(
+        return FilesError::new(
             StatusCode::NOT_ACCEPTABLE,
             "no acceptable encoding found, supported: [gzip]",
-        );
+        )
+        .response();
     };
     let mut head = [0u8; 512];
     let sniffed = file.read(&mut head).unwrap_or(0);
     let mut resp = Response::new(empty_body());
-    let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(content_type(&name, &head[..sniffed])),
-    );
-    h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
-    let disposition = format!("inline; filename=\"{}\"", name.replace(['"', '\\'], "_"));
-    if let Ok(v) = HeaderValue::from_str(&disposition) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    if let Ok(v) = HeaderValue::from_str(&modified) {
-        h.insert(header::LAST_MODIFIED, v);
-    }
+    describe_file(resp.headers_mut(), &name, &head[..sniffed], &modified);
     if encoding == Encoding::Identity {
-        h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+        resp.headers_mut()
+            .insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
         if headers
             .get(header::IF_MODIFIED_SINCE)
             .and_then(|v| v.to_str().ok())
@@ -210,25 +255,9 @@ pub fn respond(open: OpenFile, headers: &HeaderMap, head_only: bool) -> Response
             return resp;
         }
     }
-    let (start, len) = match range_header.map(|r| parse_range(r, size)) {
-        Some(Err(())) => {
-            let mut r = super::error(
-                StatusCode::RANGE_NOT_SATISFIABLE,
-                "requested range not satisfiable",
-            );
-            if let Ok(v) = HeaderValue::from_str(&format!("bytes */{size}")) {
-                r.headers_mut().insert(header::CONTENT_RANGE, v);
-            }
-            return r;
-        }
-        Some(Ok(Some((a, b)))) => {
-            *resp.status_mut() = StatusCode::PARTIAL_CONTENT;
-            if let Ok(v) = HeaderValue::from_str(&format!("bytes {a}-{b}/{size}")) {
-                resp.headers_mut().insert(header::CONTENT_RANGE, v);
-            }
-            (a, b - a + 1)
-        }
-        _ => (0, size),
+    let (start, len) = match select_range(&mut resp, range_header, size) {
+        Ok(range) => range,
+        Err(refused) => return *refused,
     };
     let h = resp.headers_mut();
     match encoding {
@@ -243,6 +272,53 @@ pub fn respond(open: OpenFile, headers: &HeaderMap, head_only: bool) -> Response
         *resp.body_mut() = stream(file, start, len, encoding);
     }
     resp
+}
+
+/// The headers that say what the file is: type (by name, else sniffed from its head), name,
+/// modification time, and that the answer varies with Accept-Encoding.
+fn describe_file(h: &mut HeaderMap, name: &str, head: &[u8], modified: &str) {
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(content_type(name, head)),
+    );
+    h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    let disposition = format!("inline; filename=\"{}\"", name.replace(['"', '\\'], "_"));
+    if let Ok(v) = HeaderValue::from_str(&disposition) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(modified) {
+        h.insert(header::LAST_MODIFIED, v);
+    }
+}
+
+/// The part of a `size`-byte file to send, as (start, length): all of it, or the one range
+/// asked for (then `resp` becomes a 206 with its Content-Range); `Err` is the 416 answer.
+fn select_range(
+    resp: &mut Response<Body>,
+    range_header: Option<&str>,
+    size: u64,
+) -> Result<(u64, u64), Box<Response<Body>>> {
+    match range_header.map(|r| parse_range(r, size)) {
+        Some(Err(())) => {
+            let mut r = FilesError::new(
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                "requested range not satisfiable",
+            )
+            .response();
+            if let Ok(v) = HeaderValue::from_str(&format!("bytes */{size}")) {
+                r.headers_mut().insert(header::CONTENT_RANGE, v);
+            }
+            Err(Box::new(r))
+        }
+        Some(Ok(Some((a, b)))) => {
+            *resp.status_mut() = StatusCode::PARTIAL_CONTENT;
+            if let Ok(v) = HeaderValue::from_str(&format!("bytes {a}-{b}/{size}")) {
+                resp.headers_mut().insert(header::CONTENT_RANGE, v);
+            }
+            Ok((a, b - a + 1))
+        }
+        _ => Ok((0, size)),
+    }
 }
 
 type Chunk = Result<Frame<Bytes>, std::io::Error>;

@@ -23,18 +23,166 @@ use std::os::fd::AsRawFd;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
+use std::sync::Arc;
+
 use bytes::Bytes;
-use hyper::StatusCode;
-use hyper::header::HeaderMap;
+use hyper::body::Incoming;
+use hyper::header::{self, HeaderMap, HeaderValue};
+use hyper::{Request, Response, StatusCode};
 use tokio::io::AsyncWriteExt;
 
-use super::STAGING_PREFIX;
+use super::upload_body::{ByteStream, decoded_body, part_filename, read_to_end};
+use super::{FilesError, STAGING_PREFIX, authorise, target_path};
 use crate::envd::filesystem::entry::{METADATA_XATTR_PREFIX, read_metadata};
 use crate::envd::filesystem::io_error;
+use crate::envd::http::{Body, full_body};
+use crate::envd::paths::base_name;
+use crate::envd::state::Envd;
 use crate::envd::users::User;
 
-/// An HTTP error for `/files`: status and message.
-pub type HttpError = (StatusCode, String);
+/// `POST /files`: writes the body's file (octet-stream, to `path`) or its `file` parts
+/// (multipart, each to `path` or its own file name) and lists what was written.
+pub async fn upload(envd: Arc<Envd>, req: Request<Incoming>) -> Response<Body> {
+    let (user, params) = match authorise(&envd, &req, "write") {
+        Ok(v) => v,
+        Err(e) => {
+            // Dropping the stream leaves the reader discarding the rest of the body.
+            drop(read_to_end(req.into_body()));
+            return e.response();
+        }
+    };
+    let (parts, body) = req.into_parts();
+    let query_path = params.get("path").filter(|p| !p.is_empty()).cloned();
+    match write_body(&envd, &user, &parts.headers, query_path, read_to_end(body)).await {
+        Ok(files) => written_json(&files),
+        Err(e) => e.response(),
+    }
+}
+
+/// A file an upload wrote.
+pub struct Written {
+    path: PathBuf,
+    metadata: BTreeMap<String, String>,
+}
+
+/// Writes what the body carries, as its Content-Type says; metadata and encoding are checked
+/// before anything is written.
+async fn write_body(
+    envd: &Envd,
+    user: &User,
+    headers: &HeaderMap,
+    query_path: Option<String>,
+    body: ByteStream,
+) -> Result<Vec<Written>, FilesError> {
+    let metadata = metadata_from_headers(headers)
+        .map_err(|e| FilesError::bad_request(format!("invalid metadata: {e}")))?;
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let media = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    let body = decoded_body(headers, body)?;
+    match media.as_str() {
+        "application/octet-stream" => {
+            let raw = query_path.ok_or_else(|| {
+                FilesError::bad_request(
+                    "the path query parameter is required for application/octet-stream uploads",
+                )
+            })?;
+            let target = target_path(envd, user, &raw)?;
+            Ok(vec![write_file(user, target, body, &metadata).await?])
+        }
+        m if m.starts_with("multipart/") => {
+            let boundary = multer::parse_boundary(content_type)
+                .map_err(|_| FilesError::bad_request("multipart upload without a boundary"))?;
+            let multipart = multer::Multipart::new(body, boundary);
+            write_parts(envd, user, multipart, query_path, &metadata).await
+        }
+        _ => Err(FilesError::bad_request(format!(
+            "unsupported content type '{content_type}'"
+        ))),
+    }
+}
+
+/// Writes every `file` part in order; a second part for the same target is refused (the
+/// parts before it stay written).
+async fn write_parts(
+    envd: &Envd,
+    user: &User,
+    mut multipart: multer::Multipart<'static>,
+    query_path: Option<String>,
+    metadata: &BTreeMap<String, String>,
+) -> Result<Vec<Written>, FilesError> {
+    let mut written: Vec<Written> = Vec::new();
+    let mut targets = Vec::new();
+    loop {
+        let field = match multipart.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => return Ok(written),
+            Err(e) => {
+                return Err(FilesError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    format!("malformed multipart body: {e}"),
+                ));
+            }
+        };
+        if field.name() != Some("file") {
+            continue;
+        }
+        let disposition = field
+            .headers()
+            .get(header::CONTENT_DISPOSITION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        let Some(raw) = query_path.clone().or_else(|| part_filename(disposition)) else {
+            return Err(FilesError::bad_request(
+                "a file part has neither a path query parameter nor a filename",
+            ));
+        };
+        let target = target_path(envd, user, &raw)?;
+        if targets.contains(&target) {
+            return Err(FilesError::bad_request(
+                "cannot upload multiple files to the same path",
+            ));
+        }
+        targets.push(target.clone());
+        written.push(write_file(user, target, Box::pin(field), metadata).await?);
+    }
+}
+
+/// The answer to a successful upload: `[{"path","name","type":"file","metadata"?}, …]`.
+fn written_json(files: &[Written]) -> Response<Body> {
+    let mut out = b"[".to_vec();
+    for (i, f) in files.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        envd_protocol::json::Writer::object(&mut out, |w| {
+            w.field_str("path", &f.path.to_string_lossy());
+            w.field_str("name", &base_name(&f.path));
+            w.field_str("type", "file");
+            if !f.metadata.is_empty() {
+                w.field_object("metadata", |w| {
+                    for (k, v) in &f.metadata {
+                        w.field_str(k, v);
+                    }
+                });
+            }
+        });
+    }
+    out.push(b']');
+    let mut resp = Response::new(full_body(out));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    resp
+}
 
 const MAX_KEY: usize = 246;
 const MAX_TOTAL: usize = 4096;
@@ -80,29 +228,19 @@ fn is_no_space(e: &io::Error) -> bool {
     matches!(e.raw_os_error(), Some(libc::ENOSPC | libc::EDQUOT))
 }
 
-fn write_error(path: &Path, e: io::Error) -> HttpError {
+fn write_error(path: &Path, e: io::Error) -> FilesError {
     if is_no_space(&e) {
-        return (
+        return FilesError::new(
             StatusCode::INSUFFICIENT_STORAGE,
-            "not enough disk space available".into(),
+            "not enough disk space available",
         );
     }
-    let err = io_error(format!("writing '{}'", path.display()), e);
-    let status = match err.code {
-        envd_protocol::Code::PermissionDenied => StatusCode::FORBIDDEN,
-        _ => StatusCode::INTERNAL_SERVER_ERROR,
-    };
-    (status, err.message)
+    io_error(format!("writing '{}'", path.display()), e).into()
 }
 
 fn staging_name(dir: &Path) -> PathBuf {
-    let mut random = [0u8; 8];
-    // SAFETY: fills a local buffer.
-    unsafe { libc::getrandom(random.as_mut_ptr().cast(), random.len(), 0) };
     let mut name = String::from_utf8_lossy(STAGING_PREFIX).into_owned();
-    for b in random {
-        name.push_str(&format!("{b:02x}"));
-    }
+    name.push_str(&crate::random::hex(8));
     dir.join(name)
 }
 
@@ -140,7 +278,7 @@ fn create_dirs_for(dir: &Path, user: &User) -> io::Result<()> {
 
 /// Where the bytes for `target` go: parent directories created for `user`, target checked not
 /// to be a directory (a symlink is followed to the file it names), staging file given to `user`.
-pub fn stage(target: &Path, user: &User) -> Result<Staged, HttpError> {
+pub fn stage(target: &Path, user: &User) -> Result<Staged, FilesError> {
     let mut target = target.to_path_buf();
     if std::fs::symlink_metadata(&target).is_ok_and(|m| m.file_type().is_symlink()) {
         if let Ok(real) = std::fs::canonicalize(&target) {
@@ -152,19 +290,14 @@ pub fn stage(target: &Path, user: &User) -> Result<Staged, HttpError> {
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("/"));
     create_dirs_for(&parent, user).map_err(|e| {
-        let e = io_error(format!("creating directory '{}'", parent.display()), e);
-        let status = if e.code == envd_protocol::Code::PermissionDenied {
-            StatusCode::FORBIDDEN
-        } else {
-            StatusCode::INTERNAL_SERVER_ERROR
-        };
-        (status, e.message)
+        let context = format!("creating directory '{}'", parent.display());
+        FilesError::from(io_error(context, e))
     })?;
     if std::fs::metadata(&target).is_ok_and(|m| m.is_dir()) {
-        return Err((
-            StatusCode::BAD_REQUEST,
-            format!("path '{}' is a directory", target.display()),
-        ));
+        return Err(FilesError::bad_request(format!(
+            "path '{}' is a directory",
+            target.display()
+        )));
     }
     let staging = staging_name(&parent);
     let file = std::fs::OpenOptions::new()
@@ -184,7 +317,7 @@ pub fn stage(target: &Path, user: &User) -> Result<Staged, HttpError> {
 
 impl Staged {
     /// Writes the body into the staged file. Errors (ENOSPC → 507) leave the target untouched.
-    pub async fn write_all<S, E>(&mut self, mut chunks: S) -> Result<(), HttpError>
+    pub async fn write_all<S, E>(&mut self, mut chunks: S) -> Result<(), FilesError>
     where
         S: futures_util::Stream<Item = Result<Bytes, E>> + Unpin,
         E: std::fmt::Display,
@@ -197,7 +330,7 @@ impl Staged {
         let mut file = tokio::fs::File::from_std(std_file);
         while let Some(chunk) = chunks.next().await {
             let chunk =
-                chunk.map_err(|e| (StatusCode::BAD_REQUEST, format!("reading the upload: {e}")))?;
+                chunk.map_err(|e| FilesError::bad_request(format!("reading the upload: {e}")))?;
             file.write_all(&chunk)
                 .await
                 .map_err(|e| write_error(&self.target, e))?;
@@ -214,12 +347,12 @@ impl Staged {
         mut self,
         metadata: &BTreeMap<String, String>,
         user: &User,
-    ) -> Result<PathBuf, HttpError> {
+    ) -> Result<PathBuf, FilesError> {
         let target = self.target.clone();
         let fd = self.file.as_raw_fd();
         for (k, v) in metadata {
             let name = CString::new(format!("{METADATA_XATTR_PREFIX}{k}"))
-                .map_err(|_| (StatusCode::BAD_REQUEST, "invalid metadata key".to_string()))?;
+                .map_err(|_| FilesError::bad_request("invalid metadata key"))?;
             // SAFETY: valid descriptor, name and value buffer.
             if unsafe { libc::fsetxattr(fd, name.as_ptr(), v.as_ptr().cast(), v.len(), 0) } != 0 {
                 let e = io::Error::last_os_error();
@@ -253,13 +386,13 @@ pub async fn write_file<S, E>(
     target: PathBuf,
     body: S,
     metadata: &BTreeMap<String, String>,
-) -> Result<super::Written, HttpError>
+) -> Result<Written, FilesError>
 where
     S: futures_util::Stream<Item = Result<Bytes, E>> + Unpin,
     E: std::fmt::Display,
 {
     let task_failed = |e: tokio::task::JoinError| {
-        (
+        FilesError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             format!("upload task failed: {e}"),
         )
@@ -273,7 +406,7 @@ where
     tokio::task::spawn_blocking(move || {
         staged.commit(&metadata, &commit_user).map(|path| {
             let metadata = read_metadata(&path);
-            super::Written { path, metadata }
+            Written { path, metadata }
         })
     })
     .await

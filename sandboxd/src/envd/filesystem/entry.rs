@@ -1,5 +1,5 @@
-//! EntryInfo: everything reported about a path (ENVD.md §2.2). Runs on a thread that already
-//! has the user's filesystem credentials.
+//! EntryInfo: everything reported about a path (docs/envd.md, "EntryInfo"). Runs on a thread
+//! that already has the user's filesystem credentials.
 
 use std::collections::BTreeMap;
 use std::ffi::CString;

@@ -1,4 +1,4 @@
-//! Directory watches on inotify (ENVD.md §3): WatchDir streams, and polling watchers
+//! Directory watches on inotify (docs/envd.md, "Watches"): WatchDir streams, and polling watchers
 //! (CreateWatcher / GetWatcherEvents / RemoveWatcher) that buffer events server-side.
 
 use std::collections::HashMap;
@@ -314,17 +314,7 @@ pub struct Watchers {
 }
 
 fn new_watcher_id() -> String {
-    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
-    let mut random = [0u8; 20];
-    // SAFETY: fills a local buffer; getrandom blocks only before the pool is initialised.
-    unsafe { libc::getrandom(random.as_mut_ptr().cast(), random.len(), 0) };
-    std::iter::once('w')
-        .chain(
-            random
-                .iter()
-                .map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char),
-        )
-        .collect()
+    format!("w{}", crate::random::name(20))
 }
 
 impl Watchers {

@@ -30,8 +30,8 @@ fn cstring(what: &str, s: impl Into<Vec<u8>>) -> Result<CString, ConnectError> {
     CString::new(s).map_err(|_| invalid(format!("{what} contains a NUL byte")))
 }
 
-/// The environment of a command (ENVD.md §1.4, later entries win): envd's PATH; the user's
-/// HOME, USER, LOGNAME; the sandbox-wide variables; the request's `envs`.
+/// The environment of a command (docs/envd.md, "Environment of a command"; later entries win):
+/// envd's PATH; the user's HOME, USER, LOGNAME; the sandbox-wide variables; the request's `envs`.
 fn command_env(
     sandbox_env: BTreeMap<String, String>,
     user: &User,

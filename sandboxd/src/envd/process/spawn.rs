@@ -127,56 +127,10 @@ pub fn spawn(spec: &SpawnSpec) -> Result<Spawned, SpawnError> {
         step: STEPS[5],
         error,
     };
-    let argv: Vec<*const c_char> = spec
-        .argv
-        .iter()
-        .map(|a| a.as_ptr())
-        .chain([std::ptr::null()])
-        .collect();
-    let envp: Vec<*const c_char> = spec
-        .envp
-        .iter()
-        .map(|e| e.as_ptr())
-        .chain([std::ptr::null()])
-        .collect();
+    let argv = null_terminated(&spec.argv);
+    let envp = null_terminated(&spec.envp);
     let (err_read, err_write) = pipe().map_err(setup)?;
-
-    // Parent ends (kept) and child ends (closed in the parent after fork).
-    let (io, child_ends, fds) = if let Some((cols, rows)) = spec.pty {
-        let (master, slave) = open_pty(cols, rows).map_err(setup)?;
-        let raw = slave.as_raw_fd();
-        let fds = ChildFds {
-            stdin: raw,
-            stdout: raw,
-            stderr: raw,
-            controlling_tty: Some(raw),
-        };
-        (ChildIo::Pty { master }, vec![slave], fds)
-    } else {
-        let (stdin_child, stdin_parent) = if spec.stdin {
-            let (r, w) = pipe().map_err(setup)?;
-            (r, Some(w))
-        } else {
-            (dev_null().map_err(setup)?, None)
-        };
-        let (stdout, stdout_child) = pipe().map_err(setup)?;
-        let (stderr, stderr_child) = pipe().map_err(setup)?;
-        let fds = ChildFds {
-            stdin: stdin_child.as_raw_fd(),
-            stdout: stdout_child.as_raw_fd(),
-            stderr: stderr_child.as_raw_fd(),
-            controlling_tty: None,
-        };
-        (
-            ChildIo::Pipes {
-                stdin: stdin_parent,
-                stdout,
-                stderr,
-            },
-            vec![stdin_child, stdout_child, stderr_child],
-            fds,
-        )
-    };
+    let (io, child_ends, fds) = child_streams(spec).map_err(setup)?;
 
     // SAFETY: `geteuid` has no preconditions.
     let switch_user = unsafe { libc::geteuid() } == 0;
@@ -193,7 +147,65 @@ pub fn spawn(spec: &SpawnSpec) -> Result<Spawned, SpawnError> {
     drop(child_ends);
     drop(err_write);
 
-    // The child writes (step, errno) before exiting if anything failed; exec closes the pipe.
+    if let Some(failed) = child_failure(&err_read) {
+        // The child exits at once; the reaper collects it and the receiver is dropped.
+        return Err(failed);
+    }
+    Ok(Spawned {
+        pid: pid as u32,
+        io,
+        exit,
+    })
+}
+
+/// The pointers of `strings` followed by a null pointer, as `execve` takes them.
+fn null_terminated(strings: &[CString]) -> Vec<*const c_char> {
+    strings
+        .iter()
+        .map(|s| s.as_ptr())
+        .chain([std::ptr::null()])
+        .collect()
+}
+
+/// The child's standard streams: the parent's ends (kept), the child's ends (closed in the
+/// parent after `fork`) and the descriptor numbers the child installs.
+fn child_streams(spec: &SpawnSpec) -> io::Result<(ChildIo, Vec<OwnedFd>, ChildFds)> {
+    if let Some((cols, rows)) = spec.pty {
+        let (master, slave) = open_pty(cols, rows)?;
+        let raw = slave.as_raw_fd();
+        let fds = ChildFds {
+            stdin: raw,
+            stdout: raw,
+            stderr: raw,
+            controlling_tty: Some(raw),
+        };
+        return Ok((ChildIo::Pty { master }, vec![slave], fds));
+    }
+    let (stdin_child, stdin_parent) = if spec.stdin {
+        let (r, w) = pipe()?;
+        (r, Some(w))
+    } else {
+        (dev_null()?, None)
+    };
+    let (stdout, stdout_child) = pipe()?;
+    let (stderr, stderr_child) = pipe()?;
+    let fds = ChildFds {
+        stdin: stdin_child.as_raw_fd(),
+        stdout: stdout_child.as_raw_fd(),
+        stderr: stderr_child.as_raw_fd(),
+        controlling_tty: None,
+    };
+    let io = ChildIo::Pipes {
+        stdin: stdin_parent,
+        stdout,
+        stderr,
+    };
+    Ok((io, vec![stdin_child, stdout_child, stderr_child], fds))
+}
+
+/// What the child reported before exiting, if it failed: it writes (step, errno) to the error
+/// pipe, and a successful `execve` closes the pipe with nothing written.
+fn child_failure(err_read: &OwnedFd) -> Option<SpawnError> {
     let mut report = [0u8; 8];
     let mut got = 0;
     while got < report.len() {
@@ -212,23 +224,22 @@ pub fn spawn(spec: &SpawnSpec) -> Result<Spawned, SpawnError> {
             _ => break,
         }
     }
-    if got == report.len() {
-        let step = u32::from_ne_bytes(report[..4].try_into().unwrap_or_default()) as usize;
-        let errno = i32::from_ne_bytes(report[4..].try_into().unwrap_or_default());
-        // The child exits at once; the reaper collects it and the receiver is dropped.
-        return Err(SpawnError {
-            step: STEPS.get(step).copied().unwrap_or("exec"),
-            error: io::Error::from_raw_os_error(errno),
-        });
+    if got < report.len() {
+        return None;
     }
-    Ok(Spawned {
-        pid: pid as u32,
-        io,
-        exit,
+    let step = u32::from_ne_bytes(report[..4].try_into().unwrap_or_default()) as usize;
+    let errno = i32::from_ne_bytes(report[4..].try_into().unwrap_or_default());
+    Some(SpawnError {
+        step: STEPS.get(step).copied().unwrap_or("exec"),
+        error: io::Error::from_raw_os_error(errno),
     })
 }
 
 /// Makes `fd` the child's descriptor `target` (clearing close-on-exec when it already is).
+///
+/// # Safety
+/// Only in the child between `fork` and `exec`: it replaces whatever `target` was, which the
+/// parent's code may still own.
 unsafe fn install(fd: RawFd, target: RawFd) -> bool {
     unsafe {
         if fd == target {
@@ -239,6 +250,11 @@ unsafe fn install(fd: RawFd, target: RawFd) -> bool {
     }
 }
 
+/// Reports `step` and the current errno on `err_fd` to the parent, then exits with 127.
+///
+/// # Safety
+/// Only in the child after `fork`: it ends the process with `_exit`, skipping every destructor,
+/// and `err_fd` must be the open write end of the error pipe.
 unsafe fn fail(err_fd: RawFd, step: u32) -> ! {
     unsafe {
         let errno = *libc::__errno_location();
@@ -251,6 +267,11 @@ unsafe fn fail(err_fd: RawFd, step: u32) -> ! {
 }
 
 /// The child side of `fork`.
+///
+/// # Safety
+/// Only in the freshly forked child, which runs nothing but async-signal-safe calls: `argv`
+/// and `envp` must be null-terminated arrays of C strings prepared before the fork, and the
+/// descriptors in `fds` and `err_fd` open. It never returns: it execs or `_exit`s.
 unsafe fn child(
     spec: &SpawnSpec,
     argv: &[*const c_char],

@@ -18,7 +18,7 @@ use super::spawn::{ChildIo, Spawned};
 
 /// How long an ended process stays reachable for `Connect`.
 const RETENTION: Duration = Duration::from_secs(30);
-/// Largest output chunk per event (ENVD.md §1.6).
+/// Largest output chunk per event (docs/envd.md, "Output of a command").
 const PIPE_CHUNK: usize = 32 * 1024;
 const PTY_CHUNK: usize = 16 * 1024;
 /// Messages a subscriber may have queued before it back-pressures the process.

@@ -10,10 +10,12 @@ use hyper::body::Incoming;
 use hyper::header::HeaderValue;
 use hyper::{Request, Response, StatusCode};
 
-use super::http::{Body, constant_time_eq, has_access_token, json_error, json_ok, no_content};
+use super::http::{Body, has_access_token, json_error, json_ok, no_content};
 use super::state::Envd;
+use crate::crypto::constant_time_eq;
 
-/// What an `/init` body may set (ENVD.md §4.6); E2B-only fields are accepted and ignored.
+/// What an `/init` body may set (docs/envd.md, "POST /init"); E2B-only fields are accepted and
+/// ignored.
 #[derive(Debug, Default, PartialEq)]
 struct InitRequest {
     env_vars: Option<BTreeMap<String, String>>,
@@ -124,7 +126,7 @@ pub async fn init(envd: Arc<Envd>, req: Request<Incoming>) -> Response<Body> {
     let mut resp = no_content();
     resp.headers_mut().insert(
         "x-envd-version",
-        HeaderValue::from_static(crate::runtime::ENVD_VERSION),
+        HeaderValue::from_static(super::ENVD_VERSION),
     );
     resp
 }

@@ -45,9 +45,8 @@ pub(crate) struct InitConfig {
     pub hostname: String,
     /// First host id of the sandbox's range (its uid and gid 0).
     pub ids_base: u32,
-    pub root_lower: PathBuf,
-    /// Lower layers of `/usr`, uppermost first.
-    pub usr_lowers: Vec<PathBuf>,
+    /// The template's layers, lower layers of `/`, uppermost first.
+    pub lowers: Vec<PathBuf>,
     pub layer: PathBuf,
     /// `/etc/hosts` of this boot.
     pub hosts: String,
@@ -143,30 +142,22 @@ fn build_root(config: &InitConfig, ids: IdRange, userns: &OwnedFd) -> anyhow::Re
     let root = layer.merged();
     // The template's layers as the sandbox's ids see them: host root's files are its root's.
     let mut idmapped = Vec::new();
-    for (i, lower) in std::iter::once(&config.root_lower)
-        .chain(&config.usr_lowers)
-        .enumerate()
-    {
+    for (i, lower) in config.lowers.iter().enumerate() {
         let target = layer.lowers().join(i.to_string());
         fs::create_dir_all(&target)?;
         mount_idmapped(lower, &target, userns)
             .with_context(|| format!("idmapping {}", lower.display()))?;
         idmapped.push(target);
     }
-    let (root_lower, usr_lowers) = idmapped.split_first().context("no template layer")?;
-    let overlay = |lowers: &[PathBuf], upper: PathBuf, work: PathBuf| {
-        let lowers: Vec<String> = lowers.iter().map(|p| p.display().to_string()).collect();
-        format!(
-            "lowerdir={},upperdir={},workdir={}",
-            lowers.join(":"),
-            upper.display(),
-            work.display()
-        )
-    };
-    let root_opts = overlay(
-        std::slice::from_ref(root_lower),
-        layer.upper(),
-        layer.work(),
+    if idmapped.is_empty() {
+        anyhow::bail!("no template layer");
+    }
+    let lowers: Vec<String> = idmapped.iter().map(|p| p.display().to_string()).collect();
+    let root_opts = format!(
+        "lowerdir={},upperdir={},workdir={}",
+        lowers.join(":"),
+        layer.upper().display(),
+        layer.work().display()
     );
     mount_at(
         Some("overlay"),
@@ -174,14 +165,6 @@ fn build_root(config: &InitConfig, ids: IdRange, userns: &OwnedFd) -> anyhow::Re
         Some("overlay"),
         MsFlags::empty(),
         Some(&root_opts),
-    )?;
-    let usr_opts = overlay(usr_lowers, layer.usr_upper(), layer.usr_work());
-    mount_at(
-        Some("overlay"),
-        &root.join("usr"),
-        Some("overlay"),
-        MsFlags::empty(),
-        Some(&usr_opts),
     )?;
 
     build_dev(&root.join("dev"), ids)?;
@@ -375,7 +358,7 @@ fn build_proc(root: &Path, boot_id_file: &Path) -> anyhow::Result<()> {
     // The real boot_id is host-wide; each boot of a sandbox gets its own.
     write_file(
         boot_id_file,
-        &format!("{}\n", super::layout::random_uuid()),
+        &format!("{}\n", crate::random::uuid_v4()),
         0o444,
     )?;
     bind_read_only(boot_id_file, &proc.join("sys/kernel/random/boot_id"), false)?;

@@ -18,7 +18,7 @@ use super::layout::LayerPaths;
 use super::network::Network;
 use super::{
     ActiveId, ENVD_LISTEN_FD, ENVD_PORT, Layer, Running, SANDBOX_PATH, Sandbox, SandboxSpec,
-    cleanup, disk, init, metrics, template,
+    cleanup, disk, metrics, sandbox_init, template,
 };
 
 /// Everything a start needs, moved onto a blocking thread.
@@ -30,8 +30,7 @@ pub(super) struct Boot {
     pub trash: PathBuf,
     pub spares: Arc<disk::Spares>,
     pub exe: PathBuf,
-    pub template_root: PathBuf,
-    pub usr_lowers: Vec<PathBuf>,
+    pub template_layers: Vec<PathBuf>,
     pub cgroups: Cgroups,
     pub network: Arc<Network>,
 }
@@ -152,13 +151,12 @@ impl Boot {
         error
     }
 
-    fn init_config(&self, ids: IdRange) -> init::InitConfig {
+    fn init_config(&self, ids: IdRange) -> sandbox_init::InitConfig {
         let spec = &self.spec;
-        init::InitConfig {
+        sandbox_init::InitConfig {
             hostname: spec.sandbox_id.clone(),
             ids_base: ids.base,
-            root_lower: self.template_root.clone(),
-            usr_lowers: self.usr_lowers.clone(),
+            lowers: self.template_layers.clone(),
             layer: self.layer.dir.clone(),
             hosts: template::hosts_file(&spec.sandbox_id),
             run_files: vec![
@@ -185,14 +183,14 @@ impl Boot {
 
 /// Spawns `sandboxd sandbox-init` from the agent (so in the sandbox's namespaces), already in
 /// the sandbox cgroup, with envd's listening socket as descriptor [`ENVD_LISTEN_FD`] and the
-/// sandbox's user namespace as [`init::USERNS_FD`], and hands it its config.
+/// sandbox's user namespace as [`sandbox_init::USERNS_FD`], and hands it its config.
 fn spawn_init(
     agent: &NetnsAgent,
     exe: &Path,
     cgroup: &SandboxCgroup,
     log: &OwnedFd,
     [listener, userns]: [OwnedFd; 2],
-    config: &init::InitConfig,
+    config: &sandbox_init::InitConfig,
 ) -> anyhow::Result<Child> {
     let procs: Vec<OwnedFd> = cgroup.open_procs_files()?;
     let mut command = Command::new(exe);
@@ -213,8 +211,8 @@ fn spawn_init(
             if moved_userns < 0
                 || libc::dup2(listener_fd, ENVD_LISTEN_FD) < 0
                 || libc::fcntl(ENVD_LISTEN_FD, libc::F_SETFD, 0) < 0
-                || libc::dup2(moved_userns, init::USERNS_FD) < 0
-                || libc::fcntl(init::USERNS_FD, libc::F_SETFD, 0) < 0
+                || libc::dup2(moved_userns, sandbox_init::USERNS_FD) < 0
+                || libc::fcntl(sandbox_init::USERNS_FD, libc::F_SETFD, 0) < 0
             {
                 return Err(std::io::Error::last_os_error());
             }
@@ -250,7 +248,7 @@ pub(super) fn enter_command(
 ) -> anyhow::Result<Command> {
     let procs = cgroup.open_procs_files()?;
     let procs_fds: Vec<RawFd> = procs.iter().map(|f| f.as_raw_fd()).collect();
-    let bounding: Vec<String> = init::KEPT_CAPABILITIES
+    let bounding: Vec<String> = sandbox_init::KEPT_CAPABILITIES
         .iter()
         .map(|(_, name)| format!("+{name}"))
         .collect();

@@ -1,30 +1,30 @@
-//! Signed `/files` URLs (signature v1): the canonical string and the final token. The SHA-256
-//! itself is WebCrypto's (`envd::sign`).
-
-use envd_protocol::base64::encode as base64;
+//! Signed `/files` URLs, version 1 (see `docs/wire.md`, "Signed /files URLs"): the string that
+//! is hashed and the token made from its digest. The SDK (digest by WebCrypto) and envd (digest
+//! by `sha2`) both build them here, so the two cannot drift apart. The SHA-256 itself stays
+//! with each caller: this crate has no dependencies.
 
 use crate::prelude::*;
-use crate::util::decimal;
 
-/// `path:operation:user:token[:expiration]`.
+/// `path:operation:user:token[:expiration]`; `expiration` is the decimal unix time exactly as
+/// it travels in the URL's `signature_expiration`.
 pub fn canonical(
     path: &str,
     operation: &str,
     user: &str,
     token: &str,
-    expiration: Option<i64>,
+    expiration: Option<&str>,
 ) -> String {
     let mut raw = [path, ":", operation, ":", user, ":", token].concat();
     if let Some(exp) = expiration {
         raw.push(':');
-        raw.push_str(&decimal(exp));
+        raw.push_str(exp);
     }
     raw
 }
 
-/// `v1_` + standard base64 of the digest without `=` padding.
+/// `v1_` + standard base64 of the SHA-256 digest of [`canonical`], without `=` padding.
 pub fn token_from_digest(digest: &[u8]) -> String {
-    ["v1_", base64(digest).trim_end_matches('=')].concat()
+    ["v1_", crate::base64::encode(digest).trim_end_matches('=')].concat()
 }
 
 #[cfg(test)]
@@ -32,7 +32,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn canonical_strings_match_the_wire_spec() {
+    fn canonical_strings_join_the_fields_with_colons() {
         assert_eq!(
             canonical("/home/user/a.txt", "read", "", "tok123", None),
             "/home/user/a.txt:read::tok123"
@@ -43,11 +43,11 @@ mod tests {
                 "write",
                 "user",
                 "tok123",
-                Some(1_700_000_000)
+                Some("1700000000")
             ),
             "/home/user/a.txt:write:user:tok123:1700000000"
         );
-        assert_eq!(canonical("", "write", "", "t", Some(-5)), ":write::t:-5");
+        assert_eq!(canonical("", "write", "", "t", Some("-5")), ":write::t:-5");
     }
 
     #[test]

@@ -16,12 +16,13 @@ fn path_arg(v: &JsValue) -> String {
 use super::sandbox::SandboxState;
 use super::watch::WatchHandle;
 use crate::envd::RequestOpts;
-use crate::envd::files::{Format, Upload};
+use crate::envd::file_transfer::{Format, Upload};
 use crate::envd::filesystem::WatchSpec;
 use crate::error::{ErrorClass, error};
+use crate::js_object::{get, set};
 use crate::prelude::*;
 use crate::transport::exchange::{Next, run};
-use crate::transport::fetch::{get, js_string, set};
+use crate::transport::fetch::js_string;
 
 #[wasm_bindgen]
 pub struct Filesystem {

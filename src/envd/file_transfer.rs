@@ -5,16 +5,18 @@
 
 use alloc::rc::Rc;
 
+use envd_protocol::{HEADER_ACCEPT_ENCODING, HEADER_CONTENT_ENCODING, HEADER_CONTENT_TYPE};
 use js_sys::{Array, JSON, Object, Promise, Uint8Array};
 use wasm_bindgen::prelude::*;
 use web_sys::{Blob, Response};
 
+use super::versions::{OCTET_STREAM_UPLOADS, UPLOAD_METADATA};
 use super::{Envd, RequestOpts, http_failure};
 use crate::error::{ErrorClass, NotFoundAs, Result, error};
+use crate::js_object::{get, headers_object, set};
 use crate::prelude::*;
 use crate::transport::exchange::{Exchanged, Next, Read, Request, run};
-use crate::transport::fetch::{get, headers_object, set};
-use crate::transport::signal::{CallSignal, TIMEOUT_REASON};
+use crate::transport::signal::CallSignal;
 use crate::util::encode_uri_component;
 
 #[wasm_bindgen(module = "/pkg-templates/bodies.js")]
@@ -31,9 +33,6 @@ extern "C" {
     fn form_data(files: &Array) -> Promise;
 }
 
-/// envd versions that take octet-stream uploads, and upload metadata.
-const OCTET_STREAM_UPLOADS: &str = "0.5.7";
-const UPLOAD_METADATA: &str = "0.6.2";
 const NO_WRITE_INFO: &str = "Expected to receive information about written file";
 
 /// What `files.read` resolves with.
@@ -162,7 +161,7 @@ impl Envd {
                 Read::Headers,
             ),
             _ => {
-                let signal = CallSignal::new(user_signal, timeout, TIMEOUT_REASON, None);
+                let signal = CallSignal::for_request(user_signal, timeout);
                 let read = match format {
                     Format::Text => Read::Text,
                     Format::Bytes => Read::Bytes,
@@ -174,9 +173,9 @@ impl Envd {
         // Without `gzip`, ask for the bytes as they are: Node's fetch would otherwise accept
         // gzip and inflate it at 8-14 MB/s. Browsers ignore the header (it is theirs to set).
         let accept_encoding: &[(&str, &str)] = if gzip {
-            &[("Accept-Encoding", "gzip")]
+            &[(HEADER_ACCEPT_ENCODING, "gzip")]
         } else {
-            &[("Accept-Encoding", "identity")]
+            &[(HEADER_ACCEPT_ENCODING, "identity")]
         };
         let request = Request {
             method: "GET",
@@ -274,7 +273,7 @@ impl Envd {
                     let prepared = Array::from(&prepared);
                     // A streamed body has no request timeout: only the caller's signal ends it.
                     let timeout = timeout.filter(|_| !prepared.get(1).is_truthy());
-                    let signal = CallSignal::new(user_signal, timeout, TIMEOUT_REASON, None);
+                    let signal = CallSignal::for_request(user_signal, timeout);
                     Ok(envd.post_files(url, headers, prepared.get(0), signal))
                 };
                 // A body ready now is sent now (see `Next::fetch`).
@@ -307,9 +306,13 @@ impl Envd {
         }
         if octet_stream {
             let content_type = JsValue::from_str("application/octet-stream");
-            set(&headers, "Content-Type", &content_type);
+            set(&headers, HEADER_CONTENT_TYPE, &content_type);
             if upload.gzip {
-                set(&headers, "Content-Encoding", &JsValue::from_str("gzip"));
+                set(
+                    &headers,
+                    HEADER_CONTENT_ENCODING,
+                    &JsValue::from_str("gzip"),
+                );
             }
         }
         headers

@@ -1,0 +1,101 @@
+//! `sandboxd serve`: the server's entry point. Starts the control plane (`api`) and puts it
+//! behind the sandbox proxy (`proxy`) on one address; the only module that wires the two, so
+//! that neither imports the other's start-up.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+
+use crate::api::{self, KeySource};
+use crate::proxy;
+
+#[derive(clap::Args)]
+pub struct ServeArgs {
+    /// Address for the REST API and all sandbox traffic (port 0 picks a free one).
+    #[arg(long, default_value = "127.0.0.1:3000")]
+    pub listen: String,
+    /// Where templates, sandbox layers, state and the API key live.
+    #[arg(long)]
+    pub data_dir: PathBuf,
+    /// API key to require (default: the key stored in the data dir, created on first start).
+    #[arg(long, env = "E2B_API_KEY")]
+    pub api_key: Option<String>,
+    /// Sandbox domain returned to clients; `getHost(port)` is `<port>-<id>.<domain>`
+    /// (default: `localhost:<listen port>`, which browsers resolve to this machine).
+    #[arg(long)]
+    pub domain: Option<String>,
+    /// Most processes and threads all sandboxes may have together (default: half of the
+    /// host's `kernel.pid_max`/`kernel.threads-max`), so they cannot take all of the host's.
+    #[arg(long)]
+    pub max_processes: Option<u64>,
+    /// Size in MiB of each new sandbox's own filesystem (its `diskSizeMB`): writes past it
+    /// fail with ENOSPC inside, uploads with 507.
+    #[arg(long, default_value_t = api::DEFAULT_SANDBOX_DISK_MB, value_parser = clap::value_parser!(u64).range(64..))]
+    pub sandbox_disk_mb: u64,
+}
+
+pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(serve_async(args))
+}
+
+async fn serve_async(args: ServeArgs) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(&args.listen)
+        .await
+        .with_context(|| format!("listening on {}", args.listen))?;
+    let address = listener.local_addr()?;
+    let domain = args
+        .domain
+        .unwrap_or_else(|| format!("localhost:{}", address.port()));
+    let limits = api::StartLimits {
+        max_processes: args.max_processes,
+        sandbox_disk_mb: args.sandbox_disk_mb,
+    };
+    let (controller, key_source) = api::start(&args.data_dir, args.api_key, domain, limits).await?;
+
+    let url = format!("http://{address}");
+    match key_source {
+        KeySource::Created => eprintln!(
+            "sandboxd: created an API key in {}",
+            controller.credentials().key_file().display()
+        ),
+        KeySource::Stored | KeySource::Given => {}
+    }
+    if !matches!(key_source, KeySource::Given) {
+        eprintln!(
+            "sandboxd: use it with\n  export E2B_API_URL={url} E2B_SANDBOX_URL={url} E2B_API_KEY={}",
+            controller.credentials().api_key()
+        );
+    }
+    // Installed before announcing readiness: a SIGINT right after the ready line must shut
+    // down cleanly, not kill the process with the default action.
+    let stop = stop_signal()?;
+    // The harness waits for this exact line and reads the address from it.
+    eprintln!("sandboxd: ready on {url}");
+
+    let app = proxy::with_sandbox_routing(api::router(controller.clone()), controller.clone());
+    let shutdown_controller = controller.clone();
+    proxy::serve(listener, app, async move {
+        stop.await;
+        eprintln!("sandboxd: shutting down");
+        shutdown_controller.shutdown().await;
+    })
+    .await;
+    eprintln!("sandboxd: stopped");
+    Ok(())
+}
+
+/// Registers for SIGINT and SIGTERM now; the returned future ends at the first of them.
+fn stop_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
+    })
+}
