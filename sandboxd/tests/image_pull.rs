@@ -371,6 +371,28 @@ async fn pulls_an_index_overlays_exactly_and_a_second_pull_downloads_nothing() {
 }
 
 #[tokio::test]
+async fn concurrent_pulls_of_one_image_share_the_store() {
+    let (contents, _) = app_registry_contents();
+    let registry = Registry::start(contents, None).await;
+    let store = temp_dir("store");
+    let (a, b) = tokio::join!(pull_app(&registry, &store), pull_app(&registry, &store));
+    let (a, b) = (a.expect("first pull"), b.expect("second pull"));
+    assert_eq!(a, b);
+    assert_eq!(
+        fs::read_dir(store.join("layers/sha256")).unwrap().count(),
+        2
+    );
+    let overlay = Overlay::mount(&a.layers);
+    assert_eq!(
+        fs::read_to_string(overlay.root().join("etc/app.conf")).unwrap(),
+        "v2\n"
+    );
+    drop(overlay);
+    assert_store_has_no_partial_layer(&store);
+    fs::remove_dir_all(&store).unwrap();
+}
+
+#[tokio::test]
 async fn credentials_go_through_the_bearer_token_flow() {
     let (contents, _) = app_registry_contents();
     let registry = Registry::start(contents, Some(("alice", "s3cret"))).await;
@@ -472,6 +494,14 @@ async fn pull_single_layer(layer: Vec<u8>, limits: Limits) -> (Result<(), ImageE
     (result, store)
 }
 
+/// The one layer a single-layer pull put in `store`.
+fn only_layer(store: &Path) -> PathBuf {
+    let mut layers = fs::read_dir(store.join("layers/sha256")).unwrap();
+    let layer = layers.next().expect("a layer").unwrap().path();
+    assert!(layers.next().is_none());
+    layer
+}
+
 fn xattr(path: &Path, name: &str) -> Option<Vec<u8>> {
     let path = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
     let name = std::ffi::CString::new(name).unwrap();
@@ -562,6 +592,30 @@ async fn hostile_layers_change_nothing_outside_the_store() {
     fs::remove_dir_all(&bait).unwrap();
 }
 
+/// A later entry at the path of a symlink replaces the symlink; it never writes through it.
+#[tokio::test]
+async fn entries_replace_symlinks_instead_of_following_them() {
+    let bait = temp_dir("bait");
+    fs::write(bait.join("target"), "host file\n").unwrap();
+    let target = bait.join("target");
+    let layer = tar_of(&[
+        link("file", EntryType::Symlink, target.to_str().unwrap()),
+        file("file", b"pwned"),
+        link("dir", EntryType::Symlink, bait.to_str().unwrap()),
+        entry("dir/", EntryType::Directory),
+        file("dir/inside", b"layer"),
+    ]);
+    let (result, store) = pull_single_layer(layer, Limits::default()).await;
+    result.expect("pull");
+    let layer = only_layer(&store);
+    assert_eq!(fs::read_to_string(layer.join("file")).unwrap(), "pwned");
+    assert!(fs::symlink_metadata(layer.join("dir")).unwrap().is_dir());
+    assert_eq!(tree(&bait), ["target"]);
+    assert_eq!(fs::read_to_string(&target).unwrap(), "host file\n");
+    fs::remove_dir_all(&store).unwrap();
+    fs::remove_dir_all(&bait).unwrap();
+}
+
 #[tokio::test]
 async fn device_nodes_are_skipped_and_limits_are_configurable() {
     let device = Entry {
@@ -575,12 +629,7 @@ async fn device_nodes_are_skipped_and_limits_are_configurable() {
     )
     .await;
     result.expect("a layer with device nodes pulls");
-    let layer = fs::read_dir(store.join("layers/sha256"))
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let layer = only_layer(&store);
     assert_eq!(tree(&layer), ["dev", "dev/ok"]);
     fs::remove_dir_all(&store).unwrap();
 

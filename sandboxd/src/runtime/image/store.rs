@@ -11,14 +11,19 @@
 //!
 //! Everything is made under `tmp/` and renamed into place, so a layer directory either does not
 //! exist or is complete; two pulls of the same digest at once both unpack it and the second
-//! rename finds the first one's layer there and discards its own.
+//! rename finds the first one's layer there and discards its own. Scratch a crashed pull left is
+//! removed by the next pull, a day later.
 
 use std::fs;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use super::ImageError;
 use crate::host_files;
+
+/// Scratch older than this belongs to no pull any more.
+const STALE_SCRATCH: Duration = Duration::from_secs(24 * 3600);
 
 pub(super) struct Store {
     root: PathBuf,
@@ -38,7 +43,26 @@ impl Store {
         ] {
             host_files::create_private_dir_all(&dir).map_err(|e| io_error(&dir, e))?;
         }
+        store.remove_stale_scratch();
         Ok(store)
+    }
+
+    /// Scratch directories a crashed pull left. A live pull's directory is younger: its
+    /// download and unpack write into it all along, and a local build takes minutes.
+    fn remove_stale_scratch(&self) {
+        let Ok(entries) = fs::read_dir(self.tmp()) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let age = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok());
+            if age.is_some_and(|age| age > STALE_SCRATCH) {
+                let _ = crate::runtime::template::remove_tree(&entry.path());
+            }
+        }
     }
 
     /// Where the layer with blob digest `digest` (`sha256:<hex>`) is unpacked.

@@ -217,6 +217,11 @@ impl Unpacker<'_> {
     /// The directory `relative` goes in, creating missing parents (0755, root's) and refusing
     /// a parent that is a symlink or not a directory.
     fn parent_dir(&self, relative: &Path) -> Result<PathBuf, ImageError> {
+        self.walk_parents(relative, true)
+    }
+
+    /// [`Self::parent_dir`]; with `create` false a missing parent refuses the entry.
+    fn walk_parents(&self, relative: &Path, create: bool) -> Result<PathBuf, ImageError> {
         let mut dir = self.dest.to_path_buf();
         let Some(parent) = relative.parent() else {
             return Ok(dir);
@@ -235,7 +240,7 @@ impl Unpacker<'_> {
                         "{relative:?} goes through a non-directory"
                     )));
                 }
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                Err(e) if e.kind() == io::ErrorKind::NotFound && create => {
                     fs::create_dir(&dir).map_err(|e| io_error("mkdir", e))?;
                     fs::set_permissions(&dir, fs::Permissions::from_mode(0o755))
                         .map_err(|e| io_error("chmod", e))?;
@@ -248,14 +253,16 @@ impl Unpacker<'_> {
 
     /// The path of a hardlink's target: an entry this layer already holds, not a directory.
     fn existing_file(&self, relative: &Path) -> Result<PathBuf, ImageError> {
-        let path = self
-            .parent_dir(relative)?
-            .join(relative.file_name().unwrap_or_default());
+        let not_here = || {
+            ImageError::UnsafeLayer(format!(
+                "hardlink to {relative:?}, which is not a file of this layer"
+            ))
+        };
+        let parent = self.walk_parents(relative, false).map_err(|_| not_here())?;
+        let path = parent.join(relative.file_name().ok_or_else(not_here)?);
         match fs::symlink_metadata(&path) {
             Ok(meta) if !meta.is_dir() => Ok(path),
-            _ => Err(ImageError::UnsafeLayer(format!(
-                "hardlink to {relative:?}, which is not a file of this layer"
-            ))),
+            _ => Err(not_here()),
         }
     }
 }
