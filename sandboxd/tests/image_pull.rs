@@ -261,12 +261,15 @@ fn assert_store_has_no_partial_layer(store: &Path) {
 
 /// Pulls `app:v1` anonymously into `store`.
 async fn pull_app(registry: &Registry, store: &Path) -> Result<PulledImage, ImageError> {
-    pull(
-        &registry.reference("app:v1"),
-        RegistryAuth::Anonymous,
-        store,
-    )
-    .await
+    pull_app_with(registry, store, RegistryAuth::Anonymous).await
+}
+
+async fn pull_app_with(
+    registry: &Registry,
+    store: &Path,
+    auth: RegistryAuth,
+) -> Result<PulledImage, ImageError> {
+    pull(&registry.reference("app:v1"), auth, store).await
 }
 
 #[tokio::test]
@@ -390,6 +393,59 @@ async fn concurrent_pulls_of_one_image_share_the_store() {
     drop(overlay);
     assert_store_has_no_partial_layer(&store);
     fs::remove_dir_all(&store).unwrap();
+}
+
+/// `sandboxd image pull` prints what `pull` returns; its password comes from the environment.
+#[tokio::test]
+async fn the_image_pull_subcommand_prints_the_layers() {
+    let (contents, _) = app_registry_contents();
+    let registry = Registry::start(contents, Some(("alice", "s3cret"))).await;
+    let store = temp_dir("store");
+    let run = |password: &str| {
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_sandboxd"));
+        command
+            .args([
+                "image",
+                "pull",
+                &registry.reference("app:v1"),
+                "--username",
+                "alice",
+            ])
+            .arg("--store")
+            .arg(&store)
+            .env("SANDBOXD_REGISTRY_PASSWORD", password);
+        command.output()
+    };
+    let refused = run("wrong").await.unwrap();
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("registry authentication failed"),
+        "{stderr}"
+    );
+    let output = run("s3cret").await.unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let printed: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let cached = pull_app_with(&registry, &store, alice()).await.unwrap();
+    assert_eq!(printed, serde_json::to_value(&cached).unwrap());
+    assert_eq!(printed["config"]["workdir"], "/srv/app");
+    assert_eq!(
+        registry.blob_requests.load(Ordering::SeqCst),
+        3,
+        "the second pull reused all"
+    );
+    fs::remove_dir_all(&store).unwrap();
+}
+
+fn alice() -> RegistryAuth {
+    RegistryAuth::Basic {
+        username: "alice".into(),
+        password: "s3cret".into(),
+    }
 }
 
 #[tokio::test]

@@ -13,31 +13,28 @@ mod unpack;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use serde::Serialize;
 
 /// An image ready to mount: its layers and what its config says about processes.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct PulledImage {
     /// Unpacked layer directories, lowest first (overlay's `lowerdir` lists them the other
     /// way round: topmost first).
     pub layers: Vec<PathBuf>,
     pub config: ImageConfig,
-    /// The manifest digest pulled, or `None` for a local build.
+    /// The digest of the image manifest pulled (the host platform's, when the reference named
+    /// an index), or `None` for a local build.
     pub digest: Option<String>,
 }
 
-/// The parts of an image config a sandbox uses (OCI image spec `config` object).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+/// The parts of an image config a sandbox uses (OCI image spec `config` object: `Env`,
+/// `WorkingDir`, `User`, `Entrypoint`, `Cmd`); absent and `null` are empty.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct ImageConfig {
-    #[serde(rename = "Env", default)]
     pub env: Vec<String>,
-    #[serde(rename = "WorkingDir", default)]
     pub workdir: String,
-    #[serde(rename = "User", default)]
     pub user: String,
-    #[serde(rename = "Entrypoint", default)]
     pub entrypoint: Vec<String>,
-    #[serde(rename = "Cmd", default)]
     pub cmd: Vec<String>,
 }
 
@@ -208,4 +205,25 @@ pub async fn pull_with(
         },
         result => result,
     }
+}
+
+/// `sandboxd image pull <reference> --store <dir>`: pulls as a template build would and prints
+/// the result as JSON (layers lowest first, config, digest), for operators and debugging.
+pub fn pull_command(
+    reference: &str,
+    store: &Path,
+    username: Option<String>,
+    password: Option<String>,
+) -> anyhow::Result<()> {
+    let auth = match (username, password) {
+        (Some(username), Some(password)) => RegistryAuth::Basic { username, password },
+        (None, None) => RegistryAuth::Anonymous,
+        _ => anyhow::bail!("give both a username and a password, or neither"),
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let image = runtime.block_on(pull(reference, auth, store))?;
+    println!("{}", serde_json::to_string_pretty(&image)?);
+    Ok(())
 }

@@ -158,16 +158,38 @@ async fn download(
 }
 
 fn read_config(path: &Path) -> Result<ImageConfig, ImageError> {
-    #[derive(Deserialize)]
-    struct ConfigFile {
-        #[serde(default)]
-        config: Option<ImageConfig>,
-    }
     let bytes =
         std::fs::read(path).map_err(|e| ImageError::Io(format!("{}: {e}", path.display())))?;
-    let file: ConfigFile = serde_json::from_slice(&bytes)
+    parse_config(&bytes)
+}
+
+/// The image config's `config` object; Docker writes `null` for what is unset.
+fn parse_config(bytes: &[u8]) -> Result<ImageConfig, ImageError> {
+    #[derive(Deserialize)]
+    struct ConfigFile {
+        config: Option<Config>,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Config {
+        env: Option<Vec<String>>,
+        working_dir: Option<String>,
+        user: Option<String>,
+        entrypoint: Option<Vec<String>>,
+        cmd: Option<Vec<String>>,
+    }
+    let file: ConfigFile = serde_json::from_slice(bytes)
         .map_err(|e| ImageError::Registry(format!("the image config does not parse: {e}")))?;
-    Ok(file.config.unwrap_or_default())
+    let Some(config) = file.config else {
+        return Ok(ImageConfig::default());
+    };
+    Ok(ImageConfig {
+        env: config.env.unwrap_or_default(),
+        workdir: config.working_dir.unwrap_or_default(),
+        user: config.user.unwrap_or_default(),
+        entrypoint: config.entrypoint.unwrap_or_default(),
+        cmd: config.cmd.unwrap_or_default(),
+    })
 }
 
 fn client_for(reference: &Reference) -> Client {
@@ -301,6 +323,20 @@ mod tests {
             parse_reference("Not A Ref", None),
             Err(ImageError::InvalidReference(_))
         ));
+    }
+
+    #[test]
+    fn unset_config_fields_are_empty() {
+        let docker = br#"{"config": {"Env": ["A=1"], "Entrypoint": null, "Cmd": ["sh"],
+            "WorkingDir": "", "Labels": {"x": "y"}}, "rootfs": {}}"#;
+        let config = parse_config(docker).unwrap();
+        assert_eq!(
+            (config.env, config.cmd),
+            (vec!["A=1".into()], vec!["sh".into()])
+        );
+        assert!(config.entrypoint.is_empty() && config.user.is_empty());
+        assert_eq!(parse_config(b"{}").unwrap(), ImageConfig::default());
+        assert!(matches!(parse_config(b"[]"), Err(ImageError::Registry(_))));
     }
 
     #[test]
