@@ -11,7 +11,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 
-use image_registry::{Contents, OCI_INDEX, Registry};
+use image_registry::{Access, Contents, OCI_INDEX, Registry};
 use sandboxd::runtime::image::{
     ImageConfig, ImageError, Limits, PullOptions, PulledImage, RegistryAuth, pull, pull_with,
 };
@@ -275,7 +275,7 @@ async fn pull_app_with(
 #[tokio::test]
 async fn pulls_an_index_overlays_exactly_and_a_second_pull_downloads_nothing() {
     let (contents, _) = app_registry_contents();
-    let registry = Registry::start(contents, None).await;
+    let registry = Registry::start(contents, Access::Open).await;
     let store = temp_dir("store");
 
     let image = pull_app(&registry, &store).await.expect("pull");
@@ -376,7 +376,7 @@ async fn pulls_an_index_overlays_exactly_and_a_second_pull_downloads_nothing() {
 #[tokio::test]
 async fn concurrent_pulls_of_one_image_share_the_store() {
     let (contents, _) = app_registry_contents();
-    let registry = Registry::start(contents, None).await;
+    let registry = Registry::start(contents, Access::Open).await;
     let store = temp_dir("store");
     let (a, b) = tokio::join!(pull_app(&registry, &store), pull_app(&registry, &store));
     let (a, b) = (a.expect("first pull"), b.expect("second pull"));
@@ -399,7 +399,7 @@ async fn concurrent_pulls_of_one_image_share_the_store() {
 #[tokio::test]
 async fn the_image_pull_subcommand_prints_the_layers() {
     let (contents, _) = app_registry_contents();
-    let registry = Registry::start(contents, Some(("alice", "s3cret"))).await;
+    let registry = Registry::start(contents, Access::Token("alice", "s3cret")).await;
     let store = temp_dir("store");
     let run = |password: &str| {
         let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_sandboxd"));
@@ -448,43 +448,42 @@ fn alice() -> RegistryAuth {
     }
 }
 
+/// Username and password work against a `Bearer` challenge (exchanged at the token endpoint)
+/// and a `Basic` one; wrong or missing ones are an authentication error that stores nothing.
 #[tokio::test]
-async fn credentials_go_through_the_bearer_token_flow() {
-    let (contents, _) = app_registry_contents();
-    let registry = Registry::start(contents, Some(("alice", "s3cret"))).await;
-    let store = temp_dir("store");
-    let reference = registry.reference("app:v1");
-    for auth in [
-        RegistryAuth::Anonymous,
-        RegistryAuth::Basic {
+async fn credentials_work_with_bearer_tokens_and_basic_auth() {
+    for access in [
+        Access::Token("alice", "s3cret"),
+        Access::Basic("alice", "s3cret"),
+    ] {
+        let (contents, _) = app_registry_contents();
+        let registry = Registry::start(contents, access).await;
+        let store = temp_dir("store");
+        let wrong = RegistryAuth::Basic {
             username: "alice".into(),
             password: "wrong".into(),
-        },
-    ] {
-        let err = pull(&reference, auth, &store).await.unwrap_err();
-        assert!(matches!(err, ImageError::Auth(_)), "{err}");
-    }
-    assert_eq!(registry.blob_requests.load(Ordering::SeqCst), 0);
-    assert!(
-        fs::read_dir(store.join("layers/sha256"))
-            .unwrap()
-            .next()
-            .is_none()
-    );
+        };
+        for auth in [RegistryAuth::Anonymous, wrong] {
+            let err = pull_app_with(&registry, &store, auth).await.unwrap_err();
+            assert!(matches!(err, ImageError::Auth(_)), "{err}");
+        }
+        assert_eq!(registry.blob_requests.load(Ordering::SeqCst), 0);
+        assert_eq!(tree(&store.join("layers/sha256")), Vec::<String>::new());
 
-    let sdk = json!({"type": "registry", "username": "alice", "password": "s3cret"});
-    let auth = RegistryAuth::from_sdk(&sdk).unwrap();
-    let image = pull(&reference, auth, &store)
-        .await
-        .expect("pull with credentials");
-    assert_eq!(image.layers.len(), 2);
-    fs::remove_dir_all(&store).unwrap();
+        let sdk = json!({"type": "registry", "username": "alice", "password": "s3cret"});
+        let auth = RegistryAuth::from_sdk(&sdk).unwrap();
+        let image = pull_app_with(&registry, &store, auth)
+            .await
+            .expect("pull with credentials");
+        assert_eq!(image.layers.len(), 2);
+        fs::remove_dir_all(&store).unwrap();
+    }
 }
 
 #[tokio::test]
 async fn a_corrupted_blob_fails_and_leaves_nothing_of_it() {
     let (contents, top_layer) = app_registry_contents();
-    let registry = Registry::start(contents, None).await;
+    let registry = Registry::start(contents, Access::Open).await;
     *registry.corrupt_blob.lock().unwrap() = Some(top_layer.clone());
     let store = temp_dir("store");
     let err = pull_app(&registry, &store).await.unwrap_err();
@@ -533,7 +532,7 @@ async fn an_unreachable_registry_is_its_own_class() {
 async fn pull_single_layer(layer: Vec<u8>, limits: Limits) -> (Result<(), ImageError>, PathBuf) {
     let mut contents = Contents::default();
     contents.add_image("evil", Some("latest"), vec![(TAR_LAYER, layer)], json!({}));
-    let registry = Registry::start(contents, None).await;
+    let registry = Registry::start(contents, Access::Open).await;
     let store = temp_dir("store");
     let options = PullOptions {
         limits,

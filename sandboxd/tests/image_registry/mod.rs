@@ -1,6 +1,7 @@
 //! A tiny OCI registry for the image tests: the read half of the Distribution API (`/v2/`,
-//! manifests by tag and digest, blobs) over plain HTTP on 127.0.0.1, optionally behind a
-//! bearer-token challenge whose token endpoint checks basic credentials, as Docker Hub does.
+//! manifests by tag and digest, blobs) over plain HTTP on 127.0.0.1, open, behind a bearer-token
+//! challenge whose token endpoint checks basic credentials (as Docker Hub does), or behind plain
+//! basic auth.
 //! It counts blob requests, and can serve a corrupted blob.
 
 use std::collections::HashMap;
@@ -101,24 +102,41 @@ pub struct Registry {
     server: tokio::task::JoinHandle<()>,
 }
 
+/// Who may read the registry.
+#[derive(Clone, Copy)]
+pub enum Access<'a> {
+    Open,
+    /// A `Bearer` challenge; the token endpoint wants these credentials.
+    Token(&'a str, &'a str),
+    /// A `Basic` challenge; every request carries these credentials.
+    Basic(&'a str, &'a str),
+}
+
 struct Shared {
     contents: Contents,
+    /// The expected `Authorization` header (none when open), and whether it comes from the
+    /// token endpoint.
     credentials: Option<(String, String)>,
+    token_flow: bool,
     port: u16,
     blob_requests: Arc<AtomicUsize>,
     corrupt_blob: Arc<Mutex<Option<String>>>,
 }
 
 impl Registry {
-    /// Serves `contents`; with `credentials`, every request needs a token obtained with them.
-    pub async fn start(contents: Contents, credentials: Option<(&str, &str)>) -> Registry {
+    /// Serves `contents` to whoever `access` lets in.
+    pub async fn start(contents: Contents, access: Access<'_>) -> Registry {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let blob_requests = Arc::new(AtomicUsize::new(0));
         let corrupt_blob = Arc::new(Mutex::new(None));
         let shared = Arc::new(Shared {
             contents,
-            credentials: credentials.map(|(u, p)| (u.to_string(), p.to_string())),
+            credentials: match access {
+                Access::Open => None,
+                Access::Token(u, p) | Access::Basic(u, p) => Some((u.to_string(), p.to_string())),
+            },
+            token_flow: matches!(access, Access::Token(..)),
             port,
             blob_requests: blob_requests.clone(),
             corrupt_blob: corrupt_blob.clone(),
@@ -151,10 +169,14 @@ impl Drop for Registry {
 }
 
 fn unauthorized(shared: &Shared) -> Response {
-    let challenge = format!(
-        "Bearer realm=\"http://127.0.0.1:{}/token\",service=\"test-registry\"",
-        shared.port
-    );
+    let challenge = if shared.token_flow {
+        format!(
+            "Bearer realm=\"http://127.0.0.1:{}/token\",service=\"test-registry\"",
+            shared.port
+        )
+    } else {
+        "Basic realm=\"test-registry\"".to_string()
+    };
     let body = json!({"errors": [{"code": "UNAUTHORIZED", "message": "authentication required"}]});
     (
         StatusCode::UNAUTHORIZED,
@@ -164,12 +186,24 @@ fn unauthorized(shared: &Shared) -> Response {
         .into_response()
 }
 
+fn basic(user: &str, password: &str) -> String {
+    let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    format!("Basic {encoded}")
+}
+
+fn header_is(headers: &HeaderMap, expected: &str) -> bool {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        == Some(expected)
+}
+
 fn authorized(shared: &Shared, headers: &HeaderMap) -> bool {
-    shared.credentials.is_none()
-        || headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            == Some(&format!("Bearer {TOKEN}"))
+    match &shared.credentials {
+        None => true,
+        Some(_) if shared.token_flow => header_is(headers, &format!("Bearer {TOKEN}")),
+        Some((user, password)) => header_is(headers, &basic(user, password)),
+    }
 }
 
 async fn version(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
@@ -180,18 +214,10 @@ async fn version(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Respo
 }
 
 async fn token(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
-    let Some((user, password)) = &shared.credentials else {
+    let Some((user, password)) = shared.credentials.as_ref().filter(|_| shared.token_flow) else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    let expected = format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
-    );
-    if headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        != Some(&expected)
-    {
+    if !header_is(&headers, &basic(user, password)) {
         return (StatusCode::UNAUTHORIZED, "bad credentials").into_response();
     }
     axum::Json(json!({"token": TOKEN})).into_response()
