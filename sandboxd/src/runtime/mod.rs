@@ -29,6 +29,7 @@ mod disk;
 mod envd_client;
 mod envd_log;
 mod idmap;
+pub mod image;
 mod layout;
 mod metrics;
 pub mod network;
