@@ -17,7 +17,10 @@ use super::list::{ListQuery, Page};
 use super::model::{MetricView, NewSandbox, SandboxRecord, SandboxView};
 use super::network::NetworkConfig;
 use super::store::Store;
-use crate::runtime::{EgressRules, EnvdInit, Layer, Limits, Runtime, Sandbox, SandboxSpec};
+use super::template_store::TemplateStore;
+use crate::runtime::{
+    BASE_USER, BASE_WORKDIR, EgressRules, EnvdInit, Layer, Limits, Runtime, Sandbox, SandboxSpec,
+};
 
 /// Local plan limits (E2B's hobby tier is 1 h; pro is 24 h).
 pub const MAX_TIMEOUT_SECS: i64 = 24 * 3600;
@@ -30,8 +33,6 @@ pub const DEFAULT_LIMITS: Limits = Limits {
 };
 /// 5 s samples for one hour.
 const METRICS_RING: usize = 720;
-const DEFAULT_USER: &str = "user";
-const DEFAULT_WORKDIR: &str = "/home/user";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ApiVersion {
@@ -158,18 +159,33 @@ pub struct Controller {
     pub(super) network_updates: tokio::sync::Mutex<()>,
     /// `diskSizeMB` of new sandboxes.
     sandbox_disk_mb: u64,
+    templates: Mutex<TemplateStore>,
+    /// Uploaded files of `copy` steps: `<template id>/<files hash>`.
+    pub(super) template_files_dir: std::path::PathBuf,
 }
 
 impl Controller {
     /// Takes over what the last run left: records whose writable layer survived become
     /// filesystem-paused sandboxes (their processes died with that run); everything else goes.
+    /// Templates built before are registered with the runtime again.
     pub async fn recover(
         runtime: Runtime,
         layers: Vec<String>,
         credentials: Credentials,
-        store: Store,
+        (store, templates): (Store, TemplateStore),
         domain: Option<String>,
+        template_files_dir: std::path::PathBuf,
     ) -> anyhow::Result<Controller> {
+        for record in templates.records.values() {
+            if let Some((info, layers)) = record.runtime_info() {
+                if let Err(e) = runtime.register_template(info, layers) {
+                    eprintln!(
+                        "sandboxd: template {} cannot start: {e:#}",
+                        record.template_id
+                    );
+                }
+            }
+        }
         let layers: HashSet<String> = layers.into_iter().collect();
         let mut sandboxes = HashMap::new();
         for mut record in store.load()? {
@@ -203,6 +219,8 @@ impl Controller {
             shutting_down: AtomicBool::new(false),
             network_updates: tokio::sync::Mutex::new(()),
             sandbox_disk_mb: DEFAULT_LIMITS.disk_mb,
+            templates: Mutex::new(templates),
+            template_files_dir,
         };
         controller.persist(&controller.lock());
         Ok(controller)
@@ -212,6 +230,16 @@ impl Controller {
     pub fn with_sandbox_disk_mb(mut self, mb: u64) -> Controller {
         self.sandbox_disk_mb = mb;
         self
+    }
+
+    pub(super) fn sandbox_disk_mb(&self) -> u64 {
+        self.sandbox_disk_mb
+    }
+
+    pub(super) fn template_store(&self) -> MutexGuard<'_, TemplateStore> {
+        self.templates
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     pub fn credentials(&self) -> &Credentials {
@@ -240,7 +268,21 @@ impl Controller {
         self.domain.as_deref()
     }
 
+    /// What the runtime starts for `record`: the template's user, workdir and envs (the
+    /// request's envs win), unless the template is gone (then `base`'s).
     pub(super) fn spec_for(&self, record: &SandboxRecord) -> Result<SandboxSpec, ApiError> {
+        let template = self.runtime.template(&record.template_id);
+        let (default_user, default_workdir, mut env_vars) = template.map_or_else(
+            || {
+                (
+                    BASE_USER.to_string(),
+                    BASE_WORKDIR.to_string(),
+                    Default::default(),
+                )
+            },
+            |t| (t.default_user, t.default_workdir, t.env_vars),
+        );
+        env_vars.extend(record.env_vars.clone());
         Ok(SandboxSpec {
             sandbox_id: record.sandbox_id.clone(),
             template_id: record.template_id.clone(),
@@ -251,10 +293,10 @@ impl Controller {
                 ..DEFAULT_LIMITS
             },
             envd: EnvdInit {
-                env_vars: record.env_vars.clone(),
+                env_vars,
                 access_token: record.envd_access_token.clone(),
-                default_user: DEFAULT_USER.to_string(),
-                default_workdir: Some(DEFAULT_WORKDIR.to_string()),
+                default_user,
+                default_workdir: Some(default_workdir),
             },
         })
     }
@@ -416,8 +458,14 @@ impl Controller {
             )
         };
         let template = self.runtime.template(name).ok_or_else(not_found)?;
+        let built_tags = self
+            .template_store()
+            .find(&template.template_id)
+            .map(|r| r.tags.clone())
+            .unwrap_or_default();
         match tag {
             None | Some("default") | Some("latest") => Ok(template),
+            Some(tag) if built_tags.iter().any(|t| t == tag) => Ok(template),
             Some(tag) => Err(ApiError::new(
                 StatusCode::NOT_FOUND,
                 format!("tag '{tag}' of template '{name}' not found"),
