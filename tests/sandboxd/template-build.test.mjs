@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { BuildError, Sandbox, Template } from 'e2b';
+import { BuildError, Sandbox, Template, waitForURL } from 'e2b';
 import { startSandboxd } from '../helpers/sandboxd.mjs';
 import { OUTSIDE_PORT, buildLocalRepository, buildOutside } from './outside.mjs';
 import { uniqueTag, waitUntil } from './util.mjs';
@@ -153,7 +153,8 @@ describe('a template built with the official builder', () => {
 
   test('root of a built template is as confined as in base', async () => {
     const root = { user: 'root' };
-    const sleeper = `sleep 300 # ${tag}`;
+    // Two commands: bash stays, with the tag in its command line.
+    const sleeper = `sleep 300 && echo ${tag}`;
     await sbx.commands.run(sleeper, { background: true, ...root });
     // The host sees that process under an id of the sandbox's range, not as root.
     let hostPid;
@@ -327,6 +328,27 @@ describe('apt, listing and deleting', () => {
     assert.equal(await Template.exists(NAME), false);
     await assert.rejects(Sandbox.create(NAME), /not found/);
     assert.equal((await api(`/templates/${entry.templateID}`, { method: 'DELETE' })).status, 404);
+  });
+});
+
+describe('start and ready command', () => {
+  test('a create returns once the ready command passes, with the start command running', async (t) => {
+    const served = Template()
+      .fromBaseImage()
+      .runCmd(`mkdir -p /home/user/www && echo served-${tag} > /home/user/www/index.html`)
+      .setStartCmd('sleep 1 && exec python3 -m http.server 8123 --bind 127.0.0.1 --directory /home/user/www', waitForURL('http://127.0.0.1:8123/'));
+    await build(served, `${NAME}-start`);
+    const started = Date.now();
+    const sandbox = await Sandbox.create(`${NAME}-start`);
+    const took = Date.now() - started;
+    // Ready means ready: the first request after create is answered.
+    assert.equal(await ok(sandbox, 'curl -sf http://127.0.0.1:8123/'), `served-${tag}`);
+    assert.equal(await ok(sandbox, 'ps -o user= -C python3'), 'user');
+    assert.ok(took >= 1000, `create took ${took} ms`);
+    const plainStarted = Date.now();
+    const plain = await Sandbox.create();
+    t.diagnostic(`create with a 1 s start command: ${took} ms; base: ${Date.now() - plainStarted} ms`);
+    await Promise.all([sandbox.kill(), plain.kill()]);
   });
 });
 

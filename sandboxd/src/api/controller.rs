@@ -31,6 +31,9 @@ pub const DEFAULT_LIMITS: Limits = Limits {
     disk_mb: 10 * 1024,
     pids_max: 4096,
 };
+/// How long a create waits for its template's ready command to pass, and how often it tries.
+const READY_CMD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+const READY_CMD_INTERVAL: std::time::Duration = std::time::Duration::from_millis(50);
 /// 5 s samples for one hour.
 const METRICS_RING: usize = 720;
 
@@ -315,8 +318,51 @@ impl Controller {
                 return Err(ApiError::internal("starting the sandbox", e));
             }
         };
+        if let Err(e) = self.run_start_cmd(&sandbox, &spec).await {
+            let _ = sandbox.stop(false).await;
+            self.lock().remove(&sandbox_id);
+            return Err(e);
+        }
         self.publish(&sandbox_id, Live::new(sandbox), timeout_secs)
             .await
+    }
+
+    /// Starts the template's start command, as its user, and waits for its ready command to
+    /// pass (each try is one process through envd, every [`READY_CMD_INTERVAL`]).
+    async fn run_start_cmd(&self, sandbox: &Sandbox, spec: &SandboxSpec) -> Result<(), ApiError> {
+        let Some(template) = self.runtime.template(&spec.template_id) else {
+            return Ok(());
+        };
+        let (user, token) = (&spec.envd.default_user, spec.envd.access_token.as_deref());
+        if let Some(start) = &template.start_cmd {
+            sandbox
+                .spawn_shell(user, start, token)
+                .await
+                .map_err(|e| ApiError::internal("starting the template's start command", e))?;
+        }
+        let Some(ready) = &template.ready_cmd else {
+            return Ok(());
+        };
+        let deadline = tokio::time::Instant::now() + READY_CMD_TIMEOUT;
+        loop {
+            let code = sandbox
+                .run_shell(user, ready, token)
+                .await
+                .map_err(|e| ApiError::internal("running the template's ready command", e))?;
+            if code == 0 {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    format!(
+                        "the template's ready command did not pass within {} s",
+                        READY_CMD_TIMEOUT.as_secs()
+                    ),
+                ));
+            }
+            tokio::time::sleep(READY_CMD_INTERVAL).await;
+        }
     }
 
     /// Checks a create request against what sandboxd supports and turns it into the record of

@@ -78,6 +78,8 @@ impl TemplateRecord {
             default_user: ready.user.clone(),
             default_workdir: ready.workdir.clone(),
             env_vars: ready.envs.clone(),
+            start_cmd: ready.start_cmd.clone(),
+            ready_cmd: ready.ready_cmd.clone(),
         };
         Some((info, ready.layers.clone()))
     }

@@ -108,9 +108,7 @@ impl Controller {
                             .map(|b| b.build_id.clone())
                             .unwrap_or_default(),
                         built_at: Some(record.created_at.into()),
-                        default_user: String::new(),
-                        default_workdir: String::new(),
-                        env_vars: Default::default(),
+                        ..TemplateInfo::default()
                     });
                 template_view(info, Some(&record))
             }))

@@ -83,13 +83,29 @@ async fn request(
     parse_reply(&reply)
 }
 
-/// A command for [`run`]: `cmd args...` as `user`, with `envs` added to envd's environment.
+/// A command for [`run`] and [`spawn`]: `cmd args...` as `user`, with `envs` added to envd's
+/// environment; `access_token` is the sandbox's envd token when it has one.
 pub(crate) struct Command<'a> {
     pub user: &'a str,
     pub cmd: &'a str,
     pub args: Vec<String>,
     pub envs: BTreeMap<String, String>,
     pub cwd: Option<String>,
+    pub access_token: Option<&'a str>,
+}
+
+impl<'a> Command<'a> {
+    /// `/bin/bash -l -c <script>`, as the SDKs run commands.
+    pub fn shell(user: &'a str, script: &str, access_token: Option<&'a str>) -> Command<'a> {
+        Command {
+            user,
+            cmd: "/bin/bash",
+            args: vec!["-l".into(), "-c".into(), script.to_string()],
+            envs: BTreeMap::new(),
+            cwd: None,
+            access_token,
+        }
+    }
 }
 
 /// Runs `command` through envd and returns its exit code once it ended (-1 when a signal
@@ -99,57 +115,95 @@ pub(crate) async fn run(
     command: Command<'_>,
     mut output: impl FnMut(&[u8]),
 ) -> anyhow::Result<i32> {
-    let request = StartRequest {
-        process: Some(ProcessConfig {
-            cmd: command.cmd.to_string(),
-            args: command.args,
-            envs: command.envs,
-            cwd: command.cwd,
-        }),
-        ..StartRequest::default()
-    };
-    let mut body = Vec::new();
-    envelope::encode(0, &request.to_proto(), &mut body);
-    let response = send(
-        stream,
-        hyper::Request::post(rpc::path::START)
-            .header(HEADER_CONTENT_TYPE, "application/connect+proto")
-            .header(HEADER_AUTHORIZATION, basic_auth(command.user))
-            .body(Full::new(Bytes::from(body)).map_err(|e| match e {}).boxed())?,
-    )
-    .await?;
-    let status = response.status();
-    let mut body = response.into_body();
-    if !status.is_success() {
-        let text = body.collect().await?.to_bytes();
-        anyhow::bail!(
-            "envd refused the command: HTTP {status}: {}",
-            String::from_utf8_lossy(&text)
-        );
-    }
-    let mut decoder = Decoder::default();
-    while let Some(frame) = body.frame().await {
-        let Ok(data) = frame?.into_data() else {
-            continue;
-        };
-        decoder.push(&data);
-        while let Some(message) = decoder.next().map_err(|e| anyhow::anyhow!("{e:?}"))? {
-            if message.is_end_stream() {
-                let end = String::from_utf8_lossy(&message.payload);
-                anyhow::bail!("envd ended the command's stream without an exit: {end}");
-            }
-            let mut event = StartResponse::default();
-            event.merge_proto(&message.payload)?;
-            match event.event.and_then(|e| e.event) {
-                Some(Event::Data(DataEvent {
-                    output: Some(Output::Stdout(b) | Output::Stderr(b) | Output::Pty(b)),
-                })) => output(&b),
-                Some(Event::End(end)) => return Ok(if end.exited { end.exit_code } else { -1 }),
-                _ => {}
-            }
+    let mut events = Events::start(stream, command).await?;
+    while let Some(event) = events.next().await? {
+        match event {
+            Event::Data(DataEvent {
+                output: Some(Output::Stdout(b) | Output::Stderr(b) | Output::Pty(b)),
+            }) => output(&b),
+            Event::End(end) => return Ok(if end.exited { end.exit_code } else { -1 }),
+            _ => {}
         }
     }
     anyhow::bail!("envd closed the command's stream before it ended")
+}
+
+/// Starts `command` through envd and returns its pid once it runs; it keeps running in the
+/// sandbox (envd owns it) after this returns.
+pub(crate) async fn spawn(stream: TcpStream, command: Command<'_>) -> anyhow::Result<u32> {
+    let mut events = Events::start(stream, command).await?;
+    while let Some(event) = events.next().await? {
+        if let Event::Start(start) = event {
+            return Ok(start.pid);
+        }
+    }
+    anyhow::bail!("envd closed the command's stream before it started")
+}
+
+/// The events of a `process.Process/Start` stream.
+struct Events {
+    body: hyper::body::Incoming,
+    decoder: Decoder,
+}
+
+impl Events {
+    async fn start(stream: TcpStream, command: Command<'_>) -> anyhow::Result<Events> {
+        let request = StartRequest {
+            process: Some(ProcessConfig {
+                cmd: command.cmd.to_string(),
+                args: command.args,
+                envs: command.envs,
+                cwd: command.cwd,
+            }),
+            ..StartRequest::default()
+        };
+        let mut body = Vec::new();
+        envelope::encode(0, &request.to_proto(), &mut body);
+        let mut request = hyper::Request::post(rpc::path::START)
+            .header(HEADER_CONTENT_TYPE, "application/connect+proto")
+            .header(HEADER_AUTHORIZATION, basic_auth(command.user));
+        if let Some(token) = command.access_token {
+            request = request.header(envd_protocol::HEADER_ACCESS_TOKEN, token);
+        }
+        let body = Full::new(Bytes::from(body)).map_err(|e| match e {}).boxed();
+        let response = send(stream, request.body(body)?).await?;
+        let status = response.status();
+        let body = response.into_body();
+        if !status.is_success() {
+            let text = body.collect().await?.to_bytes();
+            anyhow::bail!(
+                "envd refused the command: HTTP {status}: {}",
+                String::from_utf8_lossy(&text)
+            );
+        }
+        Ok(Events {
+            body,
+            decoder: Decoder::default(),
+        })
+    }
+
+    /// The next event; `None` when the stream ended without an error message.
+    async fn next(&mut self) -> anyhow::Result<Option<Event>> {
+        loop {
+            while let Some(message) = self.decoder.next().map_err(|e| anyhow::anyhow!("{e:?}"))? {
+                if message.is_end_stream() {
+                    let end = String::from_utf8_lossy(&message.payload);
+                    anyhow::bail!("envd ended the command's stream: {end}");
+                }
+                let mut event = StartResponse::default();
+                event.merge_proto(&message.payload)?;
+                if let Some(event) = event.event.and_then(|e| e.event) {
+                    return Ok(Some(event));
+                }
+            }
+            let Some(frame) = self.body.frame().await else {
+                return Ok(None);
+            };
+            if let Ok(data) = frame?.into_data() {
+                self.decoder.push(&data);
+            }
+        }
+    }
 }
 
 /// Writes the host file `from` to `to` inside the sandbox, owned by `user` (`POST /files`).

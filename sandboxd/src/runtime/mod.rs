@@ -155,7 +155,7 @@ pub enum Layer {
     Keep,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct TemplateInfo {
     pub template_id: String,
     pub aliases: Vec<String>,
@@ -166,6 +166,9 @@ pub struct TemplateInfo {
     pub default_user: String,
     pub default_workdir: String,
     pub env_vars: BTreeMap<String, String>,
+    /// Started in each new sandbox; its create returns once `ready_cmd` passes.
+    pub start_cmd: Option<String>,
+    pub ready_cmd: Option<String>,
 }
 
 /// What `base` sandboxes run as, like E2B's base template.
@@ -275,6 +278,8 @@ impl Runtime {
                 default_user: BASE_USER.to_string(),
                 default_workdir: BASE_WORKDIR.to_string(),
                 env_vars: BTreeMap::new(),
+                start_cmd: None,
+                ready_cmd: None,
             });
         }
         self.built_template(id_or_alias).map(|t| t.info)
@@ -575,6 +580,29 @@ impl Sandbox {
     pub fn command(&self, program: &str) -> anyhow::Result<Command> {
         let pid = self.host_pid().context("the sandbox has been stopped")?;
         boot::enter_command(pid, &self.cgroup, program)
+    }
+
+    /// Starts `script` (`bash -l -c`) through envd as `user`, in the background (envd keeps
+    /// it running); returns its pid. `access_token`: the sandbox's envd token, if it has one.
+    pub async fn spawn_shell(
+        &self,
+        user: &str,
+        script: &str,
+        access_token: Option<&str>,
+    ) -> anyhow::Result<u32> {
+        let command = envd_client::Command::shell(user, script, access_token);
+        envd_client::spawn(self.connect(ENVD_PORT).await?, command).await
+    }
+
+    /// Runs `script` like [`Sandbox::spawn_shell`] to its end; its exit code (output dropped).
+    pub async fn run_shell(
+        &self,
+        user: &str,
+        script: &str,
+        access_token: Option<&str>,
+    ) -> anyhow::Result<i32> {
+        let command = envd_client::Command::shell(user, script, access_token);
+        envd_client::run(self.connect(ENVD_PORT).await?, command, |_| {}).await
     }
 
     /// How often the OOM killer ended a process inside this sandbox.

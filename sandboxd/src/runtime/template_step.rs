@@ -132,11 +132,10 @@ async fn run_in(
     let connect = || sandbox.connect(envd_protocol::ENVD_PORT);
     if let Some(workdir) = &step.workdir {
         let mkdir = envd_client::Command {
-            user: "root",
             cmd: "/bin/mkdir",
             args: vec!["-p".into(), "--".into(), workdir.clone()],
-            envs: BTreeMap::new(),
             cwd: Some("/".into()),
+            ..envd_client::Command::shell("root", "", None)
         };
         let code = envd_client::run(connect().await?, mkdir, &mut output).await?;
         if code != 0 {
@@ -149,11 +148,9 @@ async fn run_in(
             .context("putting the step's files into the build sandbox")?;
     }
     let command = envd_client::Command {
-        user: &step.user,
-        cmd: "/bin/bash",
-        args: vec!["-l".into(), "-c".into(), step.command.clone()],
         envs: step.envs.clone(),
         cwd: step.workdir.clone(),
+        ..envd_client::Command::shell(&step.user, &step.command, None)
     };
     envd_client::run(connect().await?, command, output).await
 }
