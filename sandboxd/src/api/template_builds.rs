@@ -251,8 +251,8 @@ impl Controller {
         if !crate::crypto::constant_time_eq(expected.as_bytes(), token.as_bytes()) {
             return Err(ApiError::new(StatusCode::FORBIDDEN, "invalid upload token"));
         }
-        self.template_record(template_id)?;
-        let target = self.template_file(template_id, hash);
+        let template_id = self.template_record(template_id)?.template_id;
+        let target = self.template_file(&template_id, hash);
         let dir = target.parent().expect("file in a dir").to_path_buf();
         crate::host_files::create_private_dir_all(&dir)
             .map_err(|e| ApiError::internal("storing the upload", e))?;
@@ -368,7 +368,11 @@ impl Controller {
             .find(id_or_name)
             .map(|r| r.template_id.clone())
             .ok_or_else(|| template_not_found(id_or_name))?;
-        store.records.remove(&template_id);
+        if let Some(record) = store.records.remove(&template_id) {
+            for build in &record.builds {
+                store.logs.remove(&build.build_id);
+            }
+        }
         store
             .save()
             .map_err(|e| ApiError::internal("deleting the template", e))?;

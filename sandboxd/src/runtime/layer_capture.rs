@@ -13,7 +13,7 @@
 use std::ffi::{CString, OsStr};
 use std::fs;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{MetadataExt, PermissionsExt, lchown, symlink};
+use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt, lchown, symlink};
 use std::path::Path;
 
 use anyhow::Context;
@@ -45,8 +45,12 @@ fn copy_entry(from: &Path, to: &Path, ids_base: u32) -> anyhow::Result<()> {
         symlink(fs::read_link(from)?, to)?;
     } else if kind.is_file() {
         fs::copy(from, to)?;
+    } else if kind.is_block_device() || (kind.is_char_device() && meta.rdev() != 0) {
+        // A sandbox cannot make device nodes; overlayfs makes only 0/0 whiteouts. Anything
+        // else must not become a device in the layers other sandboxes mount.
+        anyhow::bail!("{} is a device node", from.display());
     } else {
-        // Whiteouts, FIFOs, sockets (a sandbox cannot make other devices).
+        // Whiteouts, FIFOs, sockets.
         nix::sys::stat::mknod(
             to,
             nix::sys::stat::SFlag::from_bits_truncate(meta.mode() & libc::S_IFMT),
@@ -220,6 +224,19 @@ mod tests {
         let names = xattr_names(&c_path(&dest.join("opaque")).unwrap()).unwrap();
         assert_eq!(names, [CString::from(c"trusted.overlay.opaque")]);
         assert_eq!(fs::metadata(&dest).unwrap().uid(), 0);
+        // A device node other than a whiteout is refused.
+        nix::sys::stat::mknod(
+            &upper.join("null"),
+            nix::sys::stat::SFlag::S_IFCHR,
+            nix::sys::stat::Mode::empty(),
+            nix::sys::stat::makedev(1, 3),
+        )
+        .unwrap();
+        let refused = capture(&upper, &dir.join("second"), base).unwrap_err();
+        assert!(
+            format!("{refused:#}").contains("is a device node"),
+            "{refused:#}"
+        );
         fs::remove_dir_all(dir).unwrap();
     }
 }
