@@ -362,8 +362,13 @@ describe('after a restart', () => {
     const sandbox = await Sandbox.create(name);
     assert.equal(await ok(sandbox, 'cat /home/user/kept'), 'kept');
     await sandbox.kill();
-    // The second build of an unchanged template is all cache.
-    await build(Template().fromBaseImage().runCmd('echo kept > /home/user/kept'), name);
+    // The second build of an unchanged template is all cache; its tag names the template too.
+    const tagged = await build(Template().fromBaseImage().runCmd('echo kept > /home/user/kept'), `${name}:v1`);
+    assert.deepEqual(tagged.tags, ['v1']);
     assert.equal(logs.filter((l) => l.startsWith('CACHED [')).length, 1, logs.join('\n'));
+    const byTag = await Sandbox.create(`${name}:v1`);
+    assert.equal(await ok(byTag, 'cat /home/user/kept'), 'kept');
+    await byTag.kill();
+    await assert.rejects(Sandbox.create(`${name}:v2`), /not found/);
   });
 });
