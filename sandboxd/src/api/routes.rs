@@ -45,9 +45,12 @@ pub fn router(controller: Arc<Controller>) -> Router {
         .route("/templates", get(list_templates))
         .route("/templates/aliases/{alias}", get(template_alias))
         .route("/v3/templates", post(request_template_build))
+        // Other methods here (the SDK's tag calls on `/templates/tags`) are not served.
         .route(
             "/templates/{id}",
-            get(template_with_builds).delete(delete_template),
+            get(template_with_builds)
+                .delete(delete_template)
+                .fallback(unsupported),
         )
         .route("/templates/{id}/files/{hash}", get(template_file_link))
         .route(
