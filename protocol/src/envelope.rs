@@ -12,7 +12,7 @@ pub const FLAG_END_STREAM: u8 = 0x02;
 /// Size of the envelope prefix.
 pub const HEADER_LEN: usize = 5;
 /// Default largest payload [`Decoder`] accepts (Connect implementations commonly use 4 MiB;
-/// envd's largest messages are 1 MiB of output, about 1.4 MB as JSON).
+/// envd's largest messages are 256 KiB of output, about 350 KB as JSON).
 pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 4 * 1024 * 1024;
 
 /// Appends one envelope (`flags`, length, `payload`) to `out`.

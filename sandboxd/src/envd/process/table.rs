@@ -19,11 +19,13 @@ use super::spawn::{ChildIo, Spawned};
 /// How long an ended process stays reachable for `Connect`.
 const RETENTION: Duration = Duration::from_secs(30);
 /// A pipe is first read 32 KiB at a time; each read that fills the buffer doubles it, up to
-/// 1 MiB, the largest output chunk per event (docs/envd.md, "Output of a command"). A command
-/// that writes a little at a time keeps small buffers; one that outpaces the stream gets what
-/// piled up in its pipe as one large event, so fewer frames carry the same bytes.
+/// 256 KiB, the largest output chunk per event (docs/envd.md, "Output of a command"). A
+/// command that writes a little at a time keeps small buffers; one that outpaces the stream
+/// gets what piled up in its pipe as one large event, so fewer frames carry the same bytes.
+/// Not larger: clients that join a frame's network reads by concatenation (connect-es) pay
+/// for it quadratically, and the SDK's wasm memory grows with the largest frame.
 const PIPE_CHUNK_FIRST: usize = 32 * 1024;
-const PIPE_CHUNK_MAX: usize = 1024 * 1024;
+const PIPE_CHUNK_MAX: usize = 256 * 1024;
 const PTY_CHUNK: usize = 16 * 1024;
 /// Messages a subscriber may have queued before it back-pressures the process. Output waits
 /// in the process's pipe beyond that (kernel memory, bounded by the pipe's size), so envd
