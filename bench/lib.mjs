@@ -21,7 +21,8 @@ export async function timed(fn) {
 /**
  * The ms of `rounds` calls of each of `fns` (by name: `{ name: [ms, …] }`), after `warmup`
  * unmeasured ones. The clients take turns in a rotating order, so that drift in the machine's
- * load (another process, the kernel writing back files just uploaded) hits them alike.
+ * load (another process, the kernel writing back files just uploaded) hits them alike. A call
+ * that times itself (what matters ends before it returns) resolves with `{ ms }`, its sample.
  */
 export async function takingTurns(fns, { rounds, warmup = 0 }) {
   const names = Object.keys(fns);
@@ -29,8 +30,8 @@ export async function takingTurns(fns, { rounds, warmup = 0 }) {
   for (let i = 0; i < warmup + rounds; i++) {
     for (let k = 0; k < names.length; k++) {
       const name = names[(i + k) % names.length];
-      const [t] = await timed(fns[name]);
-      if (i >= warmup) ms[name].push(t);
+      const [t, value] = await timed(fns[name]);
+      if (i >= warmup) ms[name].push(typeof value?.ms === 'number' ? value.ms : t);
     }
   }
   return ms;
@@ -57,7 +58,7 @@ export function machine() {
 /**
  * One row of the final table. `better` says which direction wins ('higher' for throughput,
  * 'lower' for latency, time and size); `target` is `{ against: 'official'|'raw'|'absolute',
- * ratio|max }` from the issue's targets, or absent.
+ * ratio|max|min }` from the issue's targets (`min` for an absolute floor), or absent.
  */
 export function row(name, unit, better, values, target) {
   const { ours, official, raw } = values;
@@ -65,7 +66,7 @@ export function row(name, unit, better, values, target) {
   const r = { name, unit, better, ours, official: official ?? null, raw: raw ?? null,
     oursOverOfficial: ratio(official), oursOverRaw: ratio(raw), target: target ?? null, met: null };
   if (target) {
-    if (target.against === 'absolute') r.met = ours <= target.max;
+    if (target.against === 'absolute') r.met = target.min === undefined ? ours <= target.max : ours >= target.min;
     else {
       const got = target.against === 'raw' ? r.oursOverRaw : r.oursOverOfficial;
       // For "lower is better" measures the target is a ceiling on ours ÷ other.
@@ -77,8 +78,8 @@ export function row(name, unit, better, values, target) {
 
 export function targetText(r) {
   if (!r.target) return '';
-  const { against, ratio, max } = r.target;
-  if (against === 'absolute') return `≤ ${max} ${r.unit}`;
+  const { against, ratio, max, min } = r.target;
+  if (against === 'absolute') return min === undefined ? `≤ ${max} ${r.unit}` : `≥ ${min} ${r.unit}`;
   return `${r.better === 'higher' ? '≥' : '≤'} ${ratio} × ${against}`;
 }
 

@@ -1,5 +1,7 @@
 // sandboxd speed and scale through the official `e2b` SDK: create-to-ready and exec round-trip
-// latency (p50/p95), and how many sandboxes run at once, each answering a command.
+// latency (p50/p95), how many sandboxes run at once, each answering a command, and templates: a
+// small template's build (first and fully cached) and create-to-ready of a template whose start
+// command takes 1 s before its ready command passes.
 //
 //   node bench/sandboxd.bench.mjs [--samples 30] [--concurrent 50]
 //
@@ -7,7 +9,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
-import { Sandbox } from 'e2b';
+import { Sandbox, Template, waitForFile } from 'e2b';
 import { startSandboxd } from '../tests/helpers/sandboxd.mjs';
 
 const { values } = parseArgs({
@@ -64,8 +66,32 @@ try {
   }
   await Promise.all(fleet.map((s) => s.kill()));
 
+  // Templates. A fresh name per run, so the first build builds every step; the second is cached.
+  const name = `bench-${process.pid}-${Date.now()}`;
+  const small = Template()
+    .fromBaseImage()
+    .runCmd('echo built > /home/user/built.txt')
+    .setEnvs({ BENCH: '1' })
+    .runCmd('mkdir -p /home/user/app && date > /home/user/app/stamp');
+  const [firstBuildMs] = await timed(() => Template.build(small, name));
+  const [cachedBuildMs] = await timed(() => Template.build(small, name));
+  const slow = Template()
+    .fromBaseImage()
+    .setStartCmd('sleep 1 && touch /tmp/ready && exec sleep infinity', waitForFile('/tmp/ready'));
+  await Template.build(slow, `${name}-start`);
+  const startCreateMs = [];
+  for (let i = 0; i < Math.min(samples, 10); i++) {
+    const [ms, s] = await timed(() => Sandbox.create(`${name}-start`));
+    startCreateMs.push(ms);
+    await s.kill();
+  }
+
   const result = {
     createToReadyMs: summary(createMs),
+    templates: {
+      smallBuildMs: { first: +firstBuildMs.toFixed(0), cached: +cachedBuildMs.toFixed(0) },
+      createWith1sStartCmdMs: summary(startCreateMs),
+    },
     execRoundTripMs: summary(execMs),
     concurrentSandboxes: { requested: concurrent, running: reached, allAnswered: failure === null, failure },
   };

@@ -1,11 +1,12 @@
 // e2b-wasm against the official `e2b` package and hand-written `fetch` (the practical limit on
 // loopback), in one process against one sandboxd: small-operation latency, streamed command
-// output, 256 MiB file transfers, create + kill, 32 commands at once, cold start, package size
-// and the wasm's linear-memory high-water mark. The same SDK built with the `json-codec` feature
+// output (and its rate against our own download stream's), 256 MiB file transfers, PTY
+// keystroke echo, create + kill, 32 commands at once, cold start, package size and the wasm's
+// linear-memory high-water mark. The same SDK built with the `json-codec` feature
 // (pkg-json/, `npm run build:json`) runs the codec-sensitive workloads next to the default
 // (binary protobuf) build.
 //
-//   node bench/sdk.bench.mjs [--samples 200] [--mib 256] [--only small,output,transfer,concurrent,create,cold,size]
+//   node bench/sdk.bench.mjs [--samples 200] [--mib 256] [--only small,output,transfer,pty,concurrent,create,cold,size]
 //
 // `--only` runs just those sections (while iterating) and only prints their table. A whole run
 // writes bench/results/sdk.json (rows for the final table, see lib.mjs, and the codec comparison).
@@ -22,7 +23,7 @@ import { initSync } from '../pkg/e2b_wasm.js';
 import { startSandboxd } from '../tests/helpers/sandboxd.mjs';
 import { MiB, codecTable, formatTable, mbps, percentile, round, row, takingTurns, timed } from './lib.mjs';
 
-const SECTIONS = ['small', 'output', 'transfer', 'concurrent', 'create', 'cold', 'size'];
+const SECTIONS = ['small', 'output', 'transfer', 'pty', 'concurrent', 'create', 'cold', 'size'];
 const { values } = parseArgs({
   options: {
     samples: { type: 'string', default: '200' },
@@ -44,6 +45,12 @@ const SIZE = Number(values.mib) * MiB;
 const ROUNDS = 5; // transfers and streams: the median of five runs (three spread too widely)
 const CONCURRENT = 32;
 const CREATE_KILL_SAMPLES = 40;
+// Command output through onStdout should reach this share of the download stream's rate of
+// the same run (issue 19): the server and the runtime's fetch are the same, only the framing,
+// decoding and callbacks differ.
+const OUTPUT_OVER_DOWNLOAD = 0.6;
+// PTY keystroke echo: the p50 a typist would not notice.
+const ECHO_P50_MAX_MS = 5;
 const repo = fileURLToPath(new URL('..', import.meta.url));
 const { memory } = initSync();
 const log = (...a) => console.error('bench:', ...a);
@@ -177,6 +184,8 @@ const memoryMiB = () => round(memory.buffer.byteLength / MiB, 1);
 const memoryAtStart = memoryMiB();
 let memoryAfterStream = null;
 let memoryAfterFiles = null;
+// Ours through onStdout, for the ratio to the download stream (set by section 2).
+let outputMBps = null;
 const sdks = { ours, json: oursJson, official };
 const sbxs = {};
 try {
@@ -226,6 +235,7 @@ try {
     memoryAfterStream = memoryMiB();
     const name = `command output ${SIZE / MiB} MiB (onStdout)`;
     const values = { ours: mbps(SIZE, streamed.ours), official: mbps(SIZE, streamed.official), raw: mbps(SIZE, streamed.raw) };
+    outputMBps = values.ours;
     rows.push(row(name, 'MB/s', 'higher', values, { against: 'official', ratio: 1.5 }));
     jsonRow(name, 'MB/s', 'higher', mbps(SIZE, streamed.json), values);
   }
@@ -269,11 +279,61 @@ try {
       const v = Object.fromEntries(Object.entries(ms).map(([k, t]) => [k, mbps(SIZE, t)]));
       rows.push(row(`${op} ${SIZE / MiB} MiB`, 'MB/s', 'higher', v, { against: 'official', ratio: 1.0 }));
       rows.push(row(`${op} ${SIZE / MiB} MiB vs raw`, 'MB/s', 'higher', v, { against: 'raw', ratio: 0.8 }));
+      if (op === 'download stream' && outputMBps !== null) {
+        rows.push(row('command output ÷ download stream (ours)', '×', 'higher', { ours: round(outputMBps / v.ours, 2) },
+          { against: 'absolute', min: OUTPUT_OVER_DOWNLOAD }));
+      }
     }
     memoryAfterFiles = memoryMiB();
     // 8. Memory only grows, so the last reading is the high-water mark of 2 and 3.
     rows.push(row('wasm memory high-water (2, 3)', 'MiB', 'lower', { ours: memoryAfterFiles },
       { against: 'absolute', max: 16 }));
+  }
+
+  // 9. PTY keystroke echo: one byte from `sendInput` until it comes back through `onData`, in
+  // a terminal where `cat` (raw mode, no tty echo) writes back each byte as it reads it, as a
+  // shell's line editor does.
+  if (want('pty')) {
+    log('pty echo');
+    const terminal = async (sbx) => {
+      const decoder = new TextDecoder();
+      let seen = '';
+      let waiting = null;
+      const term = await sbx.pty.create({
+        cols: 80, rows: 24, timeoutMs: 0,
+        onData: (d) => {
+          seen += decoder.decode(d, { stream: true });
+          if (waiting && seen.includes(waiting.text)) waiting.resolve(performance.now());
+        },
+      });
+      const expect = (text) => new Promise((resolve) => { waiting = { text, resolve }; });
+      // The command line's own echo shows `RE""ADY`; only the command's output is `READY`.
+      const ready = expect('READY');
+      await sbx.pty.sendInput(term.pid, new TextEncoder().encode('stty raw -echo; echo RE""ADY; exec cat\n'));
+      await ready;
+      let i = 0;
+      const keystroke = async () => {
+        const key = String.fromCharCode(97 + (i++ % 26));
+        seen = '';
+        const echoed = expect(key);
+        const start = performance.now();
+        await sbx.pty.sendInput(term.pid, new TextEncoder().encode(key));
+        // The echo may come back before `sendInput` resolves: its arrival is the sample.
+        return { ms: (await echoed) - start };
+      };
+      return { keystroke, kill: () => term.kill() };
+    };
+    const terms = { ours: await terminal(sbxs.ours), official: await terminal(sbxs.official) };
+    const echoMs = await takingTurns({ ours: terms.ours.keystroke, official: terms.official.keystroke },
+      { rounds: SAMPLES, warmup: 20 });
+    for (const term of Object.values(terms)) await term.kill();
+    for (const p of [50, 99]) {
+      const at = (name) => round(percentile(echoMs[name], p), 3);
+      rows.push(row(`PTY keystroke echo p${p}`, 'ms', 'lower', { ours: at('ours'), official: at('official') },
+        { against: 'official', ratio: 1.0 }));
+    }
+    rows.push(row('PTY keystroke echo p50 (ours)', 'ms', 'lower', { ours: round(percentile(echoMs.ours, 50), 3) },
+      { against: 'absolute', max: ECHO_P50_MAX_MS }));
   }
 
   // 5. Concurrency: 32 commands in flight at once, ten rounds.

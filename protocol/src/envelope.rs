@@ -12,7 +12,7 @@ pub const FLAG_END_STREAM: u8 = 0x02;
 /// Size of the envelope prefix.
 pub const HEADER_LEN: usize = 5;
 /// Default largest payload [`Decoder`] accepts (Connect implementations commonly use 4 MiB;
-/// envd's largest messages are 32 KiB of output, about 44 KB as JSON).
+/// envd's largest messages are 256 KiB of output, about 350 KB as JSON).
 pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 4 * 1024 * 1024;
 
 /// Appends one envelope (`flags`, length, `payload`) to `out`.
@@ -113,6 +113,13 @@ impl Decoder {
 
     /// Adds bytes read from the stream.
     pub fn push(&mut self, chunk: &[u8]) {
+        self.push_with(chunk.len(), |room| room.copy_from_slice(chunk));
+    }
+
+    /// Adds `len` bytes that `fill` writes into the buffer itself, for a reader that can copy
+    /// them there directly (from JavaScript's memory, say) instead of through a buffer of its
+    /// own.
+    pub fn push_with(&mut self, len: usize, fill: impl FnOnce(&mut [u8])) {
         if self.start == self.buf.len() {
             self.buf.clear();
             self.start = 0;
@@ -120,7 +127,9 @@ impl Decoder {
             self.buf.drain(..self.start);
             self.start = 0;
         }
-        self.buf.extend_from_slice(chunk);
+        let at = self.buf.len();
+        self.buf.resize(at + len, 0);
+        fill(&mut self.buf[at..]);
     }
 
     /// The next complete frame, `Ok(None)` when more bytes are needed.

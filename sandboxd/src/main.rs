@@ -17,6 +17,9 @@ enum Command {
     /// Manage the `base` template's Debian root, shared by every sandboxd on this machine.
     #[command(subcommand)]
     Base(BaseCommand),
+    /// Pull container images into a layer store (what templates' `fromImage` uses).
+    #[command(subcommand)]
+    Image(ImageCommand),
     /// Run the sandbox daemon; on its own it acts on the host it runs on (the SDKs' debug mode).
     Envd(envd::Args),
     /// Internal: started by the runtime as a sandbox's first process; builds its root and
@@ -43,10 +46,33 @@ enum BaseCommand {
     },
 }
 
+#[derive(Subcommand)]
+enum ImageCommand {
+    /// Pull an image (`debian:bookworm`, `ghcr.io/org/app:1`) and print its layers and config
+    /// as JSON; `debian:*` is built locally when its registry is unreachable.
+    Pull {
+        reference: String,
+        /// The layer store (created 0700 if missing; layers already in it are not downloaded).
+        #[arg(long)]
+        store: std::path::PathBuf,
+        #[arg(long)]
+        username: Option<String>,
+        /// The registry password (from the environment, so that it stays out of `ps`).
+        #[arg(long, env = "SANDBOXD_REGISTRY_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+    },
+}
+
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Serve(args) => serve::serve(args),
         Command::Base(BaseCommand::Build { rebuild }) => runtime::base::build_command(rebuild),
+        Command::Image(ImageCommand::Pull {
+            reference,
+            store,
+            username,
+            password,
+        }) => runtime::image::pull_command(&reference, &store, username, password),
         Command::Envd(args) => envd::run(args),
         Command::SandboxInit => runtime::sandbox_init(),
         Command::RuntimeWatchdog { instance, layers } => runtime::run_watchdog(&instance, &layers),

@@ -11,7 +11,6 @@
 
 pub mod file_transfer;
 pub mod filesystem;
-pub mod output;
 pub mod process;
 pub mod versions;
 

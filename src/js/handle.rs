@@ -14,8 +14,8 @@ use web_sys::AbortController;
 use super::commands::stdin_bytes;
 use super::errors::make_command_exit_error;
 use super::opts::request_opts;
+use super::output::TextStream;
 use super::sandbox::SandboxState;
-use crate::envd::output::Utf8Stream;
 use crate::envd::process::decode_event;
 use crate::envd::stream_failure;
 use crate::error::{ErrorClass, NotFoundAs, Result, error};
@@ -90,8 +90,8 @@ impl CommandHandle {
 /// Appends decoded text to the handle's buffers and returns what to hand to callbacks.
 fn decode_data(
     data: DataEvent,
-    out: &mut Utf8Stream,
-    err: &mut Utf8Stream,
+    out: &mut TextStream,
+    err: &mut TextStream,
     state: &RefCell<HandleState>,
 ) -> Option<Chunk> {
     let (is_out, text) = match data.output? {
@@ -102,11 +102,10 @@ fn decode_data(
     append(state, is_out, text)
 }
 
-fn append(state: &RefCell<HandleState>, is_out: bool, text: String) -> Option<Chunk> {
-    if text.is_empty() {
+fn append(state: &RefCell<HandleState>, is_out: bool, text: JsString) -> Option<Chunk> {
+    if text.length() == 0 {
         return None;
     }
-    let text = JsString::from(text);
     let mut s = state.borrow_mut();
     if is_out {
         s.stdout = s.stdout.concat(&text)
@@ -116,7 +115,7 @@ fn append(state: &RefCell<HandleState>, is_out: bool, text: String) -> Option<Ch
     Some(Chunk::Text(is_out, text))
 }
 
-fn flush(out: &mut Utf8Stream, err: &mut Utf8Stream, state: &RefCell<HandleState>) -> Vec<Chunk> {
+fn flush(out: &mut TextStream, err: &mut TextStream, state: &RefCell<HandleState>) -> Vec<Chunk> {
     [
         append(state, true, out.flush()),
         append(state, false, err.flush()),
@@ -152,7 +151,7 @@ async fn pump(
     callbacks: Callbacks,
     sandbox: Rc<SandboxState>,
 ) -> Result<Next> {
-    let (mut out, mut err) = (Utf8Stream::default(), Utf8Stream::default());
+    let (mut out, mut err) = (TextStream::default(), TextStream::default());
     let outcome: core::result::Result<(), JsValue> = async {
         loop {
             let message = stream.next_message().await;

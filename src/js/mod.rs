@@ -8,6 +8,7 @@ pub mod errors;
 pub mod filesystem;
 pub mod handle;
 pub mod opts;
+pub mod output;
 pub mod paginator;
 pub mod pty;
 pub mod sandbox;

@@ -250,7 +250,8 @@ impl ServerStream {
                 ));
             }
             let bytes: Uint8Array = get(&chunk, "value").unchecked_into();
-            self.decoder.push(&bytes.to_vec());
+            self.decoder
+                .push_with(bytes.length() as usize, |room| bytes.copy_to(room));
         }
     }
 }

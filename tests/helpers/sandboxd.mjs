@@ -41,6 +41,20 @@ const SETTLE_TIMEOUT_MS = 10_000;
 
 export const sandboxdBinary = () => process.env.SANDBOXD_BIN ?? join(repoRoot, 'target/release/sandboxd');
 
+/** The host pid of the envd serving `sandboxId` (found by its command line), or undefined. */
+export function envdPidOf(sandboxId) {
+  const pid = readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .find((p) => {
+      try {
+        return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(`--sandbox-id\0${sandboxId}`);
+      } catch {
+        return false; // the process ended while the list was read
+      }
+    });
+  return pid === undefined ? undefined : Number(pid);
+}
+
 /**
  * Spawns `sandboxd serve --listen 127.0.0.1:0 --data-dir DATA_DIR ARGS` with its output appended
  * to `logFile` and waits for its ready line. Shared by the harness and `npm run demo`.

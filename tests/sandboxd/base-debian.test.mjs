@@ -6,13 +6,13 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { ALL_TRAFFIC, Sandbox } from 'e2b';
 import { asNobody } from '../helpers/host-user.mjs';
 import { sandboxdBinary, startSandboxd } from '../helpers/sandboxd.mjs';
-import { OUTSIDE_PORT, buildOutside } from './outside.mjs';
+import { OUTSIDE_PORT, buildLocalRepository, buildOutside } from './outside.mjs';
 import { uniqueTag } from './util.mjs';
 
 const CACHE = '/var/cache/sandboxd';
@@ -31,7 +31,7 @@ let sbx;
 let cacheRoot;
 before(async () => {
   outside = await buildOutside();
-  buildLocalRepository(outside.dir);
+  buildLocalRepository(outside.dir, LOCAL_PACKAGE, packageTag);
   sd = await startSandboxd();
   Object.assign(process.env, sd.env);
   sbx = await Sandbox.create();
@@ -45,26 +45,6 @@ after(async () => {
     outside?.remove();
   }
 });
-
-/**
- * A flat apt repository with one package that installs one file holding `packageTag`, built
- * with dpkg-deb and apt-ftparchive into `dir` (which the outside serves).
- */
-function buildLocalRepository(dir) {
-  const pkg = join(dir, 'src');
-  mkdirSync(join(pkg, 'DEBIAN'), { recursive: true });
-  mkdirSync(join(pkg, 'usr/share', LOCAL_PACKAGE), { recursive: true });
-  writeFileSync(
-    join(pkg, 'DEBIAN/control'),
-    `Package: ${LOCAL_PACKAGE}\nVersion: 1.0\nArchitecture: all\nMaintainer: sandboxd tests <tests@localhost>\n` +
-      'Description: one file, installed by the base template test\n',
-  );
-  writeFileSync(join(pkg, 'usr/share', LOCAL_PACKAGE, 'hello.txt'), `${packageTag}\n`);
-  mkdirSync(join(dir, 'pool'));
-  execFileSync('dpkg-deb', ['--root-owner-group', '--build', pkg, join(dir, 'pool', `${LOCAL_PACKAGE}_1.0_all.deb`)], { stdio: 'ignore' });
-  writeFileSync(join(dir, 'Packages'), execFileSync('apt-ftparchive', ['packages', 'pool'], { cwd: dir }));
-  writeFileSync(join(dir, 'Release'), execFileSync('apt-ftparchive', ['release', '.'], { cwd: dir }));
-}
 
 const WHEEL = 'sbxmod-1.0-py3-none-any.whl';
 /** Writes a minimal pure-Python wheel (a zip with the module and its dist-info) to `WHEEL`. */

@@ -2,10 +2,9 @@
 // environment variables: create, getInfo, list, setTimeout, expiry, kill, pause/connect.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
 
 import { Sandbox, SandboxNotFoundError, AuthenticationError } from 'e2b';
-import { startSandboxd } from '../helpers/sandboxd.mjs';
+import { envdPidOf, startSandboxd } from '../helpers/sandboxd.mjs';
 import { waitUntil, listAll, uniqueTag } from './util.mjs';
 
 let sd;
@@ -243,11 +242,9 @@ describe('kill, pause and resume', () => {
 describe('sandboxes that end on their own', () => {
   test('a sandbox whose envd dies is removed and reported gone', async () => {
     const sbx = await Sandbox.create();
-    const envdPid = readdirSync('/proc')
-      .filter((p) => /^\d+$/.test(p))
-      .find((p) => readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(`--sandbox-id\0${sbx.sandboxId}`));
+    const envdPid = envdPidOf(sbx.sandboxId);
     assert.ok(envdPid, 'envd of the sandbox not found on the host');
-    process.kill(Number(envdPid), 'SIGKILL');
+    process.kill(envdPid, 'SIGKILL');
     await waitUntil(async () => !(await listAll({})).some((s) => s.sandboxId === sbx.sandboxId), 30_000, 'still listed');
     await assert.rejects(sbx.getInfo(), SandboxNotFoundError);
     assert.equal(await sbx.isRunning(), false);

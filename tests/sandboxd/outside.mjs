@@ -100,3 +100,24 @@ async function claimTestBlock() {
   }
   throw new Error('no free test block in 10.199.0.0/16');
 }
+
+/**
+ * A flat apt repository with one package, `name`, that installs one file,
+ * /usr/share/<name>/hello.txt, holding `content`; built with dpkg-deb and apt-ftparchive into
+ * `dir` (which the outside serves).
+ */
+export function buildLocalRepository(dir, name, content) {
+  const pkg = join(dir, 'src');
+  mkdirSync(join(pkg, 'DEBIAN'), { recursive: true });
+  mkdirSync(join(pkg, 'usr/share', name), { recursive: true });
+  writeFileSync(
+    join(pkg, 'DEBIAN/control'),
+    `Package: ${name}\nVersion: 1.0\nArchitecture: all\nMaintainer: sandboxd tests <tests@localhost>\n` +
+      'Description: one file, installed by the sandboxd tests\n',
+  );
+  writeFileSync(join(pkg, 'usr/share', name, 'hello.txt'), `${content}\n`);
+  mkdirSync(join(dir, 'pool'));
+  execFileSync('dpkg-deb', ['--root-owner-group', '--build', pkg, join(dir, 'pool', `${name}_1.0_all.deb`)], { stdio: 'ignore' });
+  writeFileSync(join(dir, 'Packages'), execFileSync('apt-ftparchive', ['packages', 'pool'], { cwd: dir }));
+  writeFileSync(join(dir, 'Release'), execFileSync('apt-ftparchive', ['release', '.'], { cwd: dir }));
+}

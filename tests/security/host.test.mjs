@@ -70,12 +70,12 @@ describe('a host user without privileges', () => {
     // The base template's root is machine-wide, under a directory as closed as the data dir.
     const buildId = /^BUILD_ID=(.+)$/m.exec((await sbx.commands.run('cat /.e2b')).stdout)[1];
     const build = join('/var/cache/sandboxd', buildId);
-    const dirs = [dataDir, join(dataDir, 'control'), runtime, join(runtime, 'templates'), join(runtime, 'layers'), layer, '/var/cache/sandboxd', build];
+    const dirs = [dataDir, join(dataDir, 'control'), runtime, join(runtime, 'templates'), join(runtime, 'template-layers'), join(runtime, 'layers'), layer, '/var/cache/sandboxd', build];
     for (const dir of dirs) assert.equal(octal(mode(dir)), '0700', dir);
-    const files = ['api-key', 'control/secret', 'control/sandboxes.json', 'runtime/lock', 'runtime/instance'].map((f) => join(dataDir, f));
+    const files = ['api-key', 'control/secret', 'control/sandboxes.json', 'control/templates.json', 'runtime/lock', 'runtime/instance'].map((f) => join(dataDir, f));
     files.push(join(layer, 'disk.img'));
     for (const file of files) assert.equal(octal(mode(file)), '0600', file);
-    assert.deepEqual(readdirSync(join(dataDir, 'control')).sort(), ['sandboxes.json', 'secret'], 'a temporary file was left');
+    assert.deepEqual(readdirSync(join(dataDir, 'control')).sort(), ['sandboxes.json', 'secret', 'templates.json'], 'a temporary file was left');
 
     // Inside the template and the layer, modes are what the sandbox needs.
     const root = join(build, 'root');

@@ -17,7 +17,10 @@ use super::list::{ListQuery, Page};
 use super::model::{MetricView, NewSandbox, SandboxRecord, SandboxView};
 use super::network::NetworkConfig;
 use super::store::Store;
-use crate::runtime::{EgressRules, EnvdInit, Layer, Limits, Runtime, Sandbox, SandboxSpec};
+use super::template_store::TemplateStore;
+use crate::runtime::{
+    BASE_USER, BASE_WORKDIR, EgressRules, EnvdInit, Layer, Limits, Runtime, Sandbox, SandboxSpec,
+};
 
 /// Local plan limits (E2B's hobby tier is 1 h; pro is 24 h).
 pub const MAX_TIMEOUT_SECS: i64 = 24 * 3600;
@@ -28,10 +31,11 @@ pub const DEFAULT_LIMITS: Limits = Limits {
     disk_mb: 10 * 1024,
     pids_max: 4096,
 };
+/// How long a create waits for its template's ready command to pass, and how often it tries.
+const READY_CMD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+const READY_CMD_INTERVAL: std::time::Duration = std::time::Duration::from_millis(50);
 /// 5 s samples for one hour.
 const METRICS_RING: usize = 720;
-const DEFAULT_USER: &str = "user";
-const DEFAULT_WORKDIR: &str = "/home/user";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ApiVersion {
@@ -158,18 +162,33 @@ pub struct Controller {
     pub(super) network_updates: tokio::sync::Mutex<()>,
     /// `diskSizeMB` of new sandboxes.
     sandbox_disk_mb: u64,
+    templates: Mutex<TemplateStore>,
+    /// Uploaded files of `copy` steps: `<template id>/<files hash>`.
+    pub(super) template_files_dir: std::path::PathBuf,
 }
 
 impl Controller {
     /// Takes over what the last run left: records whose writable layer survived become
     /// filesystem-paused sandboxes (their processes died with that run); everything else goes.
+    /// Templates built before are registered with the runtime again.
     pub async fn recover(
         runtime: Runtime,
         layers: Vec<String>,
         credentials: Credentials,
-        store: Store,
+        (store, templates): (Store, TemplateStore),
         domain: Option<String>,
+        template_files_dir: std::path::PathBuf,
     ) -> anyhow::Result<Controller> {
+        for record in templates.records.values() {
+            if let Some((info, layers)) = record.runtime_info() {
+                if let Err(e) = runtime.register_template(info, layers) {
+                    eprintln!(
+                        "sandboxd: template {} cannot start: {e:#}",
+                        record.template_id
+                    );
+                }
+            }
+        }
         let layers: HashSet<String> = layers.into_iter().collect();
         let mut sandboxes = HashMap::new();
         for mut record in store.load()? {
@@ -203,6 +222,8 @@ impl Controller {
             shutting_down: AtomicBool::new(false),
             network_updates: tokio::sync::Mutex::new(()),
             sandbox_disk_mb: DEFAULT_LIMITS.disk_mb,
+            templates: Mutex::new(templates),
+            template_files_dir,
         };
         controller.persist(&controller.lock());
         Ok(controller)
@@ -212,6 +233,16 @@ impl Controller {
     pub fn with_sandbox_disk_mb(mut self, mb: u64) -> Controller {
         self.sandbox_disk_mb = mb;
         self
+    }
+
+    pub(super) fn sandbox_disk_mb(&self) -> u64 {
+        self.sandbox_disk_mb
+    }
+
+    pub(super) fn template_store(&self) -> MutexGuard<'_, TemplateStore> {
+        self.templates
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     pub fn credentials(&self) -> &Credentials {
@@ -240,7 +271,21 @@ impl Controller {
         self.domain.as_deref()
     }
 
+    /// What the runtime starts for `record`: the template's user, workdir and envs (the
+    /// request's envs win), unless the template is gone (then `base`'s).
     pub(super) fn spec_for(&self, record: &SandboxRecord) -> Result<SandboxSpec, ApiError> {
+        let template = self.runtime.template(&record.template_id);
+        let (default_user, default_workdir, mut env_vars) = template.map_or_else(
+            || {
+                (
+                    BASE_USER.to_string(),
+                    BASE_WORKDIR.to_string(),
+                    Default::default(),
+                )
+            },
+            |t| (t.default_user, t.default_workdir, t.env_vars),
+        );
+        env_vars.extend(record.env_vars.clone());
         Ok(SandboxSpec {
             sandbox_id: record.sandbox_id.clone(),
             template_id: record.template_id.clone(),
@@ -251,10 +296,10 @@ impl Controller {
                 ..DEFAULT_LIMITS
             },
             envd: EnvdInit {
-                env_vars: record.env_vars.clone(),
+                env_vars,
                 access_token: record.envd_access_token.clone(),
-                default_user: DEFAULT_USER.to_string(),
-                default_workdir: Some(DEFAULT_WORKDIR.to_string()),
+                default_user,
+                default_workdir: Some(default_workdir),
             },
         })
     }
@@ -273,8 +318,51 @@ impl Controller {
                 return Err(ApiError::internal("starting the sandbox", e));
             }
         };
+        if let Err(e) = self.run_start_cmd(&sandbox, &spec).await {
+            let _ = sandbox.stop(false).await;
+            self.lock().remove(&sandbox_id);
+            return Err(e);
+        }
         self.publish(&sandbox_id, Live::new(sandbox), timeout_secs)
             .await
+    }
+
+    /// Starts the template's start command, as its user, and waits for its ready command to
+    /// pass (each try is one process through envd, every [`READY_CMD_INTERVAL`]).
+    async fn run_start_cmd(&self, sandbox: &Sandbox, spec: &SandboxSpec) -> Result<(), ApiError> {
+        let Some(template) = self.runtime.template(&spec.template_id) else {
+            return Ok(());
+        };
+        let (user, token) = (&spec.envd.default_user, spec.envd.access_token.as_deref());
+        if let Some(start) = &template.start_cmd {
+            sandbox
+                .spawn_shell(user, start, token)
+                .await
+                .map_err(|e| ApiError::internal("starting the template's start command", e))?;
+        }
+        let Some(ready) = &template.ready_cmd else {
+            return Ok(());
+        };
+        let deadline = tokio::time::Instant::now() + READY_CMD_TIMEOUT;
+        loop {
+            let code = sandbox
+                .run_shell(user, ready, token)
+                .await
+                .map_err(|e| ApiError::internal("running the template's ready command", e))?;
+            if code == 0 {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    format!(
+                        "the template's ready command did not pass within {} s",
+                        READY_CMD_TIMEOUT.as_secs()
+                    ),
+                ));
+            }
+            tokio::time::sleep(READY_CMD_INTERVAL).await;
+        }
     }
 
     /// Checks a create request against what sandboxd supports and turns it into the record of
@@ -416,8 +504,14 @@ impl Controller {
             )
         };
         let template = self.runtime.template(name).ok_or_else(not_found)?;
+        let built_tags = self
+            .template_store()
+            .find(&template.template_id)
+            .map(|r| r.tags.clone())
+            .unwrap_or_default();
         match tag {
             None | Some("default") | Some("latest") => Ok(template),
+            Some(tag) if built_tags.iter().any(|t| t == tag) => Ok(template),
             Some(tag) => Err(ApiError::new(
                 StatusCode::NOT_FOUND,
                 format!("tag '{tag}' of template '{name}' not found"),

@@ -114,6 +114,11 @@ impl Credentials {
         self.hmac_hex(&format!("sandbox-traffic-{sandbox_id}"))
     }
 
+    /// The token of the upload link for the files `hash` of a template's `copy` step.
+    pub fn template_file_token(&self, template_id: &str, hash: &str) -> String {
+        self.hmac_hex(&format!("template-file-{template_id}-{hash}"))
+    }
+
     fn hmac_hex(&self, message: &str) -> String {
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.secret).expect("HMAC takes any key");
         mac.update(message.as_bytes());

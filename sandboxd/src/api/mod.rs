@@ -12,6 +12,8 @@ mod model;
 mod network;
 mod routes;
 mod store;
+mod template_builds;
+mod template_store;
 mod templates;
 
 use std::path::Path;
@@ -61,10 +63,18 @@ pub async fn start(
         .await
         .context("preparing the sandbox runtime")?;
     let store = store::Store::new(&control_dir);
+    let templates = template_store::TemplateStore::load(&control_dir)?;
     let controller = Arc::new(
-        Controller::recover(runtime, layers, credentials, store, Some(domain))
-            .await?
-            .with_sandbox_disk_mb(limits.sandbox_disk_mb),
+        Controller::recover(
+            runtime,
+            layers,
+            credentials,
+            (store, templates),
+            Some(domain),
+            control_dir.join("template-files"),
+        )
+        .await?
+        .with_sandbox_disk_mb(limits.sandbox_disk_mb),
     );
     tokio::spawn(controller.clone().run_evictor());
     tokio::spawn(controller.clone().run_metrics_sampler());

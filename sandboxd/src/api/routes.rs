@@ -6,6 +6,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, Request, State};
+use axum::http::HeaderMap;
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -18,6 +19,7 @@ use super::ids::parse_path_sandbox_id;
 use super::list::ListQuery;
 use super::model::{NewSandbox, PauseBody, TimeoutBody};
 use super::network::NetworkUpdate;
+use super::template_builds::{BuildStart, NewTemplate};
 
 type Ctl = State<Arc<Controller>>;
 type ApiResult = Result<Response, ApiError>;
@@ -42,6 +44,23 @@ pub fn router(controller: Arc<Controller>) -> Router {
         .route("/sandboxes/{id}/refreshes", post(refresh))
         .route("/templates", get(list_templates))
         .route("/templates/aliases/{alias}", get(template_alias))
+        .route("/v3/templates", post(request_template_build))
+        // Other methods here (the SDK's tag calls on `/templates/tags`) are not served.
+        .route(
+            "/templates/{id}",
+            get(template_with_builds)
+                .delete(delete_template)
+                .fallback(unsupported),
+        )
+        .route("/templates/{id}/files/{hash}", get(template_file_link))
+        .route(
+            "/v2/templates/{id}/builds/{build}",
+            post(start_template_build),
+        )
+        .route(
+            "/templates/{id}/builds/{build}/status",
+            get(template_build_status),
+        )
         .route("/sandboxes/{id}/network", put(update_network))
         .fallback(unsupported)
         .route_layer(middleware::from_fn_with_state(
@@ -49,6 +68,8 @@ pub fn router(controller: Arc<Controller>) -> Router {
             require_api_key,
         ))
         .route("/health", get(|| async { StatusCode::NO_CONTENT }))
+        // Authenticated by the signed token of the link instead of the API key.
+        .route("/template-files/{id}/{hash}", put(upload_template_file))
         .layer(middleware::from_fn(cors_headers))
         .with_state(controller)
 }
@@ -246,4 +267,73 @@ async fn unsupported(req: Request) -> ApiError {
             req.uri().path()
         ),
     )
+}
+
+async fn request_template_build(State(ctl): Ctl, body: Bytes) -> ApiResult {
+    let req: NewTemplate = json_body(&body, true)?;
+    let view = ctl.request_template_build(req)?;
+    Ok((StatusCode::ACCEPTED, axum::Json(view)).into_response())
+}
+
+/// The upload link points back at the address the SDK called (its `Host`).
+async fn template_file_link(
+    State(ctl): Ctl,
+    Path((id, hash)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> ApiResult {
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .ok_or_else(|| ApiError::bad_request("the request has no Host header"))?;
+    let view = ctl.template_file_link(&id, &hash, &format!("http://{host}"))?;
+    Ok((StatusCode::CREATED, axum::Json(view)).into_response())
+}
+
+async fn upload_template_file(
+    State(ctl): Ctl,
+    Path((id, hash)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
+    body: axum::body::Body,
+) -> ApiResult {
+    let token = crate::url_query::decode(query.as_deref())
+        .remove("token")
+        .unwrap_or_default();
+    ctl.upload_template_file(&id, &hash, &token, body).await?;
+    Ok(StatusCode::OK.into_response())
+}
+
+async fn start_template_build(
+    State(ctl): Ctl,
+    Path((id, build)): Path<(String, String)>,
+    body: Bytes,
+) -> ApiResult {
+    let req: BuildStart = json_body(&body, true)?;
+    ctl.start_template_build(&id, &build, req)?;
+    Ok(StatusCode::ACCEPTED.into_response())
+}
+
+async fn template_build_status(
+    State(ctl): Ctl,
+    Path((id, build)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
+) -> ApiResult {
+    let query = crate::url_query::decode(query.as_deref());
+    let offset = match query.get("logsOffset") {
+        Some(v) => v
+            .parse::<usize>()
+            .map_err(|_| ApiError::bad_request(format!("invalid logsOffset: {v}")))?,
+        None => 0,
+    };
+    let status =
+        ctl.template_build_status(&id, &build, offset, query.get("level").map(String::as_str))?;
+    Ok(axum::Json(status).into_response())
+}
+
+async fn template_with_builds(State(ctl): Ctl, Path(id): Path<String>) -> ApiResult {
+    Ok(axum::Json(ctl.template_with_builds(&id)?).into_response())
+}
+
+async fn delete_template(State(ctl): Ctl, Path(id): Path<String>) -> ApiResult {
+    ctl.delete_template(&id)?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -39,6 +39,7 @@ pub(crate) fn remove_leftovers(
         .remove_leftovers()
         .context("removing leftover sandbox networking")?;
     template::remove_leftovers(&layout.templates())?;
+    template::remove_leftovers(&layout.template_layers())?;
     disk::remove_leftovers(&layout.disk_images())?;
     let mut layers = Vec::new();
     for entry in fs::read_dir(layout.layers())? {

@@ -9,6 +9,8 @@
 //! /run/sandboxd/instance-<id>.lock   held by the live runtime of each instance
 //!   templates/           reserved for templates built per data dir (`base` is machine-wide,
 //!                        see `base`)
+//!   template-layers/<key>/root   a built template step's files, never modified (see
+//!                        `template_step`); .build-* ones are being made (removed by open)
 //!   layers/<sandbox_id>/ disk.img (the layer's filesystem, see `disk`), fs/ (where it is
 //!                        mounted while the sandbox runs: upper/ work/),
 //!                        merged/ lowers/ boot_id idmap
@@ -47,6 +49,10 @@ impl Layout {
         self.root.join("layers")
     }
 
+    pub fn template_layers(&self) -> PathBuf {
+        self.root.join("template-layers")
+    }
+
     pub fn disk_images(&self) -> PathBuf {
         disk_images_of(&self.layers())
     }
@@ -63,6 +69,7 @@ impl Layout {
     fn make_private(&self) -> std::io::Result<()> {
         host_files::create_private_dir_all(&self.layers())?;
         host_files::create_private_dir_all(&self.templates())?;
+        host_files::create_private_dir_all(&self.template_layers())?;
         host_files::make_private_with_entries(&self.root)?;
         host_files::make_private_with_entries(&self.templates())?;
         host_files::make_private_with_entries(&self.layers())?;

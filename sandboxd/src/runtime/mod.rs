@@ -29,15 +29,18 @@ mod disk;
 mod envd_client;
 mod envd_log;
 mod idmap;
+pub mod image;
+mod layer_capture;
 mod layout;
 mod metrics;
 pub mod network;
 mod sandbox_init;
 mod seccomp;
 mod template;
+mod template_step;
 mod watchdog;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::File;
 use std::path::PathBuf;
 use std::process::{Child, Command};
@@ -51,6 +54,8 @@ use tokio::net::{TcpSocket, TcpStream};
 pub use envd_log::LogLine;
 pub use network::{ALL_TRAFFIC, EgressRules};
 pub use sandbox_init::sandbox_init;
+pub(crate) use template::BASE_TEMPLATE_ID;
+pub use template_step::{StepOutcome, StepRun, Upload};
 pub use watchdog::run as run_watchdog;
 
 use agent::NetnsAgent;
@@ -151,13 +156,32 @@ pub enum Layer {
     Keep,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct TemplateInfo {
     pub template_id: String,
     pub aliases: Vec<String>,
     /// The build's ID (what `/.e2b` says as `BUILD_ID`) and when it was built.
     pub build_id: String,
     pub built_at: Option<std::time::SystemTime>,
+    /// What its sandboxes' envd is initialised with, unless the create request says otherwise.
+    pub default_user: String,
+    pub default_workdir: String,
+    pub env_vars: BTreeMap<String, String>,
+    /// Started in each new sandbox; its create returns once `ready_cmd` passes.
+    pub start_cmd: Option<String>,
+    pub ready_cmd: Option<String>,
+}
+
+/// What `base` sandboxes run as, like E2B's base template.
+pub const BASE_USER: &str = "user";
+pub const BASE_WORKDIR: &str = "/home/user";
+
+/// A template built by [`Runtime::build_layer`] steps and registered with
+/// [`Runtime::register_template`]: its layers (keys, uppermost first) stack over `base`.
+#[derive(Clone)]
+struct BuiltTemplate {
+    info: TemplateInfo,
+    layers: Vec<String>,
 }
 
 /// One sample, computed from the sandbox's own cgroup and writable layer (not the host's).
@@ -181,6 +205,8 @@ pub struct Runtime {
     network: Arc<Network>,
     base: Template,
     spares: Arc<disk::Spares>,
+    /// Templates built from layers, by ID.
+    built: Mutex<HashMap<String, BuiltTemplate>>,
     /// Released by [`Runtime::close`] (or drop).
     instance: Mutex<Option<(InstanceLock, Watchdog)>>,
     _data_dir_lock: File,
@@ -234,28 +260,92 @@ impl Runtime {
             network,
             base,
             spares,
+            built: Mutex::default(),
             instance: Mutex::new(Some((instance, watchdog))),
             _data_dir_lock: lock,
         };
         Ok((runtime, layers))
     }
 
-    /// Looks a template up by ID or alias (`base`); `None` when unknown.
+    /// Looks a template up by ID or alias: `base` or a registered one; `None` when unknown.
     pub fn template(&self, id_or_alias: &str) -> Option<TemplateInfo> {
         let base = &self.base;
-        (id_or_alias == base.template_id || base.aliases.iter().any(|a| a == id_or_alias)).then(
-            || TemplateInfo {
+        if id_or_alias == base.template_id || base.aliases.iter().any(|a| a == id_or_alias) {
+            return Some(TemplateInfo {
                 template_id: base.template_id.clone(),
                 aliases: base.aliases.clone(),
                 build_id: base.build_id.clone(),
                 built_at: base.built_at,
-            },
-        )
+                default_user: BASE_USER.to_string(),
+                default_workdir: BASE_WORKDIR.to_string(),
+                env_vars: BTreeMap::new(),
+                start_cmd: None,
+                ready_cmd: None,
+            });
+        }
+        self.built_template(id_or_alias).map(|t| t.info)
     }
 
-    /// Every template this runtime can start (only `base` today).
+    fn built_template(&self, id_or_alias: &str) -> Option<BuiltTemplate> {
+        let built = self.built.lock().unwrap();
+        built.get(id_or_alias).cloned().or_else(|| {
+            built
+                .values()
+                .find(|t| t.info.aliases.iter().any(|a| a == id_or_alias))
+                .cloned()
+        })
+    }
+
+    /// Every template this runtime can start: `base`, then the registered ones.
     pub fn templates(&self) -> Vec<TemplateInfo> {
-        self.template(&self.base.template_id).into_iter().collect()
+        let mut built: Vec<TemplateInfo> = (self.built.lock().unwrap().values())
+            .map(|t| t.info.clone())
+            .collect();
+        built.sort_by(|a, b| a.template_id.cmp(&b.template_id));
+        self.template(&self.base.template_id)
+            .into_iter()
+            .chain(built)
+            .collect()
+    }
+
+    /// Makes a built template startable (or replaces its current build): `layers` are layer
+    /// keys, uppermost first, each already built. Its aliases must not name another template.
+    pub fn register_template(&self, info: TemplateInfo, layers: Vec<String>) -> anyhow::Result<()> {
+        for key in &layers {
+            if !self.has_layer(key) {
+                bail!("template {}: layer {key} is missing", info.template_id);
+            }
+        }
+        let mut built = self.built.lock().unwrap();
+        let taken = |alias: &String| {
+            self.base.aliases.contains(alias)
+                || built.values().any(|t| {
+                    t.info.template_id != info.template_id && t.info.aliases.contains(alias)
+                })
+        };
+        if let Some(alias) = info.aliases.iter().find(|a| taken(a)) {
+            bail!("the name {alias} is taken by another template");
+        }
+        built.insert(info.template_id.clone(), BuiltTemplate { info, layers });
+        Ok(())
+    }
+
+    /// Makes a registered template unknown to new starts (running sandboxes keep their
+    /// layers mounted); `false` if it was not registered.
+    pub fn unregister_template(&self, template_id: &str) -> bool {
+        self.built.lock().unwrap().remove(template_id).is_some()
+    }
+
+    /// The host directories of a template's layers, uppermost first, `base`'s last.
+    fn template_lowers(&self, template_id: &str) -> anyhow::Result<Vec<PathBuf>> {
+        if self.template(template_id).is_none() {
+            bail!("unknown template {template_id:?}");
+        }
+        let keys = self
+            .built_template(template_id)
+            .map(|t| t.layers)
+            .unwrap_or_default();
+        Ok(self.lowers_of(&keys))
     }
 
     /// cgroup version in use (1 or 2), detected at open.
@@ -266,11 +356,19 @@ impl Runtime {
     /// Starts a sandbox and returns once envd inside answers and has been initialised with
     /// `spec.envd`. On failure nothing of the attempt is left (except a kept layer).
     pub async fn start(&self, spec: &SandboxSpec, layer: Layer) -> anyhow::Result<Sandbox> {
+        let lowers = self.template_lowers(&spec.template_id)?;
+        self.start_on(spec, layer, lowers).await
+    }
+
+    /// [`Runtime::start`] with the given lower layers (uppermost first).
+    async fn start_on(
+        &self,
+        spec: &SandboxSpec,
+        layer: Layer,
+        template_layers: Vec<PathBuf>,
+    ) -> anyhow::Result<Sandbox> {
         layout::check_sandbox_id(&spec.sandbox_id)?;
         spec.limits.check()?;
-        if self.template(&spec.template_id).is_none() {
-            bail!("unknown template {:?}", spec.template_id);
-        }
         let active = ActiveId::claim(&self.active, &spec.sandbox_id)?;
         let boot = boot::Boot {
             active,
@@ -280,7 +378,7 @@ impl Runtime {
             trash: self.layout.layers(),
             spares: self.spares.clone(),
             exe: self.config.sandboxd_exe.clone(),
-            template_layers: self.base.layers.clone(),
+            template_layers,
             cgroups: self.cgroups.clone(),
             network: self.network.clone(),
         };
@@ -483,6 +581,29 @@ impl Sandbox {
     pub fn command(&self, program: &str) -> anyhow::Result<Command> {
         let pid = self.host_pid().context("the sandbox has been stopped")?;
         boot::enter_command(pid, &self.cgroup, program)
+    }
+
+    /// Starts `script` (`bash -l -c`) through envd as `user`, in the background (envd keeps
+    /// it running); returns its pid. `access_token`: the sandbox's envd token, if it has one.
+    pub async fn spawn_shell(
+        &self,
+        user: &str,
+        script: &str,
+        access_token: Option<&str>,
+    ) -> anyhow::Result<u32> {
+        let command = envd_client::Command::shell(user, script, access_token);
+        envd_client::spawn(self.connect(ENVD_PORT).await?, command).await
+    }
+
+    /// Runs `script` like [`Sandbox::spawn_shell`] to its end; its exit code (output dropped).
+    pub async fn run_shell(
+        &self,
+        user: &str,
+        script: &str,
+        access_token: Option<&str>,
+    ) -> anyhow::Result<i32> {
+        let command = envd_client::Command::shell(user, script, access_token);
+        envd_client::run(self.connect(ENVD_PORT).await?, command, |_| {}).await
     }
 
     /// How often the OOM killer ended a process inside this sandbox.

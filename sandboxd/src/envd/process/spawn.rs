@@ -189,6 +189,9 @@ fn child_streams(spec: &SpawnSpec) -> io::Result<(ChildIo, Vec<OwnedFd>, ChildFd
     };
     let (stdout, stdout_child) = pipe()?;
     let (stderr, stderr_child) = pipe()?;
+    for output in [&stdout, &stderr] {
+        widen_output_pipe(output);
+    }
     let fds = ChildFds {
         stdin: stdin_child.as_raw_fd(),
         stdout: stdout_child.as_raw_fd(),
@@ -201,6 +204,19 @@ fn child_streams(spec: &SpawnSpec) -> io::Result<(ChildIo, Vec<OwnedFd>, ChildFd
         stderr,
     };
     Ok((io, vec![stdin_child, stdout_child, stderr_child], fds))
+}
+
+/// Capacity asked for an output pipe: a command that writes faster than its output is sent
+/// then fills up to 1 MiB before it blocks, and each read of envd takes that much at once
+/// (the 64 KiB default turns a fast writer into many small reads and frames).
+const OUTPUT_PIPE_SIZE: libc::c_int = 1024 * 1024;
+
+/// Grows the pipe's capacity to [`OUTPUT_PIPE_SIZE`]. Best effort: past the per-user pipe
+/// limits (`/proc/sys/fs/pipe-*`) the kernel refuses, and the pipe keeps its default size.
+/// The pages are only allocated as output waits in the pipe.
+fn widen_output_pipe(fd: &OwnedFd) {
+    // SAFETY: fcntl on a descriptor we own; F_SETPIPE_SZ only changes the pipe's capacity.
+    unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETPIPE_SZ, OUTPUT_PIPE_SIZE) };
 }
 
 /// What the child reported before exiting, if it failed: it writes (step, errno) to the error

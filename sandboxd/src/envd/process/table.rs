@@ -18,11 +18,19 @@ use super::spawn::{ChildIo, Spawned};
 
 /// How long an ended process stays reachable for `Connect`.
 const RETENTION: Duration = Duration::from_secs(30);
-/// Largest output chunk per event (docs/envd.md, "Output of a command").
-const PIPE_CHUNK: usize = 32 * 1024;
+/// A pipe is first read 32 KiB at a time; each read that fills the buffer doubles it, up to
+/// 256 KiB, the largest output chunk per event (docs/envd.md, "Output of a command"). A
+/// command that writes a little at a time keeps small buffers; one that outpaces the stream
+/// gets what piled up in its pipe as one large event, so fewer frames carry the same bytes.
+/// Not larger: clients that join a frame's network reads by concatenation (connect-es) pay
+/// for it quadratically, and the SDK's wasm memory grows with the largest frame.
+const PIPE_CHUNK_FIRST: usize = 32 * 1024;
+const PIPE_CHUNK_MAX: usize = 256 * 1024;
 const PTY_CHUNK: usize = 16 * 1024;
-/// Messages a subscriber may have queued before it back-pressures the process.
-const SUBSCRIBER_QUEUE: usize = 16;
+/// Messages a subscriber may have queued before it back-pressures the process. Output waits
+/// in the process's pipe beyond that (kernel memory, bounded by the pipe's size), so envd
+/// holds at most this many chunks per stream.
+const SUBSCRIBER_QUEUE: usize = 4;
 
 /// One piece of output, or the end.
 #[derive(Clone, Debug)]
@@ -94,8 +102,12 @@ impl Process {
             subs.list.retain(|s| !s.is_closed());
             subs.list.clone()
         };
-        for target in targets {
-            let _ = target.send(update.clone()).await;
+        // The last subscriber (usually the only one) takes the update itself, not a copy.
+        if let Some((last, others)) = targets.split_last() {
+            for target in others {
+                let _ = target.send(update.clone()).await;
+            }
+            let _ = last.send(update).await;
         }
     }
 
@@ -338,10 +350,15 @@ impl Outputs {
     }
 }
 
+/// Publishes what each read returns, at once: whatever is in the pipe when the stream is
+/// ready for more is one event, and the first bytes of a quiet command are never held back.
 async fn read_pipe(process: Arc<Process>, mut pipe: pipe::Receiver, wrap: fn(Vec<u8>) -> Update) {
-    let mut buf = vec![0; PIPE_CHUNK];
+    let mut buf = vec![0; PIPE_CHUNK_FIRST];
     while let Ok(n @ 1..) = pipe.read(&mut buf).await {
         process.publish(wrap(buf[..n].to_vec())).await;
+        if n == buf.len() && buf.len() < PIPE_CHUNK_MAX {
+            buf.resize(buf.len() * 2, 0);
+        }
     }
 }
 

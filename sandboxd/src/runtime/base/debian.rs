@@ -43,12 +43,27 @@ const USER_ID: u32 = 1000;
 /// Makes the root at `root` (a directory that must not exist yet). `build_id` goes into
 /// `/.e2b`.
 pub(crate) fn build_root(root: &Path, sources: &[Source], build_id: &str) -> anyhow::Result<()> {
+    mmdebstrap(root, SUITE, PACKAGES, sources)?;
+    shape_for_e2b(root, build_id)
+}
+
+/// Runs mmdebstrap (variant `minbase`, plus `include`) for `suite` from `sources` into `root`,
+/// a directory that must not exist yet. Images built without a registry (`debian:*`) are this
+/// alone.
+pub(crate) fn mmdebstrap(
+    root: &Path,
+    suite: &str,
+    include: &[&str],
+    sources: &[Source],
+) -> anyhow::Result<()> {
     fs::create_dir(root).with_context(|| format!("creating {}", root.display()))?;
     let mut command = Command::new("mmdebstrap");
+    command.args(["--variant=minbase", "--mode=root", "--format=directory"]);
+    if !include.is_empty() {
+        command.arg(format!("--include={}", include.join(",")));
+    }
     command
-        .args(["--variant=minbase", "--mode=root", "--format=directory"])
-        .arg(format!("--include={}", PACKAGES.join(",")))
-        .arg(SUITE)
+        .arg(suite)
         .arg(root)
         .args(sources.iter().map(Source::line))
         .stdin(Stdio::null())
@@ -71,7 +86,7 @@ pub(crate) fn build_root(root: &Path, sources: &[Source], build_id: &str) -> any
     if !status.success() {
         bail!("mmdebstrap failed ({status}); its output is above");
     }
-    shape_for_e2b(root, build_id)
+    Ok(())
 }
 
 fn shape_for_e2b(root: &Path, build_id: &str) -> anyhow::Result<()> {

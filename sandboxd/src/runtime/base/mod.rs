@@ -23,8 +23,8 @@
 //! sources: changing any of them makes a new build; `sandboxd base build --rebuild` replaces the
 //! current one.
 
-mod debian;
-mod sources;
+pub(crate) mod debian;
+pub(crate) mod sources;
 
 use std::fs::{self, File};
 use std::io::ErrorKind;
@@ -73,7 +73,7 @@ pub(crate) fn open(rebuild: bool) -> anyhow::Result<BaseRoot> {
             return Ok(base);
         }
     }
-    let lock = build_lock(cache)?;
+    let lock = build_lock(cache, "the base template")?;
     // Whoever held the lock before may have just built it.
     if !rebuild {
         if let Some(base) = use_build(&dir, &build_id, false)? {
@@ -162,18 +162,20 @@ fn use_build(dir: &Path, build_id: &str, built_now: bool) -> anyhow::Result<Opti
     }))
 }
 
-fn build_lock(cache: &Path) -> anyhow::Result<File> {
-    if let Some(lock) = try_build_lock(cache)? {
+/// Holds `<dir>/build.lock` exclusively: one build of `what` in `dir` at a time on the machine
+/// (also used by the image store's local builds).
+pub(crate) fn build_lock(dir: &Path, what: &str) -> anyhow::Result<File> {
+    if let Some(lock) = try_build_lock(dir)? {
         return Ok(lock);
     }
-    eprintln!("sandboxd: another process is building the base template; waiting for it");
-    let lock = host_files::open_private_file(&cache.join("build.lock"))?;
+    eprintln!("sandboxd: another process is building {what}; waiting for it");
+    let lock = host_files::open_private_file(&dir.join("build.lock"))?;
     flock(&lock, libc::LOCK_EX)?;
     Ok(lock)
 }
 
-fn try_build_lock(cache: &Path) -> anyhow::Result<Option<File>> {
-    let lock = host_files::open_private_file(&cache.join("build.lock"))?;
+fn try_build_lock(dir: &Path) -> anyhow::Result<Option<File>> {
+    let lock = host_files::open_private_file(&dir.join("build.lock"))?;
     // SAFETY: flock on a descriptor we own.
     if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
         return Ok(Some(lock));
@@ -184,7 +186,7 @@ fn try_build_lock(cache: &Path) -> anyhow::Result<Option<File>> {
 fn flock(file: &File, operation: i32) -> anyhow::Result<()> {
     // SAFETY: flock on a descriptor we own.
     if unsafe { libc::flock(file.as_raw_fd(), operation) } != 0 {
-        return Err(std::io::Error::last_os_error()).context("locking in the base template cache");
+        return Err(std::io::Error::last_os_error()).context("locking a build cache");
     }
     Ok(())
 }
