@@ -3,15 +3,13 @@
 // unsupported features that say so, and HTTP/1.1 header case through the proxy.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { connect } from 'node:net';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 
 import { Sandbox, SandboxError, SandboxNotFoundError, Template, Volume, VolumeError } from 'e2b';
 import { sandboxdBinary } from '../helpers/sandboxd.mjs';
-import { startWithSandbox, uniqueTag, waitUntil } from './util.mjs';
+import { runOfficialCli, startWithSandbox, uniqueTag, waitUntil } from './util.mjs';
 
 let sd, sbx;
 before(async () => ({ sd, sbx } = await startWithSandbox()));
@@ -122,10 +120,7 @@ describe('base template', () => {
   });
 
   test('the official CLI\'s template list lists base', () => {
-    const cli = join(dirname(createRequire(import.meta.url).resolve('@e2b/cli/package.json')), 'dist/index.js');
-    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('E2B_')));
-    // NO_UPDATE_NOTIFIER: otherwise the CLI asks the npm registry for its latest version.
-    const run = spawnSync(process.execPath, [cli, 'template', 'list'], { env: { ...env, ...sd.env, NO_UPDATE_NOTIFIER: '1' }, encoding: 'utf8', input: '', timeout: 60_000 });
+    const run = runOfficialCli(sd, ['template', 'list']);
     assert.equal(run.status, 0, run.stderr);
     assert.match(run.stdout, /\bPublic\s+rki5dems9wqfm4r03t7g\s+base\s+2\s+512\b/);
   });

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { BuildError, Sandbox, Template, waitForURL } from 'e2b';
 import { startSandboxd } from '../helpers/sandboxd.mjs';
 import { OUTSIDE_PORT, buildLocalRepository, buildOutside } from './outside.mjs';
-import { uniqueTag, waitUntil } from './util.mjs';
+import { runOfficialCli, uniqueTag, waitUntil } from './util.mjs';
 
 const tag = uniqueTag();
 const NAME = `tpl-${tag}`;
@@ -319,6 +319,11 @@ describe('apt, listing and deleting', () => {
     assert.ok(listed.some((t) => t.names.includes('base')));
     const withBuilds = await (await api(`/templates/${entry.templateID}`)).json();
     assert.ok(withBuilds.builds.length >= 3 && withBuilds.builds.every((b) => b.status === 'ready'), JSON.stringify(withBuilds));
+    // The official CLI lists it too (`e2b template list`), beside base.
+    const cli = runOfficialCli(sd, ['template', 'list']);
+    assert.equal(cli.status, 0, cli.stderr);
+    assert.match(cli.stdout, new RegExp(`\\b${entry.templateID}\\s+${NAME}\\b`));
+    assert.match(cli.stdout, /\brki5dems9wqfm4r03t7g\s+base\b/);
     for (const path of [`/templates/nosuchtemplate`, `/templates/${entry.templateID}/builds/00000000-0000-4000-8000-000000000000/status`]) {
       const res = await api(path);
       assert.equal(res.status, 404);

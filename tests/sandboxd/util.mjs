@@ -1,5 +1,8 @@
 // Small helpers shared by the sandboxd suites.
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { request } from 'node:http';
 import { Sandbox } from 'e2b';
 import { startSandboxd } from '../helpers/sandboxd.mjs';
@@ -46,4 +49,15 @@ export function viaHost(sd, host, path = '/', init = {}) {
     req.on('error', reject);
     req.end(init.body);
   });
+}
+
+/**
+ * Runs the official `e2b` CLI (the pinned @e2b/cli) against sandboxd `sd`, with no E2B_* variables
+ * of the caller's environment; returns spawnSync's result.
+ */
+export function runOfficialCli(sd, args) {
+  const cli = join(dirname(createRequire(import.meta.url).resolve('@e2b/cli/package.json')), 'dist/index.js');
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('E2B_')));
+  // NO_UPDATE_NOTIFIER: otherwise the CLI asks the npm registry for its latest version.
+  return spawnSync(process.execPath, [cli, ...args], { env: { ...env, ...sd.env, NO_UPDATE_NOTIFIER: '1' }, encoding: 'utf8', input: '', timeout: 60_000 });
 }
