@@ -139,8 +139,8 @@ describe('unsupported features', () => {
     await assert.rejects(Volume.create('data'), says(VolumeError));
     assert.equal(await sbx.isRunning(), true);
 
-    for (const [method, path] of [['POST', `/sandboxes/${sbx.sandboxId}/fork`], ['POST', '/templates/tags'], ['GET', '/secrets']]) {
-      const res = await api(path, { method, body: method === 'POST' ? '{}' : undefined, headers: { 'Content-Type': 'application/json' } });
+    for (const [method, path] of [['POST', `/sandboxes/${sbx.sandboxId}/fork`], ['POST', '/templates/tags'], ['DELETE', '/templates/tags'], ['GET', '/secrets']]) {
+      const res = await api(path, { method, body: method === 'GET' ? undefined : '{}', headers: { 'Content-Type': 'application/json' } });
       assert.equal(res.status, 501, path);
       assert.deepEqual(await res.json(), { code: 501, message: `${method} ${path} is not available on sandboxd, the local E2B-compatible server (not implemented)` });
     }

@@ -10,7 +10,7 @@ use axum::http::HeaderMap;
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::{any, get, post, put};
 use serde::de::DeserializeOwned;
 
 use super::controller::{ApiVersion, Controller};
@@ -45,7 +45,9 @@ pub fn router(controller: Arc<Controller>) -> Router {
         .route("/templates", get(list_templates))
         .route("/templates/aliases/{alias}", get(template_alias))
         .route("/v3/templates", post(request_template_build))
-        // Other methods here (the SDK's tag calls on `/templates/tags`) are not served.
+        // The SDK's tag calls (assign, remove) are not served: a 501 of their own rather than
+        // the `{id}` route below answering "template 'tags' not found".
+        .route("/templates/tags", any(unsupported))
         .route(
             "/templates/{id}",
             get(template_with_builds)
