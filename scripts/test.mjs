@@ -26,7 +26,10 @@ run('cargo', ['clippy', '--workspace', '--all-targets', '--quiet', '--', '-D', '
 for (const features of ['bundle', 'bundle,json-codec']) {
   run('cargo', ['clippy', '-p', 'e2b-wasm', '--lib', '--target', 'wasm32-unknown-unknown', '--features', features, '--quiet', '--', '-D', 'warnings']);
 }
-run('cargo', ['test', '--workspace', '--quiet']);
+// Deadlines (well above a normal run's time) turn a hung test into a failure that shows what
+// it waited for, instead of a CI run that ends at CI's limit with nothing to go on.
+run('cargo', ['test', '--workspace', '--no-run', '--quiet']);
+run('cargo', ['test', '--workspace', '--quiet'], { deadlineMin: 20 });
 // The SDK's transport in a real JS runtime (Node), through wasm-bindgen-test. No `--quiet`:
 // cargo would pass it on to wasm-bindgen-test-runner, which refuses it.
 // Node exits with status 0 when a test leaves nothing pending, so the runner's summary line is
@@ -37,6 +40,7 @@ const wasmTests = run(
   {
     env: { ...process.env, CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER: 'wasm-bindgen-test-runner' },
     stdio: ['inherit', 'pipe', 'inherit'],
+    deadlineMin: 20,
   },
 );
 process.stdout.write(wasmTests.stdout);
@@ -51,5 +55,10 @@ const files = testFiles(join(root, 'tests'))
   .map((f) => relative(root, f))
   .filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)))
   .sort();
-if (files.length) run(process.execPath, ['--test', '--test-concurrency=1', ...files]);
+// A single test gets 10 minutes; the whole run 50.
+if (files.length) {
+  run(process.execPath, ['--test', '--test-concurrency=1', '--test-timeout=600000', ...files], {
+    deadlineMin: 50,
+  });
+}
 console.log('\n✓ all tests passed');

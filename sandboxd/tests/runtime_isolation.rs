@@ -250,7 +250,7 @@ async fn two_sandboxes_listen_on_the_same_loopback_port() {
     b.stop(false).await.unwrap();
     for mut server in servers {
         // nsenter returns once its child died with the sandbox.
-        server.wait().unwrap();
+        support::wait_within(&mut server, "the sandbox's server");
     }
     rt.close().await;
 }

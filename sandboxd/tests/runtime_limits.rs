@@ -78,7 +78,7 @@ async fn a_fork_bomb_is_contained_and_stoppable() {
     std::process::Command::new("true").status().unwrap();
     bomb.stop(false).await.unwrap();
     assert_eq!(in_sandbox(), 0);
-    bomber.wait().unwrap();
+    support::wait_within(&mut bomber, "the fork bomb");
     bystander.stop(false).await.unwrap();
     rt.close().await;
 }
@@ -134,7 +134,7 @@ async fn metrics_come_from_the_sandbox_cgroup_and_layer() {
         "{before:?} -> {after:?}"
     );
     sandbox.stop(false).await.unwrap();
-    holder.wait().unwrap();
+    support::wait_within(&mut holder, "the memory holder");
     assert!(
         sandbox.metrics().await.is_err(),
         "metrics of a stopped sandbox"

@@ -86,6 +86,6 @@ async fn sandboxes_cannot_reach_each_other_or_the_host() {
     a.stop(false).await.unwrap();
     b.stop(false).await.unwrap();
     let mut server = server;
-    server.wait().unwrap();
+    support::wait_within(&mut server, "the sandbox's server");
     rt.close().await;
 }

@@ -7,7 +7,8 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::process::Output;
+use std::process::{Child, ExitStatus, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use sandboxd::runtime::{EnvdInit, Layer, Limits, Runtime, RuntimeConfig, Sandbox, SandboxSpec};
 
@@ -100,7 +101,52 @@ pub fn sh(sandbox: &Sandbox, user: Option<&str>, script: &str) -> Output {
         command.arg("--reuid=0");
     }
     command.args(["bash", "-c", script]);
-    command.output().expect("run nsenter")
+    command.stdout(Stdio::piped()).stderr(Stdio::piped());
+    output_within(command.spawn().expect("run nsenter"), script)
+}
+
+/// How long a command a test runs may take: far beyond any healthy run, so that a command that
+/// hangs fails its test with its name instead of hanging the whole run.
+pub const COMMAND_DEADLINE: Duration = Duration::from_secs(120);
+
+/// Waits for `child` like `wait_with_output`, but panics (after killing it) once it has run
+/// for [`COMMAND_DEADLINE`]; `what` names it in the panic.
+pub fn output_within(mut child: Child, what: &str) -> Output {
+    use std::io::Read;
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut bytes);
+            }
+            bytes
+        })
+    };
+    let stdout = drain(child.stdout.take().map(|p| Box::new(p) as _));
+    let stderr = drain(child.stderr.take().map(|p| Box::new(p) as _));
+    let status = wait_within(&mut child, what);
+    Output {
+        status,
+        stdout: stdout.join().unwrap(),
+        stderr: stderr.join().unwrap(),
+    }
+}
+
+/// Waits for `child` to exit; panics (after killing it) once it has run for
+/// [`COMMAND_DEADLINE`].
+pub fn wait_within(child: &mut Child, what: &str) -> ExitStatus {
+    let deadline = Instant::now() + COMMAND_DEADLINE;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("`{what}` still ran after {COMMAND_DEADLINE:?}; killed");
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
 }
 
 /// Like [`sh`], but the script must succeed; returns its trimmed stdout.
@@ -121,9 +167,15 @@ pub async fn http_get(stream: tokio::net::TcpStream, path: &str) -> (u16, String
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut stream = stream;
     let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.unwrap();
     let mut reply = String::new();
-    stream.read_to_string(&mut reply).await.unwrap();
+    let exchange = async {
+        stream.write_all(request.as_bytes()).await?;
+        stream.read_to_string(&mut reply).await
+    };
+    tokio::time::timeout(COMMAND_DEADLINE, exchange)
+        .await
+        .unwrap_or_else(|_| panic!("GET {path} unanswered after {COMMAND_DEADLINE:?}"))
+        .unwrap();
     let status = reply
         .split_whitespace()
         .nth(1)
@@ -220,13 +272,10 @@ impl TestInternet {
             _block: block,
         };
         // Ready once the host reaches it (through the test link, no NAT involved).
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let deadline = Instant::now() + Duration::from_secs(20);
         while std::net::TcpStream::connect((server_ip, port)).is_err() {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "test server did not come up"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(20));
+            assert!(Instant::now() < deadline, "test server did not come up");
+            std::thread::sleep(Duration::from_millis(20));
         }
         internet
     }
