@@ -89,5 +89,13 @@ const timer = setInterval(() => {
       process.kill(p, 'SIGKILL');
     } catch {}
   }
-  process.exit(0);
+  // A process stuck in the kernel (state D) ignores SIGKILL, and the runner would wait for it
+  // forever: if the command is not gone within a minute, end the runner itself.
+  setTimeout(() => {
+    if (procs.some(alive)) {
+      console.error('✗ watchdog: the command survived SIGKILL; ending the test run');
+      process.kill(pid, 'SIGKILL');
+    }
+    process.exit(0);
+  }, 60_000);
 }, 1000);
