@@ -606,6 +606,18 @@ impl Sandbox {
         envd_client::run(self.connect(ENVD_PORT).await?, command, |_| {}).await
     }
 
+    /// Sends envd `/init` again with a new configuration (a warm-pool sandbox handed to a
+    /// create); `current_token` is envd's token now, which it requires for the change.
+    pub async fn reinit(&self, init: &EnvdInit, current_token: Option<&str>) -> anyhow::Result<()> {
+        let stream = self
+            .connect(ENVD_PORT)
+            .await
+            .context("connecting to envd")?;
+        envd_client::init(stream, init, current_token)
+            .await
+            .context("initialising envd again")
+    }
+
     /// How often the OOM killer ended a process inside this sandbox.
     pub fn oom_kills(&self) -> anyhow::Result<u64> {
         self.cgroup.oom_kills()
@@ -639,7 +651,7 @@ impl Sandbox {
                 .connect(ENVD_PORT)
                 .await
                 .context("connecting to envd")?;
-            envd_client::init(stream, init)
+            envd_client::init(stream, init, None)
                 .await
                 .context("initialising envd")
         };
