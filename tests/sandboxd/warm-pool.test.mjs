@@ -50,9 +50,9 @@ async function ok(sandbox, cmd, opts = {}) {
 const layersDir = () => join(sd.dataDir, 'runtime/layers');
 /** Sandbox IDs with a writable layer on the host (running, pooled or filesystem-paused). */
 const hostSandboxIds = () => readdirSync(layersDir()).filter((n) => /^i[a-z0-9]{20}$/.test(n));
-/** Host cgroup directories of sandbox `id`, on whichever hierarchy this host has. */
-function cgroupDirsOf(id) {
-  const instance = readFileSync(join(sd.dataDir, 'runtime/instance'), 'utf8').trim();
+/** Host cgroup directories of sandbox `id` of sandboxd `server`, on whichever hierarchy this host has. */
+function cgroupDirsOf(id, server = sd) {
+  const instance = readFileSync(join(server.dataDir, 'runtime/instance'), 'utf8').trim();
   const roots = ['/sys/fs/cgroup', ...readdirSync('/sys/fs/cgroup').map((d) => join('/sys/fs/cgroup', d))];
   return roots.map((root) => join(root, `sandboxd-${instance}`, id)).filter(existsSync);
 }
@@ -243,5 +243,33 @@ describe('warm pool', () => {
     for (const id of doomed) assert.deepEqual(cgroupDirsOf(id), []);
     assert.deepEqual(await pooledIds(), []);
     await assert.rejects(Sandbox.create(NAME), /not found/);
+  });
+});
+
+describe('warm pool at shutdown', () => {
+  test('SANDBOXD_WARM_POOL sets pools too; a stop ends pooled sandboxes and one still starting, leaving nothing on the host', async () => {
+    const stuck = `stuck-${tag}`;
+    // The stuck template does not exist yet: its pool waits for it instead of failing the server.
+    const other = await startSandboxd({ env: { SANDBOXD_WARM_POOL: `base=2,${stuck}=1` } });
+    const ids = () => readdirSync(join(other.dataDir, 'runtime/layers')).filter((n) => /^i[a-z0-9]{20}$/.test(n));
+    const readyIds = () => [...other.logs().matchAll(/warm pool of \S+: (i[a-z0-9]{20}) is ready/g)].map((m) => m[1]);
+    try {
+      await waitUntil(() => readyIds().length === 2, REFILL_LIMIT_MS, 'the base pool did not fill');
+      const connection = { apiKey: other.apiKey, apiUrl: other.apiUrl };
+      // A ready command that never passes: its pooled sandbox stays in its start.
+      await Template.build(Template().fromBaseImage().setStartCmd('sleep 600', waitForFile('/tmp/never')), stuck, connection);
+      const starting = () => ids().filter((id) => !readyIds().includes(id));
+      // Its layer, then its cgroup: the start is under way (and its ready command never passes).
+      await waitUntil(() => starting().length === 1 && cgroupDirsOf(starting()[0], other).length > 0, REFILL_LIMIT_MS, 'no pooled start of the stuck template');
+      await new Promise((r) => setTimeout(r, 1000));
+      assert.equal(starting().length, 1);
+      assert.equal(readyIds().length, 2);
+    } finally {
+      // stop() fails on anything left (processes, mounts, cgroups, links, netns, iptables) and
+      // on a stop that takes longer than its limit (a start waiting for its ready command).
+      const stopping = Date.now();
+      await other.stop();
+      assert.ok(Date.now() - stopping < 30_000, `the stop took ${Date.now() - stopping} ms`);
+    }
   });
 });

@@ -83,7 +83,7 @@ pub async fn start(
     );
     tokio::spawn(controller.clone().run_evictor());
     tokio::spawn(controller.clone().run_metrics_sampler());
-    tokio::spawn(controller.clone().run_warm_pools());
+    controller.run_warm_pools();
     Ok((controller, key_source))
 }
 

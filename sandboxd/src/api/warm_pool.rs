@@ -5,7 +5,6 @@
 //! tokens and envd configuration (`/init` again) and it becomes an ordinary sandbox; a
 //! background filler starts its replacement.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -18,7 +17,7 @@ use crate::runtime::{EgressRules, EnvdInit, Layer, Limits, Sandbox, SandboxSpec,
 
 /// After a pooled start failed, how long the filler leaves that pool alone (unless woken).
 const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(5);
-/// How often the filler looks at the templates without being woken; claims, builds and
+/// How often a filler looks at its template without being woken; claims, builds and
 /// deletes wake it, this only catches what nothing announced (e.g. a pooled envd that died).
 const RECHECK_EVERY: Duration = Duration::from_secs(2);
 
@@ -62,34 +61,47 @@ impl Pooled {
     }
 }
 
-pub(super) struct WarmPools {
-    sizes: Vec<WarmPoolSize>,
-    /// By the template as configured (`WarmPoolSize::template`).
-    ready: Mutex<HashMap<String, Vec<Pooled>>>,
+/// One template's pool, with its own filler task.
+struct Pool {
+    size: WarmPoolSize,
+    ready: Mutex<Vec<Pooled>>,
     wake: tokio::sync::Notify,
-    stop: CancellationToken,
     /// Held by the filler while it works, so that shutdown can wait for a start in progress.
     filling: tokio::sync::Mutex<()>,
 }
 
+impl Pool {
+    fn ready(&self) -> std::sync::MutexGuard<'_, Vec<Pooled>> {
+        self.ready.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+pub(super) struct WarmPools {
+    pools: Vec<Pool>,
+    stop: CancellationToken,
+}
+
 impl WarmPools {
     pub(super) fn new(sizes: Vec<WarmPoolSize>) -> WarmPools {
+        let pools = (sizes.into_iter().filter(|s| s.size > 0))
+            .map(|size| Pool {
+                size,
+                ready: Mutex::default(),
+                wake: tokio::sync::Notify::new(),
+                filling: tokio::sync::Mutex::new(()),
+            })
+            .collect();
         WarmPools {
-            sizes: sizes.into_iter().filter(|s| s.size > 0).collect(),
-            ready: Mutex::default(),
-            wake: tokio::sync::Notify::new(),
+            pools,
             stop: CancellationToken::new(),
-            filling: tokio::sync::Mutex::new(()),
         }
     }
 
-    fn ready(&self) -> std::sync::MutexGuard<'_, HashMap<String, Vec<Pooled>>> {
-        self.ready.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Makes the filler look at every pool now (a claim, a build or a delete changed one).
-    pub(super) fn wake(&self) {
-        self.wake.notify_one();
+    /// Makes every filler look at its pool now (a build or a delete changed a template).
+    pub(super) fn wake_all(&self) {
+        for pool in &self.pools {
+            pool.wake.notify_one();
+        }
     }
 }
 
@@ -100,14 +112,19 @@ fn is_current(pooled: &Pooled, current: Option<&TemplateInfo>) -> bool {
 }
 
 impl Controller {
-    /// The filler: keeps every configured pool at its size with sandboxes of the template's
-    /// current build, until shutdown.
-    pub(super) async fn run_warm_pools(self: Arc<Self>) {
-        if self.warm_pools.sizes.is_empty() {
-            return;
+    /// Starts the fillers: each keeps its pool at its size with sandboxes of the template's
+    /// current build, until shutdown. One task per pool, so that a template whose ready
+    /// command takes long does not hold up the others.
+    pub(super) fn run_warm_pools(self: &Arc<Self>) {
+        for index in 0..self.warm_pools.pools.len() {
+            tokio::spawn(self.clone().run_warm_pool(index));
         }
+    }
+
+    async fn run_warm_pool(self: Arc<Self>, index: usize) {
+        let pool = &self.warm_pools.pools[index];
         loop {
-            let failed = self.fill_warm_pools().await;
+            let failed = self.fill_warm_pool(pool).await;
             let pause = if failed {
                 RETRY_AFTER_FAILURE
             } else {
@@ -115,69 +132,59 @@ impl Controller {
             };
             tokio::select! {
                 _ = self.warm_pools.stop.cancelled() => return,
-                _ = self.warm_pools.wake.notified() => {}
+                _ = pool.wake.notified() => {}
                 _ = tokio::time::sleep(pause) => {}
             }
         }
     }
 
-    /// One round: stops pooled sandboxes of builds no longer current (rebuilt or deleted
+    /// One round: stops pooled sandboxes of a build no longer current (rebuilt or deleted
     /// template, or dead), then starts the missing ones. `true` if a start failed.
-    async fn fill_warm_pools(&self) -> bool {
-        let pools = &self.warm_pools;
-        let _filling = pools.filling.lock().await;
-        let mut failed = false;
-        for WarmPoolSize { template, size } in &pools.sizes {
-            let current = self.runtime.template(template);
-            let stale: Vec<Pooled> = {
-                let mut ready = pools.ready();
-                let pool = ready.entry(template.clone()).or_default();
-                let (keep, stale) = std::mem::take(pool)
-                    .into_iter()
-                    .partition(|p| is_current(p, current.as_ref()));
-                *pool = keep;
-                stale
-            };
-            for pooled in stale {
-                stop_pooled(pooled).await;
-            }
-            let Some(info) = current else { continue };
-            while pools.ready().get(template).map_or(0, Vec::len) < *size {
-                if pools.stop.is_cancelled() {
-                    return false;
-                }
-                let sandbox = match self.start_pooled(&info).await {
-                    Ok(sandbox) => sandbox,
-                    Err(e) => {
-                        eprintln!("sandboxd: warm pool of {template}: {e:#}");
-                        failed = true;
-                        break;
-                    }
-                };
-                let pooled = Pooled {
-                    template_id: info.template_id.clone(),
-                    build_id: info.build_id.clone(),
-                    sandbox,
-                };
-                // The template may have been rebuilt or deleted while this one started.
-                let now = self.runtime.template(template);
-                if !is_current(&pooled, now.as_ref()) {
-                    stop_pooled(pooled).await;
-                    break;
-                }
-                // Operators (and tests) see the pool fill; the ID is not a secret, only unrouted.
-                eprintln!(
-                    "sandboxd: warm pool of {template}: {} is ready",
-                    pooled.sandbox_id()
-                );
-                pools
-                    .ready()
-                    .entry(template.clone())
-                    .or_default()
-                    .push(pooled);
-            }
+    async fn fill_warm_pool(&self, pool: &Pool) -> bool {
+        let _filling = pool.filling.lock().await;
+        let WarmPoolSize { template, size } = &pool.size;
+        let current = self.runtime.template(template);
+        let stale: Vec<Pooled> = {
+            let mut ready = pool.ready();
+            let (keep, stale) = std::mem::take(&mut *ready)
+                .into_iter()
+                .partition(|p| is_current(p, current.as_ref()));
+            *ready = keep;
+            stale
+        };
+        for pooled in stale {
+            stop_pooled(pooled).await;
         }
-        failed
+        let Some(info) = current else { return false };
+        while pool.ready().len() < *size {
+            if self.warm_pools.stop.is_cancelled() {
+                return false;
+            }
+            let sandbox = match self.start_pooled(&info).await {
+                Ok(sandbox) => sandbox,
+                Err(e) => {
+                    eprintln!("sandboxd: warm pool of {template}: {e:#}");
+                    return true;
+                }
+            };
+            let pooled = Pooled {
+                template_id: info.template_id.clone(),
+                build_id: info.build_id.clone(),
+                sandbox,
+            };
+            // The template may have been rebuilt or deleted while this one started.
+            if !is_current(&pooled, self.runtime.template(template).as_ref()) {
+                stop_pooled(pooled).await;
+                return false;
+            }
+            // Operators (and tests) see the pool fill; the ID is not a secret, only unrouted.
+            eprintln!(
+                "sandboxd: warm pool of {template}: {} is ready",
+                pooled.sandbox_id()
+            );
+            pool.ready().push(pooled);
+        }
+        false
     }
 
     /// Starts a sandbox of `info` as a default create would (internet access, no egress
@@ -220,16 +227,18 @@ impl Controller {
             return None;
         }
         let current = self.runtime.template(&record.template_id)?;
-        let pooled = {
-            let mut ready = self.warm_pools.ready();
-            let (pool, at) = ready.values_mut().find_map(|pool| {
-                let at = pool.iter().position(|p| is_current(p, Some(&current)))?;
-                Some((pool, at))
-            })?;
-            pool.remove(at)
-        };
-        self.warm_pools.wake();
-        Some(pooled)
+        for pool in &self.warm_pools.pools {
+            let taken = {
+                let mut ready = pool.ready();
+                let at = ready.iter().position(|p| is_current(p, Some(&current)));
+                at.map(|at| ready.remove(at))
+            };
+            if let Some(pooled) = taken {
+                pool.wake.notify_one();
+                return Some(pooled);
+            }
+        }
+        None
     }
 
     /// `record` (a validated create) with the pooled sandbox's ID, and the tokens bound to it.
@@ -253,7 +262,11 @@ impl Controller {
     /// env vars, token, user, workdir). `None` (and the sandbox stopped) if envd refused it.
     pub(super) async fn hand_over(&self, pooled: Pooled, spec: &SandboxSpec) -> Option<Sandbox> {
         let pool_token = self.credentials.envd_access_token(pooled.sandbox_id());
-        match pooled.sandbox.reinit(&spec.envd, Some(&pool_token)).await {
+        match pooled
+            .sandbox
+            .init_envd(&spec.envd, Some(&pool_token))
+            .await
+        {
             Ok(()) => Some(pooled.sandbox),
             Err(e) => {
                 eprintln!(
@@ -266,23 +279,20 @@ impl Controller {
         }
     }
 
-    /// At shutdown: ends the filler (and a start in progress) and stops every pooled sandbox.
+    /// At shutdown: ends the fillers (and starts in progress) and stops every pooled sandbox.
     pub(super) async fn stop_warm_pools(&self) {
         self.warm_pools.stop.cancel();
-        let _filling = self.warm_pools.filling.lock().await;
-        let pooled: Vec<Pooled> = self
-            .warm_pools
-            .ready()
-            .drain()
-            .flat_map(|(_, p)| p)
-            .collect();
-        for pooled in pooled {
-            stop_pooled(pooled).await;
+        for pool in &self.warm_pools.pools {
+            let _filling = pool.filling.lock().await;
+            let pooled: Vec<Pooled> = pool.ready().drain(..).collect();
+            for pooled in pooled {
+                stop_pooled(pooled).await;
+            }
         }
     }
 
     pub(super) fn wake_warm_pools(&self) {
-        self.warm_pools.wake();
+        self.warm_pools.wake_all();
     }
 }
 
