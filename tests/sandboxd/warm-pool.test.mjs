@@ -162,7 +162,7 @@ describe('warm pool', () => {
 
   test('nothing of one create or of the pool reaches another create: envs, tokens', async () => {
     await waitForFullPool();
-    const a = await createTimed({ envs: { ONLY_A: `a-${tag}` }, secure: true });
+    const a = await createTimed({ envs: { ONLY_A: `a-${tag}` }, secure: true, network: { allowPublicTraffic: false } });
     const b = await createTimed();
     try {
       assert.ok(a.pooled && b.pooled);
@@ -184,6 +184,12 @@ describe('warm pool', () => {
       );
       assert.equal(reinit.stdout.trim(), '401');
       assert.equal(await ok(a.sandbox, 'echo "$ONLY_A"'), `a-${tag}`);
+      // A's ports (a proxy-side setting, so pooled too) answer only with A's own traffic token.
+      await a.sandbox.commands.run('python3 -m http.server 8000 --bind 127.0.0.1', { background: true, timeoutMs: 0 });
+      const withTraffic = (token) => viaHost(sd, a.sandbox.getHost(8000), '/', { headers: { 'e2b-traffic-access-token': token } });
+      await waitUntil(async () => (await withTraffic(a.sandbox.trafficAccessToken)).status === 200, 30_000, 'A\'s server not up');
+      assert.equal((await viaHost(sd, a.sandbox.getHost(8000))).status, 403);
+      assert.equal((await withTraffic(b.sandbox.envdAccessToken)).status, 403);
     } finally {
       await Promise.all([a.sandbox.kill(), b.sandbox.kill()]);
     }
