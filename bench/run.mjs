@@ -40,7 +40,9 @@ if (sandboxd) {
   rows.push(row('sandboxd: exec round trip p50', 'ms', 'lower', { ours: sandboxd.execRoundTripMs.p50 }));
   rows.push(row('sandboxd: small template build, first', 'ms', 'lower', { ours: sandboxd.templates.smallBuildMs.first }));
   rows.push(row('sandboxd: small template build, cached', 'ms', 'lower', { ours: sandboxd.templates.smallBuildMs.cached }));
-  rows.push(row('sandboxd: create p50, template with a 1 s start command', 'ms', 'lower', { ours: sandboxd.templates.createWith1sStartCmdMs.p50 }));
+  rows.push(row('sandboxd: create p50, template with a 1 s start command, warm pool off', 'ms', 'lower', { ours: sandboxd.templates.createWith1sStartCmdMs.p50 }));
+  rows.push(row('sandboxd: create p50, template with a 1 s start command, warm pool on', 'ms', 'lower', { ours: sandboxd.templates.createWith1sStartCmdWarmPoolMs?.p50 }));
+  rows.push(row('sandboxd: base build time (machine-wide, recorded)', 's', 'lower', { ours: sandboxd.templates.baseBuildSecs }));
   rows.push(row('sandboxd: concurrent sandboxes answering', 'count', 'higher', { ours: sandboxd.concurrentSandboxes.running }));
 }
 const codec = sdk?.codec ?? {};

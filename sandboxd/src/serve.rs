@@ -32,6 +32,16 @@ pub struct ServeArgs {
     /// fail with ENOSPC inside, uploads with 507.
     #[arg(long, default_value_t = api::DEFAULT_SANDBOX_DISK_MB, value_parser = clap::value_parser!(u64).range(64..))]
     pub sandbox_disk_mb: u64,
+    /// Keep <n> sandboxes of <template> (ID or name) started and ready, so that a create of it
+    /// skips the start and the template's start/ready command; repeatable. Also from
+    /// SANDBOXD_WARM_POOL, comma-separated.
+    #[arg(
+        long = "warm-pool",
+        value_name = "TEMPLATE=N",
+        env = "SANDBOXD_WARM_POOL",
+        value_delimiter = ','
+    )]
+    pub warm_pools: Vec<api::WarmPoolSize>,
 }
 
 pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
@@ -52,6 +62,7 @@ async fn serve_async(args: ServeArgs) -> anyhow::Result<()> {
     let limits = api::StartLimits {
         max_processes: args.max_processes,
         sandbox_disk_mb: args.sandbox_disk_mb,
+        warm_pools: args.warm_pools,
     };
     let (controller, key_source) = api::start(&args.data_dir, args.api_key, domain, limits).await?;
 

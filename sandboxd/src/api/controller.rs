@@ -18,6 +18,7 @@ use super::model::{MetricView, NewSandbox, SandboxRecord, SandboxView};
 use super::network::NetworkConfig;
 use super::store::Store;
 use super::template_store::TemplateStore;
+use super::warm_pool::{WarmPoolSize, WarmPools};
 use crate::runtime::{
     BASE_USER, BASE_WORKDIR, EgressRules, EnvdInit, Layer, Limits, Runtime, Sandbox, SandboxSpec,
 };
@@ -165,6 +166,7 @@ pub struct Controller {
     templates: Mutex<TemplateStore>,
     /// Uploaded files of `copy` steps: `<template id>/<files hash>`.
     pub(super) template_files_dir: std::path::PathBuf,
+    pub(super) warm_pools: WarmPools,
 }
 
 impl Controller {
@@ -224,6 +226,7 @@ impl Controller {
             sandbox_disk_mb: DEFAULT_LIMITS.disk_mb,
             templates: Mutex::new(templates),
             template_files_dir,
+            warm_pools: WarmPools::new(Vec::new()),
         };
         controller.persist(&controller.lock());
         Ok(controller)
@@ -232,6 +235,12 @@ impl Controller {
     /// Gives new sandboxes a disk of `mb` MiB instead of the default.
     pub fn with_sandbox_disk_mb(mut self, mb: u64) -> Controller {
         self.sandbox_disk_mb = mb;
+        self
+    }
+
+    /// Keeps ready sandboxes of these templates (see [`Controller::run_warm_pools`]).
+    pub fn with_warm_pools(mut self, sizes: Vec<WarmPoolSize>) -> Controller {
+        self.warm_pools = WarmPools::new(sizes);
         self
     }
 
@@ -305,31 +314,53 @@ impl Controller {
     }
 
     /// `POST /sandboxes`: checks the request, reserves its record as `Starting` (so that
-    /// lists and shutdown see it), starts the sandbox and publishes it as `Running`.
+    /// lists and shutdown see it), takes a sandbox from the template's warm pool or starts one,
+    /// and publishes it as `Running`.
     pub async fn create(&self, req: NewSandbox, api: ApiVersion) -> Result<SandboxView, ApiError> {
-        let record = self.validate_create(req, api)?;
+        let mut record = self.validate_create(req, api)?;
+        let pooled = self.take_pooled(&record);
+        if let Some(pooled) = &pooled {
+            record = self.record_for_pooled(record, pooled);
+        }
         let sandbox_id = record.sandbox_id.clone();
         let timeout_secs = record.timeout_secs as i64;
         let spec = self.reserve(record)?;
-        let sandbox = match self.runtime.start(&spec, Layer::Fresh).await {
-            Ok(sandbox) => sandbox,
-            Err(e) => {
-                self.lock().remove(&sandbox_id);
-                return Err(ApiError::internal("starting the sandbox", e));
-            }
+        let warm = match pooled {
+            Some(pooled) => self.hand_over(pooled, &spec).await,
+            None => None,
         };
-        if let Err(e) = self.run_start_cmd(&sandbox, &spec).await {
-            let _ = sandbox.stop(false).await;
-            self.lock().remove(&sandbox_id);
-            return Err(e);
-        }
+        let sandbox = match warm {
+            Some(sandbox) => sandbox,
+            None => match self.start_cold(&spec).await {
+                Ok(sandbox) => sandbox,
+                Err(e) => {
+                    self.lock().remove(&sandbox_id);
+                    return Err(e);
+                }
+            },
+        };
         self.publish(&sandbox_id, Live::new(sandbox), timeout_secs)
             .await
     }
 
+    /// Starts the sandbox of `spec` and its template's start command.
+    async fn start_cold(&self, spec: &SandboxSpec) -> Result<Sandbox, ApiError> {
+        let sandbox = (self.runtime.start(spec, Layer::Fresh).await)
+            .map_err(|e| ApiError::internal("starting the sandbox", e))?;
+        if let Err(e) = self.run_start_cmd(&sandbox, spec).await {
+            let _ = sandbox.stop(false).await;
+            return Err(e);
+        }
+        Ok(sandbox)
+    }
+
     /// Starts the template's start command, as its user, and waits for its ready command to
     /// pass (each try is one process through envd, every [`READY_CMD_INTERVAL`]).
-    async fn run_start_cmd(&self, sandbox: &Sandbox, spec: &SandboxSpec) -> Result<(), ApiError> {
+    pub(super) async fn run_start_cmd(
+        &self,
+        sandbox: &Sandbox,
+        spec: &SandboxSpec,
+    ) -> Result<(), ApiError> {
         let Some(template) = self.runtime.template(&spec.template_id) else {
             return Ok(());
         };

@@ -376,6 +376,7 @@ impl Controller {
     /// lose their processes and become filesystem-paused), so the data dir stays consistent.
     pub async fn shutdown(&self) {
         self.shutting_down.store(true, Ordering::SeqCst);
+        self.stop_warm_pools().await;
         loop {
             let mut kills = Vec::new();
             let mut stops = Vec::new();

@@ -15,6 +15,7 @@ mod store;
 mod template_builds;
 mod template_store;
 mod templates;
+mod warm_pool;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -25,18 +26,21 @@ pub use controller::{Controller, RouteError, RouteTarget};
 pub use credentials::KeySource;
 pub use ids::is_valid_sandbox_id;
 pub use routes::router;
+pub use warm_pool::WarmPoolSize;
 
 use credentials::Credentials;
 
 use crate::host_files;
 use crate::runtime::{Runtime, RuntimeConfig};
 
-/// Host-wide limits the server is started with (see `serve::ServeArgs`).
+/// Host-wide limits and pools the server is started with (see `serve::ServeArgs`).
 pub struct StartLimits {
     /// Most processes and threads all sandboxes together may have (`None`: the runtime's default).
     pub max_processes: Option<u64>,
     /// Size in MiB of each new sandbox's own filesystem.
     pub sandbox_disk_mb: u64,
+    /// Ready sandboxes to keep per template (none by default).
+    pub warm_pools: Vec<WarmPoolSize>,
 }
 
 /// Default size in MiB of a sandbox's own filesystem.
@@ -74,10 +78,12 @@ pub async fn start(
             control_dir.join("template-files"),
         )
         .await?
-        .with_sandbox_disk_mb(limits.sandbox_disk_mb),
+        .with_sandbox_disk_mb(limits.sandbox_disk_mb)
+        .with_warm_pools(limits.warm_pools),
     );
     tokio::spawn(controller.clone().run_evictor());
     tokio::spawn(controller.clone().run_metrics_sampler());
+    controller.run_warm_pools();
     Ok((controller, key_source))
 }
 

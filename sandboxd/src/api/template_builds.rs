@@ -378,6 +378,7 @@ impl Controller {
             .map_err(|e| ApiError::internal("deleting the template", e))?;
         drop(store);
         self.runtime.unregister_template(&template_id);
+        self.wake_warm_pools();
         let _ = std::fs::remove_dir_all(self.template_files_dir.join(&template_id));
         Ok(())
     }
@@ -448,6 +449,7 @@ impl Controller {
         self.runtime
             .register_template(info, layers)
             .map_err(|e| finalize(format!("{e:#}")))?;
+        self.wake_warm_pools();
         Ok(ready)
     }
 

@@ -35,7 +35,11 @@ pub(crate) async fn healthy(stream: TcpStream) -> io::Result<bool> {
 }
 
 /// Sends `/init` and fails unless envd accepts it.
-pub(crate) async fn init(stream: TcpStream, init: &EnvdInit) -> io::Result<()> {
+pub(crate) async fn init(
+    stream: TcpStream,
+    init: &EnvdInit,
+    current_token: Option<&str>,
+) -> io::Result<()> {
     let mut body = json!({ "envVars": init.env_vars });
     if let Some(token) = &init.access_token {
         body["accessToken"] = json!(token);
@@ -47,7 +51,11 @@ pub(crate) async fn init(stream: TcpStream, init: &EnvdInit) -> io::Result<()> {
         body["defaultWorkdir"] = json!(workdir);
     }
     let body = body.to_string();
-    let headers = [(envd_protocol::HEADER_CONTENT_TYPE, "application/json")];
+    let mut headers = vec![(envd_protocol::HEADER_CONTENT_TYPE, "application/json")];
+    // A configured envd takes a new configuration only from who knows its current token.
+    if let Some(token) = current_token {
+        headers.push((envd_protocol::HEADER_ACCESS_TOKEN, token));
+    }
     let (status, reply) = request(stream, "POST", "/init", &headers, body.as_bytes()).await?;
     if !(200..300).contains(&status) {
         return Err(io::Error::other(format!(

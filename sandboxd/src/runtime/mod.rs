@@ -606,6 +606,23 @@ impl Sandbox {
         envd_client::run(self.connect(ENVD_PORT).await?, command, |_| {}).await
     }
 
+    /// Sends envd `/init`: at start, and again with a new configuration when a warm-pool
+    /// sandbox is handed to a create; `current_token` is envd's token now, if it has one,
+    /// which it requires for the change.
+    pub async fn init_envd(
+        &self,
+        init: &EnvdInit,
+        current_token: Option<&str>,
+    ) -> anyhow::Result<()> {
+        let stream = self
+            .connect(ENVD_PORT)
+            .await
+            .context("connecting to envd")?;
+        envd_client::init(stream, init, current_token)
+            .await
+            .context("initialising envd")
+    }
+
     /// How often the OOM killer ended a process inside this sandbox.
     pub fn oom_kills(&self) -> anyhow::Result<u64> {
         self.cgroup.oom_kills()
@@ -635,13 +652,7 @@ impl Sandbox {
                 }
                 tokio::time::sleep(Duration::from_millis(5)).await;
             }
-            let stream = self
-                .connect(ENVD_PORT)
-                .await
-                .context("connecting to envd")?;
-            envd_client::init(stream, init)
-                .await
-                .context("initialising envd")
+            self.init_envd(init, None).await
         };
         tokio::time::timeout(READY_TIMEOUT, ready)
             .await
