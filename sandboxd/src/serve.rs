@@ -32,6 +32,11 @@ pub struct ServeArgs {
     /// fail with ENOSPC inside, uploads with 507.
     #[arg(long, default_value_t = api::DEFAULT_SANDBOX_DISK_MB, value_parser = clap::value_parser!(u64).range(64..))]
     pub sandbox_disk_mb: u64,
+    /// Hours a template layer no template (or tag) needs any more is kept as build cache
+    /// after a build last made or reused it; unused layers are removed at start and when a
+    /// template or tag is deleted.
+    #[arg(long, default_value_t = 24)]
+    pub build_cache_hours: u64,
 }
 
 pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
@@ -52,6 +57,7 @@ async fn serve_async(args: ServeArgs) -> anyhow::Result<()> {
     let limits = api::StartLimits {
         max_processes: args.max_processes,
         sandbox_disk_mb: args.sandbox_disk_mb,
+        build_cache_max_age: std::time::Duration::from_secs(args.build_cache_hours * 3600),
     };
     let (controller, key_source) = api::start(&args.data_dir, args.api_key, domain, limits).await?;
 

@@ -5,6 +5,7 @@ mod controller;
 mod credentials;
 mod error;
 mod ids;
+mod layer_gc;
 mod lifecycle;
 mod list;
 mod logs;
@@ -14,6 +15,7 @@ mod routes;
 mod store;
 mod template_builds;
 mod template_store;
+mod template_tags;
 mod templates;
 
 use std::path::Path;
@@ -37,6 +39,8 @@ pub struct StartLimits {
     pub max_processes: Option<u64>,
     /// Size in MiB of each new sandbox's own filesystem.
     pub sandbox_disk_mb: u64,
+    /// How long template layers no template needs are kept as build cache.
+    pub build_cache_max_age: std::time::Duration,
 }
 
 /// Default size in MiB of a sandbox's own filesystem.
@@ -74,8 +78,10 @@ pub async fn start(
             control_dir.join("template-files"),
         )
         .await?
-        .with_sandbox_disk_mb(limits.sandbox_disk_mb),
+        .with_sandbox_disk_mb(limits.sandbox_disk_mb)
+        .with_build_cache_max_age(limits.build_cache_max_age),
     );
+    controller.collect_layers();
     tokio::spawn(controller.clone().run_evictor());
     tokio::spawn(controller.clone().run_metrics_sampler());
     Ok((controller, key_source))
