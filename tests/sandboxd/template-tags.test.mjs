@@ -8,7 +8,7 @@ import { join } from 'node:path';
 
 import { Sandbox, Template } from 'e2b';
 import { startSandboxd } from '../helpers/sandboxd.mjs';
-import { uniqueTag } from './util.mjs';
+import { sandboxdApi, uniqueTag } from './util.mjs';
 
 const NAME = `tags-${uniqueTag()}`;
 
@@ -36,10 +36,7 @@ function record(name) {
 const layerExists = (key) => existsSync(join(sd.dataDir, 'runtime/template-layers', key, 'root'));
 
 const cat = async (sbx) => (await sbx.commands.run('cat /home/user/v')).stdout.trim();
-
-function api(path, init = {}) {
-  return fetch(new URL(path, sd.apiUrl), { ...init, headers: { 'X-API-KEY': sd.apiKey, ...init.headers } });
-}
+const api = (path, init) => sandboxdApi(sd, path, init);
 
 describe('tags', () => {
   let v1;
