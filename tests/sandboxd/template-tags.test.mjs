@@ -3,7 +3,7 @@
 // layer goes once no template, tag or running sandbox needs it, and not before.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { Sandbox, Template } from 'e2b';
@@ -117,5 +117,26 @@ describe('tags', () => {
     const current = await Sandbox.create(NAME);
     assert.equal(await cat(current), 'two');
     await current.kill();
+  });
+
+  test('after a restart tags still start their builds, and the start-up collection runs', async () => {
+    await Template.assignTags(NAME, 'kept');
+    const [v2Layer] = record(NAME).ready.layers;
+    // A layer no template needs, last used two days ago, as a crash or an older sandboxd leaves.
+    const stray = '0'.repeat(64);
+    mkdirSync(join(sd.dataDir, 'runtime/template-layers', stray, 'root'), { recursive: true });
+    writeFileSync(join(sd.dataDir, 'runtime/template-layers', stray, 'root/file'), 'stray');
+    const twoDaysAgo = new Date(Date.now() - 48 * 3600 * 1000);
+    utimesSync(join(sd.dataDir, 'runtime/template-layers', stray), twoDaysAgo, twoDaysAgo);
+    await sd.stop({ keepDataDir: true });
+    // The default cache age this time: 24 h.
+    sd = await startSandboxd({ dataDir: sd.dataDir });
+    Object.assign(process.env, sd.env);
+    assert.ok(!layerExists(stray), 'the start-up collection kept an unneeded layer');
+    assert.ok(layerExists(v2Layer));
+    assert.deepEqual((await Template.getTags(NAME)).map((t) => t.tag), ['default', 'kept']);
+    const kept = await Sandbox.create(`${NAME}:kept`);
+    assert.equal(await cat(kept), 'two');
+    await kept.kill();
   });
 });

@@ -28,6 +28,7 @@ use super::error::ApiError;
 use super::model::rfc3339;
 use super::template_store::{
     BuildRecord, BuildStatus, FailReason, LogEntry, MAX_LOG_ENTRIES, ReadyBuild, TemplateRecord,
+    tag_runtime_id,
 };
 use crate::runtime::{BASE_USER, BASE_WORKDIR, Limits, StepOutcome, StepRun, Upload};
 
@@ -395,6 +396,10 @@ impl Controller {
             ctl: self.clone(),
             build_id: build_id.clone(),
         };
+        let tags: Vec<String> = (self.template_store().records.get(&template_id))
+            .and_then(|r| r.builds.iter().find(|b| b.build_id == build_id))
+            .map(|b| b.tags.clone())
+            .unwrap_or_default();
         let finished = match self.build_steps(&template_id, &req, &steps, &log).await {
             Ok(ready) => self.register_build(&template_id, ready),
             Err(e) => Err(e),
@@ -402,7 +407,11 @@ impl Controller {
         {
             let mut store = self.template_store();
             let Some(record) = store.records.get_mut(&template_id) else {
-                // Deleted during the build.
+                // Deleted during the build: what `register_build` registered goes too.
+                for tag in &tags {
+                    self.runtime
+                        .unregister_template(&tag_runtime_id(&template_id, tag));
+                }
                 self.runtime.unregister_template(&template_id);
                 return;
             };
