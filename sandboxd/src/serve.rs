@@ -33,8 +33,8 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = api::DEFAULT_SANDBOX_DISK_MB, value_parser = clap::value_parser!(u64).range(64..))]
     pub sandbox_disk_mb: u64,
     /// Hours a template layer no template (or tag) needs any more is kept as build cache
-    /// after a build last made or reused it; unused layers are removed at start and when a
-    /// template or tag is deleted.
+    /// after a build last made or reused it; unused layers are removed at start, when a
+    /// template or tag is deleted and when a sandbox of a deleted one ends.
     #[arg(long, default_value_t = 24)]
     pub build_cache_hours: u64,
 }

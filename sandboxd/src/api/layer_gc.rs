@@ -9,7 +9,8 @@
 //! - no sandbox mounts it: a running sandbox of a deleted template keeps its layers until it
 //!   stops, and a later collection removes them.
 //!
-//! It runs at start-up and after a template or tags are deleted.
+//! It runs at start-up, after a template or tags are deleted, and when a sandbox of a deleted
+//! template or tag ends.
 
 use std::collections::HashSet;
 use std::time::{Duration, SystemTime};
