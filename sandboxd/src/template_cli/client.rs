@@ -31,7 +31,14 @@ impl Api {
     ) -> anyhow::Result<Value> {
         let body = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
         let reply = self
-            .send(method, &self.authority, path, body, "application/json")
+            .send(
+                method,
+                &self.authority,
+                path,
+                body,
+                "application/json",
+                true,
+            )
             .await?;
         if reply.is_empty() {
             return Ok(Value::Null);
@@ -53,11 +60,12 @@ impl Api {
         }
     }
 
-    /// `PUT`s an archive to an upload link the server gave.
+    /// `PUT`s an archive to an upload link the server gave; the link authorises the upload
+    /// itself, so the API key is not sent (as the SDK does).
     pub async fn upload(&self, url: &str, archive: Vec<u8>) -> anyhow::Result<()> {
         let authority = authority_of(url)?;
         let path = &url[url.find(authority).unwrap_or(0) + authority.len()..];
-        self.send("PUT", authority, path, archive, "application/x-tar")
+        self.send("PUT", authority, path, archive, "application/x-tar", false)
             .await
             .map(drop)
     }
@@ -69,6 +77,7 @@ impl Api {
         path: &str,
         body: Vec<u8>,
         content_type: &str,
+        with_key: bool,
     ) -> anyhow::Result<Bytes> {
         let stream = tokio::net::TcpStream::connect(authority)
             .await
@@ -76,13 +85,15 @@ impl Api {
         let (mut sender, connection) =
             hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
         tokio::spawn(connection);
-        let request = hyper::Request::builder()
+        let mut request = hyper::Request::builder()
             .method(method)
             .uri(path)
             .header(hyper::header::HOST, authority)
-            .header(envd_protocol::HEADER_API_KEY, &self.key)
-            .header(hyper::header::CONTENT_TYPE, content_type)
-            .body(Full::new(Bytes::from(body)))?;
+            .header(hyper::header::CONTENT_TYPE, content_type);
+        if with_key {
+            request = request.header(envd_protocol::HEADER_API_KEY, &self.key);
+        }
+        let request = request.body(Full::new(Bytes::from(body)))?;
         let response = sender.send_request(request).await?;
         let status = response.status();
         let reply = response.into_body().collect().await?.to_bytes();
