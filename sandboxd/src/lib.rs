@@ -3,6 +3,7 @@
 //!
 //! Modules, each importing only those below it (docs/architecture.md draws the graph):
 //! - `serve`: the `serve` command; starts `api` and puts it behind `proxy` on one address.
+//! - `template_cli`: the `template build` command, a client of a running server's REST API.
 //! - `proxy`: sandbox traffic to a sandbox's envd or port; asks `api` which sandbox is where.
 //! - `api`: the control plane's REST API, sandbox records and lifecycle; drives `runtime`.
 //! - `runtime`: namespaces, overlay layers, cgroups and network; starts `envd` in each sandbox
@@ -23,4 +24,5 @@ pub mod proxy;
 pub mod random;
 pub mod runtime;
 pub mod serve;
+pub mod template_cli;
 pub mod url_query;

@@ -1,7 +1,7 @@
 //! The `sandboxd` command line; the modules live in the library (`lib.rs`).
 
 use clap::{Parser, Subcommand};
-use sandboxd::{envd, runtime, serve};
+use sandboxd::{envd, runtime, serve, template_cli};
 
 #[derive(Parser)]
 #[command(name = "sandboxd", version, about)]
@@ -20,6 +20,9 @@ enum Command {
     /// Pull container images into a layer store (what templates' `fromImage` uses).
     #[command(subcommand)]
     Image(ImageCommand),
+    /// Build templates on a running sandboxd.
+    #[command(subcommand)]
+    Template(TemplateCommand),
     /// Run the sandbox daemon; on its own it acts on the host it runs on (the SDKs' debug mode).
     Envd(envd::Args),
     /// Internal: started by the runtime as a sandbox's first process; builds its root and
@@ -44,6 +47,12 @@ enum BaseCommand {
         #[arg(long)]
         rebuild: bool,
     },
+}
+
+#[derive(Subcommand)]
+enum TemplateCommand {
+    /// Build `<dir>/e2b.Dockerfile` into a template, printing the build's log.
+    Build(template_cli::BuildArgs),
 }
 
 #[derive(Subcommand)]
@@ -73,6 +82,7 @@ fn main() -> anyhow::Result<()> {
             username,
             password,
         }) => runtime::image::pull_command(&reference, &store, username, password),
+        Command::Template(TemplateCommand::Build(args)) => template_cli::build_command(args),
         Command::Envd(args) => envd::run(args),
         Command::SandboxInit => runtime::sandbox_init(),
         Command::RuntimeWatchdog { instance, layers } => runtime::run_watchdog(&instance, &layers),

@@ -42,6 +42,11 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     pub warm_pools: Vec<api::WarmPoolSize>,
+    /// Hours a template layer no template (or tag) needs any more is kept as build cache
+    /// after a build last made or reused it; unused layers are removed at start, when a
+    /// template or tag is deleted and when a sandbox of a deleted one ends.
+    #[arg(long, default_value_t = 24)]
+    pub build_cache_hours: u64,
 }
 
 pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
@@ -63,6 +68,7 @@ async fn serve_async(args: ServeArgs) -> anyhow::Result<()> {
         max_processes: args.max_processes,
         sandbox_disk_mb: args.sandbox_disk_mb,
         warm_pools: args.warm_pools,
+        build_cache_max_age: std::time::Duration::from_secs(args.build_cache_hours * 3600),
     };
     let (controller, key_source) = api::start(&args.data_dir, args.api_key, domain, limits).await?;
 

@@ -139,10 +139,16 @@ describe('unsupported features', () => {
     await assert.rejects(Volume.create('data'), says(VolumeError));
     assert.equal(await sbx.isRunning(), true);
 
-    for (const [method, path] of [['POST', `/sandboxes/${sbx.sandboxId}/fork`], ['POST', '/templates/tags'], ['DELETE', '/templates/tags'], ['GET', '/secrets']]) {
+    for (const [method, path] of [['POST', `/sandboxes/${sbx.sandboxId}/fork`], ['PUT', '/templates/tags'], ['GET', '/secrets']]) {
       const res = await api(path, { method, body: method === 'GET' ? undefined : '{}', headers: { 'Content-Type': 'application/json' } });
       assert.equal(res.status, 501, path);
       assert.deepEqual(await res.json(), { code: 501, message: `${method} ${path} is not available on sandboxd, the local E2B-compatible server (not implemented)` });
+    }
+    // The tag calls are served (template-tags.test.mjs): a bad body is a 400, not a 501.
+    for (const method of ['POST', 'DELETE']) {
+      const res = await api('/templates/tags', { method, body: '{}', headers: { 'Content-Type': 'application/json' } });
+      assert.equal(res.status, 400, method);
+      assert.match((await res.json()).message, /^invalid request body: missing field/);
     }
   });
 });

@@ -57,7 +57,22 @@ export function viaHost(sd, host, path = '/', init = {}) {
  */
 export function runOfficialCli(sd, args) {
   const cli = join(dirname(createRequire(import.meta.url).resolve('@e2b/cli/package.json')), 'dist/index.js');
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('E2B_')));
   // NO_UPDATE_NOTIFIER: otherwise the CLI asks the npm registry for its latest version.
-  return spawnSync(process.execPath, [cli, ...args], { env: { ...env, ...sd.env, NO_UPDATE_NOTIFIER: '1' }, encoding: 'utf8', input: '', timeout: 60_000 });
+  return spawnSync(process.execPath, [cli, ...args], { env: { ...envWithout(sd), NO_UPDATE_NOTIFIER: '1' }, encoding: 'utf8', input: '', timeout: 60_000 });
+}
+
+/** This process's environment with sandboxd `sd`'s E2B_* variables instead of its own. */
+export function envWithout(sd) {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('E2B_')));
+  return { ...env, ...sd?.env };
+}
+
+/** A REST call to sandboxd `sd` with its API key. */
+export function sandboxdApi(sd, path, init = {}) {
+  return fetch(new URL(path, sd.apiUrl), { ...init, headers: { 'X-API-KEY': sd.apiKey, ...init.headers } });
+}
+
+/** The trimmed stdout of `cmd` in `sandbox` (which must exit 0). */
+export async function stdoutOf(sandbox, cmd, opts = {}) {
+  return (await sandbox.commands.run(cmd, { timeoutMs: 60_000, ...opts })).stdout.trim();
 }

@@ -17,7 +17,7 @@ use super::list::{ListQuery, Page};
 use super::model::{MetricView, NewSandbox, SandboxRecord, SandboxView};
 use super::network::NetworkConfig;
 use super::store::Store;
-use super::template_store::TemplateStore;
+use super::template_store::{DEFAULT_TAG, TemplateStore, tag_runtime_id};
 use super::warm_pool::{WarmPoolSize, WarmPools};
 use crate::runtime::{
     BASE_USER, BASE_WORKDIR, EgressRules, EnvdInit, Layer, Limits, Runtime, Sandbox, SandboxSpec,
@@ -167,6 +167,8 @@ pub struct Controller {
     /// Uploaded files of `copy` steps: `<template id>/<files hash>`.
     pub(super) template_files_dir: std::path::PathBuf,
     pub(super) warm_pools: WarmPools,
+    /// How long a layer no template needs is kept as build cache (see `layer_gc`).
+    pub(super) build_cache_max_age: std::time::Duration,
 }
 
 impl Controller {
@@ -181,14 +183,12 @@ impl Controller {
         domain: Option<String>,
         template_files_dir: std::path::PathBuf,
     ) -> anyhow::Result<Controller> {
-        for record in templates.records.values() {
-            if let Some((info, layers)) = record.runtime_info() {
-                if let Err(e) = runtime.register_template(info, layers) {
-                    eprintln!(
-                        "sandboxd: template {} cannot start: {e:#}",
-                        record.template_id
-                    );
-                }
+        for (info, layers) in templates.records.values().flat_map(|r| r.runtime_infos()) {
+            if let Err(e) = runtime.register_template(info.clone(), layers) {
+                eprintln!(
+                    "sandboxd: template {} cannot start: {e:#}",
+                    info.template_id
+                );
             }
         }
         let layers: HashSet<String> = layers.into_iter().collect();
@@ -227,6 +227,7 @@ impl Controller {
             templates: Mutex::new(templates),
             template_files_dir,
             warm_pools: WarmPools::new(Vec::new()),
+            build_cache_max_age: super::layer_gc::DEFAULT_BUILD_CACHE_MAX_AGE,
         };
         controller.persist(&controller.lock());
         Ok(controller)
@@ -241,6 +242,12 @@ impl Controller {
     /// Keeps ready sandboxes of these templates (see [`Controller::run_warm_pools`]).
     pub fn with_warm_pools(mut self, sizes: Vec<WarmPoolSize>) -> Controller {
         self.warm_pools = WarmPools::new(sizes);
+        self
+    }
+
+    /// Keeps layers no template needs as build cache for `max_age` after their last use.
+    pub fn with_build_cache_max_age(mut self, max_age: std::time::Duration) -> Controller {
+        self.build_cache_max_age = max_age;
         self
     }
 
@@ -521,7 +528,8 @@ impl Controller {
         }
     }
 
-    /// Resolves `[namespace/]name[:tag]`. Local templates have one tag, `default`.
+    /// Resolves `[namespace/]name[:tag]`: `default` (or `latest`, or no tag) is the current
+    /// build, any other tag the build it was given to.
     fn resolve_template(&self, requested: &str) -> Result<crate::runtime::TemplateInfo, ApiError> {
         let without_namespace = requested.rsplit('/').next().unwrap_or(requested);
         let (name, tag) = match without_namespace.split_once(':') {
@@ -535,18 +543,17 @@ impl Controller {
             )
         };
         let template = self.runtime.template(name).ok_or_else(not_found)?;
-        let built_tags = self
-            .template_store()
-            .find(&template.template_id)
-            .map(|r| r.tags.clone())
-            .unwrap_or_default();
         match tag {
-            None | Some("default") | Some("latest") => Ok(template),
-            Some(tag) if built_tags.iter().any(|t| t == tag) => Ok(template),
-            Some(tag) => Err(ApiError::new(
-                StatusCode::NOT_FOUND,
-                format!("tag '{tag}' of template '{name}' not found"),
-            )),
+            None | Some(DEFAULT_TAG) | Some("latest") => Ok(template),
+            Some(tag) => self
+                .runtime
+                .template(&tag_runtime_id(&template.template_id, tag))
+                .ok_or_else(|| {
+                    ApiError::new(
+                        StatusCode::NOT_FOUND,
+                        format!("tag '{tag}' of template '{name}' not found"),
+                    )
+                }),
         }
     }
 

@@ -56,10 +56,15 @@ impl Controller {
             // Filesystem-paused: only the layer is left.
             None => self.runtime.remove_layer(sandbox_id).await,
         };
-        {
+        let template_id = {
             let mut sandboxes = self.lock();
-            sandboxes.remove(sandbox_id);
+            let removed = sandboxes.remove(sandbox_id);
             self.persist(&sandboxes);
+            removed.map(|e| e.record.template_id)
+        };
+        // The last sandbox of a deleted template (or tag) held its layers: collect them now.
+        if template_id.is_some_and(|t| self.runtime.template(&t).is_none()) {
+            self.collect_layers();
         }
         outcome.map_err(|e| ApiError::internal(&format!("killing {sandbox_id}"), e))
     }

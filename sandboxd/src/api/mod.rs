@@ -5,6 +5,7 @@ mod controller;
 mod credentials;
 mod error;
 mod ids;
+mod layer_gc;
 mod lifecycle;
 mod list;
 mod logs;
@@ -14,6 +15,7 @@ mod routes;
 mod store;
 mod template_builds;
 mod template_store;
+mod template_tags;
 mod templates;
 mod warm_pool;
 
@@ -41,6 +43,8 @@ pub struct StartLimits {
     pub sandbox_disk_mb: u64,
     /// Ready sandboxes to keep per template (none by default).
     pub warm_pools: Vec<WarmPoolSize>,
+    /// How long template layers no template needs are kept as build cache.
+    pub build_cache_max_age: std::time::Duration,
 }
 
 /// Default size in MiB of a sandbox's own filesystem.
@@ -79,8 +83,10 @@ pub async fn start(
         )
         .await?
         .with_sandbox_disk_mb(limits.sandbox_disk_mb)
-        .with_warm_pools(limits.warm_pools),
+        .with_warm_pools(limits.warm_pools)
+        .with_build_cache_max_age(limits.build_cache_max_age),
     );
+    controller.collect_layers();
     tokio::spawn(controller.clone().run_evictor());
     tokio::spawn(controller.clone().run_metrics_sampler());
     controller.run_warm_pools();

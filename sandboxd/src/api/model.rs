@@ -65,9 +65,16 @@ impl SandboxRecord {
         self.paused.as_ref().map_or(self.end_at, |p| p.at)
     }
 
+    /// The template's ID as E2B reports it: a sandbox of a tagged build (`<id>:<tag>` in the
+    /// runtime) reports the template, not the tag.
+    fn reported_template_id(&self) -> String {
+        let id = self.template_id.as_str();
+        id.split_once(':').map_or(id, |(id, _tag)| id).to_string()
+    }
+
     pub fn to_sandbox(&self, domain: Option<&str>) -> SandboxView {
         SandboxView {
-            template_id: self.template_id.clone(),
+            template_id: self.reported_template_id(),
             sandbox_id: self.sandbox_id.clone(),
             alias: self.alias.clone(),
             client_id: CLIENT_ID,
@@ -94,7 +101,7 @@ impl SandboxRecord {
 
     pub fn to_listed(&self) -> ListedSandboxView {
         ListedSandboxView {
-            template_id: self.template_id.clone(),
+            template_id: self.reported_template_id(),
             alias: self.alias.clone(),
             sandbox_id: self.sandbox_id.clone(),
             client_id: CLIENT_ID,

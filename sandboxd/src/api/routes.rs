@@ -10,7 +10,7 @@ use axum::http::HeaderMap;
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get, post, put};
+use axum::routing::{get, post, put};
 use serde::de::DeserializeOwned;
 
 use super::controller::{ApiVersion, Controller};
@@ -20,6 +20,7 @@ use super::list::ListQuery;
 use super::model::{NewSandbox, PauseBody, TimeoutBody};
 use super::network::NetworkUpdate;
 use super::template_builds::{BuildStart, NewTemplate};
+use super::template_tags::{AssignTags, RemoveTags};
 
 type Ctl = State<Arc<Controller>>;
 type ApiResult = Result<Response, ApiError>;
@@ -45,9 +46,14 @@ pub fn router(controller: Arc<Controller>) -> Router {
         .route("/templates", get(list_templates))
         .route("/templates/aliases/{alias}", get(template_alias))
         .route("/v3/templates", post(request_template_build))
-        // The SDK's tag calls (assign, remove) are not served: a 501 of their own rather than
-        // the `{id}` route below answering "template 'tags' not found".
-        .route("/templates/tags", any(unsupported))
+        // Before the `{id}` route, which would take `tags` for a template ID.
+        .route(
+            "/templates/tags",
+            post(assign_template_tags)
+                .delete(remove_template_tags)
+                .fallback(unsupported),
+        )
+        .route("/templates/{id}/tags", get(template_tags))
         .route(
             "/templates/{id}",
             get(template_with_builds)
@@ -338,4 +344,20 @@ async fn template_with_builds(State(ctl): Ctl, Path(id): Path<String>) -> ApiRes
 async fn delete_template(State(ctl): Ctl, Path(id): Path<String>) -> ApiResult {
     ctl.delete_template(&id)?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn assign_template_tags(State(ctl): Ctl, body: Bytes) -> ApiResult {
+    let req: AssignTags = json_body(&body, true)?;
+    let view = ctl.assign_template_tags(req)?;
+    Ok((StatusCode::CREATED, axum::Json(view)).into_response())
+}
+
+async fn remove_template_tags(State(ctl): Ctl, body: Bytes) -> ApiResult {
+    let req: RemoveTags = json_body(&body, true)?;
+    ctl.remove_template_tags(req)?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn template_tags(State(ctl): Ctl, Path(id): Path<String>) -> ApiResult {
+    Ok(axum::Json(ctl.template_tags(&id)?).into_response())
 }

@@ -28,6 +28,7 @@ use super::error::ApiError;
 use super::model::rfc3339;
 use super::template_store::{
     BuildRecord, BuildStatus, FailReason, LogEntry, MAX_LOG_ENTRIES, ReadyBuild, TemplateRecord,
+    tag_runtime_id,
 };
 use crate::runtime::{BASE_USER, BASE_WORKDIR, Limits, StepOutcome, StepRun, Upload};
 
@@ -170,6 +171,7 @@ impl Controller {
             updated_at: at,
             finished_at: None,
             reason: None,
+            tags: tags.clone(),
         };
         let build_id = build.build_id.clone();
         let mut store = self.template_store();
@@ -183,7 +185,7 @@ impl Controller {
             .or_insert_with(|| TemplateRecord {
                 template_id: template_id.clone(),
                 names: vec![name.clone()],
-                tags: Vec::new(),
+                tagged: BTreeMap::new(),
                 cpu_count: DEFAULT_LIMITS.cpu_count,
                 memory_mb: DEFAULT_LIMITS.memory_mb,
                 created_at: at,
@@ -193,11 +195,6 @@ impl Controller {
             });
         record.cpu_count = req.cpu_count.unwrap_or(record.cpu_count).clamp(1, 8);
         record.memory_mb = req.memory_mb.unwrap_or(record.memory_mb).clamp(128, 8192);
-        for tag in &tags {
-            if !record.tags.contains(tag) {
-                record.tags.push(tag.clone());
-            }
-        }
         record.updated_at = at;
         record.builds.push(build);
         let view = TemplateRequestView {
@@ -360,15 +357,17 @@ impl Controller {
         })
     }
 
-    /// `DELETE /templates/{id}`: the template is gone for new sandboxes at once; running ones
-    /// keep their layers mounted. Its uploads go; its layers stay as build cache.
+    /// `DELETE /templates/{id}`: the template is gone for new sandboxes at once (its tags
+    /// too); running ones keep their layers mounted. Its uploads go; its layers stay as build
+    /// cache until the layer GC finds them unused for long enough (`layer_gc`).
     pub fn delete_template(&self, id_or_name: &str) -> Result<(), ApiError> {
         let mut store = self.template_store();
         let template_id = store
             .find(id_or_name)
             .map(|r| r.template_id.clone())
             .ok_or_else(|| template_not_found(id_or_name))?;
-        if let Some(record) = store.records.remove(&template_id) {
+        let removed = store.records.remove(&template_id);
+        if let Some(record) = &removed {
             for build in &record.builds {
                 store.logs.remove(&build.build_id);
             }
@@ -377,9 +376,13 @@ impl Controller {
             .save()
             .map_err(|e| ApiError::internal("deleting the template", e))?;
         drop(store);
+        for (info, _) in removed.iter().flat_map(TemplateRecord::runtime_infos) {
+            self.runtime.unregister_template(&info.template_id);
+        }
         self.runtime.unregister_template(&template_id);
         self.wake_warm_pools();
         let _ = std::fs::remove_dir_all(self.template_files_dir.join(&template_id));
+        self.collect_layers();
         Ok(())
     }
 
@@ -394,6 +397,10 @@ impl Controller {
             ctl: self.clone(),
             build_id: build_id.clone(),
         };
+        let tags: Vec<String> = (self.template_store().records.get(&template_id))
+            .and_then(|r| r.builds.iter().find(|b| b.build_id == build_id))
+            .map(|b| b.tags.clone())
+            .unwrap_or_default();
         let finished = match self.build_steps(&template_id, &req, &steps, &log).await {
             Ok(ready) => self.register_build(&template_id, ready),
             Err(e) => Err(e),
@@ -401,13 +408,17 @@ impl Controller {
         {
             let mut store = self.template_store();
             let Some(record) = store.records.get_mut(&template_id) else {
-                // Deleted during the build.
+                // Deleted during the build: what `register_build` registered goes too.
+                for tag in &tags {
+                    self.runtime
+                        .unregister_template(&tag_runtime_id(&template_id, tag));
+                }
                 self.runtime.unregister_template(&template_id);
                 return;
             };
             let at = now();
             if let Ok(ready) = &finished {
-                record.ready = Some(ready.clone());
+                record.finish_build(ready, at);
             }
             if let Some(build) = record.build_mut(&build_id) {
                 build.updated_at = at;
@@ -444,11 +455,12 @@ impl Controller {
             .get(template_id)
             .cloned()
             .ok_or_else(|| finalize("the template was deleted during the build".into()))?;
-        record.ready = Some(ready.clone());
-        let (info, layers) = record.runtime_info().expect("a ready build");
-        self.runtime
-            .register_template(info, layers)
-            .map_err(|e| finalize(format!("{e:#}")))?;
+        record.finish_build(&ready, now());
+        for (info, layers) in record.runtime_infos() {
+            self.runtime
+                .register_template(info, layers)
+                .map_err(|e| finalize(format!("{e:#}")))?;
+        }
         self.wake_warm_pools();
         Ok(ready)
     }
@@ -507,6 +519,7 @@ impl Controller {
             force |= step.force;
             let key = layer_key(&at, step);
             if !force && self.runtime.has_layer(&key) {
+                self.runtime.touch_layer(&key);
                 log.push("info", &format!("CACHED {title}"), Some(name));
             } else {
                 log.push("info", &title, Some(name.clone()));
@@ -856,7 +869,7 @@ fn check_step(step: &Step) -> Result<(), String> {
 }
 
 /// Names and tags: what E2B allows (lowercase letters, digits, `-`, `_`, `.`).
-fn check_name(name: &str) -> Result<(), ApiError> {
+pub(super) fn check_name(name: &str) -> Result<(), ApiError> {
     let ok = !name.is_empty()
         && name.len() <= 128
         && name.bytes().all(|b| {

@@ -16,7 +16,9 @@ use crate::runtime::TemplateInfo;
 pub struct TemplateRecord {
     pub template_id: String,
     pub names: Vec<String>,
-    pub tags: Vec<String>,
+    /// Tags other than `default` (which always means `ready`), each on the build it was given.
+    #[serde(default)]
+    pub tagged: BTreeMap<String, TaggedBuild>,
     pub cpu_count: u32,
     pub memory_mb: u64,
     pub created_at: DateTime<Utc>,
@@ -43,7 +45,21 @@ pub struct BuildRecord {
     pub updated_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
     pub reason: Option<FailReason>,
+    /// Tags the build was requested with (`name:tag`, `tags`), given to it when it is ready.
+    #[serde(default)]
+    pub tags: Vec<String>,
 }
+
+/// A tag and the finished build it names; the build is kept whole so that a later build of
+/// the template does not take it away.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TaggedBuild {
+    pub build: ReadyBuild,
+    pub tagged_at: DateTime<Utc>,
+}
+
+/// The tag every template has: its current build.
+pub const DEFAULT_TAG: &str = "default";
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct FailReason {
@@ -70,18 +86,48 @@ impl TemplateRecord {
     /// What the runtime needs to start sandboxes of the current build; `None` before one.
     pub fn runtime_info(&self) -> Option<(TemplateInfo, Vec<String>)> {
         let ready = self.ready.as_ref()?;
-        let info = TemplateInfo {
-            template_id: self.template_id.clone(),
-            aliases: self.names.clone(),
-            build_id: ready.build_id.clone(),
-            built_at: Some(ready.built_at.into()),
-            default_user: ready.user.clone(),
-            default_workdir: ready.workdir.clone(),
-            env_vars: ready.envs.clone(),
-            start_cmd: ready.start_cmd.clone(),
-            ready_cmd: ready.ready_cmd.clone(),
-        };
-        Some((info, ready.layers.clone()))
+        Some(ready_info(
+            self.template_id.clone(),
+            self.names.clone(),
+            ready,
+        ))
+    }
+
+    /// The current build and every tagged one, as the runtime registers them: a tagged build
+    /// is a template of its own, `<template ID>:<tag>` (see [`tag_runtime_id`]).
+    pub fn runtime_infos(&self) -> Vec<(TemplateInfo, Vec<String>)> {
+        let tagged = self.tagged.iter().map(|(tag, t)| {
+            let aliases = self.names.iter().map(|n| format!("{n}:{tag}")).collect();
+            ready_info(tag_runtime_id(&self.template_id, tag), aliases, &t.build)
+        });
+        self.runtime_info().into_iter().chain(tagged).collect()
+    }
+
+    /// Makes `ready` the current build and gives it the tags its build was requested with.
+    pub fn finish_build(&mut self, ready: &ReadyBuild, at: DateTime<Utc>) {
+        let tags = self
+            .builds
+            .iter()
+            .find(|b| b.build_id == ready.build_id)
+            .map(|b| b.tags.clone())
+            .unwrap_or_default();
+        for tag in tags.into_iter().filter(|t| t != DEFAULT_TAG) {
+            let tagged = TaggedBuild {
+                build: ready.clone(),
+                tagged_at: at,
+            };
+            self.tagged.insert(tag, tagged);
+        }
+        self.ready = Some(ready.clone());
+    }
+
+    /// Every layer key the current build and the tagged builds stand on.
+    pub fn layer_keys(&self) -> impl Iterator<Item = &String> {
+        let tagged = self.tagged.values().map(|t| &t.build);
+        self.ready
+            .iter()
+            .chain(tagged)
+            .flat_map(|b| b.layers.iter())
     }
 
     pub fn build_mut(&mut self, build_id: &str) -> Option<&mut BuildRecord> {
@@ -91,6 +137,30 @@ impl TemplateRecord {
     pub fn is_named(&self, id_or_name: &str) -> bool {
         self.template_id == id_or_name || self.names.iter().any(|n| n == id_or_name)
     }
+}
+
+/// The runtime's ID of a tagged build of `template_id`.
+pub fn tag_runtime_id(template_id: &str, tag: &str) -> String {
+    format!("{template_id}:{tag}")
+}
+
+fn ready_info(
+    template_id: String,
+    aliases: Vec<String>,
+    ready: &ReadyBuild,
+) -> (TemplateInfo, Vec<String>) {
+    let info = TemplateInfo {
+        template_id,
+        aliases,
+        build_id: ready.build_id.clone(),
+        built_at: Some(ready.built_at.into()),
+        default_user: ready.user.clone(),
+        default_workdir: ready.workdir.clone(),
+        env_vars: ready.envs.clone(),
+        start_cmd: ready.start_cmd.clone(),
+        ready_cmd: ready.ready_cmd.clone(),
+    };
+    (info, ready.layers.clone())
 }
 
 /// One line of a build's log, as `BuildLogEntry` of the API.

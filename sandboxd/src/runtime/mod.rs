@@ -31,6 +31,7 @@ mod envd_log;
 mod idmap;
 pub mod image;
 mod layer_capture;
+mod layer_gc;
 mod layout;
 mod metrics;
 pub mod network;
@@ -40,7 +41,7 @@ mod template;
 mod template_step;
 mod watchdog;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::path::PathBuf;
 use std::process::{Child, Command};
@@ -199,7 +200,8 @@ pub struct Metrics {
 
 pub struct Runtime {
     config: RuntimeConfig,
-    active: Arc<Mutex<HashSet<String>>>,
+    /// Sandboxes in use (running, starting or stopping) and the lower layers they mount.
+    active: ActiveSet,
     layout: Layout,
     cgroups: Cgroups,
     network: Arc<Network>,
@@ -369,7 +371,7 @@ impl Runtime {
     ) -> anyhow::Result<Sandbox> {
         layout::check_sandbox_id(&spec.sandbox_id)?;
         spec.limits.check()?;
-        let active = ActiveId::claim(&self.active, &spec.sandbox_id)?;
+        let active = ActiveId::claim(&self.active, &spec.sandbox_id, template_layers.clone())?;
         let boot = boot::Boot {
             active,
             spec: spec.clone(),
@@ -398,7 +400,7 @@ impl Runtime {
     /// Deletes a stopped sandbox's writable layer (refused while the sandbox runs).
     pub async fn remove_layer(&self, sandbox_id: &str) -> anyhow::Result<()> {
         layout::check_sandbox_id(sandbox_id)?;
-        let _active = ActiveId::claim(&self.active, sandbox_id)?;
+        let _active = ActiveId::claim(&self.active, sandbox_id, Vec::new())?;
         let (layer, trash) = (self.layout.layer(sandbox_id), self.layout.layers());
         tokio::task::spawn_blocking(move || cleanup::delete_layer(&layer, &trash)).await?
     }
@@ -457,15 +459,21 @@ struct Running {
 /// Marks a sandbox ID as in use by this runtime (running, starting or stopping), so that a
 /// second start of the same ID cannot replace a layer that is mounted.
 struct ActiveId {
-    set: Arc<Mutex<HashSet<String>>>,
+    set: ActiveSet,
     id: String,
 }
 
+/// Sandbox IDs in use, each with the lower layers it mounts (so that the layer GC spares them).
+type ActiveSet = Arc<Mutex<HashMap<String, Vec<PathBuf>>>>;
+
 impl ActiveId {
-    fn claim(set: &Arc<Mutex<HashSet<String>>>, id: &str) -> anyhow::Result<ActiveId> {
-        if !set.lock().unwrap().insert(id.to_string()) {
-            bail!("sandbox {id} is already running");
-        }
+    fn claim(set: &ActiveSet, id: &str, lowers: Vec<PathBuf>) -> anyhow::Result<ActiveId> {
+        match set.lock().unwrap().entry(id.to_string()) {
+            std::collections::hash_map::Entry::Occupied(_) => {
+                bail!("sandbox {id} is already running")
+            }
+            std::collections::hash_map::Entry::Vacant(entry) => entry.insert(lowers),
+        };
         Ok(ActiveId {
             set: set.clone(),
             id: id.to_string(),

@@ -182,7 +182,7 @@ fn keep_layer(layer: &LayerPaths, layers_dir: &Path, key: &str) -> anyhow::Resul
 }
 
 /// Keys name directories: 64 lowercase hex digits.
-fn check_layer_key(key: &str) -> anyhow::Result<()> {
+pub(super) fn check_layer_key(key: &str) -> anyhow::Result<()> {
     if key.len() != 64
         || !key
             .bytes()
