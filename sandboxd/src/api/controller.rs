@@ -180,8 +180,8 @@ impl Controller {
         template_files_dir: std::path::PathBuf,
     ) -> anyhow::Result<Controller> {
         for record in templates.records.values() {
-            if let Some((info, layers)) = record.runtime_info() {
-                if let Err(e) = runtime.register_template(info, layers) {
+            if let Some((info, layers, bottom)) = record.runtime_info() {
+                if let Err(e) = runtime.register_template(info, layers, bottom) {
                     eprintln!(
                         "sandboxd: template {} cannot start: {e:#}",
                         record.template_id

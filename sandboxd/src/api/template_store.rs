@@ -10,7 +10,7 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::runtime::TemplateInfo;
+use crate::runtime::{Bottom, TemplateInfo};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct TemplateRecord {
@@ -52,12 +52,18 @@ pub struct FailReason {
     pub step: Option<String>,
 }
 
-/// A finished build: its layer keys (uppermost first, over `base`) and the sandbox defaults
-/// its steps left.
+/// A finished build: its layer keys (uppermost first, over its bottom) and the sandbox
+/// defaults its steps left.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ReadyBuild {
     pub build_id: String,
     pub layers: Vec<String>,
+    /// `base`, or the layers of the image the template was built from (older records: `base`).
+    #[serde(default)]
+    pub bottom: Bottom,
+    /// That image, as `reference@digest`, for whoever reads this file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
     pub user: String,
     pub workdir: String,
     pub envs: BTreeMap<String, String>,
@@ -67,8 +73,9 @@ pub struct ReadyBuild {
 }
 
 impl TemplateRecord {
-    /// What the runtime needs to start sandboxes of the current build; `None` before one.
-    pub fn runtime_info(&self) -> Option<(TemplateInfo, Vec<String>)> {
+    /// What the runtime needs to start sandboxes of the current build (what
+    /// `Runtime::register_template` takes); `None` before one.
+    pub fn runtime_info(&self) -> Option<(TemplateInfo, Vec<String>, Bottom)> {
         let ready = self.ready.as_ref()?;
         let info = TemplateInfo {
             template_id: self.template_id.clone(),
@@ -81,7 +88,7 @@ impl TemplateRecord {
             start_cmd: ready.start_cmd.clone(),
             ready_cmd: ready.ready_cmd.clone(),
         };
-        Some((info, ready.layers.clone()))
+        Some((info, ready.layers.clone(), ready.bottom.clone()))
     }
 
     pub fn build_mut(&mut self, build_id: &str) -> Option<&mut BuildRecord> {
