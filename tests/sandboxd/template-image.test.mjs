@@ -18,7 +18,7 @@ import { dirname, join } from 'node:path';
 import { BuildError, Sandbox, Template } from 'e2b';
 import { sandboxdBinary, startSandboxd } from '../helpers/sandboxd.mjs';
 import { serveRegistry, tarOf } from './oci-registry.mjs';
-import { uniqueTag } from './util.mjs';
+import { buildTemplate, stdoutOf, uniqueTag } from './util.mjs';
 
 const tag = uniqueTag();
 const NAME = `img-${tag}`;
@@ -74,16 +74,12 @@ after(async () => {
   }
 });
 
-async function build(template, name) {
+function build(template, name) {
   logs = [];
-  const started = Date.now();
-  const info = await Template.build(template, name, { onBuildLogs: (entry) => logs.push(entry.message) });
-  return { ...info, ms: Date.now() - started };
+  return buildTemplate(template, name, logs);
 }
 
-async function ok(sandbox, cmd, opts = {}) {
-  return (await sandbox.commands.run(cmd, { timeoutMs: 60_000, ...opts })).stdout.trim();
-}
+const ok = stdoutOf;
 
 /** The build fails with BuildError whose message matches `pattern`; returns the message. */
 async function fails(template, name, pattern) {

@@ -109,6 +109,7 @@ fn is_opaque(dir: &Path) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use super::super::unpack::{make_whiteout, set_opaque};
     use super::*;
     use std::os::unix::fs::symlink;
 
@@ -127,31 +128,14 @@ mod tests {
         symlink("../../../../usr/bin", lower.join("bin")).unwrap();
         fs::create_dir_all(upper.join("usr/bin")).unwrap();
         fs::create_dir_all(upper.join("opt")).unwrap();
-        nix::sys::stat::mknod(
-            &upper.join("usr/bin/bash"),
-            nix::sys::stat::SFlag::S_IFCHR,
-            nix::sys::stat::Mode::empty(),
-            0,
-        )
-        .unwrap();
+        make_whiteout(&upper.join("usr/bin/bash")).unwrap();
         let layers = [upper.clone(), lower.clone()];
         assert!(is_file(&layers, "/lib64/ld.so"));
         assert!(is_file(&layers, "/opt/old/file"));
         assert!(!is_file(&layers, "/bin/bash"), "whited out");
         assert!(is_file(&layers[1..], "/bin/bash"));
         assert!(!is_file(&layers, "/lib64"));
-        let opt = std::ffi::CString::new(upper.join("opt").as_os_str().as_bytes()).unwrap();
-        // SAFETY: valid C strings and value.
-        let set = unsafe {
-            libc::lsetxattr(
-                opt.as_ptr(),
-                c"trusted.overlay.opaque".as_ptr(),
-                b"y".as_ptr().cast(),
-                1,
-                0,
-            )
-        };
-        assert_eq!(set, 0);
+        set_opaque(&upper.join("opt")).unwrap();
         assert!(!is_file(&layers, "/opt/old/file"), "under an opaque dir");
         symlink("loop", upper.join("loop")).unwrap();
         assert!(!is_file(&layers, "/loop"));
