@@ -32,6 +32,10 @@ pub struct ServeArgs {
     /// fail with ENOSPC inside, uploads with 507.
     #[arg(long, default_value_t = api::DEFAULT_SANDBOX_DISK_MB, value_parser = clap::value_parser!(u64).range(64..))]
     pub sandbox_disk_mb: u64,
+    /// Registry (`host[:port]`) to pull Docker Hub's images from (`fromImage('python:3')`,
+    /// `fromDebianImage()`, ...), as Docker's `registry-mirrors`; loopback ones over HTTP.
+    #[arg(long)]
+    pub docker_hub_mirror: Option<String>,
 }
 
 pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
@@ -52,6 +56,7 @@ async fn serve_async(args: ServeArgs) -> anyhow::Result<()> {
     let limits = api::StartLimits {
         max_processes: args.max_processes,
         sandbox_disk_mb: args.sandbox_disk_mb,
+        docker_hub_mirror: args.docker_hub_mirror,
     };
     let (controller, key_source) = api::start(&args.data_dir, args.api_key, domain, limits).await?;
 

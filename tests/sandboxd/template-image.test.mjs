@@ -63,7 +63,7 @@ before(async () => {
   privateRegistry = await serveRegistry({ auth: CREDENTIALS });
   rootLayer = tarOf(rootEntries());
   registry.push('app', 'v1', { layers: [rootLayer, appLayer(`app v1 ${tag}`)], config: IMAGE_CONFIG });
-  sd = await startSandboxd();
+  sd = await startSandboxd({ args: ['--docker-hub-mirror', registry.host] });
   Object.assign(process.env, sd.env);
 });
 after(async () => {
@@ -130,20 +130,22 @@ describe('fromImage', () => {
     assert.match(record.ready.image, new RegExp(`^${registry.host}/app:v1@sha256:[0-9a-f]{64}$`));
   });
 
-  test('a rebuild reuses the setup; a changed image rebuilds it; children and restarts keep the stack', async () => {
+  test('a rebuild reuses the setup; a changed image rebuilds it; children and restarts keep the stack', async (t) => {
     const template = () => Template().fromImage(`${registry.host}/app:v1`).runCmd('echo step > /home/user/step.txt && id -un > /home/user/step-user');
-    await build(template(), NAME);
+    const cached = await build(template(), NAME);
+    t.diagnostic(`unchanged rebuild (manifest asked again, all cached): ${cached.ms} ms`);
     assert.ok(logs.includes("CACHED E2B setup: user 'user', its home, sudo"), logs.join('\n'));
     assert.equal(logs.filter((l) => l.startsWith('CACHED [')).length, 1, logs.join('\n'));
 
     registry.push('app', 'v1', { layers: [rootLayer, appLayer(`app v2 ${tag}`)], config: IMAGE_CONFIG });
-    await build(template(), NAME);
+    const changed = await build(template(), NAME);
+    t.diagnostic(`rebuild after the image changed: ${changed.ms} ms; ${logs.find((l) => l.startsWith('Pulled'))}`);
     assert.ok(!logs.some((l) => l.startsWith('CACHED')), logs.join('\n'));
 
     const child = `${NAME}-child`;
     await build(Template().fromTemplate(NAME).runCmd('echo child > /home/user/child.txt'), child);
     await sd.stop({ keepDataDir: true });
-    sd = await startSandboxd({ dataDir: sd.dataDir });
+    sd = await startSandboxd({ dataDir: sd.dataDir, args: ['--docker-hub-mirror', registry.host] });
     Object.assign(process.env, sd.env);
     for (const name of [NAME, child]) {
       const sandbox = await Sandbox.create(name);
@@ -152,6 +154,25 @@ describe('fromImage', () => {
       if (name === child) assert.equal(await sandbox.files.read('/home/user/child.txt'), 'child\n');
       await sandbox.kill();
     }
+  });
+
+  test('fromDebianImage, fromUbuntuImage, fromPythonImage and fromNodeImage pull Docker Hub names through the mirror', async () => {
+    const helpers = {
+      debian: [(t) => t.fromDebianImage('bookworm'), 'library/debian', 'bookworm'],
+      ubuntu: [(t) => t.fromUbuntuImage(), 'library/ubuntu', 'latest'],
+      python: [(t) => t.fromPythonImage(), 'library/python', '3'],
+      node: [(t) => t.fromNodeImage(), 'library/node', 'lts'],
+    };
+    for (const [name, [from, repository, imageTag]] of Object.entries(helpers)) {
+      registry.push(repository, imageTag, { layers: [rootLayer, appLayer(`${name} ${tag}`)], config: IMAGE_CONFIG });
+      await build(from(Template()), `${NAME}-${name}`);
+      const sandbox = await Sandbox.create(`${NAME}-${name}`);
+      assert.equal(await sandbox.files.read('/etc/image-release'), `${name} ${tag}\n`);
+      assert.equal(await ok(sandbox, 'id -un'), 'user');
+      await sandbox.kill();
+    }
+    // The mirror is asked as containerd asks one: with the registry it stands in for.
+    assert.ok(registry.requests.includes('GET /v2/library/python/manifests/3?ns=docker.io'), registry.requests.join('\n'));
   });
 
   test('registry credentials are required, wrong ones fail with BuildError, right ones build', async () => {

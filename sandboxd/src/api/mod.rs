@@ -37,6 +37,8 @@ pub struct StartLimits {
     pub max_processes: Option<u64>,
     /// Size in MiB of each new sandbox's own filesystem.
     pub sandbox_disk_mb: u64,
+    /// Registry that `fromImage` names of Docker Hub are pulled from instead of Docker Hub.
+    pub docker_hub_mirror: Option<String>,
 }
 
 /// Default size in MiB of a sandbox's own filesystem.
@@ -57,6 +59,7 @@ pub async fn start(
     let (credentials, key_source) = Credentials::load(data_dir, &control_dir, api_key)?;
     let config = RuntimeConfig {
         max_processes: limits.max_processes,
+        docker_hub_mirror: limits.docker_hub_mirror,
         ..RuntimeConfig::new(data_dir.to_path_buf())
     };
     let (runtime, layers) = Runtime::open(config)

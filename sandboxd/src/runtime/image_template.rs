@@ -39,7 +39,10 @@ impl Runtime {
             reference,
             auth,
             &self.layout.images(),
-            &PullOptions::default(),
+            &PullOptions {
+                docker_hub_mirror: self.config.docker_hub_mirror.clone(),
+                ..PullOptions::default()
+            },
         )
         .await
     }

@@ -82,6 +82,8 @@ pub struct RuntimeConfig {
     /// Cap on the processes and threads of all sandboxes together (`pids.max` of the
     /// instance's cgroup); `None`: half of the host's `kernel.pid_max`/`threads-max`.
     pub max_processes: Option<u64>,
+    /// Where Docker Hub's images are pulled from instead ([`image::PullOptions`]).
+    pub docker_hub_mirror: Option<String>,
 }
 
 impl RuntimeConfig {
@@ -90,6 +92,7 @@ impl RuntimeConfig {
             data_dir: data_dir.into(),
             sandboxd_exe: std::env::current_exe().unwrap_or_else(|_| "/proc/self/exe".into()),
             max_processes: None,
+            docker_hub_mirror: None,
         }
     }
 }
