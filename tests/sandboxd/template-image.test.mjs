@@ -35,21 +35,21 @@ let rootLayer;
 /** Build logs of the last `build()`, as text lines. */
 let logs;
 
-/** Tar entries of a minimal glibc root that envd and bash run on. */
-function rootEntries() {
+/** Tar entries of a minimal glibc root that envd and bash run on, with the host's `binaries`. */
+function rootEntries(binaries = BINARIES) {
   const libraries = new Set();
-  for (const exe of [...BINARIES, sandboxdBinary()]) {
+  for (const exe of [...binaries, sandboxdBinary()]) {
     for (const [, path] of execFileSync('ldd', [exe], { encoding: 'utf8' }).matchAll(/(\/\S+) \(0x/g)) libraries.add(path);
   }
-  const dirs = new Set(['bin', 'etc', 'dev', 'proc', 'sys', 'run', 'home', 'srv', 'srv/app']);
-  for (const lib of libraries) {
+  const dirs = new Set(['etc', 'dev', 'proc', 'sys', 'run', 'home', 'srv', 'srv/app']);
+  for (const lib of [...binaries, ...libraries]) {
     for (let dir = dirname(lib); dir !== '/'; dir = dirname(dir)) dirs.add(dir.slice(1));
   }
   return [
     ...[...dirs].sort().map((path) => ({ path: `${path}/`, type: 'dir' })),
     { path: 'tmp/', type: 'dir', mode: 0o1777 },
     { path: 'root/', type: 'dir', mode: 0o700 },
-    ...[...BINARIES, ...libraries].map((path) => ({ path: path.slice(1), type: 'file', mode: 0o755, content: readFileSync(path) })),
+    ...[...binaries, ...libraries].map((path) => ({ path: path.slice(1), type: 'file', mode: 0o755, content: readFileSync(path) })),
     { path: 'etc/passwd', type: 'file', content: 'root:x:0:0:root:/root:/bin/bash\n' },
     { path: 'etc/group', type: 'file', content: 'root:x:0:\n' },
   ];
@@ -173,6 +173,25 @@ describe('fromImage', () => {
     }
     // The mirror is asked as containerd asks one: with the registry it stands in for.
     assert.ok(registry.requests.includes('GET /v2/library/python/manifests/3?ns=docker.io'), registry.requests.join('\n'));
+  });
+
+  test('an image with useradd and a uid 1000 of its own gets user through useradd', async () => {
+    const shadowUtils = tarOf(rootEntries([...BINARIES, '/usr/sbin/useradd']));
+    const accounts = tarOf([
+      { path: 'etc/passwd', type: 'file', content: 'root:x:0:0:root:/root:/bin/bash\nnode:x:1000:1000::/home/node:/bin/bash\n' },
+      { path: 'etc/group', type: 'file', content: 'root:x:0:\nnode:x:1000:\n' },
+      { path: 'etc/shadow', type: 'file', mode: 0o640, content: 'root:*:19000:0:99999:7:::\nnode:!:19000:0:99999:7:::\n' },
+      { path: 'etc/login.defs', type: 'file', content: readFileSync('/etc/login.defs') },
+    ]);
+    registry.push('accounts', 'v1', { layers: [shadowUtils, accounts], config: IMAGE_CONFIG });
+    await build(Template().fromImage(`${registry.host}/accounts:v1`), `${NAME}-accounts`);
+    const sandbox = await Sandbox.create(`${NAME}-accounts`);
+    const passwd = await sandbox.files.read('/etc/passwd');
+    assert.match(passwd, /^node:x:1000:1000:/m);
+    assert.match(passwd, /^user:x:1001:1001::\/home\/user:\/bin\/bash$/m);
+    assert.match(await sandbox.files.read('/etc/shadow', { user: 'root' }), /^user:/m);
+    assert.equal(await ok(sandbox, 'id -un; id -u; echo $HOME; [ -O /home/user ] && echo owns-home'), 'user\n1001\n/home/user\nowns-home');
+    await sandbox.kill();
   });
 
   test('registry credentials are required, wrong ones fail with BuildError, right ones build', async () => {

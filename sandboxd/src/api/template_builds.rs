@@ -785,6 +785,8 @@ struct Building<'a> {
 /// entries written by hand, so that a minimal image works too), its home `/home/user`, and
 /// `sudo` without a password when the image has sudo. Nothing is installed.
 const IMAGE_SETUP: &str = r#"set -eu
+# The image's PATH (its Env) may leave out where useradd lives.
+PATH=/usr/local/sbin:/usr/sbin:/sbin:$PATH
 has_entry() { # NAME FILE: whether FILE (passwd or group) has NAME
   local IFS=: name rest
   [ -f "$2" ] || return 1
