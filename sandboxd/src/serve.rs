@@ -47,6 +47,10 @@ pub struct ServeArgs {
     /// template or tag is deleted and when a sandbox of a deleted one ends.
     #[arg(long, default_value_t = 24)]
     pub build_cache_hours: u64,
+    /// Registry (`host[:port]`) to pull Docker Hub's images from (`fromImage('python:3')`,
+    /// `fromDebianImage()`, ...), as Docker's `registry-mirrors`; loopback ones over HTTP.
+    #[arg(long)]
+    pub docker_hub_mirror: Option<String>,
 }
 
 pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
@@ -69,6 +73,7 @@ async fn serve_async(args: ServeArgs) -> anyhow::Result<()> {
         sandbox_disk_mb: args.sandbox_disk_mb,
         warm_pools: args.warm_pools,
         build_cache_max_age: std::time::Duration::from_secs(args.build_cache_hours * 3600),
+        docker_hub_mirror: args.docker_hub_mirror,
     };
     let (controller, key_source) = api::start(&args.data_dir, args.api_key, domain, limits).await?;
 

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { request } from 'node:http';
-import { Sandbox } from 'e2b';
+import { Sandbox, Template } from 'e2b';
 import { startSandboxd } from '../helpers/sandboxd.mjs';
 
 /** A value no other test run uses, for metadata filters. */
@@ -15,6 +15,18 @@ export async function startWithSandbox() {
   const sd = await startSandboxd();
   Object.assign(process.env, sd.env);
   return { sd, sbx: await Sandbox.create() };
+}
+
+/** `Template.build` with each build log line pushed to `logs`; the build's info and `ms` it took. */
+export async function buildTemplate(template, name, logs) {
+  const started = Date.now();
+  const info = await Template.build(template, name, { onBuildLogs: (entry) => logs.push(entry.message) });
+  return { ...info, ms: Date.now() - started };
+}
+
+/** The trimmed stdout of `cmd` in `sandbox`; a non-zero exit throws (CommandExitError). */
+export async function stdoutOf(sandbox, cmd, opts = {}) {
+  return (await sandbox.commands.run(cmd, { timeoutMs: 60_000, ...opts })).stdout.trim();
 }
 
 /** Polls `condition` until it holds; fails with `message` after `limitMs`. */

@@ -183,8 +183,8 @@ impl Controller {
         domain: Option<String>,
         template_files_dir: std::path::PathBuf,
     ) -> anyhow::Result<Controller> {
-        for (info, layers) in templates.records.values().flat_map(|r| r.runtime_infos()) {
-            if let Err(e) = runtime.register_template(info.clone(), layers) {
+        for (info, layers, bottom) in templates.records.values().flat_map(|r| r.runtime_infos()) {
+            if let Err(e) = runtime.register_template(info.clone(), layers, bottom) {
                 eprintln!(
                     "sandboxd: template {} cannot start: {e:#}",
                     info.template_id

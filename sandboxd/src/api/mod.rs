@@ -45,6 +45,8 @@ pub struct StartLimits {
     pub warm_pools: Vec<WarmPoolSize>,
     /// How long template layers no template needs are kept as build cache.
     pub build_cache_max_age: std::time::Duration,
+    /// Registry that `fromImage` names of Docker Hub are pulled from instead of Docker Hub.
+    pub docker_hub_mirror: Option<String>,
 }
 
 /// Default size in MiB of a sandbox's own filesystem.
@@ -65,6 +67,7 @@ pub async fn start(
     let (credentials, key_source) = Credentials::load(data_dir, &control_dir, api_key)?;
     let config = RuntimeConfig {
         max_processes: limits.max_processes,
+        docker_hub_mirror: limits.docker_hub_mirror,
         ..RuntimeConfig::new(data_dir.to_path_buf())
     };
     let (runtime, layers) = Runtime::open(config)

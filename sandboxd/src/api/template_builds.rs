@@ -30,7 +30,10 @@ use super::template_store::{
     BuildRecord, BuildStatus, FailReason, LogEntry, MAX_LOG_ENTRIES, ReadyBuild, TemplateRecord,
     tag_runtime_id,
 };
-use crate::runtime::{BASE_USER, BASE_WORKDIR, Limits, StepOutcome, StepRun, Upload};
+use crate::runtime::image::RegistryAuth;
+use crate::runtime::{
+    BASE_USER, BASE_WORKDIR, Bottom, Limits, Runtime, StepOutcome, StepRun, Upload,
+};
 
 /// Largest `copy` upload accepted.
 pub const MAX_UPLOAD_BYTES: u64 = 1 << 30;
@@ -122,10 +125,14 @@ struct ReasonView {
     log_entries: Vec<LogEntry>,
 }
 
-/// Where a build starts: layers (uppermost first) and the defaults they come with.
+/// Where a build starts: layers (uppermost first) over a bottom, and the defaults they come
+/// with.
 struct Start {
     parent_key: String,
     layers: Vec<String>,
+    bottom: Bottom,
+    /// The image of the bottom, as `reference@digest`.
+    image: Option<String>,
     user: String,
     workdir: String,
     envs: BTreeMap<String, String>,
@@ -376,7 +383,7 @@ impl Controller {
             .save()
             .map_err(|e| ApiError::internal("deleting the template", e))?;
         drop(store);
-        for (info, _) in removed.iter().flat_map(TemplateRecord::runtime_infos) {
+        for (info, _, _) in removed.iter().flat_map(TemplateRecord::runtime_infos) {
             self.runtime.unregister_template(&info.template_id);
         }
         self.runtime.unregister_template(&template_id);
@@ -456,9 +463,9 @@ impl Controller {
             .cloned()
             .ok_or_else(|| finalize("the template was deleted during the build".into()))?;
         record.finish_build(&ready, now());
-        for (info, layers) in record.runtime_infos() {
+        for (info, layers, bottom) in record.runtime_infos() {
             self.runtime
-                .register_template(info, layers)
+                .register_template(info, layers, bottom)
                 .map_err(|e| finalize(format!("{e:#}")))?;
         }
         self.wake_warm_pools();
@@ -475,7 +482,6 @@ impl Controller {
     ) -> Result<ReadyBuild, (String, Option<String>)> {
         let started = Instant::now();
         let base = |message: String| (message, Some("base".to_string()));
-        let mut at = self.build_start(req).map_err(base)?;
         let limits = {
             let store = self.template_store();
             let record = store
@@ -489,7 +495,16 @@ impl Controller {
                 ..DEFAULT_LIMITS
             }
         };
+        let building = Building {
+            template_id,
+            limits,
+            log,
+        };
         let mut force = req.force.unwrap_or(false);
+        let mut at = self
+            .build_start(&building, req, force)
+            .await
+            .map_err(base)?;
         let total = steps.len();
         for (i, step) in steps.iter().enumerate() {
             let name = (i + 1).to_string();
@@ -523,31 +538,15 @@ impl Controller {
                 log.push("info", &format!("CACHED {title}"), Some(name));
             } else {
                 log.push("info", &title, Some(name.clone()));
-                let run = self
-                    .step_run(template_id, &at, step, limits.clone())
+                let what = format!(
+                    "step {} ({} {})",
+                    i + 1,
+                    step.kind,
+                    step.args.first().map_or("", String::as_str)
+                );
+                self.run_layer(&building, &at, step, &key, &name, &what)
+                    .await
                     .map_err(fail)?;
-                let mut output = LineSplitter::new(log, &name);
-                let outcome = self
-                    .runtime
-                    .build_layer(&key, run, |chunk| output.push(chunk))
-                    .await;
-                output.flush();
-                match outcome {
-                    Ok(StepOutcome::Built) => {}
-                    Ok(StepOutcome::Failed { exit_code }) => {
-                        return Err(fail(format!(
-                            "step {} ({} {}) failed with exit code {exit_code}: {}",
-                            i + 1,
-                            step.kind,
-                            step.args.first().map_or("", String::as_str),
-                            output.tail()
-                        )));
-                    }
-                    Err(e) => {
-                        eprintln!("sandboxd: template {template_id} step {}: {e:#}", i + 1);
-                        return Err(fail(format!("step {} could not run: {e:#}", i + 1)));
-                    }
-                }
                 // What follows a rebuilt step cannot be trusted from the cache any more.
                 force = true;
             }
@@ -562,6 +561,8 @@ impl Controller {
         Ok(ReadyBuild {
             build_id: log.build_id.clone(),
             layers: at.layers,
+            bottom: at.bottom,
+            image: at.image,
             user: at.user,
             workdir: at.workdir,
             envs: at.envs,
@@ -571,9 +572,45 @@ impl Controller {
         })
     }
 
+    /// Runs `step` over `at` in a build sandbox and keeps what it changed as layer `key`; why
+    /// not, if it failed (`what` names the step, `name` is the SDK's step name for its output).
+    async fn run_layer(
+        &self,
+        building: &Building<'_>,
+        at: &Start,
+        step: &Step,
+        key: &str,
+        name: &str,
+        what: &str,
+    ) -> Result<(), String> {
+        let run = self.step_run(building.template_id, at, step, building.limits.clone())?;
+        let mut output = LineSplitter::new(building.log, name);
+        let outcome = self
+            .runtime
+            .build_layer(key, run, |chunk| output.push(chunk))
+            .await;
+        output.flush();
+        match outcome {
+            Ok(StepOutcome::Built) => Ok(()),
+            Ok(StepOutcome::Failed { exit_code }) => Err(format!(
+                "{what} failed with exit code {exit_code}: {}",
+                output.tail()
+            )),
+            Err(e) => {
+                eprintln!("sandboxd: template {} {what}: {e:#}", building.template_id);
+                Err(format!("{what} could not run: {e:#}"))
+            }
+        }
+    }
+
     /// The one place image references and base templates are resolved: `e2bdev/base[:tag]`,
-    /// `base` and templates built here. Anything else needs an image puller, not here yet.
-    fn build_start(&self, req: &BuildStart) -> Result<Start, String> {
+    /// `base` and templates built here; any other image is pulled ([`Controller::image_start`]).
+    async fn build_start(
+        &self,
+        building: &Building<'_>,
+        req: &BuildStart,
+        force: bool,
+    ) -> Result<Start, String> {
         let base_build = self
             .runtime
             .template("base")
@@ -582,6 +619,8 @@ impl Controller {
         let from_base = Start {
             parent_key: hex::encode(Sha256::digest(format!("base\n{base_build}"))),
             layers: Vec::new(),
+            bottom: Bottom::Base,
+            image: None,
             user: BASE_USER.to_string(),
             workdir: BASE_WORKDIR.to_string(),
             envs: BTreeMap::new(),
@@ -607,6 +646,8 @@ impl Controller {
                         .cloned()
                         .unwrap_or(from_base.parent_key),
                     layers: ready.layers,
+                    bottom: ready.bottom,
+                    image: ready.image,
                     user: ready.user,
                     workdir: ready.workdir,
                     envs: ready.envs,
@@ -615,17 +656,82 @@ impl Controller {
             (_, Some(image)) if image == BASE_IMAGE || image.starts_with("e2bdev/base:") => {
                 Ok(from_base)
             }
-            (_, Some(image)) => Err(format!(
-                "image {image}: no registry reachable / not supported yet (sandboxd builds from \
-                 {BASE_IMAGE} and from its own templates){}",
-                if req.from_image_registry.is_some() {
-                    "; registry credentials were given"
-                } else {
-                    ""
-                }
-            )),
-            (_, None) => Err("exactly one of fromImage or fromTemplate must be given".into()),
+            (_, Some(image)) if !image.is_empty() => self
+                .image_start(building, image, req.from_image_registry.as_ref(), force)
+                .await
+                .map_err(|e| format!("image {image}: {e}")),
+            _ => Err("exactly one of fromImage or fromTemplate must be given".into()),
         }
+    }
+
+    /// A build on a pulled image: its layers are the whole bottom (no `base` under them), its
+    /// `Env` the start's envs and its `WorkingDir` (else `/home/user`) the workdir; then E2B's
+    /// setup ([`IMAGE_SETUP`]) runs as root and becomes the first layer, and later steps run
+    /// as `user`, as on E2B. The image's `User` is not used: E2B's templates default to `user`.
+    /// The keys hash the image's digest, so a changed image rebuilds every step.
+    async fn image_start(
+        &self,
+        building: &Building<'_>,
+        image: &str,
+        registry: Option<&serde_json::Value>,
+        force: bool,
+    ) -> Result<Start, String> {
+        let auth = match registry.filter(|r| !r.is_null()) {
+            Some(registry) => RegistryAuth::from_sdk(registry).map_err(|e| e.to_string())?,
+            None => RegistryAuth::Anonymous,
+        };
+        let log = |message: &str| building.log.push("info", message, Some("base".into()));
+        log(&format!("Pulling {image}"));
+        let started = Instant::now();
+        let pulled = self
+            .runtime
+            .pull_image(image, auth)
+            .await
+            .map_err(|e| e.to_string())?;
+        let digest = pulled.digest.clone().unwrap_or_else(|| "local".into());
+        log(&format!(
+            "Pulled {image} ({digest}, {} layers) in {:.1} s",
+            pulled.layers.len(),
+            started.elapsed().as_secs_f64()
+        ));
+        let layers: Vec<PathBuf> = pulled.layers.iter().rev().cloned().collect();
+        Runtime::check_image_root(&layers)?;
+        // The content, not the name: the same image under another name or tag shares the cache.
+        let identity = serde_json::json!({"digest": digest, "layers": layers});
+        let mut at = Start {
+            parent_key: hex::encode(Sha256::digest(identity.to_string())),
+            layers: Vec::new(),
+            bottom: Bottom::Image(layers),
+            image: Some(format!("{image}@{digest}")),
+            user: "root".into(),
+            workdir: "/".into(),
+            envs: (pulled.config.env.iter())
+                .filter_map(|pair| pair.split_once('='))
+                .map(|(name, value)| (name.to_string(), value.to_string()))
+                .collect(),
+        };
+        let setup = Step {
+            kind: "RUN".into(),
+            args: vec![IMAGE_SETUP.into()],
+            files_hash: None,
+            force: false,
+        };
+        let key = layer_key(&at, &setup);
+        let title = format!("E2B setup: user '{BASE_USER}', its home, sudo");
+        if !force && self.runtime.has_layer(&key) {
+            log(&format!("CACHED {title}"));
+        } else {
+            log(&title);
+            self.run_layer(building, &at, &setup, &key, "base", "the E2B setup")
+                .await?;
+        }
+        at.parent_key = key.clone();
+        at.layers = vec![key];
+        at.user = BASE_USER.into();
+        at.workdir = Some(pulled.config.workdir)
+            .filter(|w| w.starts_with('/'))
+            .unwrap_or_else(|| BASE_WORKDIR.into());
+        Ok(at)
     }
 
     /// What the runtime runs for a `RUN` or `COPY` step.
@@ -639,6 +745,7 @@ impl Controller {
         let mut run = StepRun {
             template_id: template_id.to_string(),
             lowers: at.layers.clone(),
+            bottom: at.bottom.clone(),
             user: at.user.clone(),
             workdir: Some(at.workdir.clone()),
             envs: at.envs.clone(),
@@ -680,6 +787,54 @@ impl Controller {
         Ok(run)
     }
 }
+
+/// What every step of one build runs with.
+struct Building<'a> {
+    template_id: &'a str,
+    limits: Limits,
+    log: &'a BuildLog,
+}
+
+/// E2B's setup of an image for sandboxes, run as root in a build sandbox over the image: the
+/// user `user` (uid 1000 when free, as in `base`; `useradd` when the image has it, else
+/// entries written by hand, so that a minimal image works too), its home `/home/user`, and
+/// `sudo` without a password when the image has sudo. Nothing is installed.
+const IMAGE_SETUP: &str = r#"set -eu
+# The image's PATH (its Env) may leave out where useradd lives.
+PATH=/usr/local/sbin:/usr/sbin:/sbin:$PATH
+has_entry() { # NAME FILE: whether FILE (passwd or group) has NAME
+  local IFS=: name rest
+  [ -f "$2" ] || return 1
+  while read -r name rest; do [ "$name" = "$1" ] && return 0; done < "$2"
+  return 1
+}
+has_id() { # ID FILE: whether FILE (passwd or group) uses the numeric ID
+  local IFS=: name password id rest
+  [ -f "$2" ] || return 1
+  while read -r name password id rest; do [ "$id" = "$1" ] && return 0; done < "$2"
+  return 1
+}
+if ! has_entry user /etc/passwd; then
+  if command -v useradd >/dev/null; then
+    if has_entry user /etc/group; then group=(-g user); else group=(-U); fi
+    useradd -m -s /bin/bash "${group[@]}" user
+  else
+    id=1000
+    while has_id $id /etc/passwd || has_id $id /etc/group; do id=$((id + 1)); done
+    mkdir -p /etc
+    has_entry user /etc/group || echo "user:x:$id:" >> /etc/group
+    echo "user:x:$id:$id::/home/user:/bin/bash" >> /etc/passwd
+  fi
+fi
+if [ ! -d /home/user ]; then
+  mkdir -p /home/user
+  chown user: /home/user
+fi
+if command -v sudo >/dev/null && [ -d /etc/sudoers.d ]; then
+  echo 'user ALL=(ALL:ALL) NOPASSWD: ALL' > /etc/sudoers.d/e2b-user
+  chmod 0440 /etc/sudoers.d/e2b-user
+fi
+"#;
 
 /// A build's log, appended to as the build goes.
 struct BuildLog {
@@ -931,6 +1086,8 @@ mod tests {
         let at = Start {
             parent_key: "p".into(),
             layers: vec![],
+            bottom: Bottom::Base,
+            image: None,
             user: "user".into(),
             workdir: "/".into(),
             envs: BTreeMap::new(),

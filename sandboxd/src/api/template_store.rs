@@ -10,7 +10,7 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::runtime::TemplateInfo;
+use crate::runtime::{Bottom, TemplateInfo};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct TemplateRecord {
@@ -68,12 +68,18 @@ pub struct FailReason {
     pub step: Option<String>,
 }
 
-/// A finished build: its layer keys (uppermost first, over `base`) and the sandbox defaults
-/// its steps left.
+/// A finished build: its layer keys (uppermost first, over its bottom) and the sandbox
+/// defaults its steps left.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ReadyBuild {
     pub build_id: String,
     pub layers: Vec<String>,
+    /// `base`, or the layers of the image the template was built from (older records: `base`).
+    #[serde(default)]
+    pub bottom: Bottom,
+    /// That image, as `reference@digest`, for whoever reads this file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
     pub user: String,
     pub workdir: String,
     pub envs: BTreeMap<String, String>,
@@ -83,8 +89,9 @@ pub struct ReadyBuild {
 }
 
 impl TemplateRecord {
-    /// What the runtime needs to start sandboxes of the current build; `None` before one.
-    pub fn runtime_info(&self) -> Option<(TemplateInfo, Vec<String>)> {
+    /// What the runtime needs to start sandboxes of the current build (what
+    /// `Runtime::register_template` takes); `None` before one.
+    pub fn runtime_info(&self) -> Option<(TemplateInfo, Vec<String>, Bottom)> {
         let ready = self.ready.as_ref()?;
         Some(ready_info(
             self.template_id.clone(),
@@ -95,7 +102,7 @@ impl TemplateRecord {
 
     /// The current build and every tagged one, as the runtime registers them: a tagged build
     /// is a template of its own, `<template ID>:<tag>` (see [`tag_runtime_id`]).
-    pub fn runtime_infos(&self) -> Vec<(TemplateInfo, Vec<String>)> {
+    pub fn runtime_infos(&self) -> Vec<(TemplateInfo, Vec<String>, Bottom)> {
         let tagged = self.tagged.iter().map(|(tag, t)| {
             let aliases = self.names.iter().map(|n| format!("{n}:{tag}")).collect();
             ready_info(tag_runtime_id(&self.template_id, tag), aliases, &t.build)
@@ -148,7 +155,7 @@ fn ready_info(
     template_id: String,
     aliases: Vec<String>,
     ready: &ReadyBuild,
-) -> (TemplateInfo, Vec<String>) {
+) -> (TemplateInfo, Vec<String>, Bottom) {
     let info = TemplateInfo {
         template_id,
         aliases,
@@ -160,7 +167,7 @@ fn ready_info(
         start_cmd: ready.start_cmd.clone(),
         ready_cmd: ready.ready_cmd.clone(),
     };
-    (info, ready.layers.clone())
+    (info, ready.layers.clone(), ready.bottom.clone())
 }
 
 /// One line of a build's log, as `BuildLogEntry` of the API.

@@ -82,10 +82,13 @@ impl Controller {
             record.tagged.insert(tag.clone(), tagged);
         }
         record.updated_at = at;
-        let registered = record
-            .runtime_infos()
-            .into_iter()
-            .try_for_each(|(info, layers)| self.runtime.register_template(info, layers));
+        let registered =
+            record
+                .runtime_infos()
+                .into_iter()
+                .try_for_each(|(info, layers, bottom)| {
+                    self.runtime.register_template(info, layers, bottom)
+                });
         registered.map_err(|e| ApiError::internal("registering the tagged build", e))?;
         store
             .save()

@@ -98,7 +98,7 @@ impl Controller {
             .chain(records.into_iter().map(|record| {
                 let info = record
                     .runtime_info()
-                    .map(|(info, _)| info)
+                    .map(|(info, _, _)| info)
                     .unwrap_or_else(|| TemplateInfo {
                         template_id: record.template_id.clone(),
                         aliases: record.names.clone(),

@@ -15,6 +15,7 @@
 //!                        mounted while the sandbox runs: upper/ work/),
 //!                        merged/ lowers/ boot_id idmap
 //!   disk-images/<mb>.img an empty formatted filesystem of each size, copied for new layers
+//!   images/              pulled image layers by digest (`fromImage`, see `image::store`)
 //!   layers/.new-*        a layer being created (removed by open)
 //!   layers/.trash-*      a layer being deleted (removed by open)
 //! ```
@@ -51,6 +52,10 @@ impl Layout {
 
     pub fn template_layers(&self) -> PathBuf {
         self.root.join("template-layers")
+    }
+
+    pub fn images(&self) -> PathBuf {
+        self.root.join("images")
     }
 
     pub fn disk_images(&self) -> PathBuf {

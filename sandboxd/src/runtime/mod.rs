@@ -30,6 +30,7 @@ mod envd_client;
 mod envd_log;
 mod idmap;
 pub mod image;
+mod image_template;
 mod layer_capture;
 mod layer_gc;
 mod layout;
@@ -82,6 +83,8 @@ pub struct RuntimeConfig {
     /// Cap on the processes and threads of all sandboxes together (`pids.max` of the
     /// instance's cgroup); `None`: half of the host's `kernel.pid_max`/`threads-max`.
     pub max_processes: Option<u64>,
+    /// Where Docker Hub's images are pulled from instead ([`image::PullOptions`]).
+    pub docker_hub_mirror: Option<String>,
 }
 
 impl RuntimeConfig {
@@ -90,6 +93,7 @@ impl RuntimeConfig {
             data_dir: data_dir.into(),
             sandboxd_exe: std::env::current_exe().unwrap_or_else(|_| "/proc/self/exe".into()),
             max_processes: None,
+            docker_hub_mirror: None,
         }
     }
 }
@@ -177,12 +181,25 @@ pub struct TemplateInfo {
 pub const BASE_USER: &str = "user";
 pub const BASE_WORKDIR: &str = "/home/user";
 
+/// What the layers of a built template stack on.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Bottom {
+    /// The machine's `base` root.
+    #[default]
+    Base,
+    /// A pulled image's unpacked layers ([`Runtime::pull_image`]), uppermost first: the whole
+    /// root, without `base` under it.
+    Image(Vec<PathBuf>),
+}
+
 /// A template built by [`Runtime::build_layer`] steps and registered with
-/// [`Runtime::register_template`]: its layers (keys, uppermost first) stack over `base`.
+/// [`Runtime::register_template`]: its layers (keys, uppermost first) stack over its bottom.
 #[derive(Clone)]
 struct BuiltTemplate {
     info: TemplateInfo,
     layers: Vec<String>,
+    bottom: Bottom,
 }
 
 /// One sample, computed from the sandbox's own cgroup and writable layer (not the host's).
@@ -311,13 +328,21 @@ impl Runtime {
     }
 
     /// Makes a built template startable (or replaces its current build): `layers` are layer
-    /// keys, uppermost first, each already built. Its aliases must not name another template.
-    pub fn register_template(&self, info: TemplateInfo, layers: Vec<String>) -> anyhow::Result<()> {
+    /// keys, uppermost first, each already built, over `bottom`. Its aliases must not name
+    /// another template.
+    pub fn register_template(
+        &self,
+        info: TemplateInfo,
+        layers: Vec<String>,
+        bottom: Bottom,
+    ) -> anyhow::Result<()> {
         for key in &layers {
             if !self.has_layer(key) {
                 bail!("template {}: layer {key} is missing", info.template_id);
             }
         }
+        self.check_bottom(&bottom)
+            .with_context(|| format!("template {}", info.template_id))?;
         let mut built = self.built.lock().unwrap();
         let taken = |alias: &String| {
             self.base.aliases.contains(alias)
@@ -328,7 +353,14 @@ impl Runtime {
         if let Some(alias) = info.aliases.iter().find(|a| taken(a)) {
             bail!("the name {alias} is taken by another template");
         }
-        built.insert(info.template_id.clone(), BuiltTemplate { info, layers });
+        built.insert(
+            info.template_id.clone(),
+            BuiltTemplate {
+                info,
+                layers,
+                bottom,
+            },
+        );
         Ok(())
     }
 
@@ -338,16 +370,15 @@ impl Runtime {
         self.built.lock().unwrap().remove(template_id).is_some()
     }
 
-    /// The host directories of a template's layers, uppermost first, `base`'s last.
+    /// The host directories of a template's layers, uppermost first, its bottom's last.
     fn template_lowers(&self, template_id: &str) -> anyhow::Result<Vec<PathBuf>> {
         if self.template(template_id).is_none() {
             bail!("unknown template {template_id:?}");
         }
-        let keys = self
-            .built_template(template_id)
-            .map(|t| t.layers)
-            .unwrap_or_default();
-        Ok(self.lowers_of(&keys))
+        Ok(match self.built_template(template_id) {
+            Some(t) => self.lowers_of(&t.layers, &t.bottom),
+            None => self.lowers_of(&[], &Bottom::Base),
+        })
     }
 
     /// cgroup version in use (1 or 2), detected at open.

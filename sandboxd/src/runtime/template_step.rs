@@ -14,7 +14,7 @@ use anyhow::{Context, bail};
 
 use super::layout::LayerPaths;
 use super::{
-    EgressRules, EnvdInit, Layer, Limits, Runtime, Sandbox, SandboxSpec, cleanup, disk,
+    Bottom, EgressRules, EnvdInit, Layer, Limits, Runtime, Sandbox, SandboxSpec, cleanup, disk,
     envd_client, layer_capture, template,
 };
 
@@ -22,8 +22,9 @@ use super::{
 pub struct StepRun {
     /// The template being built (what `/run/e2b` names in the build sandbox).
     pub template_id: String,
-    /// Layer keys under this step, uppermost first; `base` lies under them all.
+    /// Layer keys under this step, uppermost first; `bottom` lies under them all.
     pub lowers: Vec<String>,
+    pub bottom: Bottom,
     pub user: String,
     /// Made (as root) before the command runs in it.
     pub workdir: Option<String>,
@@ -59,11 +60,15 @@ impl Runtime {
         self.layout.template_layers().join(key).join("root")
     }
 
-    /// Host directories of the layers `keys` (uppermost first), then `base`'s.
-    pub(super) fn lowers_of(&self, keys: &[String]) -> Vec<PathBuf> {
+    /// Host directories of the layers `keys` (uppermost first), then `bottom`'s.
+    pub(super) fn lowers_of(&self, keys: &[String], bottom: &Bottom) -> Vec<PathBuf> {
+        let bottom = match bottom {
+            Bottom::Base => &self.base.layers,
+            Bottom::Image(layers) => layers,
+        };
         keys.iter()
             .map(|key| self.layer_root(key))
-            .chain(self.base.layers.iter().cloned())
+            .chain(bottom.iter().cloned())
             .collect()
     }
 
@@ -81,6 +86,7 @@ impl Runtime {
                 bail!("layer {lower} under this step is missing");
             }
         }
+        self.check_bottom(&step.bottom)?;
         let spec = SandboxSpec {
             sandbox_id: format!("build-{}", crate::random::name(12)),
             template_id: step.template_id.clone(),
@@ -93,7 +99,11 @@ impl Runtime {
             },
         };
         let sandbox = self
-            .start_on(&spec, Layer::Fresh, self.lowers_of(&step.lowers))
+            .start_on(
+                &spec,
+                Layer::Fresh,
+                self.lowers_of(&step.lowers, &step.bottom),
+            )
             .await
             .context("starting the build sandbox")?;
         let ran = run_in(&sandbox, &step, output).await;

@@ -6,6 +6,7 @@
 //! built locally with mmdebstrap instead ([`local`]). `docs/images.md` describes the whole.
 
 mod local;
+pub mod merged;
 mod registry;
 mod store;
 mod unpack;

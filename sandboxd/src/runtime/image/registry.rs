@@ -168,6 +168,7 @@ fn parse_config(bytes: &[u8]) -> Result<ImageConfig, ImageError> {
     #[derive(Deserialize)]
     struct ConfigFile {
         config: Option<Config>,
+        architecture: Option<String>,
     }
     #[derive(Deserialize)]
     #[serde(rename_all = "PascalCase")]
@@ -180,6 +181,12 @@ fn parse_config(bytes: &[u8]) -> Result<ImageConfig, ImageError> {
     }
     let file: ConfigFile = serde_json::from_slice(bytes)
         .map_err(|e| ImageError::Registry(format!("the image config does not parse: {e}")))?;
+    let host = host_architecture();
+    if let Some(arch) = file.architecture.filter(|a| !a.is_empty() && *a != host) {
+        return Err(ImageError::NotFound(format!(
+            "the image is built for {arch}, this host runs {host}"
+        )));
+    }
     let Some(config) = file.config else {
         return Ok(ImageConfig::default());
     };
@@ -190,6 +197,16 @@ fn parse_config(bytes: &[u8]) -> Result<ImageConfig, ImageError> {
         entrypoint: config.entrypoint.unwrap_or_default(),
         cmd: config.cmd.unwrap_or_default(),
     })
+}
+
+/// The host's CPU architecture as OCI names it (Go's `GOARCH`).
+fn host_architecture() -> &'static str {
+    match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "x86" => "386",
+        other => other,
+    }
 }
 
 fn client_for(reference: &Reference) -> Client {
@@ -337,6 +354,16 @@ mod tests {
         assert!(config.entrypoint.is_empty() && config.user.is_empty());
         assert_eq!(parse_config(b"{}").unwrap(), ImageConfig::default());
         assert!(matches!(parse_config(b"[]"), Err(ImageError::Registry(_))));
+        let foreign = if host_architecture() == "s390x" {
+            "amd64"
+        } else {
+            "s390x"
+        };
+        let other_arch = format!(r#"{{"architecture": "{foreign}", "config": {{}}}}"#);
+        assert!(matches!(
+            parse_config(other_arch.as_bytes()),
+            Err(ImageError::NotFound(m)) if m.contains(foreign)
+        ));
     }
 
     #[test]

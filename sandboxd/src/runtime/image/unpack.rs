@@ -316,13 +316,13 @@ fn clear(path: &Path) -> Result<(), ImageError> {
     }
 }
 
-fn make_whiteout(path: &Path) -> Result<(), ImageError> {
+pub(super) fn make_whiteout(path: &Path) -> Result<(), ImageError> {
     use nix::sys::stat::{Mode, SFlag, makedev, mknod};
     mknod(path, SFlag::S_IFCHR, Mode::empty(), makedev(0, 0))
         .map_err(|e| io_error("making a whiteout", e.into()))
 }
 
-fn set_opaque(dir: &Path) -> Result<(), ImageError> {
+pub(super) fn set_opaque(dir: &Path) -> Result<(), ImageError> {
     let path = std::ffi::CString::new(dir.as_os_str().as_bytes())
         .map_err(|_| bad_layer("a path holds a NUL byte".into()))?;
     // SAFETY: lsetxattr with NUL-terminated strings and a buffer of the given length.
