@@ -83,8 +83,3 @@ export function envWithout(sd) {
 export function sandboxdApi(sd, path, init = {}) {
   return fetch(new URL(path, sd.apiUrl), { ...init, headers: { 'X-API-KEY': sd.apiKey, ...init.headers } });
 }
-
-/** The trimmed stdout of `cmd` in `sandbox` (which must exit 0). */
-export async function stdoutOf(sandbox, cmd, opts = {}) {
-  return (await sandbox.commands.run(cmd, { timeoutMs: 60_000, ...opts })).stdout.trim();
-}
