@@ -1,19 +1,20 @@
-// What a sandbox can see: its own processes, its own files, its own network.
+// What a sandbox can see: its own processes, its own files, its own network. Run twice by
+// `npm test`: on `base` and on a template built here (tests/helpers/test-template.mjs).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 
-import { Sandbox } from 'e2b';
-import { startSandboxd } from '../helpers/sandboxd.mjs';
+import { BUILT_PASS, LAYER_FILE, createSandbox, startSuiteSandboxd } from '../helpers/test-template.mjs';
 import { uniqueTag, viaHost, waitUntil } from './util.mjs';
 
 let sd;
 let a;
 let b;
 before(async () => {
-  sd = await startSandboxd();
-  Object.assign(process.env, sd.env);
-  [a, b] = await Promise.all([Sandbox.create(), Sandbox.create()]);
+  sd = await startSuiteSandboxd();
+  [a, b] = await Promise.all([createSandbox(), createSandbox()]);
 });
 after(async () => {
   await Promise.all([a?.kill(), b?.kill()]);
@@ -70,6 +71,34 @@ describe('isolation', () => {
     }
   });
 
+  test("root inside cannot change the template's read-only layers: not for other sandboxes, not on the host", async () => {
+    // The host copies of LAYER_FILE: in the machine-wide base roots, or in this sandboxd's
+    // template layers.
+    const [dir, inRoot] = BUILT_PASS
+      ? [join(sd.dataDir, 'runtime/template-layers'), LAYER_FILE]
+      : ['/var/cache/sandboxd', LAYER_FILE];
+    const copies = readdirSync(dir)
+      .map((name) => join(dir, name, 'root', inRoot))
+      .filter((path) => existsSync(path));
+    assert.ok(copies.length > 0, `no host copy of ${LAYER_FILE} under ${dir}`);
+    const digests = () => copies.map((path) => createHash('sha256').update(readFileSync(path)).digest('hex'));
+    const before = digests();
+    const original = await a.files.read(LAYER_FILE);
+    await a.commands.run(
+      `echo attacker | sudo tee ${LAYER_FILE}; sudo chmod 4777 ${LAYER_FILE}; sudo rm -f ${LAYER_FILE}; ` +
+        `echo again | sudo tee ${LAYER_FILE}`,
+    );
+    assert.equal(await a.files.read(LAYER_FILE), 'again\n', 'the attack did not even change the sandbox');
+    assert.equal(await b.files.read(LAYER_FILE), original);
+    const fresh = await createSandbox();
+    try {
+      assert.equal(await fresh.files.read(LAYER_FILE), original);
+    } finally {
+      await fresh.kill();
+    }
+    assert.deepEqual(digests(), before, 'a host copy of the layer changed');
+  });
+
   test('running out of memory in one sandbox leaves it and the others working', async () => {
     const hog = await a.commands.run('python3 -c "x = bytearray(2 * 1024 ** 3)"').catch((e) => e);
     assert.notEqual(hog.exitCode, 0, 'allocating 2 GiB under a 512 MiB limit succeeded');
@@ -79,7 +108,7 @@ describe('isolation', () => {
   });
 
   test('with internet access off the sandbox has loopback only', async () => {
-    const offline = await Sandbox.create({ allowInternetAccess: false });
+    const offline = await createSandbox({ allowInternetAccess: false });
     try {
       const info = await offline.getInfo();
       assert.equal(info.allowInternetAccess, false);

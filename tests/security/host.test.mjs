@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { Sandbox, SandboxError } from 'e2b';
 import { launchChromium } from '../helpers/chromium.mjs';
 import { asNobody } from '../helpers/host-user.mjs';
-import { startSandboxd } from '../helpers/sandboxd.mjs';
+import { createSandbox, startSuiteSandboxd } from '../helpers/test-template.mjs';
 import { viaHost } from '../sandboxd/util.mjs';
 
 const KNOWN_KEY = `e2b_${randomBytes(20).toString('hex')}`;
@@ -31,9 +31,8 @@ before(async () => {
   chmodSync(dataDir, 0o755);
   writeFileSync(join(dataDir, 'api-key'), `${KNOWN_KEY}\n`, { mode: 0o644 });
   writeFileSync(join(dataDir, 'control/secret'), `${randomBytes(32).toString('hex')}\n`, { mode: 0o644 });
-  sd = await startSandboxd({ dataDir });
-  Object.assign(process.env, sd.env);
-  sbx = await Sandbox.create({ envs: { LEAK_ME: secretEnv } });
+  sd = await startSuiteSandboxd({ dataDir });
+  sbx = await createSandbox({ envs: { LEAK_ME: secretEnv } });
 });
 after(async () => {
   await sbx?.kill();
@@ -182,7 +181,7 @@ describe('a web page of another origin', () => {
 
 describe('API input and answers', () => {
   test('a negative or oversized setTimeout is a 400 and the sandbox runs on', async () => {
-    const victim = await Sandbox.create({ timeoutMs: 120_000 });
+    const victim = await createSandbox({ timeoutMs: 120_000 });
     try {
       const { endAt } = await victim.getInfo();
       // (-1 ms would go out as `ceil(-0.001)` = 0 s: "expire now", a valid value.)
@@ -203,7 +202,7 @@ describe('API input and answers', () => {
         assert.equal((await res.json()).code, 400);
       }
       await assert.rejects(Sandbox.connect(victim.sandboxId, { timeoutMs: -5_000 }), /^SandboxError: 400/);
-      await assert.rejects(Sandbox.create({ timeoutMs: -5_000 }), /^SandboxError: 400/);
+      await assert.rejects(createSandbox({ timeoutMs: -5_000 }), /^SandboxError: 400/);
       await new Promise((r) => setTimeout(r, 300));
       assert.equal(await victim.isRunning(), true);
       assert.equal((await victim.commands.run('echo alive')).stdout, 'alive\n');

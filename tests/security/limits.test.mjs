@@ -7,8 +7,9 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { NotEnoughSpaceError, Sandbox } from 'e2b';
+import { NotEnoughSpaceError } from 'e2b';
 import { startSandboxd } from '../helpers/sandboxd.mjs';
+import { createSandbox, startSuiteSandboxd } from '../helpers/test-template.mjs';
 import { waitUntil } from '../sandboxd/util.mjs';
 
 const instanceOf = (sd) => readFileSync(join(sd.dataDir, 'runtime', 'instance'), 'utf8').trim();
@@ -47,10 +48,9 @@ time.sleep(${seconds})
 "`;
 
 test('fork bombs in two sandboxes stop at the instance-wide process cap; the host can still fork', async () => {
-  const sd = await startSandboxd({ args: ['--max-processes', '300'] });
-  Object.assign(process.env, sd.env);
+  const sd = await startSuiteSandboxd({ args: ['--max-processes', '300'] });
   try {
-    const [a, b] = await Promise.all([Sandbox.create(), Sandbox.create()]);
+    const [a, b] = await Promise.all([createSandbox(), createSandbox()]);
     // The instance's cgroup: under the pids hierarchy (v1) or the unified one (v2).
     const v1 = `/sys/fs/cgroup/pids/sandboxd-${instanceOf(sd)}/pids.max`;
     const capFile = existsSync(v1) ? v1 : `/sys/fs/cgroup/sandboxd-${instanceOf(sd)}/pids.max`;
@@ -82,9 +82,8 @@ test('fork bombs in two sandboxes stop at the instance-wide process cap; the hos
 });
 
 test('a memory-paused sandbox dies within seconds of kill -9 of sandboxd', async () => {
-  const sd = await startSandboxd();
-  Object.assign(process.env, sd.env);
-  const sbx = await Sandbox.create();
+  const sd = await startSuiteSandboxd();
+  const sbx = await createSandbox();
   await sbx.commands.run('sleep 600', { background: true, timeoutMs: 0 });
   await sbx.pause({ keepMemory: true });
   const pids = hostPids(sd, sbx.sandboxId);
@@ -108,10 +107,9 @@ const hostDiskUsage = (dir) => Number(execFileSync('du', ['-sx', '--block-size=1
 const rssBytes = (pid) => Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) * 1024;
 
 test("1 GiB aimed at envd's stdout as root leaves host disk and sandboxd's memory bounded; the log is served", async () => {
-  const sd = await startSandboxd();
-  Object.assign(process.env, sd.env);
+  const sd = await startSuiteSandboxd();
   try {
-    const sbx = await Sandbox.create();
+    const sbx = await createSandbox();
     const [diskBefore, rssBefore] = [hostDiskUsage(sd.dataDir), rssBytes(sd.pid)];
     // envd's stdout is not a file the sandbox can grow: with its own user namespace, even its
     // root cannot open /proc/1/fd/1 (envd's memory and descriptors belong to the host's
@@ -143,7 +141,7 @@ test("1 GiB aimed at envd's stdout as root leaves host disk and sandboxd's memor
     assert.ok(keptBytes <= 256 * 1024, `the ring keeps ${keptBytes} bytes`);
 
     // A fresh sandbox's log holds the runtime's start-up lines and envd's own line.
-    const other = await Sandbox.create();
+    const other = await createSandbox();
     const boot = await get(`/v2/sandboxes/${other.sandboxId}/logs`);
     const messages = boot.logs.map((l) => l.message);
     assert.ok(messages.some((m) => m.startsWith(`starting sandbox ${other.sandboxId}`)), messages.join('\n'));
@@ -156,10 +154,9 @@ test("1 GiB aimed at envd's stdout as root leaves host disk and sandboxd's memor
 });
 
 test('diskSizeMB bounds the writable layer: ENOSPC inside, 507 on upload, the host disk untouched', async () => {
-  const sd = await startSandboxd({ args: ['--sandbox-disk-mb', '128'] });
-  Object.assign(process.env, sd.env);
+  const sd = await startSuiteSandboxd({ args: ['--sandbox-disk-mb', '128'] });
   try {
-    const sbx = await Sandbox.create();
+    const sbx = await createSandbox();
     const diskBefore = hostDiskUsage(sd.dataDir);
     const size = await sbx.commands.run("df -m --output=size / | tail -1");
     const sizeMb = Number(size.stdout.trim());

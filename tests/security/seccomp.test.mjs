@@ -8,8 +8,7 @@ import { readFileSync, readdirSync, rmdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 
-import { Sandbox } from 'e2b';
-import { startSandboxd } from '../helpers/sandboxd.mjs';
+import { createSandbox, startSuiteSandboxd } from '../helpers/test-template.mjs';
 import { uniqueTag } from '../sandboxd/util.mjs';
 
 const EPERM = 1;
@@ -117,9 +116,8 @@ function hostCgroups(dir = '/sys/fs/cgroup', out = []) {
 let sd;
 let sbx;
 before(async () => {
-  sd = await startSandboxd();
-  Object.assign(process.env, sd.env);
-  sbx = await Sandbox.create();
+  sd = await startSuiteSandboxd();
+  sbx = await createSandbox();
   await sbx.files.write('/tmp/probe.py', PROBE);
 });
 after(async () => {

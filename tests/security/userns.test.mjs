@@ -11,15 +11,14 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 
 import { Sandbox } from 'e2b';
-import { startSandboxd } from '../helpers/sandboxd.mjs';
+import { createSandbox, startSuiteSandboxd } from '../helpers/test-template.mjs';
 
 const FIRST_SANDBOX_ID = 2 ** 30;
 const NOBODY = 65534;
 
 let sd;
 before(async () => {
-  sd = await startSandboxd();
-  Object.assign(process.env, sd.env);
+  sd = await startSuiteSandboxd();
 });
 after(async () => {
   await sd?.stop();
@@ -38,7 +37,7 @@ function run(cmd, args, opts = {}) {
 
 describe('root inside a sandbox is not root on the host', () => {
   test('a sandbox has its own range of host ids, and its files carry them', async () => {
-    const sbx = await Sandbox.create();
+    const sbx = await createSandbox();
     try {
       const map = (await sbx.commands.run('cat /proc/self/uid_map')).stdout.trim().split(/\s+/).map(Number);
       assert.equal(map[0], 0);
@@ -51,7 +50,7 @@ describe('root inside a sandbox is not root on the host', () => {
       assert.equal(statSync(join(upperOf(sbx), 'home/user/by-user')).uid, map[1] + 1000);
 
       // Another sandbox gets another range.
-      const other = await Sandbox.create();
+      const other = await createSandbox();
       const otherBase = Number((await other.commands.run('cat /proc/self/uid_map')).stdout.trim().split(/\s+/)[1]);
       assert.notEqual(otherBase, map[1]);
       assert.ok(Math.abs(otherBase - map[1]) >= 65536, 'ranges overlap');
@@ -62,7 +61,7 @@ describe('root inside a sandbox is not root on the host', () => {
   });
 
   test('a setuid-root binary made inside gives a host user no privilege', async () => {
-    const sbx = await Sandbox.create();
+    const sbx = await createSandbox();
     const scratch = mkdtempSync('/var/tmp/sbx-setuid-');
     try {
       await asRoot(sbx, 'cp /bin/bash /suid-bash && chmod 4755 /suid-bash');
@@ -90,7 +89,7 @@ describe('root inside a sandbox is not root on the host', () => {
     mkdirSync(join(victim, 'hostname'), { recursive: true });
     writeFileSync(join(victim, 'hostname/keep'), 'host data');
     writeFileSync(join(victim, 'hosts'), 'host hosts file', { mode: 0o600 });
-    const sbx = await Sandbox.create();
+    const sbx = await createSandbox();
     try {
       // Inside: /etc becomes a link to the same path, where a copy of /etc lives, so the
       // sandbox keeps working; on the host the link's target is the victim.
@@ -110,7 +109,7 @@ describe('root inside a sandbox is not root on the host', () => {
   });
 
   test('per-user kernel limits are the sandbox\'s own: inotify exhausted in one leaves the others and the host alone', async () => {
-    const [hog, neighbour] = await Promise.all([Sandbox.create(), Sandbox.create()]);
+    const [hog, neighbour] = await Promise.all([createSandbox(), createSandbox()]);
     try {
       // Root and user inside take every inotify instance their ids may have, and keep them.
       const holder = `import ctypes, os, sys, time
@@ -159,7 +158,7 @@ describe('the sandbox network reaches the host by no side door', () => {
   let hostIf;
   const connections = [];
   before(async () => {
-    sbx = await Sandbox.create();
+    sbx = await createSandbox();
     const ip = (await sbx.commands.run("ip -4 -o addr show dev eth0 | awk '{print $4}' | cut -d/ -f1")).stdout.trim();
     hostIf = run('ip', ['-o', 'route', 'get', ip]).stdout.match(/ dev (\S+)/)[1];
     // A host service on every IPv6 address: what a sandbox must not reach.
@@ -234,7 +233,7 @@ for opt in [19, 15]:  # IP_TRANSPARENT, IP_FREEBIND-style source tricks
 
 describe('what the sandbox keeps on the host', () => {
   test('a kept layer boots again with the ids its files carry', async () => {
-    const sbx = await Sandbox.create();
+    const sbx = await createSandbox();
     const base = (await sbx.commands.run('cat /proc/self/uid_map')).stdout.trim().split(/\s+/)[1];
     await sbx.files.write('/home/user/mine', 'kept');
     await sbx.pause({ keepMemory: false });
