@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { ALL_TRAFFIC, Sandbox } from 'e2b';
 import { asNobody } from '../helpers/host-user.mjs';
 import { sandboxdBinary, startSandboxd } from '../helpers/sandboxd.mjs';
-import { OUTSIDE_PORT, buildLocalRepository, buildOutside } from './outside.mjs';
+import { OUTSIDE_PORT, buildLocalRepository, startWithOutside, stopWithOutside } from './outside.mjs';
 import { uniqueTag } from './util.mjs';
 
 const CACHE = '/var/cache/sandboxd';
@@ -30,21 +30,12 @@ let sbx;
 /** The host path of the shared Debian root the sandboxes run on. */
 let cacheRoot;
 before(async () => {
-  outside = await buildOutside();
-  buildLocalRepository(outside.dir, LOCAL_PACKAGE, packageTag);
-  sd = await startSandboxd();
-  Object.assign(process.env, sd.env);
+  ({ outside, sd } = await startWithOutside((o) => buildLocalRepository(o.dir, LOCAL_PACKAGE, packageTag)));
   sbx = await Sandbox.create();
   const buildId = /^BUILD_ID=(.+)$/m.exec((await sbx.commands.run('cat /.e2b')).stdout)[1];
   cacheRoot = join(CACHE, buildId, 'root');
 });
-after(async () => {
-  try {
-    await sd?.stop();
-  } finally {
-    outside?.remove();
-  }
-});
+after(() => stopWithOutside({ outside, sd }));
 
 const WHEEL = 'sbxmod-1.0-py3-none-any.whl';
 /** Writes a minimal pure-Python wheel (a zip with the module and its dist-info) to `WHEEL`. */

@@ -10,23 +10,15 @@ import { join } from 'node:path';
 
 import { ALL_TRAFFIC, Sandbox } from 'e2b';
 import { startSandboxd } from '../helpers/sandboxd.mjs';
-import { OUTSIDE_PORT, buildOutside } from './outside.mjs';
+import { OUTSIDE_PORT, startWithOutside, stopWithOutside } from './outside.mjs';
 import { listAll, uniqueTag, viaHost, waitUntil } from './util.mjs';
 
 let sd;
 let outside;
 before(async () => {
-  outside = await buildOutside();
-  sd = await startSandboxd();
-  Object.assign(process.env, sd.env);
+  ({ outside, sd } = await startWithOutside());
 });
-after(async () => {
-  try {
-    await sd?.stop();
-  } finally {
-    outside?.remove();
-  }
-});
+after(() => stopWithOutside({ outside, sd }));
 
 /** Lines `iptables-save` has for this test's sandboxd in the per-sandbox egress chains. */
 function egressRules() {

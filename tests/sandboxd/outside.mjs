@@ -6,6 +6,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { startSandboxd } from '../helpers/sandboxd.mjs';
 import { uniqueTag, waitUntil } from './util.mjs';
 
 export const OUTSIDE_PORT = 8080;
@@ -120,4 +121,30 @@ export function buildLocalRepository(dir, name, content) {
   execFileSync('dpkg-deb', ['--root-owner-group', '--build', pkg, join(dir, 'pool', `${name}_1.0_all.deb`)], { stdio: 'ignore' });
   writeFileSync(join(dir, 'Packages'), execFileSync('apt-ftparchive', ['packages', 'pool'], { cwd: dir }));
   writeFileSync(join(dir, 'Release'), execFileSync('apt-ftparchive', ['release', '.'], { cwd: dir }));
+}
+
+/**
+ * For a suite's `before`: builds the outside, lets `prepare(outside)` add what it serves, then
+ * starts a sandboxd the SDK points at; → `{ outside, sd }`. `stopWithOutside` undoes it.
+ */
+export async function startWithOutside(prepare = () => {}) {
+  const outside = await buildOutside();
+  try {
+    await prepare(outside);
+    const sd = await startSandboxd();
+    Object.assign(process.env, sd.env);
+    return { outside, sd };
+  } catch (e) {
+    outside.remove();
+    throw e;
+  }
+}
+
+/** For a suite's `after`: stops the sandboxd, then removes the outside (also if either is missing). */
+export async function stopWithOutside({ outside, sd }) {
+  try {
+    await sd?.stop();
+  } finally {
+    outside?.remove();
+  }
 }

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 
 import { BuildError, Sandbox, Template, waitForURL } from 'e2b';
 import { startSandboxd } from '../helpers/sandboxd.mjs';
-import { OUTSIDE_PORT, buildLocalRepository, buildOutside } from './outside.mjs';
+import { OUTSIDE_PORT, buildLocalRepository, startWithOutside, stopWithOutside } from './outside.mjs';
 import { buildTemplate, runOfficialCli, stdoutOf, uniqueTag, waitUntil } from './util.mjs';
 
 const tag = uniqueTag();
@@ -27,23 +27,16 @@ let context;
 let logs;
 
 before(async () => {
-  outside = await buildOutside();
-  buildLocalRepository(outside.dir, LOCAL_PACKAGE, tag);
+  ({ outside, sd } = await startWithOutside((o) => buildLocalRepository(o.dir, LOCAL_PACKAGE, tag)));
   context = mkdtempSync(join(tmpdir(), 'sandboxd-template-'));
   writeFileSync(join(context, 'app.txt'), `app ${tag}\n`);
   mkdirSync(join(context, 'site/sub'), { recursive: true });
   writeFileSync(join(context, 'site/index.html'), 'index\n');
   writeFileSync(join(context, 'site/sub/deep.txt'), 'deep\n');
-  sd = await startSandboxd();
-  Object.assign(process.env, sd.env);
 });
 after(async () => {
-  try {
-    await sd?.stop();
-  } finally {
-    outside?.remove();
-    rmSync(context, { recursive: true, force: true });
-  }
+  rmSync(context, { recursive: true, force: true });
+  await stopWithOutside({ outside, sd });
 });
 
 function build(template, name) {
