@@ -124,6 +124,33 @@ export function buildLocalRepository(dir, name, content) {
 }
 
 /**
+ * A pure-Python wheel (module `name`, `VALUE` = `content`) and an npm tarball (package `name`,
+ * exporting `content`), written into `dir` (which the outside serves) without any index or
+ * registry; → their file names.
+ */
+export function buildLocalPackages(dir, name, content) {
+  const wheel = `${name}-1.0-py3-none-any.whl`;
+  const files = {
+    [`${name}/__init__.py`]: `VALUE = ${JSON.stringify(content)}\n`,
+    [`${name}-1.0.dist-info/METADATA`]: `Metadata-Version: 2.1\nName: ${name}\nVersion: 1.0\n`,
+    [`${name}-1.0.dist-info/WHEEL`]: 'Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n',
+  };
+  files[`${name}-1.0.dist-info/RECORD`] = Object.keys(files).map((f) => `${f},,\n`).join('') + `${name}-1.0.dist-info/RECORD,,\n`;
+  const zip = 'import json, sys, zipfile\nwith zipfile.ZipFile(sys.argv[1], "w") as w:\n    [w.writestr(n, t) for n, t in json.loads(sys.argv[2]).items()]\n';
+  execFileSync('python3', ['-c', zip, join(dir, wheel), JSON.stringify(files)]);
+  const pkg = mkdtempSync(join(tmpdir(), 'sandboxd-npm-'));
+  try {
+    mkdirSync(join(pkg, 'package'));
+    writeFileSync(join(pkg, 'package/package.json'), JSON.stringify({ name, version: '1.0.0', main: 'index.js' }));
+    writeFileSync(join(pkg, 'package/index.js'), `module.exports = ${JSON.stringify(content)};\n`);
+    execFileSync('tar', ['-czf', join(dir, `${name}-1.0.0.tgz`), '-C', pkg, 'package']);
+  } finally {
+    rmSync(pkg, { recursive: true, force: true });
+  }
+  return { wheel, tarball: `${name}-1.0.0.tgz` };
+}
+
+/**
  * For a suite's `before`: builds the outside, lets `prepare(outside)` add what it serves, then
  * starts a sandboxd the SDK points at; → `{ outside, sd }`. `stopWithOutside` undoes it.
  */

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 
 import { BuildError, Sandbox, Template, waitForURL } from 'e2b';
 import { startSandboxd } from '../helpers/sandboxd.mjs';
-import { OUTSIDE_PORT, buildLocalRepository, startWithOutside, stopWithOutside } from './outside.mjs';
+import { OUTSIDE_PORT, buildLocalPackages, buildLocalRepository, startWithOutside, stopWithOutside } from './outside.mjs';
 import { buildTemplate, runOfficialCli, stdoutOf, uniqueTag, waitUntil } from './util.mjs';
 
 const tag = uniqueTag();
@@ -298,6 +298,34 @@ describe('apt, listing and deleting', () => {
     assert.equal(await ok(sandbox, `cat /usr/share/${LOCAL_PACKAGE}/hello.txt`), tag);
     assert.equal(await ok(sandbox, `dpkg-query -W -f='\${db:Status-Abbrev}' ${LOCAL_PACKAGE}`), 'ii');
     await sandbox.kill();
+  });
+
+  test('pipInstall and npmInstall install for root and for user, from packages only this test serves', async () => {
+    const { wheel, tarball } = buildLocalPackages(outside.dir, 'sbxpkg', tag);
+    const from = `http://${outside.a}:${OUTSIDE_PORT}`;
+    const installers = Template()
+      .fromBaseImage()
+      // pip and npm ask nothing of PyPI or the npm registry: only the outside is talked to.
+      .setEnvs({ PIP_DISABLE_PIP_VERSION_CHECK: '1', npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' })
+      .pipInstall(`${from}/${wheel}`)
+      .pipInstall(`${from}/${wheel}`, { g: false })
+      .npmInstall(`${from}/${tarball}`, { g: true })
+      .npmInstall(`${from}/${tarball}`);
+    await build(installers, `${NAME}-pkgs`);
+    const sandbox = await Sandbox.create(`${NAME}-pkgs`);
+    try {
+      // pipInstall() is global (as root), pipInstall(.., { g: false }) for `user`.
+      assert.equal(await ok(sandbox, 'cd / && python3 -c "import sbxpkg; print(sbxpkg.VALUE)"'), tag);
+      assert.equal(await ok(sandbox, 'stat -c %U /usr/local/lib/python3*/dist-packages/sbxpkg/__init__.py'), 'root');
+      assert.equal(await ok(sandbox, 'stat -c %U ~/.local/lib/python3*/site-packages/sbxpkg/__init__.py'), 'user');
+      // npmInstall(.., { g: true }) into the global root, npmInstall() into user's workdir.
+      assert.equal(await ok(sandbox, 'cd /tmp && NODE_PATH=$(npm root -g) node -p "require(\'sbxpkg\')"'), tag);
+      assert.equal(await ok(sandbox, 'node -p "require(\'sbxpkg\')"'), tag);
+      assert.equal(await ok(sandbox, 'stat -c %U node_modules/sbxpkg/package.json'), 'user');
+    } finally {
+      await sandbox.kill();
+    }
+    assert.match(outside.log(), new RegExp(`GET /${tarball} HTTP/1.1" 200`));
   });
 
   test('exists, list, get, delete, and the 404s of unknown ids', async () => {
