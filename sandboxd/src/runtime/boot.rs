@@ -205,6 +205,10 @@ fn spawn_init(
     // SAFETY: only async-signal-safe system calls between fork and exec.
     unsafe {
         command.pre_exec(move || {
+            // The cgroup first: a `cgroup.procs` descriptor may have the number one of the dup2s
+            // below writes over (seen when low numbers were free: the write then hit the
+            // namespace descriptor and the start failed with EBADF).
+            cgroup::join_in_child(&procs_fds)?;
             // dup2 leaves close-on-exec set when both numbers are equal; clear it explicitly.
             // The namespace goes first: its descriptor may have the listener's target number.
             let moved_userns = libc::fcntl(userns_fd, libc::F_DUPFD_CLOEXEC, 10);
@@ -216,7 +220,6 @@ fn spawn_init(
             {
                 return Err(std::io::Error::last_os_error());
             }
-            cgroup::join_in_child(&procs_fds)?;
             // Its own session: a terminal's Ctrl-C must not reach sandboxes.
             if libc::setsid() < 0 || libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
                 return Err(std::io::Error::last_os_error());

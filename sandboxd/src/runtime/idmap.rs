@@ -223,6 +223,7 @@ pub(crate) fn user_namespace(range: IdRange) -> anyhow::Result<OwnedFd> {
                 && libc::unshare(libc::CLONE_NEWUSER) == 0;
             let status = [u8::from(ok)];
             libc::write(ready_w_fd, status.as_ptr().cast(), 1);
+            // Waits for the parent's byte (or end-of-file if the parent dies).
             let mut buf = [0u8; 1];
             libc::read(go_r_fd, buf.as_mut_ptr().cast(), 1);
             libc::_exit(0);
@@ -241,6 +242,14 @@ pub(crate) fn user_namespace(range: IdRange) -> anyhow::Result<OwnedFd> {
         let ns = fs::File::open(format!("/proc/{pid}/ns/user"))?;
         Ok(OwnedFd::from(ns))
     })();
+    // "Go" is a byte, not end-of-file: a helper that another thread forks meanwhile holds
+    // copies of these pipes until it exits (it never execs, so close-on-exec does not apply),
+    // and end-of-file would wait for it while it waits for its own parent: two concurrent
+    // starts hung each other that way.
+    if nix::unistd::write(&go_w, b"g").is_err() {
+        // SAFETY: signalling our own, not yet reaped child.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+    }
     drop(go_w);
     let mut wstatus = 0;
     // SAFETY: reaping our own child.
