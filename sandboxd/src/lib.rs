@@ -9,6 +9,8 @@
 //! - `runtime`: namespaces, overlay layers, cgroups and network; starts `envd` in each sandbox
 //!   as a process (`sandboxd envd`), not through its code.
 //! - `envd`: the daemon inside a sandbox: Connect RPC process and filesystem services, `/files`.
+//! - `code_interpreter`: the code-interpreter template's execution server inside a sandbox
+//!   (`runCode` on port 49999 over Jupyter kernels); a sibling of `envd`, run by a start command.
 //! - Leaves every layer may use: `crypto` (comparing secrets, `/files` signatures), `random`
 //!   (the OS random source), `host_files` (what sandboxd keeps on the host, private to root),
 //!   `url_query` (query strings, read as the proxy and envd must both read them).
@@ -17,6 +19,7 @@
 //! runtime with the real `sandboxd` executable (`CARGO_BIN_EXE_sandboxd`) inside sandboxes.
 
 pub mod api;
+pub mod code_interpreter;
 pub mod crypto;
 pub mod envd;
 pub mod host_files;

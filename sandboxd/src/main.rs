@@ -1,7 +1,7 @@
 //! The `sandboxd` command line; the modules live in the library (`lib.rs`).
 
 use clap::{Parser, Subcommand};
-use sandboxd::{envd, runtime, serve, template_cli};
+use sandboxd::{code_interpreter, envd, runtime, serve, template_cli};
 
 #[derive(Parser)]
 #[command(name = "sandboxd", version, about)]
@@ -25,6 +25,9 @@ enum Command {
     Template(TemplateCommand),
     /// Run the sandbox daemon; on its own it acts on the host it runs on (the SDKs' debug mode).
     Envd(envd::Args),
+    /// Run the code-interpreter execution server (inside a sandbox of a template that has
+    /// Jupyter kernels; its start command runs this).
+    CodeInterpreter(code_interpreter::Args),
     /// Internal: started by the runtime as a sandbox's first process; builds its root and
     /// becomes its envd.
     #[command(hide = true)]
@@ -84,6 +87,7 @@ fn main() -> anyhow::Result<()> {
         }) => runtime::image::pull_command(&reference, &store, username, password),
         Command::Template(TemplateCommand::Build(args)) => template_cli::build_command(args),
         Command::Envd(args) => envd::run(args),
+        Command::CodeInterpreter(args) => code_interpreter::run(args),
         Command::SandboxInit => runtime::sandbox_init(),
         Command::RuntimeWatchdog { instance, layers } => runtime::run_watchdog(&instance, &layers),
     }
