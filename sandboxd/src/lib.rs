@@ -13,7 +13,8 @@
 //!   (`runCode` on port 49999 over Jupyter kernels); a sibling of `envd`, run by a start command.
 //! - Leaves every layer may use: `crypto` (comparing secrets, `/files` signatures), `random`
 //!   (the OS random source), `host_files` (what sandboxd keeps on the host, private to root),
-//!   `url_query` (query strings, read as the proxy and envd must both read them).
+//!   `url_query` (query strings, read as the proxy and envd must both read them),
+//!   `http_connections` (the accept loop of envd and the code-interpreter server).
 //!
 //! A library as well as a binary so that integration tests under `tests/` can drive the
 //! runtime with the real `sandboxd` executable (`CARGO_BIN_EXE_sandboxd`) inside sandboxes.
@@ -23,6 +24,7 @@ pub mod code_interpreter;
 pub mod crypto;
 pub mod envd;
 pub mod host_files;
+pub mod http_connections;
 pub mod proxy;
 pub mod random;
 pub mod runtime;

@@ -6,7 +6,7 @@
 //! Layout: `http` routes requests → `contexts` (kernels by ID, env vars per execution) →
 //! `kernel` (one kernel process and its channels) → `output` (iopub messages as the SDK's
 //! JSON lines); `envd_link` asks envd for the sandbox's env vars and checks the access token.
-//! Imports only leaves (`random`), as envd does.
+//! Imports only leaves (`random`, `http_connections`), as envd does.
 
 mod contexts;
 mod envd_link;
@@ -20,8 +20,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto;
 
 /// The port the SDKs call (`JUPYTER_PORT` in `@e2b/code-interpreter`).
 pub const PORT: u16 = 49999;
@@ -70,24 +68,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("binding {address}"))?;
         eprintln!("code-interpreter: listening on {address}");
-        loop {
-            let (stream, _) = match listener.accept().await {
-                Ok(conn) => conn,
-                Err(e) => {
-                    eprintln!("code-interpreter: accept: {e}");
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                    continue;
-                }
-            };
-            let _ = stream.set_nodelay(true);
-            let server = server.clone();
-            tokio::spawn(async move {
-                let service =
-                    hyper::service::service_fn(move |req| http::handle(server.clone(), req));
-                let _ = auto::Builder::new(TokioExecutor::new())
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
-            });
-        }
+        crate::http_connections::serve(listener, "code-interpreter", move |req| {
+            http::handle(server.clone(), req)
+        })
+        .await;
+        Ok(())
     })
 }

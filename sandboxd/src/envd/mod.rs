@@ -24,8 +24,6 @@ use std::os::fd::{FromRawFd, RawFd};
 use std::sync::Arc;
 
 use anyhow::Context;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto;
 
 pub use state::Envd;
 
@@ -95,25 +93,9 @@ fn ensure_standard_fds() {
     }
 }
 
-/// Accepts connections until the listener fails; each connection is served on its own task.
+/// Serves envd's HTTP routes on `listener` until the process ends.
 pub async fn serve(listener: tokio::net::TcpListener, envd: Arc<Envd>) -> anyhow::Result<()> {
-    loop {
-        let (stream, _) = match listener.accept().await {
-            Ok(conn) => conn,
-            // Out of descriptors or a connection reset before accept: keep serving.
-            Err(e) => {
-                eprintln!("envd: accept: {e}");
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                continue;
-            }
-        };
-        let _ = stream.set_nodelay(true);
-        let envd = envd.clone();
-        tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |req| http::handle(envd.clone(), req));
-            let _ = auto::Builder::new(TokioExecutor::new())
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
-        });
-    }
+    crate::http_connections::serve(listener, "envd", move |req| http::handle(envd.clone(), req))
+        .await;
+    Ok(())
 }
