@@ -151,6 +151,20 @@ describe('contexts', () => {
   });
 });
 
+describe('a sandbox killed during an execution', () => {
+  test('runCode fails with the SDK\'s "sandbox was killed" timeout error, not a hang', async () => {
+    const doomed = await Sandbox.create();
+    const running = doomed.runCode('import time\ntime.sleep(60)');
+    await new Promise((r) => setTimeout(r, 1000));
+    // Handled from now on: the rejection may come before kill() returns.
+    const failed = assert.rejects(running, (e) => e instanceof TimeoutError && /sandbox was killed/.test(e.message));
+    const started = Date.now();
+    await doomed.kill();
+    await failed;
+    assert.ok(Date.now() - started < 10_000);
+  });
+});
+
 describe('from the attacker side', () => {
   test('/execute without the token, or with a wrong one, is refused with 401 and runs nothing', async () => {
     const marker = `/tmp/pwned-${randomBytes(4).toString('hex')}`;

@@ -31,8 +31,8 @@ pub type Body = UnsyncBoxBody<Bytes, Infallible>;
 /// Bodies are code and a few names; more than this is not a request the SDKs make.
 const MAX_BODY: usize = 16 << 20;
 
+/// Unknown fields are ignored, as E2B's server does, so newer SDKs' additions do not fail.
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct ExecuteBody {
     code: String,
     context_id: Option<String>,
@@ -41,7 +41,6 @@ struct ExecuteBody {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct CreateContextBody {
     language: Option<String>,
     cwd: Option<String>,
