@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { NotFoundError, Sandbox, Template, TimeoutError } from '@e2b/code-interpreter';
 import { startSandboxd } from '../helpers/sandboxd.mjs';
 import { codeInterpreterTemplate, TEMPLATE_NAME } from '../../templates/code-interpreter-v1/template.mjs';
+import { rawExecute } from './util.mjs';
 
 let sd;
 let sbx;
@@ -25,15 +26,6 @@ after(async () => {
   await sbx?.kill();
   await sd?.stop();
 });
-
-/** POST /execute as the SDK sends it, with `headers` in place of the sandbox's token. */
-function rawExecute(code, headers) {
-  return fetch(`${sbx.jupyterUrl}/execute`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json', 'E2b-Sandbox-Id': sbx.sandboxId, 'E2b-Sandbox-Port': '49999', ...headers },
-    body: JSON.stringify({ code }),
-  });
-}
 
 describe('runCode', () => {
   test("1+1 gives the text result '2' with an execution count", async () => {
@@ -170,14 +162,14 @@ describe('from the attacker side', () => {
     const marker = `/tmp/pwned-${randomBytes(4).toString('hex')}`;
     const code = `open("${marker}", "w").write("x")`;
     for (const headers of [{}, { 'X-Access-Token': 'wrong' }, { 'X-Access-Token': `${sbx.envdAccessToken}x` }]) {
-      const res = await rawExecute(code, headers);
+      const res = await rawExecute(sbx, code, headers);
       assert.equal(res.status, 401, JSON.stringify(headers));
       assert.equal(await res.text(), 'Unauthorized');
     }
     // Checked inside the sandbox: the file was never written.
     assert.equal(await sbx.files.exists(marker), false);
     // With the token the same request runs (so the check above is not vacuous).
-    const res = await rawExecute(code, { 'X-Access-Token': sbx.envdAccessToken });
+    const res = await rawExecute(sbx, code, { 'X-Access-Token': sbx.envdAccessToken });
     assert.equal(res.status, 200);
     await res.text();
     assert.equal(await sbx.files.exists(marker), true);
