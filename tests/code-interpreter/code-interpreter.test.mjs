@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { NotFoundError, Sandbox, Template, TimeoutError } from '@e2b/code-interpreter';
 import { startSandboxd } from '../helpers/sandboxd.mjs';
 import { codeInterpreterTemplate, TEMPLATE_NAME } from '../../templates/code-interpreter-v1/template.mjs';
-import { rawExecute } from './util.mjs';
+import { rawExecute, rawRequest } from './util.mjs';
 
 let sd;
 let sbx;
@@ -140,6 +140,35 @@ describe('contexts', () => {
   test('a bad cwd or an unknown language is refused', async () => {
     await assert.rejects(sbx.createCodeContext({ cwd: '/no/such/dir' }), /400/);
     await assert.rejects(sbx.createCodeContext({ language: 'cobol' }), /400/);
+  });
+});
+
+describe('bad requests', () => {
+  test('get a clear error of the right class, run nothing, and leave the server serving', async () => {
+    const token = { 'X-Access-Token': sbx.envdAccessToken };
+    const marker = `/tmp/bad-${randomBytes(4).toString('hex')}`;
+    const write = `open("${marker}", "w").write("x")`;
+    const cases = [
+      ['POST', '/execute', '{"code": ', 400, /invalid JSON body/],
+      ['POST', '/execute', JSON.stringify({ code: 42 }), 400, /invalid JSON body/],
+      ['POST', '/execute', JSON.stringify({ code: write, language: 'python', context_id: 'x' }), 400, /Only one of context_id or language/],
+      ['POST', '/execute', JSON.stringify({ code: write, context_id: 'no-such-context' }), 404, /Context no-such-context not found/],
+      ['POST', '/execute', JSON.stringify({ code: write, env_vars: { 'A=B': '1' } }), 400, /env var name "A=B" is not valid/],
+      ['POST', '/execute', JSON.stringify({ code: write, language: 'cobol' }), 400, /no kernel for language "cobol"/],
+      ['POST', '/execute', 'x'.repeat(17 << 20), 413, /over 16777216 bytes/],
+      ['POST', '/contexts', JSON.stringify({ cwd: 'relative/dir' }), 400, /not an existing directory/],
+      ['DELETE', '/contexts/no-such-context', undefined, 404, /Context no-such-context not found/],
+      ['POST', '/contexts/no-such-context/restart', undefined, 404, /Context no-such-context not found/],
+      ['GET', '/execute', undefined, 405, /Method Not Allowed/],
+      ['GET', '/nothing-here', undefined, 404, /Not Found/],
+    ];
+    for (const [method, path, body, status, message] of cases) {
+      const res = await rawRequest(sbx, method, path, body, token);
+      assert.equal(res.status, status, `${method} ${path} ${String(body).slice(0, 80)}`);
+      assert.match(await res.text(), message);
+    }
+    assert.equal(await sbx.files.exists(marker), false);
+    assert.equal((await sbx.runCode('"serving"')).text, 'serving');
   });
 });
 
