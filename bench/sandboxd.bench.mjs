@@ -13,7 +13,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
 import { Sandbox, Template, waitForFile } from 'e2b';
-import { sandboxdBinary, startSandboxd } from '../tests/helpers/sandboxd.mjs';
+import { sandboxdBinary, startSandboxdForSdk } from '../tests/helpers/sandboxd.mjs';
 
 const { values } = parseArgs({
   options: { samples: { type: 'string', default: '30' }, concurrent: { type: 'string', default: '50' } },
@@ -39,8 +39,7 @@ const baseBuildSecs = () => {
   return secs === undefined ? null : Number(secs);
 };
 
-let sd = await startSandboxd();
-Object.assign(process.env, sd.env);
+let sd = await startSandboxdForSdk();
 try {
   // Warm-up: the first create pays for page-cache misses of the template.
   await (await Sandbox.create()).kill();
@@ -99,8 +98,7 @@ try {
   // waits for the refill, which sandboxd logs), as a create arriving slower than refills would.
   const startName = `${name}-start`;
   await sd.stop({ keepDataDir: true });
-  sd = await startSandboxd({ dataDir: sd.dataDir, args: ['--warm-pool', `${startName}=1`] });
-  Object.assign(process.env, sd.env);
+  sd = await startSandboxdForSdk({ dataDir: sd.dataDir, args: ['--warm-pool', `${startName}=1`] });
   const poolReady = (n) => (sd.logs().match(new RegExp(`warm pool of ${startName}: \\S+ is ready`, 'g')) ?? []).length >= n;
   const pooledCreateMs = [];
   for (let i = 0; i < Math.min(samples, 10); i++) {

@@ -20,7 +20,7 @@ import * as esbuild from 'esbuild';
 import * as official from 'e2b';
 import * as ours from '../pkg/node.js';
 import { initSync } from '../pkg/e2b_wasm.js';
-import { startSandboxd } from '../tests/helpers/sandboxd.mjs';
+import { startSandboxdForSdk } from '../tests/helpers/sandboxd.mjs';
 import { MiB, codecTable, formatTable, mbps, percentile, round, row, takingTurns, timed } from './lib.mjs';
 
 const SECTIONS = ['small', 'output', 'transfer', 'pty', 'concurrent', 'create', 'cold', 'size'];
@@ -173,8 +173,7 @@ function coldStart(entry, env, sandboxId) {
   };
 }
 
-const sd = await startSandboxd();
-Object.assign(process.env, sd.env);
+const sd = await startSandboxdForSdk();
 const rows = [];
 // Rows of the JSON-codec build (ours = that build), put after the main ones.
 const codecRows = [];

@@ -1,9 +1,9 @@
 // Test harness: starts a real `sandboxd serve` and checks, when it stops, that it left nothing
 // behind. Every SDK-level test imports this; keep the API small and stable.
 //
-//   import { startSandboxd } from '../helpers/sandboxd.mjs';
-//   const sd = await startSandboxd();        // fresh temp data dir, free port
-//   Object.assign(process.env, sd.env);      // E2B_API_URL, E2B_SANDBOX_URL, E2B_API_KEY
+//   import { startSandboxdForSdk } from '../helpers/sandboxd.mjs';
+//   const sd = await startSandboxdForSdk();  // fresh temp data dir, free port, and the SDKs'
+//                                            // E2B_API_URL, E2B_SANDBOX_URL, E2B_API_KEY set
 //   ... use the official `e2b` SDK ...
 //   await sd.stop();                         // Ctrl-C, wait, verify no leaks, delete data dir
 //
@@ -113,13 +113,19 @@ export async function launchSandboxd({ dataDir, args = [], env = {}, logFile = `
 export function useSandboxd(options) {
   const suite = { sandboxd: undefined };
   before(async () => {
-    suite.sandboxd = await startSandboxd(options);
-    Object.assign(process.env, suite.sandboxd.env);
+    suite.sandboxd = await startSandboxdForSdk(options);
   });
   after(async () => {
     await suite.sandboxd?.stop();
   });
   return suite;
+}
+
+/** `startSandboxd(options)`, with the SDKs' `E2B_*` variables pointed at it. */
+export async function startSandboxdForSdk(options) {
+  const sd = await startSandboxd(options);
+  Object.assign(process.env, sd.env);
+  return sd;
 }
 
 export async function startSandboxd(options = {}) {

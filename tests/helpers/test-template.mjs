@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 
 import { Sandbox, Template } from 'e2b';
-import { startSandboxd } from './sandboxd.mjs';
+import { startSandboxdForSdk } from './sandboxd.mjs';
 
 export const BUILT_PASS = process.env.SANDBOXD_TEST_TEMPLATE === 'built';
 
@@ -33,11 +33,10 @@ export const createSandbox = (opts) => Sandbox.create(template, opts);
 /** The name sandboxes of this pass are created from. */
 export const testTemplateName = () => template;
 
-/** Starts a sandboxd (`startSandboxd(options)`), points the SDK at it and builds this pass's
+/** Starts a sandboxd (`startSandboxdForSdk(options)`) and builds this pass's
  * template on it; → the sandboxd. */
 export async function startSuiteSandboxd(options) {
-  const sd = await startSandboxd(options);
-  Object.assign(process.env, sd.env);
+  const sd = await startSandboxdForSdk(options);
   await prepareTestTemplate();
   return sd;
 }

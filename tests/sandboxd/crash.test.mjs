@@ -5,12 +5,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { Sandbox, SandboxNotFoundError } from 'e2b';
-import { startSandboxd } from '../helpers/sandboxd.mjs';
+import { startSandboxdForSdk } from '../helpers/sandboxd.mjs';
 import { listAll } from './util.mjs';
 
 test('crash and restart leak nothing and keep the data dir consistent', async () => {
-  const first = await startSandboxd();
-  Object.assign(process.env, first.env);
+  const first = await startSandboxdForSdk();
   const kept = await Sandbox.create({ metadata: { role: 'kept' } });
   await kept.files.write('/home/user/survives.txt', 'written before the crash');
   const busy = await Sandbox.create({ metadata: { role: 'busy' } });
@@ -21,8 +20,7 @@ test('crash and restart leak nothing and keep the data dir consistent', async ()
 
   await first.crash();
 
-  const second = await startSandboxd({ dataDir: first.dataDir });
-  Object.assign(process.env, second.env);
+  const second = await startSandboxdForSdk({ dataDir: first.dataDir });
   try {
     assert.equal(second.apiKey, first.apiKey, 'the stored key survives');
     // The old run's sandboxes have no processes any more; nothing else of the old run survives
@@ -49,12 +47,10 @@ test('crash and restart leak nothing and keep the data dir consistent', async ()
 });
 
 test('Ctrl-C kills running sandboxes and leaves nothing behind', async () => {
-  const sd = await startSandboxd();
-  Object.assign(process.env, sd.env);
+  const sd = await startSandboxdForSdk();
   await Promise.all([Sandbox.create(), Sandbox.create()]);
   await sd.stop({ keepDataDir: true });
-  const again = await startSandboxd({ dataDir: sd.dataDir });
-  Object.assign(process.env, again.env);
+  const again = await startSandboxdForSdk({ dataDir: sd.dataDir });
   try {
     assert.deepEqual(await listAll({}), []);
   } finally {

@@ -4,13 +4,12 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { Sandbox, SandboxNotFoundError, AuthenticationError } from 'e2b';
-import { envdPidOf, startSandboxd } from '../helpers/sandboxd.mjs';
+import { envdPidOf, startSandboxdForSdk } from '../helpers/sandboxd.mjs';
 import { waitUntil, listAll, uniqueTag } from './util.mjs';
 
 let sd;
 before(async () => {
-  sd = await startSandboxd();
-  Object.assign(process.env, sd.env);
+  sd = await startSandboxdForSdk();
 });
 after(async () => {
   await sd?.stop();

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { ALL_TRAFFIC, Sandbox } from 'e2b';
-import { startSandboxd } from '../helpers/sandboxd.mjs';
+import { startSandboxdForSdk } from '../helpers/sandboxd.mjs';
 import { OUTSIDE_PORT, startWithOutside, stopWithOutside } from './outside.mjs';
 import { listAll, uniqueTag, viaHost, waitUntil } from './util.mjs';
 
@@ -133,8 +133,7 @@ describe('network rules', () => {
     const sbx = await Sandbox.create({ network: { denyOut: [ALL_TRAFFIC], allowOut: [outside.a] } });
     await sbx.pause();
     await sd.stop({ keepDataDir: true });
-    sd = await startSandboxd({ dataDir: sd.dataDir });
-    Object.assign(process.env, sd.env);
+    sd = await startSandboxdForSdk({ dataDir: sd.dataDir });
     const resumed = await Sandbox.connect(sbx.sandboxId);
     try {
       assert.equal(await probe(resumed, outside.a), 'reached');

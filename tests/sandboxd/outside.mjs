@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { startSandboxd } from '../helpers/sandboxd.mjs';
+import { startSandboxdForSdk } from '../helpers/sandboxd.mjs';
 import { uniqueTag, waitUntil } from './util.mjs';
 
 export const OUTSIDE_PORT = 8080;
@@ -158,8 +158,7 @@ export async function startWithOutside(prepare = () => {}) {
   const outside = await buildOutside();
   try {
     await prepare(outside);
-    const sd = await startSandboxd();
-    Object.assign(process.env, sd.env);
+    const sd = await startSandboxdForSdk();
     return { outside, sd };
   } catch (e) {
     outside.remove();

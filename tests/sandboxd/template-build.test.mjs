@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { BuildError, Sandbox, Template, waitForURL } from 'e2b';
-import { startSandboxd } from '../helpers/sandboxd.mjs';
+import { startSandboxdForSdk } from '../helpers/sandboxd.mjs';
 import { OUTSIDE_PORT, buildLocalPackages, buildLocalRepository, startWithOutside, stopWithOutside } from './outside.mjs';
 import { buildTemplate, runOfficialCli, stdoutOf, uniqueTag, waitUntil } from './util.mjs';
 
@@ -380,8 +380,7 @@ describe('after a restart', () => {
     const name = `${NAME}-kept`;
     await build(Template().fromBaseImage().runCmd('echo kept > /home/user/kept'), name);
     await sd.stop({ keepDataDir: true });
-    sd = await startSandboxd({ dataDir: sd.dataDir });
-    Object.assign(process.env, sd.env);
+    sd = await startSandboxdForSdk({ dataDir: sd.dataDir });
     const sandbox = await Sandbox.create(name);
     assert.equal(await ok(sandbox, 'cat /home/user/kept'), 'kept');
     await sandbox.kill();

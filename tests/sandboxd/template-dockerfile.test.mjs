@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { Sandbox, Template } from 'e2b';
-import { sandboxdBinary, startSandboxd } from '../helpers/sandboxd.mjs';
+import { sandboxdBinary, startSandboxdForSdk } from '../helpers/sandboxd.mjs';
 import { envWithout, stdoutOf as ok, uniqueTag } from './util.mjs';
 
 const tag = uniqueTag();
@@ -25,8 +25,7 @@ before(async () => {
   work = mkdtempSync(join(tmpdir(), 'sandboxd-dockerfile-'));
   secret = join(work, 'host-secret.txt');
   writeFileSync(secret, `host secret ${tag}\n`);
-  sd = await startSandboxd();
-  Object.assign(process.env, sd.env);
+  sd = await startSandboxdForSdk();
 });
 after(() => sd?.stop());
 after(() => rmSync(work, { recursive: true, force: true }));

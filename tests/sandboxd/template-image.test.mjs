@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
 import { BuildError, Sandbox, Template } from 'e2b';
-import { sandboxdBinary, startSandboxd } from '../helpers/sandboxd.mjs';
+import { sandboxdBinary, startSandboxdForSdk } from '../helpers/sandboxd.mjs';
 import { serveRegistry, tarOf } from './oci-registry.mjs';
 import { buildTemplate, stdoutOf, uniqueTag } from './util.mjs';
 
@@ -63,8 +63,7 @@ before(async () => {
   privateRegistry = await serveRegistry({ auth: CREDENTIALS });
   rootLayer = tarOf(rootEntries());
   registry.push('app', 'v1', { layers: [rootLayer, appLayer(`app v1 ${tag}`)], config: IMAGE_CONFIG });
-  sd = await startSandboxd({ args: ['--docker-hub-mirror', registry.host] });
-  Object.assign(process.env, sd.env);
+  sd = await startSandboxdForSdk({ args: ['--docker-hub-mirror', registry.host] });
 });
 after(async () => {
   try {
@@ -145,8 +144,7 @@ describe('fromImage', () => {
     const child = `${NAME}-child`;
     await build(Template().fromTemplate(NAME).runCmd('echo child > /home/user/child.txt'), child);
     await sd.stop({ keepDataDir: true });
-    sd = await startSandboxd({ dataDir: sd.dataDir, args: ['--docker-hub-mirror', registry.host] });
-    Object.assign(process.env, sd.env);
+    sd = await startSandboxdForSdk({ dataDir: sd.dataDir, args: ['--docker-hub-mirror', registry.host] });
     for (const name of [NAME, child]) {
       const sandbox = await Sandbox.create(name);
       assert.equal(await sandbox.files.read('/etc/image-release'), `app v2 ${tag}\n`, name);

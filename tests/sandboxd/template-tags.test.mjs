@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from '
 import { join } from 'node:path';
 
 import { Sandbox, Template } from 'e2b';
-import { startSandboxd } from '../helpers/sandboxd.mjs';
+import { startSandboxdForSdk } from '../helpers/sandboxd.mjs';
 import { sandboxdApi, uniqueTag } from './util.mjs';
 
 const NAME = `tags-${uniqueTag()}`;
@@ -16,8 +16,7 @@ let sd;
 
 before(async () => {
   // Layers nobody needs go at the first collection, not after a day as by default.
-  sd = await startSandboxd({ args: ['--build-cache-hours', '0'] });
-  Object.assign(process.env, sd.env);
+  sd = await startSandboxdForSdk({ args: ['--build-cache-hours', '0'] });
 });
 after(async () => {
   await sd?.stop();
@@ -134,8 +133,7 @@ describe('tags', () => {
     utimesSync(join(sd.dataDir, 'runtime/template-layers', stray), twoDaysAgo, twoDaysAgo);
     await sd.stop({ keepDataDir: true });
     // The default cache age this time: 24 h.
-    sd = await startSandboxd({ dataDir: sd.dataDir });
-    Object.assign(process.env, sd.env);
+    sd = await startSandboxdForSdk({ dataDir: sd.dataDir });
     assert.ok(!layerExists(stray), 'the start-up collection kept an unneeded layer');
     assert.ok(layerExists(v2Layer));
     assert.deepEqual((await Template.getTags(NAME)).map((t) => t.tag), ['default', 'good', 'kept']);

@@ -5,15 +5,14 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { request } from 'node:http';
 import { Sandbox, Template } from 'e2b';
-import { startSandboxd } from '../helpers/sandboxd.mjs';
+import { startSandboxdForSdk } from '../helpers/sandboxd.mjs';
 
 /** A value no other test run uses, for metadata filters. */
 export const uniqueTag = () => `t${randomBytes(6).toString('hex')}`;
 
 /** A fresh sandboxd that the SDK is pointed at (through `process.env`), and one sandbox in it. */
 export async function startWithSandbox() {
-  const sd = await startSandboxd();
-  Object.assign(process.env, sd.env);
+  const sd = await startSandboxdForSdk();
   return { sd, sbx: await Sandbox.create() };
 }
 

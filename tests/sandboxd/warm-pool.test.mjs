@@ -10,7 +10,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { Sandbox, Template, waitForFile } from 'e2b';
-import { startSandboxd } from '../helpers/sandboxd.mjs';
+import { startSandboxd, startSandboxdForSdk } from '../helpers/sandboxd.mjs';
 import { uniqueTag, viaHost, waitUntil } from './util.mjs';
 
 const tag = uniqueTag();
@@ -22,8 +22,7 @@ const REFILL_LIMIT_MS = 90_000;
 let sd;
 let templateId;
 before(async () => {
-  sd = await startSandboxd({ args: ['--warm-pool', `${NAME}=${POOL_SIZE}`] });
-  Object.assign(process.env, sd.env);
+  sd = await startSandboxdForSdk({ args: ['--warm-pool', `${NAME}=${POOL_SIZE}`] });
   ({ templateId } = await buildTemplate('build-1'));
 });
 after(async () => {

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { envdPidOf, startSandboxd } from '../helpers/sandboxd.mjs';
+import { envdPidOf, startSandboxdForSdk } from '../helpers/sandboxd.mjs';
 import { implementations } from './implementations.mjs';
 
 const MiB = 1024 * 1024;
@@ -20,8 +20,7 @@ const rssKiB = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/
 let sd;
 const sandboxes = {};
 before(async () => {
-  sd = await startSandboxd();
-  Object.assign(process.env, sd.env);
+  sd = await startSandboxdForSdk();
   for (const [name, sdk] of implementations) sandboxes[name] = await sdk.Sandbox.create();
 });
 after(async () => {

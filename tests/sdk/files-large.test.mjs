@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
-import { startSandboxd } from '../helpers/sandboxd.mjs';
+import { startSandboxdForSdk } from '../helpers/sandboxd.mjs';
 import { implementations } from './implementations.mjs';
 
 const MiB = 1024 * 1024;
@@ -15,8 +15,7 @@ const SIZE = 256 * MiB;
 
 let sd;
 before(async () => {
-  sd = await startSandboxd();
-  Object.assign(process.env, sd.env);
+  sd = await startSandboxdForSdk();
 });
 after(async () => {
   await sd?.stop();

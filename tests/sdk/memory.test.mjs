@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 
-import { startSandboxd } from '../helpers/sandboxd.mjs';
+import { startSandboxdForSdk } from '../helpers/sandboxd.mjs';
 import { Sandbox } from '../../pkg/node.js';
 import { initSync } from '../../pkg/e2b_wasm.js';
 
@@ -16,8 +16,7 @@ const { memory } = initSync();
 
 let sd, sbx;
 before(async () => {
-  sd = await startSandboxd();
-  Object.assign(process.env, sd.env);
+  sd = await startSandboxdForSdk();
   sbx = await Sandbox.create({ timeoutMs: 600_000 });
 });
 after(async () => {
