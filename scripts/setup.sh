@@ -52,16 +52,17 @@ if ! cmp -s tests/python/requirements.txt .venv/requirements.stamp 2>/dev/null; 
 fi
 
 # The code-interpreter-v1 template's wheels (ipykernel and its dependencies, pinned in
-# templates/code-interpreter-v1/requirements.txt), downloaded once so that building the template
-# needs no package index. Base's Python is Debian bookworm's 3.11: the wheels are for it.
-if ! cmp -s templates/code-interpreter-v1/requirements.txt .cache/code-interpreter-wheels/requirements.txt 2>/dev/null; then
+# templates/code-interpreter-v1/requirements.txt), downloaded once into the template's dir
+# (its build context) so that building the template needs no package index. Base's Python is
+# Debian bookworm's 3.11: the wheels are for it.
+if ! cmp -s templates/code-interpreter-v1/requirements.txt templates/code-interpreter-v1/wheels/requirements.txt 2>/dev/null; then
   echo "setup: downloading the code-interpreter template's wheels"
-  rm -rf .cache/code-interpreter-wheels
+  rm -rf templates/code-interpreter-v1/wheels
   .venv/bin/pip download --quiet --disable-pip-version-check --only-binary=:all: \
     --python-version 3.11 --platform manylinux2014_x86_64 --platform manylinux_2_17_x86_64 \
     --platform manylinux_2_28_x86_64 --platform linux_x86_64 \
-    -r templates/code-interpreter-v1/requirements.txt -d .cache/code-interpreter-wheels
-  cp templates/code-interpreter-v1/requirements.txt .cache/code-interpreter-wheels/requirements.txt
+    -r templates/code-interpreter-v1/requirements.txt -d templates/code-interpreter-v1/wheels
+  cp templates/code-interpreter-v1/requirements.txt templates/code-interpreter-v1/wheels/requirements.txt
 fi
 
 # The newest PyPI SDK too, in .venv-e2b-2.63: some behaviour (a sandbox killed mid-command) is

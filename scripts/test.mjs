@@ -1,6 +1,7 @@
 // `npm test`: every test of the project, in dependency order. Extra arguments filter the
 // node:test files by substring (e.g. `npm test -- envd`); Rust tests always run.
-import { readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -61,7 +62,11 @@ const nodeTest = (paths, env = process.env) =>
     deadlineMin: 50,
     env,
   });
-if (files.length) nodeTest(files);
+// The code-interpreter suites share one data dir, so sandboxd builds code-interpreter-v1 once.
+const codeInterpreterDataDir = mkdtempSync(join(tmpdir(), 'sandboxd-code-interpreter-'));
+if (files.length) nodeTest(files, { ...process.env, SANDBOXD_CODE_INTERPRETER_DATA_DIR: codeInterpreterDataDir });
+rmSync(codeInterpreterDataDir, { recursive: true, force: true });
+rmSync(`${codeInterpreterDataDir}.log`, { force: true });
 // The attacks of the security and isolation suites again, on sandboxes of a template built
 // through the official builder (its read-only layers under each sandbox) instead of `base`.
 const onBuilt = files.filter((f) => f.startsWith('tests/security/') || f === 'tests/sandboxd/isolation.test.mjs');

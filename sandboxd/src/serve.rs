@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 
 use crate::api::{self, KeySource};
-use crate::proxy;
+use crate::{proxy, template_cli};
 
 #[derive(clap::Args)]
 pub struct ServeArgs {
@@ -51,7 +51,14 @@ pub struct ServeArgs {
     /// `fromDebianImage()`, ...), as Docker's `registry-mirrors`; loopback ones over HTTP.
     #[arg(long)]
     pub docker_hub_mirror: Option<String>,
+    /// Directory of built-in templates, `<dir>/<name>/e2b.Dockerfile` (and `e2b.toml`): a
+    /// create of such a template that is not built yet builds it first, once (default: the
+    /// `templates/` of the source tree sandboxd was built from, if it is there).
+    #[arg(long, env = "SANDBOXD_BUILTIN_TEMPLATES", default_value = BUILTIN_TEMPLATES)]
+    pub builtin_templates: PathBuf,
 }
+
+const BUILTIN_TEMPLATES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../templates");
 
 pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
     tokio::runtime::Builder::new_multi_thread()
@@ -68,16 +75,17 @@ async fn serve_async(args: ServeArgs) -> anyhow::Result<()> {
     let domain = args
         .domain
         .unwrap_or_else(|| format!("localhost:{}", address.port()));
+    let url = format!("http://{address}");
     let limits = api::StartLimits {
         max_processes: args.max_processes,
         sandbox_disk_mb: args.sandbox_disk_mb,
         warm_pools: args.warm_pools,
         build_cache_max_age: std::time::Duration::from_secs(args.build_cache_hours * 3600),
         docker_hub_mirror: args.docker_hub_mirror,
+        template_builder: Some(builtin_templates(args.builtin_templates, url.clone())),
     };
     let (controller, key_source) = api::start(&args.data_dir, args.api_key, domain, limits).await?;
 
-    let url = format!("http://{address}");
     match key_source {
         KeySource::Created => eprintln!(
             "sandboxd: created an API key in {}",
@@ -107,6 +115,28 @@ async fn serve_async(args: ServeArgs) -> anyhow::Result<()> {
     .await;
     eprintln!("sandboxd: stopped");
     Ok(())
+}
+
+/// Builds the template `<dir>/<name>` through this server's own build API (as `sandboxd
+/// template build` would), for names that are a plain directory name with an
+/// `e2b.Dockerfile`.
+fn builtin_templates(dir: PathBuf, api_url: String) -> api::TemplateBuilder {
+    std::sync::Arc::new(move |name: &str, api_key: &str| {
+        let plain = !name.is_empty()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+        let template_dir = dir.join(name);
+        if !plain || !template_dir.join("e2b.Dockerfile").is_file() {
+            return None;
+        }
+        Some(Box::pin(template_cli::build_builtin(
+            template_dir,
+            name.to_string(),
+            api_url.clone(),
+            api_key.to_string(),
+        )))
+    })
 }
 
 /// Registers for SIGINT and SIGTERM now; the returned future ends at the first of them.

@@ -1,23 +1,20 @@
 // The official @e2b/code-interpreter SDK (pinned 2.8) against sandboxd: the template
-// `code-interpreter-v1` is built through the official builder on a fresh sandboxd, then
+// `code-interpreter-v1` is built by sandboxd on its first use (templates/code-interpreter-v1), then
 // `runCode` and contexts are driven as an SDK user would, and attacked from outside (no or a
 // wrong token) and from a neighbouring context, checking the effect inside the sandbox.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 
-import { NotFoundError, Sandbox, Template, TimeoutError } from '@e2b/code-interpreter';
-import { startSandboxd } from '../helpers/sandboxd.mjs';
-import { codeInterpreterTemplate, TEMPLATE_NAME } from '../../templates/code-interpreter-v1/template.mjs';
-import { rawExecute, rawRequest } from './util.mjs';
+import { NotFoundError, Sandbox, TimeoutError } from '@e2b/code-interpreter';
+import { buildOnFirstUse, rawExecute, rawRequest, startCodeInterpreterSandboxd } from './util.mjs';
 
 let sd;
 let sbx;
 
 before(async () => {
-  sd = await startSandboxd();
-  Object.assign(process.env, sd.env);
-  await Template.build(codeInterpreterTemplate(), TEMPLATE_NAME);
+  sd = await startCodeInterpreterSandboxd();
+  await buildOnFirstUse(sd);
   // The SDK's default template is code-interpreter-v1: no name given.
   sbx = await Sandbox.create({ envs: { SANDBOX_LEVEL: 'from-create' } });
 });

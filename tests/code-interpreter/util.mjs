@@ -1,4 +1,34 @@
 // Helpers shared by the code-interpreter suites.
+import { startSandboxdForSdk } from '../helpers/sandboxd.mjs';
+import { sandboxdApi } from '../sandboxd/util.mjs';
+
+/**
+ * Uses code-interpreter-v1 once through the REST API, so that sandboxd builds it now if it has
+ * not yet (the first use), with no request timeout; the SDK's creates then find it built. (A
+ * long `requestTimeoutMs` on an SDK create would stay in that sandbox's config, for every call.)
+ */
+export async function buildOnFirstUse(sd) {
+  const res = await sandboxdApi(sd, '/sandboxes', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ templateID: 'code-interpreter-v1' }),
+  });
+  const body = await res.json();
+  if (res.status !== 201) throw new Error(`first use of code-interpreter-v1: ${res.status} ${JSON.stringify(body)}`);
+  await sandboxdApi(sd, `/sandboxes/${body.sandboxID}`, { method: 'DELETE' });
+}
+
+/**
+ * A sandboxd for a code-interpreter suite, with the SDK's E2B_* env pointed at it. `npm test`
+ * gives all suites of a run one data dir (SANDBOXD_CODE_INTERPRETER_DATA_DIR, one file at a
+ * time), so code-interpreter-v1 is built on its first use once per run, not once per file; a
+ * suite run alone gets a fresh data dir and builds it.
+ */
+export async function startCodeInterpreterSandboxd(args = []) {
+  const shared = process.env.SANDBOXD_CODE_INTERPRETER_DATA_DIR;
+  const sd = await startSandboxdForSdk({ args, dataDir: shared });
+  return { ...sd, stop: () => sd.stop({ keepDataDir: Boolean(shared) }) };
+}
 
 /** `method path` on `sandbox`'s port 49999 as the SDK sends it, with `body` sent as is. */
 export function rawRequest(sandbox, method, path, body, headers = {}) {

@@ -6,18 +6,17 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 
-import { Sandbox, Template } from '@e2b/code-interpreter';
-import { startSandboxd } from '../helpers/sandboxd.mjs';
+import { Sandbox } from '@e2b/code-interpreter';
 import { waitUntil } from '../sandboxd/util.mjs';
-import { codeInterpreterTemplate, TEMPLATE_NAME } from '../../templates/code-interpreter-v1/template.mjs';
-import { rawExecute } from './util.mjs';
+import { rawExecute, startCodeInterpreterSandboxd } from './util.mjs';
+
+const TEMPLATE_NAME = 'code-interpreter-v1';
 
 let sd;
 
 before(async () => {
-  sd = await startSandboxd({ args: ['--warm-pool', `${TEMPLATE_NAME}=1`] });
-  Object.assign(process.env, sd.env);
-  await Template.build(codeInterpreterTemplate(), TEMPLATE_NAME);
+  // The pool asks for the template first, so it also builds it when the data dir has none.
+  sd = await startCodeInterpreterSandboxd(['--warm-pool', `${TEMPLATE_NAME}=1`]);
 });
 
 after(async () => {
@@ -26,7 +25,7 @@ after(async () => {
 
 test('a pooled sandbox is claimed at once, runs code at once, and needs its token', async () => {
   const ready = new RegExp(`warm pool of ${TEMPLATE_NAME}: (i[a-z0-9]{20}) is ready`);
-  await waitUntil(() => ready.test(sd.logs()), 120_000, 'the pool did not fill');
+  await waitUntil(() => ready.test(sd.logs()), 600_000, 'the pool did not fill');
   const pooledId = ready.exec(sd.logs())[1];
 
   let started = Date.now();

@@ -169,7 +169,11 @@ pub struct Controller {
     pub(super) warm_pools: WarmPools,
     /// How long a layer no template needs is kept as build cache (see `layer_gc`).
     pub(super) build_cache_max_age: std::time::Duration,
+    /// Templates built on their first use (see `on_demand`).
+    pub(super) on_demand: super::on_demand::OnDemandBuilds,
 }
+
+use super::on_demand::TemplateBuilder;
 
 impl Controller {
     /// Takes over what the last run left: records whose writable layer survived become
@@ -228,6 +232,7 @@ impl Controller {
             template_files_dir,
             warm_pools: WarmPools::new(Vec::new()),
             build_cache_max_age: super::layer_gc::DEFAULT_BUILD_CACHE_MAX_AGE,
+            on_demand: super::on_demand::OnDemandBuilds::default(),
         };
         controller.persist(&controller.lock());
         Ok(controller)
@@ -248,6 +253,12 @@ impl Controller {
     /// Keeps layers no template needs as build cache for `max_age` after their last use.
     pub fn with_build_cache_max_age(mut self, max_age: std::time::Duration) -> Controller {
         self.build_cache_max_age = max_age;
+        self
+    }
+
+    /// Builds missing templates that `builder` knows when they are first asked for.
+    pub fn with_template_builder(mut self, builder: Option<TemplateBuilder>) -> Controller {
+        self.on_demand = super::on_demand::OnDemandBuilds::new(builder);
         self
     }
 
@@ -324,6 +335,7 @@ impl Controller {
     /// lists and shutdown see it), takes a sandbox from the template's warm pool or starts one,
     /// and publishes it as `Running`.
     pub async fn create(&self, req: NewSandbox, api: ApiVersion) -> Result<SandboxView, ApiError> {
+        self.build_if_missing(&req.template_id).await?;
         let mut record = self.validate_create(req, api)?;
         let pooled = self.take_pooled(&record);
         if let Some(pooled) = &pooled {

@@ -11,6 +11,7 @@ mod list;
 mod logs;
 mod model;
 mod network;
+mod on_demand;
 mod routes;
 mod store;
 mod template_builds;
@@ -27,6 +28,7 @@ use anyhow::Context;
 pub use controller::{Controller, RouteError, RouteTarget};
 pub use credentials::KeySource;
 pub use ids::is_valid_sandbox_id;
+pub use on_demand::TemplateBuilder;
 pub use routes::router;
 pub use warm_pool::WarmPoolSize;
 
@@ -47,6 +49,8 @@ pub struct StartLimits {
     pub build_cache_max_age: std::time::Duration,
     /// Registry that `fromImage` names of Docker Hub are pulled from instead of Docker Hub.
     pub docker_hub_mirror: Option<String>,
+    /// Builds templates the server lacks when first asked for (`serve`'s built-in ones).
+    pub template_builder: Option<TemplateBuilder>,
 }
 
 /// Default size in MiB of a sandbox's own filesystem.
@@ -87,7 +91,8 @@ pub async fn start(
         .await?
         .with_sandbox_disk_mb(limits.sandbox_disk_mb)
         .with_warm_pools(limits.warm_pools)
-        .with_build_cache_max_age(limits.build_cache_max_age),
+        .with_build_cache_max_age(limits.build_cache_max_age)
+        .with_template_builder(limits.template_builder),
     );
     controller.collect_layers();
     tokio::spawn(controller.clone().run_evictor());

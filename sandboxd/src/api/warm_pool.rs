@@ -143,6 +143,9 @@ impl Controller {
     async fn fill_warm_pool(&self, pool: &Pool) -> bool {
         let _filling = pool.filling.lock().await;
         let WarmPoolSize { template, size } = &pool.size;
+        if self.build_if_missing(template).await.is_err() {
+            return true;
+        }
         let current = self.runtime.template(template);
         let stale: Vec<Pooled> = {
             let mut ready = pool.ready();

@@ -25,7 +25,9 @@ use dockerfile::{DEFAULT_READY_CMD, Instruction, Recipe};
 
 #[derive(clap::Args)]
 pub struct BuildArgs {
-    /// The build context: holds `e2b.Dockerfile` and what its COPY instructions copy.
+    /// The build context: holds `e2b.Dockerfile` and what its COPY instructions copy, and
+    /// optionally E2B's `e2b.toml` (`template_name`, `dockerfile`, `start_cmd`, `ready_cmd`,
+    /// `cpu_count`, `memory_mb`: defaults for the flags).
     pub dir: PathBuf,
     /// The Dockerfile (default: `<dir>/e2b.Dockerfile`).
     #[arg(short = 'f', long = "file")]
@@ -54,15 +56,53 @@ pub struct BuildArgs {
     pub api_key: String,
 }
 
+/// What E2B's CLI keeps beside the Dockerfile in `e2b.toml`; its keys are defaults for the
+/// flags, so that a template dir made for E2B's CLI builds here the same way.
+#[derive(Default, serde::Deserialize)]
+struct E2bToml {
+    template_name: Option<String>,
+    dockerfile: Option<String>,
+    start_cmd: Option<String>,
+    ready_cmd: Option<String>,
+    cpu_count: Option<u32>,
+    memory_mb: Option<u64>,
+}
+
 /// Runs the build; `Err` (exit 1) when it cannot start or fails.
 pub fn build_command(args: BuildArgs) -> anyhow::Result<()> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?
-        .block_on(build(args))
+        .block_on(build(args, &|line| println!("{line}")))
 }
 
-async fn build(args: BuildArgs) -> anyhow::Result<()> {
+/// Builds the template dir `dir` as `name` on the sandboxd at `api_url`, as `sandboxd template
+/// build <dir> --name <name>` would; for a server building one of its built-in templates on
+/// first use. Log lines go to stderr, named.
+pub async fn build_builtin(
+    dir: PathBuf,
+    name: String,
+    api_url: String,
+    api_key: String,
+) -> anyhow::Result<()> {
+    let prefix = format!("sandboxd: building {name}: ");
+    let args = BuildArgs {
+        dir,
+        dockerfile: None,
+        name: Some(name),
+        cmd: None,
+        ready_cmd: None,
+        cpu_count: None,
+        memory_mb: None,
+        force: false,
+        api_url,
+        api_key,
+    };
+    build(args, &|line| eprintln!("{prefix}{line}")).await
+}
+
+async fn build(args: BuildArgs, log: &(dyn Fn(&str) + Sync)) -> anyhow::Result<()> {
+    let args = with_e2b_toml(args)?;
     let dockerfile = args
         .dockerfile
         .clone()
@@ -135,13 +175,41 @@ async fn build(args: BuildArgs) -> anyhow::Result<()> {
         })),
     )
     .await?;
-    follow(&api, template_id, build_id).await?;
-    println!("Template {name} ({template_id}) is ready: build {build_id}");
+    follow(&api, template_id, build_id, log).await?;
+    log(&format!(
+        "Template {name} ({template_id}) is ready: build {build_id}"
+    ));
     Ok(())
 }
 
+/// `args` with what the dir's `e2b.toml` says where no flag did.
+fn with_e2b_toml(args: BuildArgs) -> anyhow::Result<BuildArgs> {
+    let path = args.dir.join("e2b.toml");
+    let config: E2bToml = match std::fs::read_to_string(&path) {
+        Ok(text) => toml::from_str(&text).with_context(|| format!("reading {}", path.display()))?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => E2bToml::default(),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    };
+    Ok(BuildArgs {
+        dockerfile: args
+            .dockerfile
+            .or(config.dockerfile.map(|file| args.dir.join(file))),
+        name: args.name.or(config.template_name),
+        cmd: args.cmd.or(config.start_cmd),
+        ready_cmd: args.ready_cmd.or(config.ready_cmd),
+        cpu_count: args.cpu_count.or(config.cpu_count),
+        memory_mb: args.memory_mb.or(config.memory_mb),
+        ..args
+    })
+}
+
 /// Polls the build's status, printing its log lines, until it is ready or failed.
-async fn follow(api: &Api, template_id: &str, build_id: &str) -> anyhow::Result<()> {
+async fn follow(
+    api: &Api,
+    template_id: &str,
+    build_id: &str,
+    log: &(dyn Fn(&str) + Sync),
+) -> anyhow::Result<()> {
     let mut offset = 0;
     loop {
         let status = api
@@ -154,7 +222,7 @@ async fn follow(api: &Api, template_id: &str, build_id: &str) -> anyhow::Result<
         let entries = status["logEntries"].as_array().cloned().unwrap_or_default();
         offset += entries.len();
         for entry in &entries {
-            println!("{}", entry["message"].as_str().unwrap_or_default());
+            log(entry["message"].as_str().unwrap_or_default());
         }
         match status["status"].as_str() {
             Some("ready") if entries.is_empty() => return Ok(()),
