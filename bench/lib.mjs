@@ -62,8 +62,8 @@ export function machine() {
  */
 export function row(name, unit, better, values, target) {
   const { ours, official, raw } = values;
-  const ratio = (other) => (other ? round(ours / other, 2) : null);
-  const r = { name, unit, better, ours, official: official ?? null, raw: raw ?? null,
+  const ratio = (other) => (other && typeof ours === 'number' ? round(ours / other, 2) : null);
+  const r = { name, unit, better, ours: ours ?? null, official: official ?? null, raw: raw ?? null,
     oursOverOfficial: ratio(official), oursOverRaw: ratio(raw), target: target ?? null, met: null };
   if (target) {
     if (target.against === 'absolute') r.met = target.min === undefined ? ours <= target.max : ours >= target.min;

@@ -45,8 +45,20 @@ if (sandboxd) {
   rows.push(row('sandboxd: base build time (machine-wide, recorded)', 's', 'lower', { ours: sandboxd.templates.baseBuildSecs }));
   rows.push(row('sandboxd: concurrent sandboxes answering', 'count', 'higher', { ours: sandboxd.concurrentSandboxes.running }));
 }
+const interpreter = results('code-interpreter');
+if (interpreter) {
+  // Measured with the official SDK (e2b-wasm's code interpreter is not there yet): its column.
+  const ci = (name, unit, better, official, raw) => rows.push(row(`code interpreter: ${name}`, unit, better, { official, raw }));
+  ci('template build on first use', 's', 'lower', interpreter.firstUseBuildSecs);
+  ci('create p50, warm pool off', 'ms', 'lower', interpreter.createMs.p50);
+  ci('create p50, warm pool on', 'ms', 'lower', interpreter.createWarmPoolMs.p50);
+  ci("first runCode('1+1') after create p50, warm pool off", 'ms', 'lower', interpreter.firstRunCodeMs.p50);
+  ci("first runCode('1+1') after create p50, warm pool on", 'ms', 'lower', interpreter.firstRunCodeWarmPoolMs.p50);
+  ci("runCode('1+1') p50", 'ms', 'lower', interpreter.runCodeMs.p50, interpreter.rawExecuteMs.p50);
+  ci(`${interpreter.stdout.mib} MiB of Python stdout (onStdout)`, 'MB/s', 'higher', interpreter.stdout.officialMBps, interpreter.stdout.rawFetchMBps);
+}
 const codec = sdk?.codec ?? {};
-const latest = { date: new Date().toISOString(), machine: machine(), memoryMiB: sdk?.memoryMiB, sandboxd, rows, codec };
+const latest = { date: new Date().toISOString(), machine: machine(), memoryMiB: sdk?.memoryMiB, sandboxd, interpreter, rows, codec };
 writeFileSync(new URL('./results/latest.json', import.meta.url), `${JSON.stringify(latest, null, 2)}\n`);
 const m = latest.machine;
 console.log(`\n# Results (${m.cpu}, ${m.cores} cores, ${m.ramGiB} GiB, Node ${m.node}, Linux ${m.kernel})\n`);
