@@ -37,6 +37,40 @@ export async function takingTurns(fns, { rounds, warmup = 0 }) {
   return ms;
 }
 
+/**
+ * A terminal on `sbx` (either SDK) running `cat` in raw mode with no tty echo, which writes
+ * back each byte as it reads it, as a shell's line editor does; `keystroke()` sends one byte and
+ * resolves with `{ ms }` from `sendInput` until it comes back through `onData`.
+ */
+export async function ptyTerminal(sbx) {
+  const decoder = new TextDecoder();
+  let seen = '';
+  let waiting = null;
+  const term = await sbx.pty.create({
+    cols: 80, rows: 24, timeoutMs: 0,
+    onData: (d) => {
+      seen += decoder.decode(d, { stream: true });
+      if (waiting && seen.includes(waiting.text)) waiting.resolve(performance.now());
+    },
+  });
+  const expect = (text) => new Promise((resolve) => { waiting = { text, resolve }; });
+  // The command line's own echo shows `RE""ADY`; only the command's output is `READY`.
+  const ready = expect('READY');
+  await sbx.pty.sendInput(term.pid, new TextEncoder().encode('stty raw -echo; echo RE""ADY; exec cat\n'));
+  await ready;
+  let i = 0;
+  const keystroke = async () => {
+    const key = String.fromCharCode(97 + (i++ % 26));
+    seen = '';
+    const echoed = expect(key);
+    const start = performance.now();
+    await sbx.pty.sendInput(term.pid, new TextEncoder().encode(key));
+    // The echo may come back before `sendInput` resolves: its arrival is the sample.
+    return { ms: (await echoed) - start };
+  };
+  return { keystroke, kill: () => term.kill() };
+}
+
 /** MB/s (10^6 bytes per second) of moving `bytes` in `ms`. */
 export const mbps = (bytes, ms) => round(bytes / 1e6 / (ms / 1000), 1);
 

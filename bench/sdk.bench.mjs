@@ -21,7 +21,7 @@ import * as official from 'e2b';
 import * as ours from '../pkg/node.js';
 import { initSync } from '../pkg/e2b_wasm.js';
 import { startSandboxdForSdk } from '../tests/helpers/sandboxd.mjs';
-import { MiB, codecTable, formatTable, mbps, percentile, round, row, takingTurns, timed } from './lib.mjs';
+import { MiB, codecTable, formatTable, mbps, percentile, ptyTerminal, round, row, takingTurns, timed } from './lib.mjs';
 
 const SECTIONS = ['small', 'output', 'transfer', 'pty', 'concurrent', 'create', 'cold', 'size'];
 const { values } = parseArgs({
@@ -294,35 +294,7 @@ try {
   // shell's line editor does.
   if (want('pty')) {
     log('pty echo');
-    const terminal = async (sbx) => {
-      const decoder = new TextDecoder();
-      let seen = '';
-      let waiting = null;
-      const term = await sbx.pty.create({
-        cols: 80, rows: 24, timeoutMs: 0,
-        onData: (d) => {
-          seen += decoder.decode(d, { stream: true });
-          if (waiting && seen.includes(waiting.text)) waiting.resolve(performance.now());
-        },
-      });
-      const expect = (text) => new Promise((resolve) => { waiting = { text, resolve }; });
-      // The command line's own echo shows `RE""ADY`; only the command's output is `READY`.
-      const ready = expect('READY');
-      await sbx.pty.sendInput(term.pid, new TextEncoder().encode('stty raw -echo; echo RE""ADY; exec cat\n'));
-      await ready;
-      let i = 0;
-      const keystroke = async () => {
-        const key = String.fromCharCode(97 + (i++ % 26));
-        seen = '';
-        const echoed = expect(key);
-        const start = performance.now();
-        await sbx.pty.sendInput(term.pid, new TextEncoder().encode(key));
-        // The echo may come back before `sendInput` resolves: its arrival is the sample.
-        return { ms: (await echoed) - start };
-      };
-      return { keystroke, kill: () => term.kill() };
-    };
-    const terms = { ours: await terminal(sbxs.ours), official: await terminal(sbxs.official) };
+    const terms = { ours: await ptyTerminal(sbxs.ours), official: await ptyTerminal(sbxs.official) };
     const echoMs = await takingTurns({ ours: terms.ours.keystroke, official: terms.official.keystroke },
       { rounds: SAMPLES, warmup: 20 });
     for (const term of Object.values(terms)) await term.kill();

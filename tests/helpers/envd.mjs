@@ -8,6 +8,7 @@
 
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Sandbox } from 'e2b';
@@ -39,6 +40,8 @@ process.on('exit', () => {
  * @param {object} [opts]
  * @param {string} [opts.accessToken] token envd requires
  * @param {number} [opts.smallDiskKiB] mount a tmpfs of this size at /home/user/small (for 507)
+ * @param {(port: number) => string[]} [opts.otherEnvd] run this command (given a free port)
+ *   instead of sandboxd's envd, e.g. E2B's own envd for a comparison; ready when /health answers
  */
 export async function startEnvd(opts = {}) {
   if (!existsSync(SANDBOXD)) throw new Error(`${SANDBOXD} is missing: run cargo build --release -p sandboxd`);
@@ -47,7 +50,10 @@ export async function startEnvd(opts = {}) {
   const small = opts.smallDiskKiB
     ? `mkdir /home/user/small && mount -t tmpfs -o size=${opts.smallDiskKiB}k,mode=755 envd-small /home/user/small && chown ${USER_UID}:${USER_UID} /home/user/small && `
     : '';
-  const args = ['envd', '--listen', '127.0.0.1:0', '--user', 'user', '--workdir', '/home/user'];
+  const otherPort = opts.otherEnvd ? await freePort() : null;
+  const command = opts.otherEnvd
+    ? opts.otherEnvd(otherPort)
+    : [SANDBOXD, 'envd', '--listen', '127.0.0.1:0', '--user', 'user', '--workdir', '/home/user'];
   const script =
     `mount --bind ${dir}/passwd /etc/passwd && mount --bind ${dir}/group /etc/group && ` +
     `mount -t tmpfs -o mode=755 envd-home /home && mkdir /home/user && chown ${USER_UID}:${USER_UID} /home/user && ` +
@@ -58,7 +64,7 @@ export async function startEnvd(opts = {}) {
   const child = spawn(
     'unshare',
     ['--fork', '--pid', '--mount-proc', '--mount', '--propagation', 'private', '--kill-child', '--',
-      '/bin/sh', '-c', script, SANDBOXD, ...args],
+      '/bin/sh', '-c', script, ...command],
     { env, stdio: ['ignore', 'ignore', 'pipe'] },
   );
   running.add(child);
@@ -71,6 +77,7 @@ export async function startEnvd(opts = {}) {
       if (m) resolve(Number(m[1]));
     });
     child.on('exit', (code, signal) => reject(new Error(`envd exited (${code ?? signal}) before listening:\n${log}`)));
+    if (otherPort) untilHealthy(otherPort).then(() => resolve(otherPort), reject);
   });
   const url = `http://127.0.0.1:${port}`;
   let stopped = false;
@@ -78,6 +85,8 @@ export async function startEnvd(opts = {}) {
     url,
     port,
     pid: child.pid,
+    /** envd's own host pid (unshare's child), e.g. for its memory. */
+    envdPid: () => envdPid(child.pid),
     accessToken: opts.accessToken,
     log: () => log,
     /** Options for `new Sandbox(...)`: the official SDK in debug mode pointed at this envd. */
@@ -112,6 +121,28 @@ export async function startEnvd(opts = {}) {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** A port nothing listens on now. */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+/** Resolves once GET /health on `port` answers, within 30 s. */
+async function untilHealthy(port) {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const ok = await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.ok, () => false);
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`nothing answered /health on port ${port} within 30 s`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 /** The host pid of envd: the only child of `unshare`. */
