@@ -1,5 +1,6 @@
 // `npm run build`: compiles the SDK crate to wasm (size-tuned profile), runs the pinned
-// wasm-bindgen and wasm-opt, and assembles the ESM package in pkg/ from pkg-templates/.
+// wasm-bindgen and wasm-opt, shortens the import names (short-imports.mjs), and assembles the
+// ESM package in pkg/ from pkg-templates/.
 // Prints the wasm and JS glue sizes (raw and gzip) at the end.
 //
 //   node scripts/build.mjs [--features json-codec] [--out-dir pkg-json]
@@ -15,6 +16,7 @@ import { gzipSync } from 'node:zlib';
 import { buildSync, transformSync } from 'esbuild';
 
 import { run } from './run.mjs';
+import { shortenImports } from './short-imports.mjs';
 
 const { values: args } = parseArgs({
   options: { features: { type: 'string', default: '' }, 'out-dir': { type: 'string', default: 'pkg' } },
@@ -36,6 +38,13 @@ const wasmOpt = join(root, 'target/wasm32-unknown-unknown/wasm-release', `${crat
 const features = ['bulk-memory', 'nontrapping-float-to-int', 'sign-ext', 'reference-types', 'multivalue', 'mutable-globals'];
 run('wasm-opt', ['-Oz', ...features.map((f) => `--enable-${f}`), wasmIn, '-o', wasmOpt]);
 run('wasm-bindgen', ['--target', 'web', '--omit-default-module-path', '--remove-name-section', '--remove-producers-section', '--out-dir', pkg, '--out-name', crateName, wasmOpt]);
+{
+  const wasmPath = join(pkg, `${crateName}_bg.wasm`);
+  const gluePath = join(pkg, `${crateName}.js`);
+  const short = shortenImports(readFileSync(wasmPath), readFileSync(gluePath, 'utf8'), `./${crateName}_bg.js`);
+  writeFileSync(wasmPath, short.wasm);
+  writeFileSync(gluePath, short.glue);
+}
 
 // The error classes are a wasm-bindgen snippet; the entry points re-export them from there.
 const snippets = join(pkg, 'snippets');
