@@ -1,5 +1,5 @@
 // `npm run build`: compiles the SDK crate to wasm (size-tuned profile), runs the pinned
-// wasm-bindgen and wasm-opt, shortens the import names (short-imports.mjs), and assembles the
+// wasm-bindgen and wasm-opt, shortens the import and export names (short-names.mjs), and assembles the
 // ESM package in pkg/ from pkg-templates/.
 // Prints the wasm and JS glue sizes (raw and gzip) at the end.
 //
@@ -16,7 +16,7 @@ import { gzipSync } from 'node:zlib';
 import { buildSync, transformSync } from 'esbuild';
 
 import { run } from './run.mjs';
-import { shortenImports } from './short-imports.mjs';
+import { shortenNames } from './short-names.mjs';
 
 const { values: args } = parseArgs({
   options: { features: { type: 'string', default: '' }, 'out-dir': { type: 'string', default: 'pkg' } },
@@ -41,7 +41,7 @@ run('wasm-bindgen', ['--target', 'web', '--omit-default-module-path', '--remove-
 {
   const wasmPath = join(pkg, `${crateName}_bg.wasm`);
   const gluePath = join(pkg, `${crateName}.js`);
-  const short = shortenImports(readFileSync(wasmPath), readFileSync(gluePath, 'utf8'), `./${crateName}_bg.js`);
+  const short = shortenNames(readFileSync(wasmPath), readFileSync(gluePath, 'utf8'), `./${crateName}_bg.js`);
   writeFileSync(wasmPath, short.wasm);
   writeFileSync(gluePath, short.glue);
 }
