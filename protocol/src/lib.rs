@@ -11,6 +11,7 @@
 //! - [`ContentType`]: `application/{json,proto,connect+json,connect+proto}` parsing.
 //! - [`Message`]: the binary protobuf codec (always) and the protobuf-JSON codec (feature
 //!   `json`) of every envd message in [`process`] and [`filesystem`].
+//! - [`StringMap`]: the value of `map<string, string>` fields.
 //! - [`json`], [`base64`] and [`hex`]: the small JSON reader/writer, base64 and hex digits
 //!   used by the above and by the SDK.
 //! - [`signature`]: the v1 signature of presigned `/files` URLs, built alike by SDK and envd.
@@ -33,11 +34,11 @@ mod message;
 mod messages;
 pub mod pb;
 pub mod signature;
+mod string_map;
 
 /// What std's prelude would bring, for a `no_std` crate.
 mod prelude {
     pub use alloc::borrow::ToOwned;
-    pub use alloc::collections::BTreeMap;
     pub use alloc::format;
     pub use alloc::string::{String, ToString};
     pub use alloc::vec::Vec;
@@ -48,6 +49,7 @@ pub use content_type::{Codec, ContentType};
 pub use error::{ConnectError, EndStream};
 pub use message::{DecodeError, Message, ProtoEnum};
 pub use messages::{filesystem, process, timestamp::Timestamp};
+pub use string_map::StringMap;
 
 /// The port envd listens on inside every sandbox, and the port a client names to reach it.
 pub const ENVD_PORT: u16 = 49983;

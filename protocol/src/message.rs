@@ -517,7 +517,7 @@ pub mod kinds {
     }
 
     impl Kind for StrMap {
-        type Value = BTreeMap<String, String>;
+        type Value = crate::StringMap;
         fn is_default(v: &Self::Value) -> bool {
             v.is_empty()
         }

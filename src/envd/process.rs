@@ -1,7 +1,6 @@
 //! The Process service (`process.Process/*`): starting and reconnecting to commands, listing,
 //! input, signals; failures mapped to the official error classes.
 
-use alloc::collections::BTreeMap;
 use alloc::rc::Rc;
 
 use envd_protocol::process::{
@@ -10,7 +9,7 @@ use envd_protocol::process::{
     SendInputResponse, SendSignalRequest, Signal, StartRequest, StartResponse, UpdateRequest,
     UpdateResponse, path,
 };
-use envd_protocol::{Code, ConnectError, Message};
+use envd_protocol::{Code, ConnectError, Message, StringMap};
 use wasm_bindgen::JsValue;
 
 use super::{Envd, OnStarted, RequestOpts, versions};
@@ -23,7 +22,7 @@ use crate::transport::exchange::Next;
 /// What `commands.run` starts.
 pub struct StartSpec {
     pub cmd: String,
-    pub envs: BTreeMap<String, String>,
+    pub envs: StringMap,
     pub cwd: Option<String>,
     pub user: Option<String>,
     pub stdin: bool,
@@ -33,7 +32,7 @@ pub struct StartSpec {
 pub struct PtySpec {
     pub cols: u32,
     pub rows: u32,
-    pub envs: BTreeMap<String, String>,
+    pub envs: StringMap,
     pub cwd: Option<String>,
     pub user: Option<String>,
 }

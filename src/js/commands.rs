@@ -1,8 +1,8 @@
 //! `sandbox.commands`: run, connect, list, kill and stdin of processes in the sandbox.
 
-use alloc::collections::BTreeMap;
 use alloc::rc::Rc;
 
+use envd_protocol::StringMap;
 use envd_protocol::process::{Input, ProcessInfo};
 use js_sys::{Array, Object, Promise, Uint8Array};
 use wasm_bindgen::prelude::*;
@@ -34,15 +34,6 @@ pub fn stdin_bytes(data: &JsValue) -> Vec<u8> {
         Some(s) => s.into_bytes(),
         None => Uint8Array::new(data).to_vec(),
     }
-}
-
-/// Pairs as a map, inserted one by one: collecting would bring a sort into the wasm.
-pub fn string_map(pairs: Vec<(String, String)>) -> BTreeMap<String, String> {
-    let mut map = BTreeMap::new();
-    for (k, v) in pairs {
-        map.insert(k, v);
-    }
-    map
 }
 
 fn callbacks(v: &JsValue) -> Callbacks {
@@ -91,7 +82,7 @@ impl Commands {
     pub fn run(&self, cmd: String, v: JsValue) -> Promise {
         let spec = StartSpec {
             cmd,
-            envs: string_map(record(&v, "envs").unwrap_or_default()),
+            envs: StringMap::from_iter(record(&v, "envs").unwrap_or_default()),
             cwd: string(&v, "cwd"),
             user: string(&v, "user"),
             stdin: boolean(&v, "stdin").unwrap_or(false),

@@ -3,11 +3,12 @@
 
 use alloc::rc::Rc;
 
+use envd_protocol::StringMap;
 use envd_protocol::process::Input;
 use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 
-use super::commands::{stdin_bytes, string_map};
+use super::commands::stdin_bytes;
 use super::handle::{Callbacks, CommandHandle};
 use super::opts::{function, number, record, request_opts, string};
 use super::sandbox::SandboxState;
@@ -64,7 +65,7 @@ impl Pty {
         let spec = PtySpec {
             cols: cells(&v, "cols"),
             rows: cells(&v, "rows"),
-            envs: string_map(envs),
+            envs: StringMap::from_iter(envs),
             cwd: string(&v, "cwd"),
             user: string(&v, "user"),
         };

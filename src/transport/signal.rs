@@ -73,8 +73,10 @@ impl CallSignal {
         timeout_message: &str,
         deadline_ms: Option<f64>,
     ) -> CallSignal {
-        let controller =
-            AbortController::new().expect("AbortController is a global of every supported runtime");
+        // A global of every supported runtime. Not `expect`: formatting the `JsValue` error
+        // would pull `core::fmt` and wasm-bindgen's `debugString` into the bundle.
+        let controller = AbortController::new()
+            .unwrap_or_else(|_| wasm_bindgen::throw_str("AbortController is not available"));
         let user = user.map(|signal| {
             let (c, s) = (controller.clone(), signal.clone());
             let on_abort = Closure::<dyn FnMut()>::new(move || abort_with(&c, &s.reason()));

@@ -56,7 +56,7 @@ proto_message! {
         /// Set for symlinks only: the fully resolved target.
         10 "symlink_target" "symlinkTarget" symlink_target: Option<String> = OptStr,
         /// User metadata from `user.e2b.*` xattrs, prefix stripped.
-        11 "metadata" "metadata" metadata: BTreeMap<String, String> = StrMap,
+        11 "metadata" "metadata" metadata: crate::StringMap = StrMap,
     }
 }
 

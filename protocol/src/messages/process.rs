@@ -37,7 +37,7 @@ proto_message! {
     pub struct ProcessConfig {
         1 "cmd" "cmd" cmd: String = Str,
         2 "args" "args" args: Vec<String> = RepStr,
-        3 "envs" "envs" envs: BTreeMap<String, String> = StrMap,
+        3 "envs" "envs" envs: crate::StringMap = StrMap,
         4 "cwd" "cwd" cwd: Option<String> = OptStr,
     }
 }

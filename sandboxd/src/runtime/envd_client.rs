@@ -160,7 +160,7 @@ impl Events {
             process: Some(ProcessConfig {
                 cmd: command.cmd.to_string(),
                 args: command.args,
-                envs: command.envs,
+                envs: command.envs.into_iter().collect(),
                 cwd: command.cwd,
             }),
             ..StartRequest::default()

@@ -2,7 +2,7 @@ use super::*;
 use crate::Message;
 
 fn entry() -> EntryInfo {
-    let mut metadata = BTreeMap::new();
+    let mut metadata = crate::StringMap::new();
     metadata.insert("k".to_string(), "v".to_string());
     EntryInfo {
         name: "a.txt".into(),

@@ -201,7 +201,7 @@ fn unknown_signal_numbers_decode_to_unspecified() {
 
 #[test]
 fn config_round_trips_in_binary() {
-    let mut envs = BTreeMap::new();
+    let mut envs = crate::StringMap::new();
     envs.insert("A".to_string(), "1".to_string());
     envs.insert("B".to_string(), String::new());
     let list = ListResponse {

@@ -161,7 +161,7 @@ pub fn entry_from_metadata(
             nanos: lmeta.mtime_nsec() as i32,
         }),
         symlink_target,
-        metadata: read_metadata(path),
+        metadata: read_metadata(path).into_iter().collect(),
     })
 }
 

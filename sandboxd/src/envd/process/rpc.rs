@@ -11,7 +11,7 @@ use envd_protocol::process::{
     SendSignalRequest, SendSignalResponse, Signal, StartEvent, StartRequest, StartResponse,
     StreamInputEvent, StreamInputRequest, StreamInputResponse, UpdateRequest, UpdateResponse,
 };
-use envd_protocol::{Code, ConnectError};
+use envd_protocol::{Code, ConnectError, StringMap};
 
 use super::spawn::{SpawnSpec, spawn};
 use super::table::{self, Process, Subscription, Update};
@@ -35,7 +35,7 @@ fn cstring(what: &str, s: impl Into<Vec<u8>>) -> Result<CString, ConnectError> {
 fn command_env(
     sandbox_env: BTreeMap<String, String>,
     user: &User,
-    request: &BTreeMap<String, String>,
+    request: &StringMap,
 ) -> BTreeMap<String, String> {
     let mut env = BTreeMap::new();
     env.insert(
@@ -329,7 +329,7 @@ mod tests {
         sandbox.insert("E2B_SANDBOX".to_owned(), "true".to_owned());
         sandbox.insert("HOME".to_owned(), "/sandbox-home".to_owned());
         sandbox.insert("A".to_owned(), "sandbox".to_owned());
-        let mut request = BTreeMap::new();
+        let mut request = StringMap::new();
         request.insert("A".to_owned(), "request".to_owned());
         let env = command_env(sandbox, &user, &request);
         assert_eq!(env["USER"], "user");
