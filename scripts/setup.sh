@@ -51,8 +51,8 @@ if ! cmp -s tests/python/requirements.txt .venv/requirements.stamp 2>/dev/null; 
   cp tests/python/requirements.txt .venv/requirements.stamp
 fi
 
-# The code-interpreter-v1 template's wheels (ipykernel and its dependencies, pinned in
-# templates/code-interpreter-v1/requirements.txt), downloaded once so that building the template
+# The code-interpreter-v1 template's wheels (ipykernel, the data stack and their dependencies,
+# ~130 MB, pinned in templates/code-interpreter-v1/requirements.txt), downloaded once so that building the template
 # needs no package index. Base's Python is Debian bookworm's 3.11: the wheels are for it.
 if ! cmp -s templates/code-interpreter-v1/requirements.txt .cache/code-interpreter-wheels/requirements.txt 2>/dev/null; then
   echo "setup: downloading the code-interpreter template's wheels"
