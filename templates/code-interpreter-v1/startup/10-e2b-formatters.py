@@ -29,42 +29,53 @@ def _json_safe(value):
     return value
 
 
-class DataFrameFormatter(BaseFormatter):
+class _InstanceFormatter(BaseFormatter):
+    """A format for the instances of one class, which is looked up in `sys.modules`: an object
+    of it can only exist once its module was imported, and other results cost no import."""
+
+    _return_type = (dict, str)
+    module_name = ""
+    class_name = ""
+
+    def __call__(self, obj):
+        module = sys.modules.get(self.module_name)
+        if module is not None and isinstance(obj, getattr(module, self.class_name)):
+            return self.convert(obj)
+        return super().__call__(obj)
+
+
+class DataFrameFormatter(_InstanceFormatter):
     """e2b/data: a DataFrame's columns with their values (`to_dict(orient="list")`)."""
 
     format_type = Unicode("e2b/data")
     print_method = ObjectName("_repr_e2b_data_")
-    _return_type = (dict, str)
+    module_name = "pandas"
+    class_name = "DataFrame"
 
-    def __call__(self, obj):
-        pandas = sys.modules.get("pandas")
-        if pandas is not None and isinstance(obj, pandas.DataFrame):
-            columns = obj.to_dict(orient="list")
-            return {str(name): _json_safe(values) for name, values in columns.items()}
-        return super().__call__(obj)
+    def convert(self, frame):
+        columns = frame.to_dict(orient="list")
+        return {str(name): _json_safe(values) for name, values in columns.items()}
 
 
-class FigureChartFormatter(BaseFormatter):
+class FigureChartFormatter(_InstanceFormatter):
     """e2b/chart: a matplotlib Figure as e2b-charts reads it; none if it cannot."""
 
     format_type = Unicode("e2b/chart")
     print_method = ObjectName("_repr_e2b_chart_")
-    _return_type = (dict, str)
+    module_name = "matplotlib.figure"
+    class_name = "Figure"
 
-    def __call__(self, obj):
-        figure_module = sys.modules.get("matplotlib.figure")
-        if figure_module is not None and isinstance(obj, figure_module.Figure):
-            from e2b_charts import chart_figure_to_dict
+    def convert(self, figure):
+        from e2b_charts import chart_figure_to_dict
 
-            try:
-                # e2b-charts' pydantic models warn about numpy tick values on the cell's stderr.
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    return _json_safe(chart_figure_to_dict(obj))
-            except Exception:
-                # A figure e2b-charts cannot read still shows as its PNG.
-                return None
-        return super().__call__(obj)
+        try:
+            # e2b-charts' pydantic models warn about numpy tick values on the cell's stderr.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                return _json_safe(chart_figure_to_dict(figure))
+        except Exception:
+            # A figure e2b-charts cannot read still shows as its PNG.
+            return None
 
 
 class ListDictJSONFormatter(JSONFormatter):
