@@ -154,8 +154,8 @@ fn result_json(data: &Map<String, Value>, is_main_result: bool) -> Value {
     Value::Object(line)
 }
 
-/// `text/plain` without the quotes of a string's repr; anything else (a kernel may send any
-/// JSON there) as it came.
+/// `text/plain` without the quotes of a string's repr. It is a string by then (jupyter-protocol
+/// refuses a bundle whose `text/plain` is not); any other value would pass as it came.
 fn unquoted(text: &Value) -> Value {
     match text.as_str() {
         Some(text)
