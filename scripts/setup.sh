@@ -51,10 +51,10 @@ if ! cmp -s tests/python/requirements.txt .venv/requirements.stamp 2>/dev/null; 
   cp tests/python/requirements.txt .venv/requirements.stamp
 fi
 
-# The code-interpreter-v1 template's wheels (ipykernel and its dependencies, pinned in
-# templates/code-interpreter-v1/requirements.txt), downloaded once into the template's dir
-# (its build context) so that building the template needs no package index. Base's Python is
-# Debian bookworm's 3.11: the wheels are for it.
+# The code-interpreter-v1 template's wheels (ipykernel, the data stack and their dependencies,
+# ~130 MB, pinned in templates/code-interpreter-v1/requirements.txt), downloaded once into the
+# template's dir (its build context) so that building the template needs no package index.
+# Base's Python is Debian bookworm's 3.11: the wheels are for it.
 if ! cmp -s templates/code-interpreter-v1/requirements.txt templates/code-interpreter-v1/wheels/requirements.txt 2>/dev/null; then
   echo "setup: downloading the code-interpreter template's wheels"
   rm -rf templates/code-interpreter-v1/wheels

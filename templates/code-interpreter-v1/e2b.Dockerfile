@@ -10,3 +10,6 @@ COPY wheels /tmp/code-interpreter-wheels
 RUN pip install --quiet --no-index --break-system-packages --disable-pip-version-check \
       --find-links /tmp/code-interpreter-wheels -r /tmp/code-interpreter-wheels/requirements.txt \
     && rm -rf /tmp/code-interpreter-wheels
+# E2B's display hooks and kernel settings, in the IPython profile of root (the kernels' user).
+COPY ipython_kernel_config.py /root/.ipython/profile_default/ipython_kernel_config.py
+COPY startup /root/.ipython/profile_default/startup

@@ -13,12 +13,14 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 use jupyter_protocol::connection_info::{ConnectionInfo, Transport};
 use jupyter_protocol::{
-    ExecuteRequest, ExecutionState, JupyterMessage, JupyterMessageContent, KernelInfoRequest,
-    ReplyStatus,
+    ExecuteRequest, ExecutionState, Header, JupyterMessage, JupyterMessageContent,
+    KernelInfoRequest, ReplyStatus,
 };
-use jupyter_zmq_client::{ClientIoPubConnection, ClientShellConnection};
+use jupyter_zmq_client::{ClientIoPubConnection, ClientShellConnection, RawMessage, RuntimeError};
+use serde_json::Value;
 use tokio::process::{Child, Command};
 use tokio::sync::mpsc;
+use zeromq::SocketRecv as _;
 
 use super::output::Line;
 
@@ -321,15 +323,53 @@ async fn send_unexpected_end(out: &mpsc::Sender<Line>, status: ExitStatus) {
 }
 
 /// Reads iopub on a task of its own (a channel receive is cancellation-safe where a ZeroMQ
-/// read in `select!` might not be); the channel closes when the socket fails.
+/// read in `select!` might not be); the channel closes when the socket fails. A message that
+/// still does not parse is dropped, not taken for a failed socket: user code decides what the
+/// kernel sends (a MIME bundle can hold anything), and ending here would leave its cell waiting
+/// for a kernel that still runs.
 fn forward_iopub(mut iopub: ClientIoPubConnection) -> mpsc::Receiver<JupyterMessage> {
     let (tx, rx) = mpsc::channel(1024);
     tokio::spawn(async move {
-        while let Ok(msg) = iopub.read().await {
+        loop {
+            let msg = match read_iopub(&mut iopub).await {
+                Ok(msg) => msg,
+                Err(RuntimeError::ZmqError(_)) => break,
+                Err(e) => {
+                    eprintln!("code-interpreter: dropped a kernel message: {e}");
+                    continue;
+                }
+            };
             if tx.send(msg).await.is_err() {
                 break;
             }
         }
     });
     rx
+}
+
+/// `iopub.read()`, except that invalid UTF-8 is replaced (U+FFFD) instead of failing the whole
+/// message: Python sends a str's lone surrogates (`"\udcff"`, as `os.listdir` makes of
+/// undecodable names) as the raw bytes they stand for, and a stream message carries whatever
+/// else was printed with them. The signature is checked on the bytes as sent.
+async fn read_iopub(iopub: &mut ClientIoPubConnection) -> Result<JupyterMessage, RuntimeError> {
+    let raw = RawMessage::from_multipart(iopub.socket.recv().await?, &iopub.mac)?;
+    let part = |i: usize| -> Result<Value, serde_json::Error> {
+        serde_json::from_str(&String::from_utf8_lossy(&raw.jparts[i]))
+    };
+    let header: Header = serde_json::from_value(part(0)?)?;
+    let content = JupyterMessageContent::from_type_and_content(&header.msg_type, part(3)?)
+        .map_err(|source| RuntimeError::ParseError {
+            msg_type: header.msg_type.clone(),
+            source,
+        })?;
+    Ok(JupyterMessage {
+        zmq_identities: Vec::new(),
+        // Like the crate's own parser: `{}` (no parent) is no header.
+        parent_header: part(1).ok().and_then(|p| serde_json::from_value(p).ok()),
+        metadata: part(2)?,
+        header,
+        content,
+        buffers: raw.jparts[4..].to_vec(),
+        channel: None,
+    })
 }

@@ -129,8 +129,9 @@ fn mime_bundle(data: &Media) -> Map<String, Value> {
     }
 }
 
-/// A `result` line: the named formats as fields, the rest under `extra`. `text/plain` of a
-/// string loses its quotes, as E2B's server strips them (`'a'` is shown as `a`).
+/// A `result` line as E2B's server writes it: the named formats as fields, the rest under
+/// `extra` (always there, `{}` when empty), `is_main_result`. A `text/plain` string that starts
+/// and ends with the same quote loses both, as E2B's server strips them (`'a'` is shown as `a`).
 fn result_json(data: &Map<String, Value>, is_main_result: bool) -> Value {
     let mut line = Map::new();
     line.insert("type".into(), json!("result"));
@@ -138,12 +139,7 @@ fn result_json(data: &Map<String, Value>, is_main_result: bool) -> Value {
     for (mime, value) in data {
         match NAMED_FORMATS.iter().find(|(m, _)| m == mime) {
             Some((_, "text")) => {
-                let text = value.as_str().unwrap_or_default();
-                let unquoted = ['\'', '"'].iter().find_map(|q| {
-                    (text.len() >= 2 && text.starts_with(*q) && text.ends_with(*q))
-                        .then(|| &text[1..text.len() - 1])
-                });
-                line.insert("text".into(), json!(unquoted.unwrap_or(text)));
+                line.insert("text".into(), unquoted(value));
             }
             Some((_, field)) => {
                 line.insert((*field).into(), value.clone());
@@ -153,9 +149,23 @@ fn result_json(data: &Map<String, Value>, is_main_result: bool) -> Value {
             }
         }
     }
-    if !extra.is_empty() {
-        line.insert("extra".into(), Value::Object(extra));
-    }
+    line.insert("extra".into(), Value::Object(extra));
     line.insert("is_main_result".into(), json!(is_main_result));
     Value::Object(line)
+}
+
+/// `text/plain` without the quotes of a string's repr. It is a string by then (jupyter-protocol
+/// refuses a bundle whose `text/plain` is not); any other value would pass as it came.
+fn unquoted(text: &Value) -> Value {
+    match text.as_str() {
+        Some(text)
+            if ['\'', '"']
+                .iter()
+                .any(|q| text.starts_with(*q) && text.ends_with(*q)) =>
+        {
+            // A lone quote is both first and last character: it becomes "", as in E2B's server.
+            json!(&text[1..text.len().max(2) - 1])
+        }
+        _ => text.clone(),
+    }
 }
