@@ -221,8 +221,9 @@ export class Sandbox extends CoreSandbox {
       try {
         for await (const line of lines) if (line) await applyLine(execution, JSON.parse(line), opts);
       } catch (error) {
-        // A timeout, an abort, a callback's error: the connection is released either way.
-        await res.body.cancel().catch(() => {});
+        // A timeout, an abort, a callback's error, a line that is no JSON: the request is
+        // aborted, which releases the connection (the server then interrupts the cell).
+        controller.abort();
         throw signal?.aborted ? signal.reason : isAbort(error) ? executionTimeout() : error;
       }
       return execution;
