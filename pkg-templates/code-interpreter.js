@@ -68,27 +68,28 @@ class Execution {
   }
 }
 
-/** Applies one decoded line of the /execute stream to `execution` and calls its callback. */
-async function applyLine(execution, msg, opts) {
+/**
+ * Applies one decoded line of the /execute stream to `execution` and calls its callback; returns
+ * what the callback returned, which the caller awaits only when it is a promise (the lines of a
+ * chunk are then handled in one go, with no turn of the event loop between them).
+ */
+function applyLine(execution, msg, opts) {
   switch (msg.type) {
     case 'result': {
       const result = new Result({ ...msg, type: undefined, is_main_result: undefined }, msg.is_main_result);
       execution.results.push(result);
-      await opts?.onResult?.(result);
-      break;
+      return opts?.onResult?.(result);
     }
     case 'stdout':
     case 'stderr': {
       const isStderr = msg.type === 'stderr';
       execution.logs[msg.type].push(msg.text);
       // Microseconds, as the official SDK stamps them (on arrival).
-      await opts?.[isStderr ? 'onStderr' : 'onStdout']?.({ error: isStderr, line: msg.text, timestamp: Date.now() * 1000 });
-      break;
+      return opts?.[isStderr ? 'onStderr' : 'onStdout']?.({ error: isStderr, line: msg.text, timestamp: Date.now() * 1000 });
     }
     case 'error':
       execution.error = new ExecutionError(msg.name, msg.value, msg.traceback);
-      await opts?.onError?.(execution.error);
-      break;
+      return opts?.onError?.(execution.error);
     case 'number_of_executions':
       execution.executionCount = msg.execution_count;
       break;
@@ -96,8 +97,9 @@ async function applyLine(execution, msg, opts) {
 }
 
 /**
- * The lines of `body` as they arrive. A line is kept as the chunks it came in until its end is
- * seen, so a multi-megabyte PNG line costs one join, and only the newest chunk is searched.
+ * The lines of `body` as they arrive, the complete ones of each chunk together. A line is kept as
+ * the chunks it came in until its end is seen, so a multi-megabyte PNG line costs one join, and
+ * only the newest chunk is searched.
  */
 async function* readLines(body) {
   const reader = body.getReader();
@@ -105,18 +107,19 @@ async function* readLines(body) {
   let pending = [];
   for (;;) {
     const { done, value } = await reader.read();
-    let text = done ? decoder.decode() : decoder.decode(value, { stream: true });
-    let newline;
-    while ((newline = text.indexOf('\n')) !== -1) {
-      pending.push(text.slice(0, newline));
-      yield pending.join('');
+    const text = done ? decoder.decode() : decoder.decode(value, { stream: true });
+    const lines = [];
+    let start = 0;
+    for (let newline; (newline = text.indexOf('\n', start)) !== -1; start = newline + 1) {
+      pending.push(text.slice(start, newline));
+      lines.push(pending.join(''));
       pending = [];
-      text = text.slice(newline + 1);
     }
-    if (text) pending.push(text);
-    if (done) break;
+    if (start < text.length) pending.push(text.slice(start));
+    if (done && pending.length > 0) lines.push(pending.join(''));
+    yield lines;
+    if (done) return;
   }
-  if (pending.length > 0) yield pending.join('');
 }
 
 /** The error of a non-2xx answer, as the official SDK classes it (502: the sandbox timed out). */
@@ -217,9 +220,13 @@ export class Sandbox extends CoreSandbox {
       const bodyTimeout = opts?.timeoutMs ?? DEFAULT_TIMEOUT_MS;
       timer = bodyTimeout ? setTimeout(() => controller.abort(), bodyTimeout) : undefined;
       const execution = new Execution();
-      const lines = readLines(res.body);
       try {
-        for await (const line of lines) if (line) await applyLine(execution, JSON.parse(line), opts);
+        for await (const lines of readLines(res.body)) {
+          for (const line of lines) {
+            const called = line && applyLine(execution, JSON.parse(line), opts);
+            if (typeof called?.then === 'function') await called;
+          }
+        }
       } catch (error) {
         // A timeout, an abort, a callback's error, a line that is no JSON: the request is
         // aborted, which releases the connection (the server then interrupts the cell).

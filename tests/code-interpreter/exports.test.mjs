@@ -6,16 +6,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import * as core from '../../pkg/node.js';
+import { memberNames } from '../helpers/members.mjs';
 import { implementations } from './implementations.mjs';
 
 const [[, official], [, ours]] = implementations;
-
-/** Every property name along `object`'s prototype chain, up to (not including) `stop`. */
-function memberNames(object, stop) {
-  const names = new Set();
-  for (let o = object; o && o !== stop; o = Object.getPrototypeOf(o)) for (const name of Object.getOwnPropertyNames(o)) names.add(name);
-  return [...names].sort();
-}
 
 test('the same runtime export names, a superset of e2b-wasm', () => {
   assert.deepEqual(Object.keys(ours).sort(), Object.keys(official).sort());
