@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 
+import { comparedCells, describedRun } from './described-run.mjs';
 import { implementations } from './implementations.mjs';
 import { buildOnFirstUse, startCodeInterpreterSandboxd } from './util.mjs';
 
@@ -27,63 +28,13 @@ after(async () => {
   await sd?.stop();
 });
 
-/** A Result as data: its own fields (in order), formats() and toJSON(). */
-const describeResult = (result) => ({ keys: Object.keys(result), fields: { ...result }, formats: result.formats(), json: JSON.stringify(result) });
-/** ipykernel names a cell's file after its process id, which differs between sandboxes. */
-const samePid = (text) => text?.replace(/ipykernel_\d+/g, 'ipykernel_N');
-
-/** Runs `code` with every callback; the Execution and the callbacks' arguments as data. */
-async function run(sdk, code) {
-  const calls = [];
-  const started = Date.now() * 1000;
-  const output = (kind) => (out) => {
-    // Stamped on arrival, in microseconds.
-    assert.ok(out.timestamp >= started && out.timestamp <= Date.now() * 1000 + 1000, `${kind} timestamp ${out.timestamp}`);
-    calls.push([kind, Object.keys(out), out.error, out.line]);
-  };
-  const execution = await sandboxes.get(sdk).runCode(code, {
-    onStdout: output('stdout'),
-    onStderr: output('stderr'),
-    onResult: (result) => calls.push(['result', describeResult(result)]),
-    onError: (error) => calls.push(['error', error.constructor.name, { ...error, traceback: samePid(error.traceback) }]),
-  });
-  return {
-    calls,
-    text: execution.text,
-    keys: Object.keys(execution),
-    results: execution.results.map(describeResult),
-    logs: execution.logs,
-    error: execution.error && { ...execution.error, traceback: samePid(execution.error.traceback) },
-    errorClass: execution.error?.constructor.name,
-    executionCount: execution.executionCount,
-    json: samePid(JSON.stringify(execution)),
-  };
-}
-
 describe('the same cells give the same Execution, field by field', () => {
-  const cells = {
-    'a value': '1+1',
-    'stdout and stderr': 'import sys\nprint("out 1")\nprint("err 1", file=sys.stderr)\nprint("out 2")\n"done"',
-    'display data of every format, and other MIME types as extra': [
-      'from IPython.display import display, HTML, Markdown, Latex, JSON, Javascript',
-      'display(HTML("<i>x</i>"))',
-      'display(Markdown("**m**"))',
-      'display(Latex(r"$x^2$"))',
-      'display(JSON({"a": [1, 2]}))',
-      'display(Javascript("console.log(1)"))',
-      'display({"image/png": "iVBORw0KGgo=", "text/plain": "<png>", "application/x-custom": "custom"}, raw=True)',
-      'display({"image/svg+xml": "<svg/>", "image/jpeg": "/9j/", "application/pdf": "JVBERi0=", "text/plain": "figure"}, raw=True)',
-      '"main"',
-    ].join('\n'),
-    'no value': 'x = 5',
-    'an error with a traceback': 'def f():\n    raise KeyError("missing")\nprint("before")\nf()',
-    'a quoted string value': '"it\'s"',
-  };
-  for (const [name, code] of Object.entries(cells)) {
+  for (const [name, code] of Object.entries(comparedCells)) {
     test(name, async () => {
-      const expected = await run(official, code);
-      const actual = await run(ours, code);
+      const expected = await describedRun(sandboxes.get(official), code);
+      const actual = await describedRun(sandboxes.get(ours), code);
       assert.deepEqual(actual, expected);
+      assert.ok(expected.stampsInRange);
       assert.ok(expected.calls.length > 0 || name === 'no value');
     });
   }
