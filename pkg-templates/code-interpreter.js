@@ -139,6 +139,7 @@ async function answerError(res, includeDiagnostics) {
 }
 
 const isAbort = (error) => error instanceof Error && error.name === 'AbortError';
+const executionTimeout = () => new TimeoutError("Execution timed out — the 'timeoutMs' option can be used to increase this timeout");
 const CONNECTION_CLOSED_CODES = ['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET'];
 const CONNECTION_CLOSED_MESSAGES = ['error reading a body from connection', 'connection closed before message completed', 'connection reset by peer', 'network connection lost'];
 /**
@@ -167,12 +168,10 @@ async function jupyterRequest(sandbox, method, path, { body, signal, withAccessT
   return res;
 }
 
-/** A context call bounded by the sandbox's request timeout; the answer of all but GET unread. */
-async function contextRequest(sandbox, method, path) {
+/** A context call bounded by the sandbox's request timeout; → what `read` makes of the answer. */
+async function contextRequest(sandbox, method, path, read = (res) => res.body?.cancel()) {
   try {
-    const res = await jupyterRequest(sandbox, method, path, { signal: sandbox.connectionConfig.getSignal(sandbox.connectionConfig.requestTimeoutMs) });
-    if (method !== 'GET') await res.body?.cancel();
-    return res;
+    return await read(await jupyterRequest(sandbox, method, path, { signal: sandbox.connectionConfig.getSignal(sandbox.connectionConfig.requestTimeoutMs) }));
   } catch (error) {
     throw await sandbox.handleRequestError(error);
   }
@@ -258,7 +257,7 @@ export class Sandbox extends CoreSandbox {
     await contextRequest(this, 'DELETE', `/contexts/${typeof context === 'string' ? context : context.id}`);
   }
   async listCodeContexts() {
-    return (await contextRequest(this, 'GET', '/contexts')).json();
+    return contextRequest(this, 'GET', '/contexts', (res) => res.json());
   }
   async restartCodeContext(context) {
     await contextRequest(this, 'POST', `/contexts/${typeof context === 'string' ? context : context.id}/restart`);
@@ -274,8 +273,6 @@ export class Sandbox extends CoreSandbox {
     return isAbort(error) ? new TimeoutError("Request timed out — the 'requestTimeoutMs' option can be used to increase this timeout") : error;
   }
 }
-
-const executionTimeout = () => new TimeoutError("Execution timed out — the 'timeoutMs' option can be used to increase this timeout");
 
 /** A client whose resource classes have `opts` bound; its `Sandbox` is the code-interpreter one. */
 export class E2B {
