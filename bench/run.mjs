@@ -34,7 +34,7 @@ const results = (name) => {
 };
 const sdk = results('sdk');
 const sandboxd = results('sandboxd');
-const rows = [...(sdk?.rows ?? [])];
+const rows = [...(sdk?.rows ?? []), ...(results('code-interpreter-sdk')?.rows ?? [])];
 if (sandboxd) {
   rows.push(row('sandboxd: create-to-ready p50', 'ms', 'lower', { ours: sandboxd.createToReadyMs.p50 }));
   rows.push(row('sandboxd: exec round trip p50', 'ms', 'lower', { ours: sandboxd.execRoundTripMs.p50 }));

@@ -96,31 +96,37 @@ const snippetFiles = readdirSync(snippets, { recursive: true })
   .filter((p) => p.endsWith('.js'))
   .map((p) => relative(pkg, join(snippets, p)));
 const glue = size([`${crateName}.js`, 'sandbox.js', 'internal.js', 'extras.js', ...snippetFiles, 'browser.js']);
-// What an app bundle of `import { Sandbox }` loads: esbuild leaves out the unused, side-effect
-// free module (extras.js: templates, volumes, secrets) and splits the lazily imported ones
-// (git.js, network.js, mcp.js) into chunks of their own; counted are the entry chunk and what it imports.
-const { outputFiles, metafile } = buildSync({
-  stdin: { contents: "import { Sandbox } from './browser.js'; globalThis.Sandbox = Sandbox;", resolveDir: pkg },
-  bundle: true, splitting: true, outdir: join(pkg, '.app'), minify: true, format: 'esm', platform: 'browser',
-  write: false, metafile: true, logLevel: 'silent',
-});
-const outputs = Object.entries(metafile.outputs).map(([path, out]) => ({ path: resolve(root, path), ...out }));
-const loaded = new Set();
-const visit = (path) => {
-  if (loaded.has(path)) return;
-  loaded.add(path);
-  const output = outputs.find((o) => o.path === path);
-  for (const imported of output.imports) if (imported.kind === 'import-statement') visit(resolve(root, imported.path));
-};
-visit(outputs.find((o) => o.entryPoint).path);
-const sandboxJs = Buffer.concat(outputFiles.filter((f) => loaded.has(f.path)).map((f) => f.contents));
-const sandboxPath = { raw: sandboxJs.length, gzip: gzipSync(sandboxJs, { level: 9 }).length };
+// What an app bundle of an import loads: esbuild leaves out the unused, side-effect free module
+// (extras.js: templates, volumes, secrets) and splits the lazily imported ones (git.js,
+// network.js, mcp.js) into chunks of their own; counted are the entry chunk and what it imports.
+function bundleSize(entry) {
+  const { outputFiles, metafile } = buildSync({
+    stdin: { contents: `import { Sandbox } from './${entry}'; globalThis.Sandbox = Sandbox;`, resolveDir: pkg },
+    bundle: true, splitting: true, outdir: join(pkg, '.app'), minify: true, format: 'esm', platform: 'browser',
+    write: false, metafile: true, logLevel: 'silent',
+  });
+  const outputs = Object.entries(metafile.outputs).map(([path, out]) => ({ path: resolve(root, path), ...out }));
+  const loaded = new Set();
+  const visit = (path) => {
+    if (loaded.has(path)) return;
+    loaded.add(path);
+    const output = outputs.find((o) => o.path === path);
+    for (const imported of output.imports) if (imported.kind === 'import-statement') visit(resolve(root, imported.path));
+  };
+  visit(outputs.find((o) => o.entryPoint).path);
+  const js = Buffer.concat(outputFiles.filter((f) => loaded.has(f.path)).map((f) => f.contents));
+  return { raw: js.length, gzip: gzipSync(js, { level: 9 }).length };
+}
+const sandboxPath = bundleSize('browser.js');
+const codeInterpreterPath = bundleSize('code-interpreter-browser.js');
 const line = (label, { raw, gzip }, note = '') => console.log(`  ${label.padEnd(5)} ${kib(raw).padStart(10)} raw  ${kib(gzip).padStart(10)} gzip${note && `   (${note})`}`);
 console.log(`build: ${relative(root, pkg)}/ ready (e2b-wasm ${version}${args.features ? `, features ${args.features}` : ''})`);
 line('wasm', wasm);
 line('glue', glue, 'every module an entry loads');
 line('total', { raw: wasm.raw + glue.raw, gzip: wasm.gzip + glue.gzip });
 line('app', { raw: wasm.raw + sandboxPath.raw, gzip: wasm.gzip + sandboxPath.gzip }, 'wasm + an esbuild bundle of `import { Sandbox }`');
+const codeInterpreterAdds = { raw: codeInterpreterPath.raw - sandboxPath.raw, gzip: codeInterpreterPath.gzip - sandboxPath.gzip };
+line('ci', codeInterpreterAdds, "what `import { Sandbox } from 'e2b-wasm/code-interpreter'` bundles over `app`");
 // Modules the facade imports only when one of their calls is made.
 const lazyModules = {
   'git.js': 'the first sandbox.git call',
@@ -129,4 +135,4 @@ const lazyModules = {
 };
 const lazy = Object.fromEntries(Object.keys(lazyModules).map((file) => [file, size([file])]));
 for (const [file, when] of Object.entries(lazyModules)) line('lazy', lazy[file], `${file}, loaded by ${when}`);
-writeFileSync(join(pkg, 'sizes.json'), JSON.stringify({ wasm, glue, sandboxPath, lazy }, null, 2) + '\n');
+writeFileSync(join(pkg, 'sizes.json'), JSON.stringify({ wasm, glue, sandboxPath, codeInterpreterPath, lazy }, null, 2) + '\n');

@@ -4,16 +4,13 @@
 // the way the subclass does and kills the sandbox.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { Sandbox } from 'e2b';
 
-import { launchChromium } from '../helpers/chromium.mjs';
+import { launchChromium, runResultPage } from '../helpers/chromium.mjs';
 import { startSandboxd } from '../helpers/sandboxd.mjs';
-import { serveStatic } from '../../scripts/static-server.mjs';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const PAGE = `<!doctype html>
@@ -39,32 +36,21 @@ const PAGE = `<!doctype html>
 
 let sd;
 let browser;
-let pageDir;
 before(async () => {
   sd = await startSandboxd();
   browser = await launchChromium();
-  pageDir = mkdtempSync(join(tmpdir(), 'subclass-page-'));
-  writeFileSync(join(pageDir, 'index.html'), PAGE);
 });
 after(async () => {
   await browser?.close();
   await sd?.stop();
-  if (pageDir) rmSync(pageDir, { recursive: true, force: true });
 });
 
-test('a subclass written against e2b runs in Chromium on e2b-wasm', async (t) => {
-  const server = await serveStatic({
-    mounts: [['/pkg/', join(root, 'pkg')], ['/tests/', join(root, 'tests/sdk')], ['/', pageDir]],
+test('a subclass written against e2b runs in Chromium on e2b-wasm', async () => {
+  const { result, pageErrors } = await runResultPage(browser, {
+    html: PAGE,
+    mounts: [['/pkg/', join(root, 'pkg')], ['/tests/', join(root, 'tests/sdk')]],
     config: { apiKey: sd.apiKey, apiUrl: sd.apiUrl, sandboxUrl: sd.sandboxUrl },
   });
-  t.after(() => server.close());
-  const page = await browser.context.newPage();
-  t.after(() => page.close());
-  const pageErrors = [];
-  page.on('pageerror', (err) => pageErrors.push(err));
-  await page.goto(server.url);
-  await page.waitForFunction(() => window.result, null, { timeout: 120_000 });
-  const result = await page.evaluate(() => window.result);
 
   assert.deepEqual(pageErrors, []);
   assert.equal(result.error, undefined);

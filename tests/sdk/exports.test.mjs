@@ -4,17 +4,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
+import { memberNames } from '../helpers/members.mjs';
 import { implementations } from './implementations.mjs';
 
 const [[, official], [, ours]] = implementations;
 
 const isClass = (value) => typeof value === 'function' && /^class\b/.test(Function.prototype.toString.call(value));
-/** Every property name along `object`'s prototype chain, up to (not including) `stop`. */
-function memberNames(object, stop) {
-  const names = new Set();
-  for (let o = object; o && o !== stop; o = Object.getPrototypeOf(o)) for (const name of Object.getOwnPropertyNames(o)) names.add(name);
-  return [...names].sort();
-}
 
 test('the same runtime export names', () => {
   assert.deepEqual(Object.keys(ours).sort(), Object.keys(official).sort());

@@ -23,7 +23,7 @@ const packages = {
 };
 
 function compile(pkg, file) {
-  const config = join(work, `tsconfig.${pkg}.${file}.json`);
+  const config = join(work, `tsconfig.${pkg.replace(/[^\w-]/g, '_')}.${file}.json`);
   writeFileSync(
     config,
     JSON.stringify({
@@ -61,5 +61,18 @@ for (const pkg of Object.keys(packages)) {
     const { ok, output } = compile(pkg, 'brand-mistake.ts');
     assert.ok(!ok, 'brand-mistake.ts compiled');
     assert.match(output, /brand-mistake\.ts\(4,14\): error TS2322: Type 'string' is not assignable to type 'Stdout'/);
+  });
+}
+
+// The code-interpreter entry's declarations against `@e2b/code-interpreter`'s, the same way.
+const codeInterpreterPackages = {
+  '@e2b/code-interpreter': { dts: join(root, 'node_modules/@e2b/code-interpreter/dist/index.d.ts'), skipLibCheck: true },
+  'e2b-wasm/code-interpreter': { dts: join(root, 'pkg/code-interpreter.d.ts'), skipLibCheck: false },
+};
+Object.assign(packages, codeInterpreterPackages);
+for (const pkg of Object.keys(codeInterpreterPackages)) {
+  test(`${pkg}: a program written for @e2b/code-interpreter compiles with --strict`, () => {
+    const { ok, output } = compile(pkg, 'code-interpreter-usage.ts');
+    assert.ok(ok, output);
   });
 }

@@ -5,25 +5,18 @@ import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 
 import { Sandbox } from 'e2b';
-import { unstable_startWorker as startWorker } from 'wrangler';
 
 import { startSandboxd } from '../helpers/sandboxd.mjs';
+import { startTestWorker } from '../helpers/workerd.mjs';
 
-process.env.WRANGLER_SEND_METRICS = 'false';
-process.env.CLOUDFLARE_CF_FETCH_ENABLED = 'false';
-
-const plain = (value) => ({ type: 'plain_text', value });
 let sd;
 let worker;
 before(async () => {
   sd = await startSandboxd();
-  worker = await startWorker({
-    entrypoint: fileURLToPath(new URL('./subclass-worker.mjs', import.meta.url)),
-    compatibilityDate: '2025-09-01',
-    bindings: { E2B_API_KEY: plain(sd.apiKey), E2B_API_URL: plain(sd.apiUrl), E2B_SANDBOX_URL: plain(sd.sandboxUrl) },
-    dev: { server: { hostname: '127.0.0.1', port: 0 }, inspector: false, watch: false, persist: false, logLevel: 'warn', remote: false },
-  });
-  await worker.ready;
+  worker = await startTestWorker(
+    { entrypoint: fileURLToPath(new URL('./subclass-worker.mjs', import.meta.url)), compatibilityDate: '2025-09-01' },
+    { E2B_API_KEY: sd.apiKey, E2B_API_URL: sd.apiUrl, E2B_SANDBOX_URL: sd.sandboxUrl },
+  );
 });
 after(async () => {
   await worker?.dispose();

@@ -7,24 +7,15 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 
 import { NotFoundError, Sandbox } from 'e2b';
-import { unstable_startWorker as startWorker } from 'wrangler';
 
 import { linkPackage } from '../helpers/examples.mjs';
 import { startSandboxd } from '../helpers/sandboxd.mjs';
-
-process.env.WRANGLER_SEND_METRICS = 'false';
-process.env.CLOUDFLARE_CF_FETCH_ENABLED = 'false';
+import { startTestWorker } from '../helpers/workerd.mjs';
 
 const exampleDir = linkPackage('worker');
-const plain = (value) => ({ type: 'plain_text', value });
 
 async function startExample(bindings) {
-  const worker = await startWorker({
-    config: `${exampleDir}/wrangler.toml`,
-    bindings: Object.fromEntries(Object.entries(bindings).map(([k, v]) => [k, plain(v)])),
-    dev: { server: { hostname: '127.0.0.1', port: 0 }, inspector: false, watch: false, persist: false, logLevel: 'warn', remote: false },
-  });
-  await worker.ready;
+  const worker = await startTestWorker({ config: `${exampleDir}/wrangler.toml` }, bindings);
   // The Worker's origin, without the trailing slash, for building request URLs.
   return { worker, base: String(await worker.url).replace(/\/$/, '') };
 }

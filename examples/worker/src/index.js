@@ -5,9 +5,14 @@
 //                                            → 200 { exitCode, stdout, stderr } (also when it fails)
 //   GET    /sandboxes/:id/files/<path>       → 200 the file, streamed from the sandbox as it is read
 //   DELETE /sandboxes/:id                    → 204 (404 when there is no such sandbox)
+//   POST   /run                     (body: Python code)
+//                                            → 200 the Execution: { results, logs, error, text,
+//                                              executionCount }, each result with its chart and
+//                                              data (run in a code-interpreter sandbox, then killed)
 //
 // Errors answer JSON { error, message } with the status their SDK error class stands for.
 import { CommandExitError, Sandbox } from 'e2b-wasm';
+import { Sandbox as CodeInterpreter } from 'e2b-wasm/code-interpreter';
 
 const STATUS_OF_ERROR = {
   AuthenticationError: 401,
@@ -21,11 +26,31 @@ const STATUS_OF_ERROR = {
 
 const json = (body, status = 200) => Response.json(body, { status });
 
+/** Runs `code` as Python in a fresh code-interpreter sandbox; the Execution as JSON, charts included. */
+async function runPython(code, opts) {
+  const sandbox = await CodeInterpreter.create(opts);
+  try {
+    const execution = await sandbox.runCode(code);
+    // A Result's toJSON() leaves out the structured `chart` and `data`; they are what a client draws.
+    const results = execution.results.map((result) => ({ ...result.toJSON(), isMainResult: result.isMainResult, chart: result.chart, data: result.data }));
+    return { results, logs: execution.logs, error: execution.error, text: execution.text, executionCount: execution.executionCount };
+  } finally {
+    await sandbox.kill();
+  }
+}
+
 export default {
   async fetch(request, env) {
     // Unset bindings are undefined, which leaves the SDK's defaults (E2B's cloud) in place.
     const opts = { apiKey: env.E2B_API_KEY, apiUrl: env.E2B_API_URL, sandboxUrl: env.E2B_SANDBOX_URL };
     const { pathname } = new URL(request.url);
+    if (pathname === '/run' && request.method === 'POST') {
+      try {
+        return json(await runPython(await request.text(), opts));
+      } catch (err) {
+        return json({ error: err.name, message: err.message }, STATUS_OF_ERROR[err.name] ?? 500);
+      }
+    }
     const [, resource, sandboxId, action, ...rest] = pathname.split('/');
     if (resource !== 'sandboxes') return json({ error: 'NotFound', message: `no route for ${pathname}` }, 404);
     try {
