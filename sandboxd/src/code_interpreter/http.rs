@@ -13,7 +13,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use futures_util::stream;
 use http_body_util::combinators::UnsyncBoxBody;
-use http_body_util::{BodyExt, Full, Limited, StreamBody};
+use http_body_util::{BodyExt, Full, StreamBody};
 use hyper::body::{Frame, Incoming};
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
@@ -30,6 +30,10 @@ pub type Body = UnsyncBoxBody<Bytes, Infallible>;
 
 /// Bodies are code and a few names; more than this is not a request the SDKs make.
 const MAX_BODY: usize = 16 << 20;
+/// How much of an oversized body is read (and dropped) before the 413: answering while the
+/// client still sends makes the proxy in front see a reset instead of the answer (a 502).
+/// Past this the connection is simply closed.
+const MAX_DRAINED: usize = 4 * MAX_BODY;
 
 /// Unknown fields are ignored, as E2B's server does, so newer SDKs' additions do not fail.
 #[derive(Deserialize)]
@@ -215,17 +219,33 @@ fn context_not_found(id: &str) -> Response<Body> {
 async fn read_json<T: serde::de::DeserializeOwned>(
     req: Request<Incoming>,
 ) -> Result<T, Response<Body>> {
-    let bytes = match Limited::new(req.into_body(), MAX_BODY).collect().await {
-        Ok(body) => body.to_bytes(),
-        Err(_) => {
-            return Err(text(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                &format!("the body is unreadable or over {MAX_BODY} bytes"),
-            ));
+    let mut body = req.into_body();
+    let mut bytes = Vec::new();
+    let mut read = 0;
+    while let Some(frame) = body.frame().await {
+        let Ok(data) = frame.map(|f| f.into_data().unwrap_or_default()) else {
+            return Err(unreadable_body());
+        };
+        read += data.len();
+        if read > MAX_DRAINED {
+            break;
         }
-    };
+        if read <= MAX_BODY {
+            bytes.extend_from_slice(&data);
+        }
+    }
+    if read > MAX_BODY {
+        return Err(unreadable_body());
+    }
     serde_json::from_slice(&bytes)
         .map_err(|e| text(StatusCode::BAD_REQUEST, &format!("invalid JSON body: {e}")))
+}
+
+fn unreadable_body() -> Response<Body> {
+    text(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        &format!("the body is unreadable or over {MAX_BODY} bytes"),
+    )
 }
 
 fn full(data: impl Into<Bytes>) -> Body {
