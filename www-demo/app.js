@@ -1,8 +1,12 @@
-// The terminal demo: an xterm.js terminal on a sandbox's PTY, the sandbox's home directory as
-// a live file tree, and a status bar, all through the e2b-wasm SDK in the browser.
-import { Sandbox } from 'e2b-wasm';
+// The terminal demo: an xterm.js terminal on a sandbox's PTY, a notebook cell running code in
+// the same sandbox, the sandbox's home directory as a live file tree, and a status bar, all
+// through the e2b-wasm SDK in the browser. The sandbox is a code-interpreter-v1 one (the
+// default template of `e2b-wasm/code-interpreter`), so it has both a shell and a kernel.
+import { Sandbox } from 'e2b-wasm/code-interpreter';
 import { Terminal } from '@xterm/xterm';
 import { FitAddon } from '@xterm/addon-fit';
+
+import { startNotebook } from './notebook.js';
 
 const SANDBOX_TIMEOUT_MS = 5 * 60_000;
 const TREE_DEPTH = 3;
@@ -81,6 +85,7 @@ async function main() {
   $('home').textContent = home;
   await startFileTree(sandbox, home);
   await startStatusBar(sandbox);
+  startNotebook(sandbox, showError);
 
   Object.assign(window.demo, { sandbox, pid, home, ready: true });
 }
