@@ -6,7 +6,8 @@
 // from their structured data with textContent for every label.
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
-// Offered in the picker; the server answers 400 naming the languages it has for the others.
+// Offered in the picker. The server has a kernel for Python only so far and answers the others
+// with a 400 (its body names what it has; the SDK's error, like the official one's, says 400).
 const LANGUAGES = ['python', 'javascript', 'typescript', 'r', 'bash'];
 const EXAMPLE = `import time
 import matplotlib.pyplot as plt
