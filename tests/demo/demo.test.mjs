@@ -174,6 +174,17 @@ describe('demo in Chromium', () => {
     copyFileSync(join(artifacts, 'demo.png'), join(repoRoot, 'docs/demo.png'));
   });
 
+  test('the notebook draws bar and pie charts from their data', async () => {
+    await runCell(page, String.raw`import matplotlib.pyplot as plt
+plt.figure(); plt.bar(["a", "b", "c"], [3, 5, 2]); plt.title("bars"); plt.show()
+plt.figure(); plt.pie([1, 2, 3], labels=["x", "y", "z"]); plt.title("pie"); plt.show()
+`);
+    const charts = page.locator('#cell svg.out-chart');
+    assert.deepEqual(await charts.evaluateAll((all) => all.map((c) => [c.dataset.chartType, c.querySelectorAll('.series').length])),
+      [['bar', 3], ['pie', 3]]);
+    assert.equal(await page.locator('#cell img.out-png').count(), 2, 'each figure also as its PNG');
+  });
+
   test('the notebook shows an error with its traceback, and the server\'s 400 for a language it lacks', async () => {
     await runCell(page, 'def broken():\n    return 1 / 0\n\nbroken()\n');
     const error = await page.locator('#cell .out-error').textContent();
