@@ -1,6 +1,7 @@
-// `npm run demo`: builds what is missing, starts sandboxd with the project's data dir, serves
-// the terminal demo (www-demo/) and prints its URL. Ctrl-C stops everything; sandboxd kills
-// its sandboxes when it stops.
+// `npm run demo`: builds what is missing, starts sandboxd with the project's data dir, has it
+// build the code-interpreter-v1 template (the demo's sandboxes use it; sandboxd builds it on its
+// first use, which takes minutes), serves the demo (www-demo/: terminal, notebook, file tree)
+// and prints its URL. Ctrl-C stops everything; sandboxd kills its sandboxes when it stops.
 //
 // Environment (all optional):
 //   DEMO_PORT      port of the demo page (default 8080; 0 picks a free one)
@@ -11,6 +12,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { run } from './run.mjs';
+import { buildOnFirstUse } from '../tests/code-interpreter/util.mjs';
 import { launchSandboxd } from '../tests/helpers/sandboxd.mjs';
 import { startDemo } from '../www-demo/server.mjs';
 
@@ -51,6 +53,13 @@ const { child: sandboxd, url: sandboxdUrl, exited: sandboxdExited } = await laun
   process.exit(1);
 });
 const apiKey = readFileSync(join(dataDir, 'api-key'), 'utf8').trim();
+// Done here, with no request timeout, so that the page's first create does not time out.
+console.log('demo: making sure the code-interpreter-v1 template is built (the first time takes a few minutes)');
+await buildOnFirstUse({ apiUrl: sandboxdUrl, apiKey }).catch((err) => {
+  console.error(`demo: ${err.message} (see ${logFile})`);
+  sandboxd.kill('SIGINT');
+  process.exit(1);
+});
 
 const port = Number(process.env.DEMO_PORT ?? 8080);
 const demo = await startDemo({ port, sandboxd: { apiUrl: sandboxdUrl, sandboxUrl: sandboxdUrl, apiKey } });

@@ -1,10 +1,17 @@
-// The terminal demo: an xterm.js terminal on a sandbox's PTY, the sandbox's home directory as
-// a live file tree, and a status bar, all through the e2b-wasm SDK in the browser.
-import { Sandbox } from 'e2b-wasm';
+// The terminal demo: an xterm.js terminal on a sandbox's PTY, a notebook cell running code in
+// the same sandbox, the sandbox's home directory as a live file tree, and a status bar, all
+// through the e2b-wasm SDK in the browser. The sandbox is a code-interpreter-v1 one (the
+// default template of `e2b-wasm/code-interpreter`), so it has both a shell and a kernel.
+import { Sandbox } from 'e2b-wasm/code-interpreter';
 import { Terminal } from '@xterm/xterm';
 import { FitAddon } from '@xterm/addon-fit';
 
+import { startNotebook } from './notebook.js';
+
 const SANDBOX_TIMEOUT_MS = 5 * 60_000;
+// code-interpreter-v1's default user is root, but its kernels run in /home/user: the shell and
+// uploads are user's, so that the tree of that home holds what the shell and the code write.
+const USER = 'user';
 const TREE_DEPTH = 3;
 // sessionStorage survives a reload of this tab (not a new tab): a reload reconnects.
 const SESSION_KEY = 'e2b-wasm-demo';
@@ -51,7 +58,7 @@ async function main() {
   }
   if (!sandbox) {
     sandbox = await Sandbox.create({ ...opts, timeoutMs: SANDBOX_TIMEOUT_MS });
-    handle = await sandbox.pty.create({ cols: term.cols, rows: term.rows, onData, timeoutMs: 0 });
+    handle = await sandbox.pty.create({ cols: term.cols, rows: term.rows, onData, timeoutMs: 0, user: USER });
     pid = handle.pid;
     sessionStorage.setItem(SESSION_KEY, JSON.stringify({ sandboxId: sandbox.sandboxId, pid }));
   }
@@ -77,10 +84,11 @@ async function main() {
   await sandbox.pty.resize(pid, { cols: term.cols, rows: term.rows });
   term.focus();
 
-  const home = (await sandbox.commands.run('printf %s "$HOME"')).stdout;
+  const home = (await sandbox.commands.run('printf %s "$HOME"', { user: USER })).stdout;
   $('home').textContent = home;
   await startFileTree(sandbox, home);
   await startStatusBar(sandbox);
+  startNotebook(sandbox, showError);
 
   Object.assign(window.demo, { sandbox, pid, home, ready: true });
 }
@@ -116,7 +124,7 @@ async function startFileTree(sandbox, home) {
     e.preventDefault();
     panel.classList.remove('dragging');
     try {
-      for (const file of e.dataTransfer.files) await sandbox.files.write(`${home}/${file.name}`, file);
+      for (const file of e.dataTransfer.files) await sandbox.files.write(`${home}/${file.name}`, file, { user: USER });
     } catch (err) {
       showError(err);
     }

@@ -1,6 +1,7 @@
 // examples/worker/'s `POST /run` in real workerd against a real sandboxd: the body runs as Python
 // in a code-interpreter sandbox through `e2b-wasm/code-interpreter`, the answer is the
-// Execution as JSON (results with their formats, logs, error, count), and the sandbox is killed.
+// Execution as JSON (results with their formats and chart data, logs, error, count), and the
+// sandbox is killed.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 
@@ -50,5 +51,32 @@ test('POST /run of failing code answers its error with the traceback', async () 
   assert.equal(execution.error.name, 'ZeroDivisionError');
   assert.match(execution.error.traceback, /ZeroDivisionError/);
   assert.deepEqual(execution.results, []);
+  assert.deepEqual(await running(), []);
+});
+
+test('POST /run of a matplotlib line plot answers its chart as data, with the PNG', async () => {
+  const code = [
+    'import matplotlib.pyplot as plt',
+    'plt.plot([1, 2, 3], [10, 20, 15], label="sales")',
+    'plt.title("weekly")',
+    'plt.xlabel("week")',
+    'plt.ylabel("units")',
+    'plt.show()',
+  ].join('\n');
+  const res = await fetch(`${base}/run`, { method: 'POST', body: code });
+  const execution = await res.json();
+  assert.equal(res.status, 200, JSON.stringify(execution));
+  assert.equal(execution.error, undefined);
+  const [result] = execution.results;
+  assert.equal(execution.results.length, 1);
+  assert.ok(result.png.length > 1000, 'the figure as a PNG');
+  const { chart } = result;
+  assert.equal(chart.type, 'line');
+  assert.equal(chart.title, 'weekly');
+  assert.equal(chart.x_label, 'week');
+  assert.equal(chart.y_label, 'units');
+  assert.equal(chart.elements.length, 1);
+  assert.equal(chart.elements[0].label, 'sales');
+  assert.deepEqual(chart.elements[0].points, [[1, 10], [2, 20], [3, 15]]);
   assert.deepEqual(await running(), []);
 });

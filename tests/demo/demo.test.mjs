@@ -1,17 +1,19 @@
-// The terminal demo (www-demo/) in Debian's Chromium against a real sandboxd: typing into the
-// terminal runs in the sandbox's shell, a dropped file lands in the sandbox and in the tree,
-// and a reload reconnects to the same sandbox and shell. Also: `npm run demo`'s script starts,
-// serves the page, and its Ctrl-C leaves nothing behind.
+// The demo (www-demo/) in Debian's Chromium against a real sandboxd: typing into the terminal
+// runs in the sandbox's shell, a dropped file lands in the sandbox and in the tree, the notebook
+// runs code in the same sandbox and renders what it streams (and nothing of it runs script in
+// the page), and a reload reconnects to the same sandbox and shell. Also: `npm run demo`'s
+// script starts, serves the page, and its Ctrl-C leaves nothing behind.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { Sandbox } from 'e2b';
 
+import { buildOnFirstUse, startCodeInterpreterSandboxd } from '../code-interpreter/util.mjs';
 import { launchChromium } from '../helpers/chromium.mjs';
 import { findLeaks, sandboxdBinary, startSandboxd } from '../helpers/sandboxd.mjs';
 import { startDemo } from '../../www-demo/server.mjs';
@@ -19,6 +21,8 @@ import { startDemo } from '../../www-demo/server.mjs';
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const artifacts = join(repoRoot, 'tests/artifacts');
 const WAIT_MS = 120_000;
+// sandboxd's first build of code-interpreter-v1 (pip installs of the data stack).
+const TEMPLATE_BUILD_WAIT_MS = 540_000;
 
 // Everything the terminal shows, scrollback included.
 const terminalText = (page) => page.evaluate(() => {
@@ -44,13 +48,22 @@ async function openDemo(page, url) {
   assert.equal(await page.locator('#errors').textContent(), '', 'the page shows no error');
 }
 
+// Runs the notebook's cell (with `code` typed in place of what is there, if given) and waits
+// until it ended.
+async function runCell(page, code, language = 'python') {
+  if (code !== undefined) await page.locator('#cell-code').fill(code);
+  await page.locator('#cell-language').selectOption(language);
+  await page.locator('#cell-code').press('Shift+Enter');
+  await page.waitForFunction(() => document.getElementById('cell').dataset.state === 'done', null, { timeout: WAIT_MS });
+}
+
 async function typeLine(page, line) {
   await page.locator('#terminal').click();
   await page.keyboard.type(line);
   await page.keyboard.press('Enter');
 }
 
-describe('terminal demo in Chromium', () => {
+describe('demo in Chromium', () => {
   let sd;
   let demo;
   let browser;
@@ -58,7 +71,9 @@ describe('terminal demo in Chromium', () => {
   const pageErrors = [];
 
   before(async () => {
-    sd = await startSandboxd();
+    // The page's sandbox is a code-interpreter-v1 one: built here, before the page's create.
+    sd = await startCodeInterpreterSandboxd();
+    await buildOnFirstUse(sd);
     demo = await startDemo({ port: 0, sandboxd: sd });
     browser = await launchChromium();
     page = await browser.context.newPage();
@@ -123,9 +138,85 @@ describe('terminal demo in Chromium', () => {
     // A file made in the shell shows up too: the tree follows watchDir.
     await typeLine(page, 'mkdir -p notes && echo hi > notes/from-shell.txt');
     await page.locator('#tree li[data-path$="/notes/from-shell.txt"]').waitFor({ timeout: WAIT_MS });
+  });
+
+  test('the notebook runs its matplotlib example: streamed stdout, the PNG, a chart from its data, a file in the tree', async () => {
+    // What the output shows at each change while the cell runs: stdout must arrive in pieces.
+    await page.evaluate(() => {
+      window.seenWhileRunning = [];
+      new MutationObserver(() => {
+        const cell = document.getElementById('cell');
+        const stdout = cell.querySelector('.out-stdout')?.textContent ?? '';
+        if (cell.dataset.state === 'running' && stdout && stdout !== window.seenWhileRunning.at(-1)) window.seenWhileRunning.push(stdout);
+      }).observe(document.getElementById('cell-outputs'), { childList: true, subtree: true, characterData: true });
+    });
+    await runCell(page);
+    const seen = await page.evaluate(() => window.seenWhileRunning);
+    assert.ok(seen.length >= 3, `stdout seen in ${seen.length} pieces before the cell ended: ${JSON.stringify(seen)}`);
+    assert.equal(await page.locator('#cell .out-stdout').textContent(), 'step 0\nstep 1\nstep 2\n');
+
+    // The figure's PNG decodes to an image of a plot's size.
+    await page.waitForFunction(() => document.querySelector('#cell img.out-png')?.naturalWidth > 100, null, { timeout: WAIT_MS });
+    const chart = page.locator('#cell svg.out-chart');
+    assert.equal(await chart.getAttribute('data-chart-type'), 'line');
+    assert.match(await chart.textContent(), /squares/);
+    // One polyline of 10 points: the series of the example, drawn from chart.elements.
+    const points = await chart.locator('polyline.series').getAttribute('points');
+    assert.equal(points.trim().split(' ').length, 10);
+
+    await page.locator('#tree li[data-path$="/squares.csv"]').waitFor({ timeout: WAIT_MS });
+    const { sandboxId, home } = await page.evaluate(() => ({ sandboxId: window.demo.sandbox.sandboxId, home: window.demo.home }));
+    const sandbox = await Sandbox.connect(sandboxId, sdkOpts());
+    assert.match(await sandbox.files.read(`${home}/squares.csv`), /^0,0\n1,1\n2,4\n/);
 
     mkdirSync(artifacts, { recursive: true });
     await page.screenshot({ path: join(artifacts, 'demo.png') });
+    copyFileSync(join(artifacts, 'demo.png'), join(repoRoot, 'docs/demo.png'));
+  });
+
+  test('the notebook draws bar and pie charts from their data', async () => {
+    await runCell(page, String.raw`import matplotlib.pyplot as plt
+plt.figure(); plt.bar(["a", "b", "c"], [3, 5, 2]); plt.title("bars"); plt.show()
+plt.figure(); plt.pie([1, 2, 3], labels=["x", "y", "z"]); plt.title("pie"); plt.show()
+`);
+    const charts = page.locator('#cell svg.out-chart');
+    assert.deepEqual(await charts.evaluateAll((all) => all.map((c) => [c.dataset.chartType, c.querySelectorAll('.series').length])),
+      [['bar', 3], ['pie', 3]]);
+    assert.equal(await page.locator('#cell img.out-png').count(), 2, 'each figure also as its PNG');
+  });
+
+  test('the notebook shows an error with its traceback, and the server\'s 400 for a language it lacks', async () => {
+    await runCell(page, 'def broken():\n    return 1 / 0\n\nbroken()\n');
+    const error = await page.locator('#cell .out-error').textContent();
+    assert.match(error, /^ZeroDivisionError: division by zero/);
+    assert.match(error, /broken\(\)/, 'the traceback names the frames');
+    assert.doesNotMatch(error, /\x1b\[/, 'no ANSI escapes');
+
+    // The SDK's error (as the official one's) carries the status, not the server's message.
+    await runCell(page, 'print(1)', 'r');
+    assert.equal(await page.locator('#cell .out-error').textContent(), 'SandboxError: 400 Bad Request');
+    await page.locator('#cell-language').selectOption('python');
+  });
+
+  test('attacker: HTML, SVG and Markdown output with script payloads run no script in the page', async () => {
+    // Each payload would set `pwned` on the demo's window to its own number if it ran there.
+    const code = String.raw`from IPython.display import HTML, SVG, Markdown, display
+display(HTML("""<b id="bold">rich</b><script>top.pwned = 1</script><img src="x" onerror="top.pwned = 2">"""))
+display(SVG("""<svg xmlns="http://www.w3.org/2000/svg" width="20" height="20"><script>top.pwned = 3</script><rect width="20" height="20" fill="red" onload="top.pwned = 4"/></svg>"""))
+display(Markdown("""**md** <img src="x" onerror="top.pwned = 5"><script>top.pwned = 6</script>"""))
+`;
+    await runCell(page, code);
+    const frame = page.locator('#cell iframe.out-html');
+    assert.equal(await frame.getAttribute('sandbox'), '', 'HTML goes into a fully sandboxed iframe');
+    assert.match(await frame.getAttribute('srcdoc'), /<script>/, 'the payload did reach the page');
+    // The HTML is rendered (in its opaque origin), just without script.
+    assert.equal(await page.frameLocator('#cell iframe.out-html').locator('#bold').textContent(), 'rich');
+    assert.match(await page.locator('#cell img.out-svg').getAttribute('src'), /^data:image\/svg\+xml;base64,/);
+    assert.match(await page.locator('#cell .out-markdown').textContent(), /onerror/);
+    assert.equal(await page.locator('#cell script').count(), 0);
+    // Long enough for an image error or a load event to have fired.
+    await page.waitForTimeout(1000);
+    assert.equal(await page.evaluate(() => window.pwned), undefined);
   });
 
   test('clicking a file in the tree downloads it', async () => {
@@ -193,7 +284,10 @@ describe('terminal demo with a wrong API key', () => {
 
 describe('scripts/demo.mjs', () => {
   test('starts sandboxd and the demo, prints the URL, and Ctrl-C leaves no sandbox', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'demo-script-'));
+    // The script builds code-interpreter-v1 before it prints the URL: with the data dir the
+    // code-interpreter suites share (`npm test`), it is built already; alone, it takes minutes.
+    const sharedDataDir = process.env.SANDBOXD_CODE_INTERPRETER_DATA_DIR;
+    const dataDir = sharedDataDir ?? mkdtempSync(join(tmpdir(), 'demo-script-'));
     const env = { ...process.env, DEMO_PORT: '0', DEMO_DATA_DIR: dataDir, SANDBOXD_BIN: sandboxdBinary() };
     const child = spawn(process.execPath, ['scripts/demo.mjs'], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
@@ -202,7 +296,7 @@ describe('scripts/demo.mjs', () => {
     const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
     try {
       const url = await new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no URL printed:\n${output}`)), WAIT_MS);
+        const timer = setTimeout(() => reject(new Error(`no URL printed:\n${output}`)), TEMPLATE_BUILD_WAIT_MS);
         child.stdout.on('data', () => {
           const match = /demo: open (http:\/\/\S+)/.exec(output);
           if (match) {
@@ -212,8 +306,10 @@ describe('scripts/demo.mjs', () => {
         });
         exited.then(() => reject(new Error(`demo.mjs exited:\n${output}`)));
       });
+      assert.match(output, /code-interpreter-v1 template is built[^]*demo: open/, 'the template is built before the URL is printed');
       const html = await (await fetch(url)).text();
       assert.match(html, /<section id="terminal">/);
+      assert.match(html, /<section id="notebook">/);
       const config = await (await fetch(new URL('/config.json', url))).json();
       assert.equal(config.apiKey, readFileSync(join(dataDir, 'api-key'), 'utf8').trim());
       // A sandbox that is still running when Ctrl-C comes must be gone afterwards.
@@ -235,7 +331,7 @@ describe('scripts/demo.mjs', () => {
         child.kill('SIGINT');
         await exited;
       }
-      rmSync(dataDir, { recursive: true, force: true });
+      if (!sharedDataDir) rmSync(dataDir, { recursive: true, force: true });
     }
   });
 });
