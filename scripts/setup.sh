@@ -53,17 +53,24 @@ fi
 
 # The code-interpreter-v1 template's wheels (ipykernel, the data stack and their dependencies,
 # ~130 MB, pinned in templates/code-interpreter-v1/requirements.txt), downloaded once into the
-# template's dir (its build context) so that building the template needs no package index.
-# Base's Python is Debian bookworm's 3.11: the wheels are for it.
-if ! cmp -s templates/code-interpreter-v1/requirements.txt templates/code-interpreter-v1/wheels/requirements.txt 2>/dev/null; then
-  echo "setup: downloading the code-interpreter template's wheels"
-  rm -rf templates/code-interpreter-v1/wheels
+# template's dir (its build context, not in git) so that building the template needs no package
+# index. Base's Python is Debian bookworm's 3.11: the wheels are for it.
+# download_wheels REQUIREMENTS DIR: the wheels of REQUIREMENTS into DIR (with a copy of it as
+# the stamp), unless DIR already holds them.
+download_wheels() {
+  local requirements=$1 dir=$2
+  cmp -s "$requirements" "$dir/$(basename "$requirements")" 2>/dev/null && return
+  echo "setup: downloading the wheels of $requirements"
+  rm -rf "$dir"
   .venv/bin/pip download --quiet --disable-pip-version-check --only-binary=:all: \
     --python-version 3.11 --platform manylinux2014_x86_64 --platform manylinux_2_17_x86_64 \
-    --platform manylinux_2_28_x86_64 --platform linux_x86_64 \
-    -r templates/code-interpreter-v1/requirements.txt -d templates/code-interpreter-v1/wheels
-  cp templates/code-interpreter-v1/requirements.txt templates/code-interpreter-v1/wheels/requirements.txt
-fi
+    --platform manylinux_2_27_x86_64 --platform manylinux_2_28_x86_64 --platform linux_x86_64 \
+    -r "$requirements" -d "$dir"
+  cp "$requirements" "$dir/"
+}
+download_wheels templates/code-interpreter-v1/requirements.txt templates/code-interpreter-v1/wheels
+# The other kernels' wheels (bash_kernel, Deno), in a directory of their own.
+download_wheels templates/code-interpreter-v1/requirements-kernels.txt templates/code-interpreter-v1/kernel-wheels
 
 # The newest PyPI SDK too, in .venv-e2b-2.63: some behaviour (a sandbox killed mid-command) is
 # checked with both versions.
@@ -79,3 +86,21 @@ fi
 cargo build --release -p sandboxd
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
 $SUDO target/release/sandboxd base build
+
+# The code-interpreter-v1 template's Debian packages (R and IRkernel, listed in
+# templates/code-interpreter-v1/debs-kernels.txt): every .deb of their dependency closure that
+# the base root just built lacks, without recommends, downloaded from this machine's apt
+# sources (the ones base is built from), so that the template installs them with no network.
+DEBS_LIST=templates/code-interpreter-v1/debs-kernels.txt
+if ! cmp -s "$DEBS_LIST" templates/code-interpreter-v1/debs/debs-kernels.txt 2>/dev/null; then
+  echo "setup: downloading the code-interpreter template's Debian packages"
+  base_status=$(ls -td /var/cache/sandboxd/debian-*/root/var/lib/dpkg/status | head -1)
+  rm -rf templates/code-interpreter-v1/debs
+  mkdir -p templates/code-interpreter-v1/debs/partial
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -qq -y --download-only --no-install-recommends \
+    -o Dir::State::status="$base_status" -o Dir::Cache::archives="$PWD/templates/code-interpreter-v1/debs" \
+    $(grep -v '^#' "$DEBS_LIST")
+  rm -rf templates/code-interpreter-v1/debs/partial templates/code-interpreter-v1/debs/lock
+  cp "$DEBS_LIST" templates/code-interpreter-v1/debs/
+fi

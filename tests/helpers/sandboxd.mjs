@@ -61,7 +61,7 @@ export function envdPidOf(sandboxId) {
  * → { child, url, output(), exited (promise of { code, signal }), onExit (the listener that
  *   SIGINTs sandboxd when this process exits; remove it once you stop sandboxd yourself) }
  */
-export async function launchSandboxd({ dataDir, args = [], env = {}, logFile = `${dataDir}.log`, detached = false }) {
+export async function launchSandboxd({ dataDir, args = [], env = {}, logFile = `${dataDir}.log`, detached = false, inheritFds = [] }) {
   // The SDK variables of this process must not configure sandboxd (clap reads E2B_API_KEY).
   const inherited = Object.entries(process.env).filter(([k]) => !k.startsWith('E2B_'));
   // Output goes to a file, not a pipe: if this process dies, sandboxd must still be able to
@@ -70,7 +70,8 @@ export async function launchSandboxd({ dataDir, args = [], env = {}, logFile = `
   const logStart = statSync(logFile).size;
   const child = spawn(sandboxdBinary(), ['serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir, ...args], {
     env: { ...Object.fromEntries(inherited), ...env },
-    stdio: ['ignore', logFd, logFd],
+    // inheritFds: descriptors sandboxd inherits as 3, 4, … (as from a careless parent).
+    stdio: ['ignore', logFd, logFd, ...inheritFds],
     detached,
   });
   closeSync(logFd);
@@ -133,7 +134,7 @@ export async function startSandboxd(options = {}) {
   const args = [...(options.args ?? [])];
   if (options.apiKey) args.push('--api-key', options.apiKey);
   const logFile = `${dataDir}.log`;
-  const { child, url, output, exited, onExit } = await launchSandboxd({ dataDir, args, env: options.env, logFile });
+  const { child, url, output, exited, onExit } = await launchSandboxd({ dataDir, args, env: options.env, logFile, inheritFds: options.inheritFds });
   const apiKey = options.apiKey ?? options.env?.E2B_API_KEY ?? readFileSync(join(dataDir, 'api-key'), 'utf8').trim();
   const port = new URL(url).port;
   let stopped = false;

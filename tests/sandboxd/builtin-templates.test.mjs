@@ -6,7 +6,7 @@
 // 500 without host paths, and a later create tries again.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -33,7 +33,8 @@ before(async () => {
     'e2b.Dockerfile': `FROM base\nCOPY hello.txt /opt/hello.txt\nRUN echo "built ${tag}" > /opt/built\n`,
     'hello.txt': 'hello from the template dir\n',
     // E2B's CLI keys: the start command, and a ready command that waits for it.
-    'e2b.toml': 'start_cmd = "echo started > /tmp/started && sleep 1000"\nready_cmd = "test -f /tmp/started"\n',
+    'e2b.toml': 'start_cmd = "echo started > /tmp/started && sleep 1000"\nready_cmd = "test -f /tmp/started"\n' +
+      'cpu_count = 1\nmemory_mb = 1024\n',
   });
   builtin('broken', { 'e2b.Dockerfile': 'FROM base\nRUN echo failing on purpose && exit 3\n' });
   // Outside the built-in dir: a template ID that climbs out must not reach it.
@@ -61,6 +62,21 @@ describe('a built-in template', () => {
       assert.match(sd.logs(), /sandboxd: building tiny: .*RUN echo "built/);
     } finally {
       await Promise.all([a.kill(), b.kill()]);
+    }
+  });
+
+  test("its sandboxes get the template's cpu_count and memory_mb, in the host's cgroup too", async () => {
+    const sbx = await Sandbox.create('tiny');
+    try {
+      const info = await sbx.getInfo();
+      assert.deepEqual([info.cpuCount, info.memoryMB], [1, 1024]);
+      const instance = readFileSync(join(sd.dataDir, 'runtime', 'instance'), 'utf8').trim();
+      const v1 = `/sys/fs/cgroup/memory/sandboxd-${instance}/${sbx.sandboxId}/memory.limit_in_bytes`;
+      const v2 = `/sys/fs/cgroup/sandboxd-${instance}/${sbx.sandboxId}/memory.max`;
+      const limit = readFileSync(existsSync(v1) ? v1 : v2, 'utf8').trim();
+      assert.equal(Number(limit), 1024 * 1024 * 1024);
+    } finally {
+      await sbx.kill();
     }
   });
 

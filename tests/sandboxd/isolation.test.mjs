@@ -3,7 +3,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { BUILT_PASS, LAYER_FILE, createSandbox, startSuiteSandboxd } from '../helpers/test-template.mjs';
@@ -12,8 +13,15 @@ import { uniqueTag, viaHost, waitUntil } from './util.mjs';
 let sd;
 let a;
 let b;
+/** A host file sandboxd inherits open from its parent, which no sandbox may reach. */
+const inheritedSecret = `inherited host secret ${uniqueTag()}`;
 before(async () => {
-  sd = await startSuiteSandboxd();
+  const secretFile = join(mkdtempSync(join(tmpdir(), 'sandboxd-inherited-')), 'secret');
+  writeFileSync(secretFile, inheritedSecret, { mode: 0o600 });
+  const secretFd = openSync(secretFile, 'r');
+  sd = await startSuiteSandboxd({ inheritFds: [secretFd] });
+  closeSync(secretFd);
+  rmSync(join(secretFile, '..'), { recursive: true });
   [a, b] = await Promise.all([createSandbox(), createSandbox()]);
 });
 after(async () => {
@@ -32,6 +40,29 @@ describe('isolation', () => {
     const ps = await a.commands.run('cat /proc/[0-9]*/cmdline | tr "\\0" " "');
     assert.ok(!ps.stdout.includes('sandboxd serve'), 'the host sandboxd is visible');
     assert.ok(!ps.stdout.includes('node'), 'the test runner is visible');
+  });
+
+  test("no descriptor reaches a sandbox but its own: not envd's socket, not one sandboxd inherited", async () => {
+    for (const user of ['user', 'root']) {
+      // Every descriptor a program started by envd has: stdin, stdout, stderr, and ls's own
+      // handle on the directory it lists.
+      const out = await a.commands.run('exec ls -l /proc/self/fd', { user });
+      const fds = out.stdout.trim().split('\n').slice(1).map((l) => l.replace(/^.* (\d+) -> /, '$1 -> '));
+      assert.deepEqual(fds.map((l) => l.split(' ')[0]).sort(), ['0', '1', '2', '3'], `${user}: ${out.stdout}`);
+      assert.match(fds.find((l) => l.startsWith('3 ')), /\/proc\/\d+\/fd$/, `${user}: ${out.stdout}`);
+      // Nor does envd (PID 1) hold the file sandboxd inherited: root reads each of its
+      // descriptors that is a file.
+      if (user === 'root') {
+        const envdFds = await a.commands.run('for f in /proc/1/fd/*; do [ -f "$f" ] && head -c 200 "$f"; done; true', { user, timeoutMs: 10_000 });
+        assert.ok(!envdFds.stdout.includes(inheritedSecret), 'the inherited host file is readable in the sandbox');
+      }
+      // A process of the sandbox cannot take over envd's port either: the port is envd's alone.
+      const bind = await a.commands.run(
+        'python3 -c "import socket; s = socket.socket(); s.bind((\'0.0.0.0\', 49983))" 2>&1; echo "exit $?"',
+        { user },
+      );
+      assert.match(bind.stdout, /Address already in use[\s\S]*exit 1|Permission denied[\s\S]*exit 1/, `${user}: ${bind.stdout}`);
+    }
   });
 
   test("host trees are invisible: no work trees, Debian's own /root (not the host's), only user home", async () => {

@@ -298,6 +298,25 @@ impl Controller {
         self.domain.as_deref()
     }
 
+    /// The CPUs and memory sandboxes of `template_id` (a runtime ID: a template's, or a tag's
+    /// `<id>:<tag>`) get: the template's `cpuCount`/`memoryMB`, as at E2B; `base`'s defaults
+    /// for `base`.
+    pub(super) fn template_limits(&self, template_id: &str) -> Limits {
+        let id = template_id.split(':').next().unwrap_or(template_id);
+        match self.template_store().records.get(id) {
+            Some(t) => Limits {
+                cpu_count: t.cpu_count,
+                memory_mb: t.memory_mb,
+                disk_mb: self.sandbox_disk_mb,
+                ..DEFAULT_LIMITS
+            },
+            None => Limits {
+                disk_mb: self.sandbox_disk_mb,
+                ..DEFAULT_LIMITS
+            },
+        }
+    }
+
     /// What the runtime starts for `record`: the template's user, workdir and envs (the
     /// request's envs win), unless the template is gone (then `base`'s).
     pub(super) fn spec_for(&self, record: &SandboxRecord) -> Result<SandboxSpec, ApiError> {
@@ -319,6 +338,8 @@ impl Controller {
             allow_internet_access: record.needs_uplink(),
             egress: record.egress_rules().map_err(ApiError::bad_request)?,
             limits: Limits {
+                cpu_count: record.cpu_count,
+                memory_mb: record.memory_mb,
                 disk_mb: record.disk_size_mb,
                 ..DEFAULT_LIMITS
             },
@@ -432,6 +453,7 @@ impl Controller {
             ));
         }
         let template = self.resolve_template(&req.template_id)?;
+        let limits = self.template_limits(&template.template_id);
         let default_timeout = match api {
             ApiVersion::V1 => 15,
             ApiVersion::V2 => 300,
@@ -478,8 +500,8 @@ impl Controller {
             auto_pause,
             auto_pause_memory,
             auto_resume,
-            cpu_count: DEFAULT_LIMITS.cpu_count,
-            memory_mb: DEFAULT_LIMITS.memory_mb,
+            cpu_count: limits.cpu_count,
+            memory_mb: limits.memory_mb,
             disk_size_mb: self.sandbox_disk_mb,
             paused: None,
         })

@@ -11,9 +11,9 @@ use std::time::Duration;
 use anyhow::anyhow;
 use tokio_util::sync::CancellationToken;
 
-use super::controller::{Controller, DEFAULT_LIMITS};
+use super::controller::Controller;
 use super::model::SandboxRecord;
-use crate::runtime::{EgressRules, EnvdInit, Layer, Limits, Sandbox, SandboxSpec, TemplateInfo};
+use crate::runtime::{EgressRules, EnvdInit, Layer, Sandbox, SandboxSpec, TemplateInfo};
 
 /// After a pooled start failed, how long the filler leaves that pool alone (unless woken).
 const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(5);
@@ -206,10 +206,7 @@ impl Controller {
             template_id: info.template_id.clone(),
             allow_internet_access: true,
             egress: EgressRules::default(),
-            limits: Limits {
-                disk_mb: self.sandbox_disk_mb(),
-                ..DEFAULT_LIMITS
-            },
+            limits: self.template_limits(&info.template_id),
         };
         let sandbox = self.runtime.start(&spec, Layer::Fresh).await?;
         let ready = tokio::select! {

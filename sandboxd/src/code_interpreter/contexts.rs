@@ -12,6 +12,7 @@ use anyhow::Context as _;
 use tokio::sync::mpsc;
 
 use super::kernel::{self, Kernel};
+use super::languages::{self, LANGUAGES};
 use super::output::Line;
 
 pub struct Context {
@@ -56,17 +57,6 @@ impl std::fmt::Display for CreateError {
     }
 }
 
-/// The SDKs' language names: none means Python, short names are accepted.
-pub fn normalize_language(language: Option<&str>) -> String {
-    let language = language.unwrap_or("").trim().to_lowercase();
-    match language.as_str() {
-        "" => "python".into(),
-        "js" => "javascript".into(),
-        "ts" => "typescript".into(),
-        _ => language,
-    }
-}
-
 impl Contexts {
     pub fn new(dir: PathBuf, default_cwd: PathBuf) -> Contexts {
         Contexts {
@@ -84,9 +74,10 @@ impl Contexts {
         cwd: Option<&str>,
     ) -> Result<Arc<Context>, CreateError> {
         let cwd = cwd.map_or(self.default_cwd.clone(), PathBuf::from);
-        if kernel::kernel_argv(language, Path::new("")).is_none() {
+        if languages::kernel_command(language, Path::new("")).is_none() {
             return Err(CreateError::BadRequest(format!(
-                "no kernel for language {language:?} in this template (it has: python)"
+                "no kernel for language {language:?} in this template (it has: {})",
+                LANGUAGES.join(", ")
             )));
         }
         if !cwd.is_absolute() || !cwd.is_dir() {
@@ -200,13 +191,15 @@ impl Context {
         let set_up = async {
             if session.sandbox_envs.is_none() {
                 if !sandbox_envs.is_empty() {
-                    let code = set_env_code(&sandbox_envs);
+                    let code = languages::env_code(&self.language, &sandbox_envs, &[])
+                        .map_err(anyhow::Error::msg)?;
                     session.kernel.run_silently(code).await?;
                 }
                 session.sandbox_envs = Some(sandbox_envs);
             }
             if !env_vars.is_empty() {
-                let code = set_env_code(&env_vars);
+                let code = languages::env_code(&self.language, &env_vars, &[])
+                    .map_err(anyhow::Error::msg)?;
                 session.kernel.run_silently(code).await?;
             }
             anyhow::Ok(())
@@ -223,38 +216,25 @@ impl Context {
         }
         session.kernel.execute(code, out).await;
         if !env_vars.is_empty() {
-            let sandbox_envs = session.sandbox_envs.as_ref().cloned().unwrap_or_default();
-            let code = restore_env_code(&env_vars, &sandbox_envs);
-            // The cell's outcome is already sent; a kernel that died meanwhile has no env left.
-            let _ = session.kernel.run_silently(code).await;
+            // Back to the sandbox's value, or gone.
+            let sandbox_envs = session.sandbox_envs.clone().unwrap_or_default();
+            let (back, gone): (HashMap<_, _>, HashMap<_, _>) = env_vars
+                .into_keys()
+                .map(|k| {
+                    let v = sandbox_envs.get(&k).cloned();
+                    (k, v)
+                })
+                .partition(|(_, v)| v.is_some());
+            let back: HashMap<String, String> = back
+                .into_iter()
+                .map(|(k, v)| (k, v.unwrap_or_default()))
+                .collect();
+            let gone: Vec<String> = gone.into_keys().collect();
+            // The cell's outcome is already sent; a kernel that died meanwhile has no env left,
+            // and names the language refuses were refused before the cell.
+            if let Ok(code) = languages::env_code(&self.language, &back, &gone) {
+                let _ = session.kernel.run_silently(code).await;
+            }
         }
     }
-}
-
-/// Python code that sets `envs` in the kernel's process environment (the only kernel so far;
-/// each language's kernel brings its own). JSON string and object literals are Python literals
-/// too, so no value can break out of its quotes.
-fn set_env_code(envs: &HashMap<String, String>) -> String {
-    format!(
-        "__import__('os').environ.update({})",
-        serde_json::to_string(envs).unwrap_or_default()
-    )
-}
-
-/// Code that puts back, for each key of `envs`, the sandbox's value, or removes the key.
-fn restore_env_code(
-    envs: &HashMap<String, String>,
-    sandbox_envs: &HashMap<String, String>,
-) -> String {
-    let (back, gone): (HashMap<_, _>, HashMap<_, _>) = envs
-        .keys()
-        .map(|k| (k.clone(), sandbox_envs.get(k).cloned()))
-        .partition(|(_, v)| v.is_some());
-    let back: HashMap<String, String> = back.into_iter().map(|(k, v)| (k, v.unwrap())).collect();
-    let gone: Vec<&String> = gone.keys().collect();
-    format!(
-        "{}\n[__import__('os').environ.pop(k, None) for k in {}]",
-        set_env_code(&back),
-        serde_json::to_string(&gone).unwrap_or_default()
-    )
 }

@@ -22,8 +22,9 @@ use serde_json::json;
 use tokio::sync::mpsc;
 
 use super::Server;
-use super::contexts::{Context, CreateError, normalize_language};
+use super::contexts::{Context, CreateError};
 use super::envd_link::{self, Envs};
+use super::languages::normalize_language;
 use super::output::Line;
 
 pub type Body = UnsyncBoxBody<Bytes, Infallible>;

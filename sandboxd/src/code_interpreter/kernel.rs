@@ -4,8 +4,11 @@
 //!
 //! The channels are ZeroMQ over unix sockets (Jupyter's `ipc` transport) in the server's
 //! private directory, so no kernel port is open on the sandbox's loopback, where the proxy
-//! forwards any port to; messages are signed with a fresh HMAC key per kernel.
+//! forwards any port to; a kernel without `ipc` (Deno's) gets TCP ports on a random loopback
+//! address other than 127.0.0.1, which the proxy never connects to. Messages are signed with a
+//! fresh HMAC key per kernel.
 
+use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
@@ -22,6 +25,7 @@ use tokio::process::{Child, Command};
 use tokio::sync::mpsc;
 use zeromq::SocketRecv as _;
 
+use super::languages::{self, Channels};
 use super::output::Line;
 
 /// How long a kernel may take from exec to answering `kernel_info_request`.
@@ -29,20 +33,6 @@ const START_TIMEOUT: Duration = Duration::from_secs(60);
 /// A line written while a cell runs silently, so that a client that went away is noticed by a
 /// failed write (HTTP/1.1 learns of a closed connection only then) and the cell interrupted.
 const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(2);
-
-/// The languages this server can start a kernel for, by the names the SDKs send.
-pub fn kernel_argv(language: &str, connection_file: &Path) -> Option<Vec<String>> {
-    match language {
-        "python" => Some(vec![
-            "python3".into(),
-            "-m".into(),
-            "ipykernel_launcher".into(),
-            "-f".into(),
-            connection_file.display().to_string(),
-        ]),
-        _ => None,
-    }
-}
 
 pub struct Kernel {
     child: Child,
@@ -53,11 +43,13 @@ pub struct Kernel {
     files: Vec<PathBuf>,
     /// Set once the process has exited: every later cell ends as unexpected at once.
     exited: Option<ExitStatus>,
+    /// How long to wait after a cell's idle status for its output that came late.
+    late_output: Option<Duration>,
 }
 
 impl Kernel {
-    /// Starts `argv` (from [`kernel_argv`]) in `cwd` and connects to it; `dir` is private to
-    /// the server and `name` unique in it.
+    /// Starts `language`'s kernel in `cwd` and connects to it; `dir` is private to the server
+    /// and `name` unique in it.
     pub async fn start(
         language: &str,
         dir: &Path,
@@ -65,32 +57,50 @@ impl Kernel {
         cwd: &Path,
     ) -> anyhow::Result<Kernel> {
         let connection_file = dir.join(format!("{name}.json"));
-        let argv = kernel_argv(language, &connection_file)
+        let command = languages::kernel_command(language, &connection_file)
             .with_context(|| format!("no kernel for language {language:?}"))?;
         let socket_prefix = dir.join(name);
+        let (ip, ports) = match command.channels {
+            Channels::Ipc => (socket_prefix.display().to_string(), [1, 2, 3, 4, 5]),
+            Channels::PrivateLoopbackTcp => {
+                let ip = private_loopback_address();
+                (ip.to_string(), free_ports(ip)?)
+            }
+        };
         let info = ConnectionInfo {
-            transport: Transport::IPC,
-            ip: socket_prefix.display().to_string(),
-            stdin_port: 1,
-            control_port: 2,
-            hb_port: 3,
-            shell_port: 4,
-            iopub_port: 5,
+            transport: match command.channels {
+                Channels::Ipc => Transport::IPC,
+                Channels::PrivateLoopbackTcp => Transport::TCP,
+            },
+            ip,
+            stdin_port: ports[0],
+            control_port: ports[1],
+            hb_port: ports[2],
+            shell_port: ports[3],
+            iopub_port: ports[4],
             signature_scheme: "hmac-sha256".into(),
             key: crate::random::hex(32),
             kernel_name: Some(language.into()),
         };
         let mut files = vec![connection_file.clone()];
-        files.extend((1..=5).map(|n| PathBuf::from(format!("{}-{n}", info.ip))));
+        if command.channels == Channels::Ipc {
+            files.extend(
+                ports
+                    .iter()
+                    .map(|n| PathBuf::from(format!("{}-{n}", info.ip))),
+            );
+        }
         let mut options = std::fs::OpenOptions::new();
         std::os::unix::fs::OpenOptionsExt::mode(options.write(true).create_new(true), 0o600);
         std::io::Write::write_all(
             &mut options.open(&connection_file)?,
             &serde_json::to_vec(&info)?,
         )?;
+        let (argv, command_env, late_output) = (command.argv, command.env, command.late_output);
         let mut command = Command::new(&argv[0]);
         command
             .args(&argv[1..])
+            .envs(command_env)
             .current_dir(cwd)
             .stdin(Stdio::null())
             // The kernel reports through its channels; its own output is start-up noise.
@@ -115,8 +125,8 @@ impl Kernel {
         let pid = child.id().context("the kernel exited at once")?;
         let connect = async {
             // The kernel binds its sockets; connecting to an ipc path that does not exist yet
-            // fails, so wait for all of them.
-            while !files.iter().all(|f| f.exists()) {
+            // (or a port not listened on yet) fails, so wait for all of them.
+            while !files.iter().all(|f| f.exists()) || !listening(&info)? {
                 if let Some(status) = child.try_wait()? {
                     bail!("the kernel exited while starting ({status})");
                 }
@@ -142,6 +152,7 @@ impl Kernel {
             iopub,
             files,
             exited: None,
+            late_output,
         };
         tokio::time::timeout(START_TIMEOUT, kernel.wait_ready())
             .await
@@ -159,9 +170,15 @@ impl Kernel {
         loop {
             let request: JupyterMessage = KernelInfoRequest {}.into();
             self.shell.send(request).await?;
-            let reply = self.shell.read().await?;
-            if !matches!(reply.content, JupyterMessageContent::KernelInfoReply(_)) {
-                continue;
+            match self.shell.read().await {
+                Ok(reply) if matches!(reply.content, JupyterMessageContent::KernelInfoReply(_)) => {
+                }
+                Ok(_) => continue,
+                // A reply this crate cannot parse is an answer all the same: bash_kernel's
+                // `language_info` has no `version`, which the crate requires.
+                Err(RuntimeError::ParseError { msg_type, .. })
+                    if msg_type == "kernel_info_reply" => {}
+                Err(e) => return Err(e.into()),
             }
             match tokio::time::timeout(Duration::from_millis(500), self.iopub.recv()).await {
                 Ok(Some(_)) => return Ok(()),
@@ -271,6 +288,18 @@ impl Kernel {
                 .send(Line::error("ExecutionAborted", "Execution was aborted"))
                 .await;
         }
+        if let Some(window) = self.late_output {
+            // Output of this cell published after its idle status (Deno's kernel does that).
+            while let Ok(Some(msg)) = tokio::time::timeout(window, self.iopub.recv()).await {
+                if msg.parent_header.as_ref().map(|h| h.msg_id.as_str()) == Some(msg_id.as_str())
+                    && !client_gone
+                {
+                    if let Some(line) = Line::from_iopub(&msg) {
+                        let _ = out.send(line).await;
+                    }
+                }
+            }
+        }
         let _ = out.send(Line::EndOfExecution).await;
     }
 
@@ -372,4 +401,54 @@ async fn read_iopub(iopub: &mut ClientIoPubConnection) -> Result<JupyterMessage,
         buffers: raw.jparts[4..].to_vec(),
         channel: None,
     })
+}
+
+/// A random address in 127.0.0.0/8 other than 127.0.0.1 (every one of them is the loopback).
+fn private_loopback_address() -> Ipv4Addr {
+    let mut bytes = [0u8; 3];
+    crate::random::fill(&mut bytes);
+    // The last byte stays clear of 0, 1 and 255, so the address is never 127.0.0.1.
+    Ipv4Addr::new(127, bytes[0], bytes[1], bytes[2].clamp(2, 254))
+}
+
+/// Five ports free on `ip` now (held until all five are picked, so they differ); the kernel
+/// binds them a moment later, as Jupyter's own launcher does.
+fn free_ports(ip: Ipv4Addr) -> anyhow::Result<[u16; 5]> {
+    let listeners = (0..5)
+        .map(|_| std::net::TcpListener::bind((ip, 0)))
+        .collect::<Result<Vec<_>, _>>()
+        .with_context(|| format!("picking ports on {ip}"))?;
+    let mut ports = [0; 5];
+    for (port, listener) in ports.iter_mut().zip(&listeners) {
+        *port = listener.local_addr()?.port();
+    }
+    Ok(ports)
+}
+
+/// Whether every TCP port of `info` is listened on (always true for `ipc`), read from
+/// /proc/net/tcp rather than by connecting, which a kernel would see as a client.
+fn listening(info: &ConnectionInfo) -> anyhow::Result<bool> {
+    if info.transport != Transport::TCP {
+        return Ok(true);
+    }
+    let ip: Ipv4Addr = info.ip.parse()?;
+    let table = std::fs::read_to_string("/proc/net/tcp")?;
+    // Local addresses are hex of the address in memory order, then the port; 0A is LISTEN.
+    let ip_hex = format!("{:08X}", u32::from_le_bytes(ip.octets()));
+    let listening: Vec<&str> = table
+        .lines()
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            (fields.get(3) == Some(&"0A")).then(|| fields[1])
+        })
+        .collect();
+    Ok([
+        info.stdin_port,
+        info.control_port,
+        info.hb_port,
+        info.shell_port,
+        info.iopub_port,
+    ]
+    .iter()
+    .all(|port| listening.contains(&format!("{ip_hex}:{port:04X}").as_str())))
 }

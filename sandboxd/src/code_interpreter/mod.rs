@@ -4,7 +4,8 @@
 //! Jupyter messaging protocol, with no Jupyter server in between (docs/code-interpreter.md).
 //!
 //! Layout: `http` routes requests → `contexts` (kernels by ID, env vars per execution) →
-//! `kernel` (one kernel process and its channels) → `output` (iopub messages as the SDK's
+//! `kernel` (one kernel process and its channels), `languages` (each language's kernel command
+//! and env-var code) → `output` (iopub messages as the SDK's
 //! JSON lines); `envd_link` asks envd for the sandbox's env vars and checks the access token.
 //! Imports only leaves (`random`, `http_connections`), as envd does.
 
@@ -12,6 +13,7 @@ mod contexts;
 mod envd_link;
 mod http;
 mod kernel;
+mod languages;
 mod output;
 
 use std::net::SocketAddr;

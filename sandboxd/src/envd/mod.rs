@@ -68,7 +68,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let listener = match args.listen_fd {
             // SAFETY: the caller hands this descriptor to us to own; nothing else uses it.
             Some(fd) => {
+                // Inherited without close-on-exec (it crossed an exec to get here): set it, or
+                // every process envd starts would hold envd's listening socket and could
+                // accept the connections meant for envd.
                 let std_listener = unsafe { std::net::TcpListener::from_raw_fd(fd) };
+                let cloexec = nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC);
+                nix::fcntl::fcntl(&std_listener, cloexec)
+                    .context("setting close-on-exec on the listening socket")?;
                 std_listener.set_nonblocking(true)?;
                 tokio::net::TcpListener::from_std(std_listener)?
             }

@@ -220,6 +220,20 @@ fn spawn_init(
             {
                 return Err(std::io::Error::last_os_error());
             }
+            // Nothing else crosses into the sandbox: whatever sandboxd inherited from whoever
+            // started it (a shell's or a service manager's descriptors) would otherwise reach
+            // envd and every process in the sandbox (/proc/self/fd). Marked close-on-exec
+            // rather than closed, as the spawn's own error pipe must stay open until exec.
+            let first_other = (sandbox_init::USERNS_FD + 1) as libc::c_uint;
+            if libc::syscall(
+                libc::SYS_close_range,
+                first_other,
+                libc::c_uint::MAX,
+                libc::CLOSE_RANGE_CLOEXEC,
+            ) < 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
             // Its own session: a terminal's Ctrl-C must not reach sandboxes.
             if libc::setsid() < 0 || libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
                 return Err(std::io::Error::last_os_error());
