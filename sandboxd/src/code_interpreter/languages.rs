@@ -139,11 +139,7 @@ fn json<T: serde::Serialize + ?Sized>(value: &T) -> String {
 
 /// R's arguments for `c(...)`: each a JSON string literal (also an R string literal).
 fn r_strings(strings: &[&String]) -> String {
-    strings
-        .iter()
-        .map(json)
-        .collect::<Vec<_>>()
-        .join(", ")
+    strings.iter().map(json).collect::<Vec<_>>().join(", ")
 }
 
 /// Bash takes only identifiers as variable names; anything else would be parsed as code.
