@@ -185,16 +185,18 @@ plt.figure(); plt.pie([1, 2, 3], labels=["x", "y", "z"]); plt.title("pie"); plt.
     assert.equal(await page.locator('#cell img.out-png').count(), 2, 'each figure also as its PNG');
   });
 
-  test('the notebook shows an error with its traceback, and the server\'s 400 for a language it lacks', async () => {
+  test('the notebook shows an error with its traceback, and runs the other languages of its picker', async () => {
     await runCell(page, 'def broken():\n    return 1 / 0\n\nbroken()\n');
     const error = await page.locator('#cell .out-error').textContent();
     assert.match(error, /^ZeroDivisionError: division by zero/);
     assert.match(error, /broken\(\)/, 'the traceback names the frames');
     assert.doesNotMatch(error, /\x1b\[/, 'no ANSI escapes');
 
-    // The SDK's error (as the official one's) carries the status, not the server's message.
-    await runCell(page, 'print(1)', 'r');
-    assert.equal(await page.locator('#cell .out-error').textContent(), 'SandboxError: 400 Bad Request');
+    // R through the picker: its output, then its error.
+    await runCell(page, 'print(6 * 7)', 'r');
+    assert.match(await page.locator('#cell .out-stdout').textContent(), /\[1\] 42/);
+    await runCell(page, 'stop("boom from R")', 'r');
+    assert.match(await page.locator('#cell .out-error').textContent(), /boom from R/);
     await page.locator('#cell-language').selectOption('python');
   });
 
