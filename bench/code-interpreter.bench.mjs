@@ -14,6 +14,7 @@ import { parseArgs } from 'node:util';
 import { Sandbox } from '@e2b/code-interpreter';
 import { startSandboxdForSdk } from '../tests/helpers/sandboxd.mjs';
 import { buildOnFirstUse } from '../tests/code-interpreter/util.mjs';
+import { summary, timed } from './lib.mjs';
 
 const TEMPLATE = 'code-interpreter-v1';
 const { values } = parseArgs({
@@ -21,17 +22,6 @@ const { values } = parseArgs({
 });
 const samples = Number(values.samples);
 const mib = Number(values.mib);
-
-const percentile = (xs, p) => {
-  const sorted = [...xs].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-};
-const summary = (xs) => ({ p50: +percentile(xs, 50).toFixed(1), p95: +percentile(xs, 95).toFixed(1), n: xs.length });
-const timed = async (fn) => {
-  const start = performance.now();
-  const value = await fn();
-  return [performance.now() - start, value];
-};
 
 /** Python that writes `mib` MiB to stdout in 1 KiB lines. */
 const printMiB = (n) => `import sys\nline = 'x' * 1023 + '\\n'\nfor _ in range(${n * 1024}):\n    sys.stdout.write(line)\nsys.stdout.flush()`;

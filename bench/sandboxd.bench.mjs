@@ -14,23 +14,13 @@ import { parseArgs } from 'node:util';
 
 import { Sandbox, Template, waitForFile } from 'e2b';
 import { sandboxdBinary, startSandboxdForSdk } from '../tests/helpers/sandboxd.mjs';
+import { summary, timed } from './lib.mjs';
 
 const { values } = parseArgs({
   options: { samples: { type: 'string', default: '30' }, concurrent: { type: 'string', default: '50' } },
 });
 const samples = Number(values.samples);
 const concurrent = Number(values.concurrent);
-
-const percentile = (xs, p) => {
-  const sorted = [...xs].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-};
-const summary = (xs) => ({ p50: +percentile(xs, 50).toFixed(1), p95: +percentile(xs, 95).toFixed(1), n: xs.length });
-const timed = async (fn) => {
-  const start = performance.now();
-  const value = await fn();
-  return [performance.now() - start, value];
-};
 
 /** Seconds the machine's base build took, as `sandboxd base build` reports it (it builds nothing when one exists). */
 const baseBuildSecs = () => {
