@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 
 import * as official from '@e2b/code-interpreter';
 import * as ours from '../pkg/code-interpreter-node.js';
-import { buildOnFirstUse, startCodeInterpreterSandboxd } from '../tests/code-interpreter/util.mjs';
+import { startCodeInterpreterSandboxd } from '../tests/code-interpreter/util.mjs';
 import { MiB, formatTable, mbps, percentile, round, row, takingTurns } from './lib.mjs';
 
 const { values } = parseArgs({ options: { samples: { type: 'string', default: '50' }, mib: { type: 'string', default: '64' } } });
@@ -22,7 +22,6 @@ const log = (...a) => console.error('bench:', ...a);
 const sd = await startCodeInterpreterSandboxd();
 const rows = [];
 try {
-  await buildOnFirstUse(sd);
   const sandboxes = { ours: await ours.Sandbox.create(), official: await official.Sandbox.create() };
   try {
     log(`runCode('1+1') x ${SAMPLES}`);

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { launchChromium, runResultPage } from '../helpers/chromium.mjs';
 import { comparedCells, describedRun } from './described-run.mjs';
 import { implementations } from './implementations.mjs';
-import { buildOnFirstUse, startCodeInterpreterSandboxd } from './util.mjs';
+import { startCodeInterpreterSandboxd } from './util.mjs';
 
 const [[, official]] = implementations;
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -42,7 +42,6 @@ let sd;
 let browser;
 before(async () => {
   sd = await startCodeInterpreterSandboxd();
-  await buildOnFirstUse(sd);
   browser = await launchChromium();
 });
 after(async () => {

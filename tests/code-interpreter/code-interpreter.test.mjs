@@ -8,13 +8,12 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 
 import { implementations } from './implementations.mjs';
-import { buildOnFirstUse, rawExecute, rawRequest, startCodeInterpreterSandboxd } from './util.mjs';
+import { rawExecute, rawRequest, startCodeInterpreterSandboxd } from './util.mjs';
 
 let sd;
 
 before(async () => {
   sd = await startCodeInterpreterSandboxd();
-  await buildOnFirstUse(sd);
 });
 
 after(async () => {

@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { Sandbox } from '@e2b/code-interpreter';
-import { buildOnFirstUse, rawExecute, startCodeInterpreterSandboxd } from './util.mjs';
+import { rawExecute, startCodeInterpreterSandboxd } from './util.mjs';
 
 // The SDK's ChartType values (its enum is a type only, not exported at run time).
 const ChartType = {
@@ -25,7 +25,6 @@ let sbx;
 
 before(async () => {
   sd = await startCodeInterpreterSandboxd();
-  await buildOnFirstUse(sd);
   sbx = await Sandbox.create();
 });
 

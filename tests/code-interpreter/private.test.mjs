@@ -8,14 +8,13 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 
 import { Sandbox } from '@e2b/code-interpreter';
-import { buildOnFirstUse, rawRequest, startCodeInterpreterSandboxd } from './util.mjs';
+import { rawRequest, startCodeInterpreterSandboxd } from './util.mjs';
 
 let sd;
 let sbx;
 
 before(async () => {
   sd = await startCodeInterpreterSandboxd();
-  await buildOnFirstUse(sd);
   sbx = await Sandbox.create({ network: { allowPublicTraffic: false } });
 });
 

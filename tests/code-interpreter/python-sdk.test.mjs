@@ -8,14 +8,13 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-import { buildOnFirstUse, startCodeInterpreterSandboxd } from './util.mjs';
+import { startCodeInterpreterSandboxd } from './util.mjs';
 
 const python = fileURLToPath(new URL('../../.venv/bin/python', import.meta.url));
 
 let sd;
 before(async () => {
   sd = await startCodeInterpreterSandboxd();
-  await buildOnFirstUse(sd);
 });
 after(async () => {
   await sd?.stop();

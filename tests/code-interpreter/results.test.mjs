@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 
 import { comparedCells, describedRun } from './described-run.mjs';
 import { implementations } from './implementations.mjs';
-import { buildOnFirstUse, startCodeInterpreterSandboxd } from './util.mjs';
+import { startCodeInterpreterSandboxd } from './util.mjs';
 
 const [[, official], [, ours]] = implementations;
 
@@ -19,7 +19,6 @@ const sandboxes = new Map();
 
 before(async () => {
   sd = await startCodeInterpreterSandboxd();
-  await buildOnFirstUse(sd);
   for (const sdk of [official, ours]) sandboxes.set(sdk, await sdk.Sandbox.create());
 });
 

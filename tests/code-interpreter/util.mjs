@@ -19,15 +19,25 @@ export async function buildOnFirstUse(sd) {
 }
 
 /**
- * A sandboxd for a code-interpreter suite, with the SDK's E2B_* env pointed at it. `npm test`
- * gives all suites of a run one data dir (SANDBOXD_CODE_INTERPRETER_DATA_DIR, one file at a
- * time), so code-interpreter-v1 is built on its first use once per run, not once per file; a
- * suite run alone gets a fresh data dir and builds it.
+ * A sandboxd for a code-interpreter suite, with the SDK's E2B_* env pointed at it and
+ * code-interpreter-v1 built (`firstUse`; a suite whose warm pool makes the first use passes
+ * false). `npm test` gives all suites of a run one data dir (SANDBOXD_CODE_INTERPRETER_DATA_DIR,
+ * one file at a time), so the template is built once per run, not once per file; a suite run
+ * alone gets a fresh data dir and builds it.
  */
-export async function startCodeInterpreterSandboxd(args = []) {
+export async function startCodeInterpreterSandboxd(args = [], { firstUse = true } = {}) {
   const shared = process.env.SANDBOXD_CODE_INTERPRETER_DATA_DIR;
   const sd = await startSandboxdForSdk({ args, dataDir: shared });
-  return { ...sd, stop: () => sd.stop({ keepDataDir: Boolean(shared) }) };
+  const started = { ...sd, stop: () => sd.stop({ keepDataDir: Boolean(shared) }) };
+  if (firstUse) {
+    try {
+      await buildOnFirstUse(sd);
+    } catch (e) {
+      await started.stop().catch(() => {});
+      throw e;
+    }
+  }
+  return started;
 }
 
 /** `method path` on `sandbox`'s port 49999 as the SDK sends it, with `body` sent as is. */

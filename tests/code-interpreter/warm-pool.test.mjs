@@ -16,7 +16,7 @@ let sd;
 
 before(async () => {
   // The pool asks for the template first, so it also builds it when the data dir has none.
-  sd = await startCodeInterpreterSandboxd(['--warm-pool', `${TEMPLATE_NAME}=1`]);
+  sd = await startCodeInterpreterSandboxd(['--warm-pool', `${TEMPLATE_NAME}=1`], { firstUse: false });
 });
 
 after(async () => {

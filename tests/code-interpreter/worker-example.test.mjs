@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { linkPackage } from '../helpers/examples.mjs';
 import { startTestWorker } from '../helpers/workerd.mjs';
 import { implementations } from './implementations.mjs';
-import { buildOnFirstUse, startCodeInterpreterSandboxd } from './util.mjs';
+import { startCodeInterpreterSandboxd } from './util.mjs';
 
 const [[, official]] = implementations;
 let sd;
@@ -16,7 +16,6 @@ let worker;
 let base;
 before(async () => {
   sd = await startCodeInterpreterSandboxd();
-  await buildOnFirstUse(sd);
   worker = await startTestWorker(
     { config: `${linkPackage('worker')}/wrangler.toml` },
     { E2B_API_KEY: sd.apiKey, E2B_API_URL: sd.apiUrl, E2B_SANDBOX_URL: sd.sandboxUrl },

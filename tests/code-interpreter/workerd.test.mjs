@@ -8,14 +8,13 @@ import { fileURLToPath } from 'node:url';
 import { startTestWorker } from '../helpers/workerd.mjs';
 import { comparedCells, describedRun } from './described-run.mjs';
 import { implementations } from './implementations.mjs';
-import { buildOnFirstUse, startCodeInterpreterSandboxd } from './util.mjs';
+import { startCodeInterpreterSandboxd } from './util.mjs';
 
 const [[, official]] = implementations;
 let sd;
 let worker;
 before(async () => {
   sd = await startCodeInterpreterSandboxd();
-  await buildOnFirstUse(sd);
   worker = await startTestWorker(
     { entrypoint: fileURLToPath(new URL('./workerd-worker.mjs', import.meta.url)), compatibilityDate: '2025-09-01' },
     { E2B_API_KEY: sd.apiKey, E2B_API_URL: sd.apiUrl, E2B_SANDBOX_URL: sd.sandboxUrl },

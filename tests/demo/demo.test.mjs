@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 
 import { Sandbox } from 'e2b';
 
-import { buildOnFirstUse, startCodeInterpreterSandboxd } from '../code-interpreter/util.mjs';
+import { startCodeInterpreterSandboxd } from '../code-interpreter/util.mjs';
 import { launchChromium } from '../helpers/chromium.mjs';
 import { findLeaks, sandboxdBinary, startSandboxd } from '../helpers/sandboxd.mjs';
 import { startDemo } from '../../www-demo/server.mjs';
@@ -73,7 +73,6 @@ describe('demo in Chromium', () => {
   before(async () => {
     // The page's sandbox is a code-interpreter-v1 one: built here, before the page's create.
     sd = await startCodeInterpreterSandboxd();
-    await buildOnFirstUse(sd);
     demo = await startDemo({ port: 0, sandboxd: sd });
     browser = await launchChromium();
     page = await browser.context.newPage();
