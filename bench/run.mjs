@@ -47,7 +47,8 @@ if (sandboxd) {
 }
 const interpreter = results('code-interpreter');
 if (interpreter) {
-  // Measured with the official SDK (e2b-wasm's code interpreter is not there yet): its column.
+  // The server's rows, measured through the official SDK (its column) with a raw fetch as the
+  // floor; ours against the official SDK are code-interpreter-sdk's rows, above.
   const ci = (name, unit, better, official, raw) => rows.push(row(`code interpreter: ${name}`, unit, better, { official, raw }));
   ci('template build on first use', 's', 'lower', interpreter.firstUseBuildSecs);
   ci('create p50, warm pool off', 'ms', 'lower', interpreter.createMs.p50);
