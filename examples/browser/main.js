@@ -3,18 +3,14 @@
 // sandbox. Each step shows its result; window.example tells a test (or you) how it went.
 import { Sandbox } from 'e2b-wasm';
 
-const $ = (id) => document.getElementById(id);
-const status = (text) => { $('status').textContent = text; };
-const example = (window.example = { done: false, stdoutChunks: 0, ptyOutput: '' });
+import { $, runExample, sandboxOptions, status } from './page.js';
 
-async function main() {
-  // A sandbox's API key must not be baked into a page: here the server that serves the page
-  // hands it out (/config.json), as an app's backend would for the signed-in user.
-  const config = await (await fetch('./config.json')).json();
-  const opts = { apiKey: config.apiKey, apiUrl: config.apiUrl, sandboxUrl: config.sandboxUrl };
+runExample(async (example) => {
+  example.stdoutChunks = 0;
+  example.ptyOutput = '';
 
   status('creating a sandbox');
-  const sandbox = await Sandbox.create({ ...opts, timeoutMs: 120_000 });
+  const sandbox = await Sandbox.create({ ...(await sandboxOptions()), timeoutMs: 120_000 });
   example.sandboxId = sandbox.sandboxId;
   $('sandbox-id').textContent = sandbox.sandboxId;
 
@@ -69,12 +65,4 @@ async function main() {
   status('killing the sandbox');
   example.killed = await sandbox.kill();
   status('done');
-}
-
-main()
-  .catch((err) => {
-    example.error = `${err.name}: ${err.message}`;
-    $('errors').textContent = example.error;
-    status('failed');
-  })
-  .finally(() => { example.done = true; });
+});

@@ -5,31 +5,16 @@
 // PTY and kills the sandbox.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 
 import { NotFoundError, Sandbox } from 'e2b';
-import { build } from 'vite';
 
 import { launchChromium } from '../helpers/chromium.mjs';
-import { linkPackage } from '../helpers/examples.mjs';
+import { assertSdkSource, exampleWays, linkPackage, openExample } from '../helpers/examples.mjs';
 import { startSandboxd } from '../helpers/sandboxd.mjs';
-import { serveStatic } from '../../scripts/static-server.mjs';
 
-const WAIT_MS = 120_000;
 const exampleDir = linkPackage('browser');
 // What `seq -f 'row-%06g' 1 100000` prints, which the page reads back as a stream.
 const rows = Array.from({ length: 100_000 }, (_, i) => `row-${String(i + 1).padStart(6, '0')}\n`).join('');
-
-const ways = {
-  'plain ESM (import map, no bundler)': async () => ({ root: exampleDir }),
-  'Vite build': async () => {
-    const outDir = mkdtempSync(join(tmpdir(), 'example-vite-'));
-    await build({ root: exampleDir, logLevel: 'warn', build: { outDir, emptyOutDir: true } });
-    return { root: outDir, cleanup: () => rmSync(outDir, { recursive: true, force: true }) };
-  },
-};
 
 describe('the browser example in Chromium', () => {
   let sd;
@@ -45,39 +30,19 @@ describe('the browser example in Chromium', () => {
     await sd?.stop();
   });
 
-  /** Serves `root` with a config of `apiKey`, loads it in a new page and waits for its end. */
-  async function openExample(t, root, apiKey) {
-    const server = await serveStatic({
-      mounts: [['/', root]],
-      config: { apiKey, apiUrl: sd.apiUrl, sandboxUrl: sd.sandboxUrl },
-    });
-    t.after(() => server.close());
-    const page = await browser.context.newPage();
-    t.after(() => page.close());
-    const requested = [];
-    page.on('request', (req) => requested.push(new URL(req.url()).pathname));
-    const pageErrors = [];
-    page.on('pageerror', (err) => pageErrors.push(err));
-    await page.goto(server.url);
-    await page.waitForFunction(() => window.example?.done, null, { timeout: WAIT_MS });
-    return { page, requested, pageErrors };
-  }
+  const config = (apiKey) => ({ apiKey, apiUrl: sd.apiUrl, sandboxUrl: sd.sandboxUrl });
 
   test('a wrong API key shows an AuthenticationError in the page', async (t) => {
-    const { page } = await openExample(t, exampleDir, 'e2b_wrong');
+    const { page } = await openExample(t, browser, { root: exampleDir, config: config('e2b_wrong') });
     assert.match(await page.locator('#errors').textContent(), /^AuthenticationError: /);
     assert.equal(await page.locator('#status').textContent(), 'failed');
   });
 
-  for (const [way, prepare] of Object.entries(ways)) {
+  for (const [way, prepare] of Object.entries(exampleWays(exampleDir))) {
     test(way, async (t) => {
       const { root, cleanup } = await prepare();
       if (cleanup) t.after(cleanup);
-      if (way === 'Vite build') {
-        // The bundle carries the SDK and its wasm itself: nothing may load from node_modules.
-        assert.ok(readdirSync(join(root, 'assets')).some((f) => f.endsWith('.wasm')), 'the wasm is emitted as an asset');
-      }
-      const { page, requested, pageErrors } = await openExample(t, root, sd.apiKey);
+      const { page, requested, pageErrors } = await openExample(t, browser, { root, config: config(sd.apiKey) });
       const example = await page.evaluate(() => window.example);
       const text = async (id) => page.locator(`#${id}`).textContent();
 
@@ -101,9 +66,7 @@ describe('the browser example in Chromium', () => {
 
       assert.equal(example.killed, true);
       await assert.rejects(Sandbox.getInfo(example.sandboxId, { apiKey: sd.apiKey, apiUrl: sd.apiUrl }), NotFoundError);
-
-      if (way === 'Vite build') assert.ok(!requested.some((p) => p.includes('node_modules')), requested.join(' '));
-      else assert.ok(requested.includes('/node_modules/e2b-wasm/e2b_wasm_bg.wasm'), 'the page loaded the package through its import map');
+      assertSdkSource(way, root, requested);
     });
   }
 });
