@@ -47,8 +47,8 @@ function render(result) {
   if (result.png) nodes.push(Object.assign(new Image(), { src: `data:image/png;base64,${result.png}`, alt: 'the figure' }));
   if (result.chart) nodes.push(drawChart(result.chart));
   if (result.svg) {
-    const base64 = btoa(String.fromCharCode(...new TextEncoder().encode(result.svg)));
-    nodes.push(Object.assign(new Image(), { src: `data:image/svg+xml;base64,${base64}`, alt: 'SVG output' }));
+    // Percent-encoded, not spread into btoa: a large SVG would overflow the call stack.
+    nodes.push(Object.assign(new Image(), { src: `data:image/svg+xml;charset=utf-8,${encodeURIComponent(result.svg)}`, alt: 'SVG output' }));
   }
   if (result.html) {
     const frame = Object.assign(document.createElement('iframe'), { srcdoc: result.html, title: 'HTML output' });

@@ -90,7 +90,9 @@ describe('the code-interpreter page example in Chromium', () => {
       assert.equal(await frame.getAttribute('sandbox'), '');
       assert.match(await frame.getAttribute('srcdoc'), /<script>/, 'the payload did reach the page');
       assert.equal(await page.frameLocator('#untrusted iframe').locator('b').textContent(), 'bold');
-      assert.equal(await page.locator('#untrusted img[src^="data:image/svg+xml;base64,"]').count(), 1, 'the SVG, as an image');
+      const svgImage = page.locator('#untrusted img[src^="data:image/svg+xml"]');
+      assert.equal(await svgImage.count(), 1, 'the SVG, as an image');
+      assert.equal(await svgImage.evaluate((img) => img.decode().then(() => img.naturalWidth)), 40, 'the SVG decodes as drawn');
       assert.equal(await page.locator('#untrusted svg.chart text').first().textContent(), `<img src="x" onerror="top.pwned = 'chart title'">`);
       assert.equal(await page.locator('#untrusted script, #untrusted img[src="x"]').count(), 0);
       // Long enough for an image's error or a load event to have fired.
