@@ -12,11 +12,17 @@ const samePid = (text) => text?.replace(/ipykernel_\d+/g, 'ipykernel_N');
  * Runs `cell` (a comparedCells value: Python code, or `{ language, code }`) in `sandbox` with
  * every callback. `stampsInRange` says whether every output was stamped (microseconds) between
  * the call and its end, as the official SDK stamps them. A cell of another language runs in that
- * language's default context, which is removed after it: a Deno kernel holds ~180 MiB, and the
- * kernels of every language at once outgrow a default sandbox's 512 MiB.
+ * language's default context, after removing those of the languages but Python and its own: a
+ * Deno kernel holds ~180 MiB, and the kernels of every language at once outgrow a default
+ * sandbox's 512 MiB.
  */
 export async function describedRun(sandbox, cell) {
   const { code, language } = typeof cell === 'string' ? { code: cell } : cell;
+  if (language) {
+    for (const context of await sandbox.listCodeContexts()) {
+      if (context.language !== 'python' && context.language !== language) await sandbox.removeCodeContext(context);
+    }
+  }
   const calls = [];
   const started = Date.now() * 1000;
   const stamps = [];
@@ -32,11 +38,6 @@ export async function describedRun(sandbox, cell) {
     onError: (error) => calls.push(['error', error.constructor.name, { ...error, traceback: samePid(error.traceback) }]),
   });
   const ended = Date.now() * 1000;
-  if (language) {
-    for (const context of await sandbox.listCodeContexts()) {
-      if (context.language === language) await sandbox.removeCodeContext(context);
-    }
-  }
   return {
     calls,
     stampsInRange: stamps.every((stamp) => stamp >= started && stamp <= ended),
@@ -102,8 +103,9 @@ export const comparedCells = {
   ].join('\n'),
   'a PIL image, the value and shown': 'from PIL import Image\nimg = Image.new("RGB", (32, 16), "red")\nimg.resize((8, 4)).show()\nimg',
   'a sympy expression as LaTeX': 'import sympy\nsympy.init_printing()\nx = sympy.symbols("x")\nsympy.Integral(x**2, x)',
-  // Deno's kernel forwards console output from a pipe, apart from the cell's value or error: the
-  // `settle` pause lets that output out first, so its order is the same in every sandbox.
+  // Deno's kernel does not always publish in order (a fresh kernel once sent the error before the
+  // stdout printed ahead of it): the `settle` pause lets the output out first, so the order is
+  // the same in every sandbox.
   'JavaScript: stdout and a value': { language: 'javascript', code: `console.log("out", 1); console.error("err"); ${settle}; ({ a: [1, 2] })` },
   'JavaScript: an error': { language: 'javascript', code: `console.log("before"); ${settle}; throw new TypeError("boom")` },
   'TypeScript: stdout and a value': { language: 'typescript', code: `const x: number = 40; console.log(\`x is \${x}\`); ${settle}; x + 2` },
