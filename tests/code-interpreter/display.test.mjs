@@ -7,8 +7,8 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { implementations } from './implementations.mjs';
-import { rawExecute, sandboxPerImplementation } from './util.mjs';
+import { implementations, sandboxPerImplementation } from './implementations.mjs';
+import { rawExecute } from './util.mjs';
 
 // The SDK's ChartType values (its enum is a type only, not exported at run time).
 const ChartType = {

@@ -8,8 +8,8 @@ import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 
-import { implementations } from './implementations.mjs';
-import { rawRequest, sandboxPerImplementation } from './util.mjs';
+import { implementations, sandboxPerImplementation } from './implementations.mjs';
+import { rawRequest } from './util.mjs';
 
 /** One sandbox per implementation. */
 const sandboxes = sandboxPerImplementation();

@@ -7,8 +7,8 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 
-import { implementations } from './implementations.mjs';
-import { rawRequest, sandboxPerImplementation } from './util.mjs';
+import { implementations, sandboxPerImplementation } from './implementations.mjs';
+import { rawRequest } from './util.mjs';
 
 /** One private sandbox per implementation. */
 const sandboxes = sandboxPerImplementation({ network: { allowPublicTraffic: false } });

@@ -8,8 +8,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 
 import { comparedCells, describedRun } from './described-run.mjs';
-import { implementations } from './implementations.mjs';
-import { sandboxPerImplementation } from './util.mjs';
+import { implementations, sandboxPerImplementation } from './implementations.mjs';
 
 const [[official], [ours]] = implementations;
 

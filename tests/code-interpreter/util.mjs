@@ -1,9 +1,6 @@
 // Helpers shared by the code-interpreter suites.
-import { after, before } from 'node:test';
-
 import { startSandboxdForSdk } from '../helpers/sandboxd.mjs';
 import { sandboxdApi } from '../sandboxd/util.mjs';
-import { implementations } from './implementations.mjs';
 
 /**
  * Uses code-interpreter-v1 once through the REST API, so that sandboxd builds it now if it has
@@ -41,24 +38,6 @@ export async function startCodeInterpreterSandboxd(args = [], { firstUse = true 
     }
   }
   return started;
-}
-
-/**
- * A suite's sandboxd and, made before its tests (`Sandbox.create(createOpts)`), one sandbox per
- * implementation; both are gone after them. → the sandboxes by implementation name.
- */
-export function sandboxPerImplementation(createOpts) {
-  let sd;
-  const sandboxes = new Map();
-  before(async () => {
-    sd = await startCodeInterpreterSandboxd();
-    for (const [name, { Sandbox }] of implementations) sandboxes.set(name, await Sandbox.create(createOpts));
-  });
-  after(async () => {
-    for (const sbx of sandboxes.values()) await sbx.kill();
-    await sd?.stop();
-  });
-  return sandboxes;
 }
 
 /** `method path` on `sandbox`'s port 49999 as the SDK sends it, with `body` sent as is. */
