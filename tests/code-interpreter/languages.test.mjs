@@ -1,30 +1,21 @@
 // The code-interpreter-v1 template's other kernels (JavaScript and TypeScript on Deno, Bash,
-// R) through the official @e2b/code-interpreter SDK against a real sandboxd: for each language
-// the same checks (result, streamed stdout, state, errors, env vars per run, a context's cwd,
-// restart, a killed kernel), then from the attacker's side: env vars across contexts of
-// different languages, and where the kernels' channels can be reached.
+// R) through the official @e2b/code-interpreter SDK and ours (e2b-wasm/code-interpreter), the
+// same body for both, against a real sandboxd: for each language the same checks (result,
+// streamed stdout, state, errors, env vars per run, a context's cwd, restart, a killed kernel),
+// then from the attacker's side: env vars across contexts of different languages, and where the
+// kernels' channels can be reached.
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 
-import { Sandbox } from '@e2b/code-interpreter';
-import { rawRequest, startCodeInterpreterSandboxd } from './util.mjs';
+import { implementations, sandboxPerImplementation } from './implementations.mjs';
+import { rawRequest } from './util.mjs';
 
-let sd;
-let sbx;
-
-before(async () => {
-  sd = await startCodeInterpreterSandboxd();
-  sbx = await Sandbox.create();
-});
-
-after(async () => {
-  await sbx?.kill();
-  await sd?.stop();
-});
+/** One sandbox per implementation. */
+const sandboxes = sandboxPerImplementation();
 
 /** Removes the sandbox's contexts that `which` selects (default ones are made again on use). */
-async function removeContexts(which) {
+async function removeContexts(sbx, which) {
   for (const context of await sbx.listCodeContexts()) {
     if (which(context)) await sbx.removeCodeContext(context);
   }
@@ -84,95 +75,111 @@ const LANGUAGES = {
   },
 };
 
-for (const [language, c] of Object.entries(LANGUAGES)) {
-  describe(language, () => {
-    // All five kernels at once outgrow a default sandbox's 512 MiB (a Deno kernel alone holds
-    // ~180 MiB; the memory cgroup's OOM killer takes it): each language's contexts go after
-    // its tests, its default one too.
-    after(() => removeContexts((context) => context.language === language));
-
-    test('a result value', async () => {
-      const execution = await sbx.runCode(c.result[0], { language });
-      assert.equal(execution.error, undefined);
-      assert.equal(value(execution), c.result[1]);
+for (const [name] of implementations) {
+  describe(name, () => {
+    let sbx;
+    before(() => {
+      sbx = sandboxes.get(name);
     });
 
-    test('stdout is streamed as printed', async () => {
-      const chunks = [];
-      const started = Date.now();
-      await sbx.runCode(c.stream, { language, onStdout: (out) => chunks.push([out.line, Date.now() - started]) });
-      assert.equal(chunks.map(([text]) => text).join(''), 'line 0\nline 1\nline 2\n');
-      assert.ok(chunks.length >= 2 && chunks.at(-1)[1] - chunks[0][1] >= 600, `chunks at ${chunks.map(([, t]) => t)}`);
-    });
+    for (const [language, c] of Object.entries(LANGUAGES)) {
+      describe(language, () => {
+        // All five kernels at once outgrow a default sandbox's 512 MiB (a Deno kernel alone holds
+        // ~180 MiB; the memory cgroup's OOM killer takes it): each language's contexts go after
+        // its tests, its default one too.
+        after(() => removeContexts(sbx, (context) => context.language === language));
 
-    test('state is kept across runs', async () => {
-      await sbx.runCode(c.state[0], { language });
-      assert.equal(value(await sbx.runCode(c.state[1], { language })), c.state[2]);
-    });
+        test('a result value', async () => {
+          const execution = await sbx.runCode(c.result[0], { language });
+          assert.equal(execution.error, undefined);
+          assert.equal(value(execution), c.result[1]);
+        });
 
-    test('an error comes with its name, value and traceback; the context stays usable', async () => {
-      const [code, name, message, traceback] = c.error;
-      const { error } = await sbx.runCode(code, { language });
-      assert.equal(error.name, name);
-      if (message instanceof RegExp) assert.match(error.value, message);
-      else assert.equal(error.value, message);
-      assert.match(error.traceback, traceback);
-      assert.equal(value(await sbx.runCode(c.result[0], { language })), c.result[1]);
-    });
+        test('stdout is streamed as printed', async () => {
+          const chunks = [];
+          const started = Date.now();
+          await sbx.runCode(c.stream, { language, onStdout: (out) => chunks.push([out.line, Date.now() - started]) });
+          assert.equal(chunks.map(([text]) => text).join(''), 'line 0\nline 1\nline 2\n');
+          assert.ok(chunks.length >= 2 && chunks.at(-1)[1] - chunks[0][1] >= 600, `chunks at ${chunks.map(([, t]) => t)}`);
+        });
 
-    test("a run's env vars are visible in it and gone after it", async () => {
-      const [read, set, unset] = c.env;
-      assert.equal(value(await sbx.runCode(read, { language, envs: { RUN_LEVEL: "it's set" } })), set);
-      assert.equal(value(await sbx.runCode(read, { language })), unset);
-    });
+        test('state is kept across runs', async () => {
+          await sbx.runCode(c.state[0], { language });
+          assert.equal(value(await sbx.runCode(c.state[1], { language })), c.state[2]);
+        });
 
-    test('a context has its own cwd and state; restart clears the state', async () => {
-      const context = await sbx.createCodeContext({ language, cwd: '/tmp' });
-      assert.equal(context.language, language);
-      assert.equal(value(await sbx.runCode(c.cwd[0], { context })), c.cwd[1]);
-      const [set, read, gone] = c.restart;
-      await sbx.runCode(set, { context });
-      assert.notEqual(value(await sbx.runCode(read, { context })), gone);
-      await sbx.restartCodeContext(context);
-      assert.equal(value(await sbx.runCode(read, { context })), gone);
-      assert.equal(value(await sbx.runCode(c.cwd[0], { context })), c.cwd[1]);
-      await sbx.removeCodeContext(context);
-    });
+        test('an error comes with its name, value and traceback; the context stays usable', async () => {
+          const [code, name, message, traceback] = c.error;
+          const { error } = await sbx.runCode(code, { language });
+          assert.equal(error.name, name);
+          if (message instanceof RegExp) assert.match(error.value, message);
+          else assert.equal(error.value, message);
+          assert.match(error.traceback, traceback);
+          assert.equal(value(await sbx.runCode(c.result[0], { language })), c.result[1]);
+        });
 
-    test('a killed kernel is reported as an unexpected end; restart revives it', async () => {
-      const context = await sbx.createCodeContext({ language });
-      const died = await sbx.runCode(c.kill, { context });
-      assert.equal(died.error.name, 'UnexpectedEndOfExecution');
-      assert.equal((await sbx.runCode(c.result[0], { context })).error.name, 'UnexpectedEndOfExecution');
-      await sbx.restartCodeContext(context);
-      assert.equal(value(await sbx.runCode(c.result[0], { context })), c.result[1]);
-      await sbx.removeCodeContext(context);
+        test("a run's env vars are visible in it and gone after it", async () => {
+          const [read, set, unset] = c.env;
+          assert.equal(value(await sbx.runCode(read, { language, envs: { RUN_LEVEL: "it's set" } })), set);
+          assert.equal(value(await sbx.runCode(read, { language })), unset);
+        });
+
+        test('a context has its own cwd and state; restart clears the state', async () => {
+          const context = await sbx.createCodeContext({ language, cwd: '/tmp' });
+          assert.equal(context.language, language);
+          assert.equal(value(await sbx.runCode(c.cwd[0], { context })), c.cwd[1]);
+          const [set, read, gone] = c.restart;
+          await sbx.runCode(set, { context });
+          assert.notEqual(value(await sbx.runCode(read, { context })), gone);
+          await sbx.restartCodeContext(context);
+          assert.equal(value(await sbx.runCode(read, { context })), gone);
+          assert.equal(value(await sbx.runCode(c.cwd[0], { context })), c.cwd[1]);
+          await sbx.removeCodeContext(context);
+        });
+
+        test('a killed kernel is reported as an unexpected end; restart revives it', async () => {
+          const context = await sbx.createCodeContext({ language });
+          const died = await sbx.runCode(c.kill, { context });
+          assert.equal(died.error.name, 'UnexpectedEndOfExecution');
+          assert.equal((await sbx.runCode(c.result[0], { context })).error.name, 'UnexpectedEndOfExecution');
+          await sbx.restartCodeContext(context);
+          assert.equal(value(await sbx.runCode(c.result[0], { context })), c.result[1]);
+          await sbx.removeCodeContext(context);
+        });
+      });
+    }
+
+    describe('names', () => {
+      after(() => removeContexts(sbx, (context) => context.language !== 'python'));
+
+      test('short names and Deno map to their kernels; an unknown language is refused naming those there are', async () => {
+        assert.equal(value(await sbx.runCode('typeof Deno', { language: 'js' })), 'object');
+        for (const language of ['ts', 'deno']) {
+          const context = await sbx.createCodeContext({ language });
+          assert.equal(context.language, 'typescript');
+          await sbx.removeCodeContext(context);
+        }
+        const res = await rawRequest(sbx, 'POST', '/contexts', JSON.stringify({ language: 'cobol' }));
+        assert.equal(res.status, 400);
+        assert.match(await res.text(), /"cobol".*python, javascript, typescript, bash, r/);
+        const bad = await sbx.runCode('echo hi', { language: 'bash', envs: { 'A;touch /tmp/pwned #': 'x' } });
+        assert.equal(bad.error.name, 'EnvVarsError');
+        assert.equal((await sbx.commands.run('test -e "/tmp/pwned #" && echo there || echo absent')).stdout, 'absent\n');
+      });
     });
   });
 }
 
-describe('names', () => {
-  after(() => removeContexts((context) => context.language !== 'python'));
-
-  test('short names and Deno map to their kernels; an unknown language is refused naming those there are', async () => {
-    assert.equal(value(await sbx.runCode('typeof Deno', { language: 'js' })), 'object');
-    for (const language of ['ts', 'deno']) {
-      const context = await sbx.createCodeContext({ language });
-      assert.equal(context.language, 'typescript');
-      await sbx.removeCodeContext(context);
-    }
-    const res = await rawRequest(sbx, 'POST', '/contexts', JSON.stringify({ language: 'cobol' }));
-    assert.equal(res.status, 400);
-    assert.match(await res.text(), /"cobol".*python, javascript, typescript, bash, r/);
-    const bad = await sbx.runCode('echo hi', { language: 'bash', envs: { 'A;touch /tmp/pwned #': 'x' } });
-    assert.equal(bad.error.name, 'EnvVarsError');
-    assert.equal((await sbx.commands.run('test -e "/tmp/pwned #" && echo there || echo absent')).stdout, 'absent\n');
-  });
-});
-
+// What the kernels' processes can see and reach is the server's doing, not the SDK's: these run
+// once, on the official SDK's sandbox.
 describe('from the attacker side', () => {
+  let sbx;
+  before(() => {
+    sbx = sandboxes.get(implementations[0][0]);
+  });
+
   // Memory, as above: only the kernels of one test at a time.
-  afterEach(() => removeContexts((context) => context.language !== 'python'));
+  afterEach(() => removeContexts(sbx, (context) => context.language !== 'python'));
 
   test("a run's env var in one language's context is seen by no other context", async () => {
     const secret = `s3cret-${randomBytes(6).toString('hex')}`;

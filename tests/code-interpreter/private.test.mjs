@@ -1,38 +1,36 @@
 // A private code-interpreter sandbox (`network: { allowPublicTraffic: false }`), as at E2B:
 // every route of port 49999, the context routes too (which take no access token of their own,
-// like E2B's server), needs the sandbox's traffic token, which the official SDK sends. From the
-// attacker's side, without it nothing is created, restarted, removed or run: checked in the
-// server's own context list and inside the sandbox.
-import { after, before, test } from 'node:test';
+// like E2B's server), needs the sandbox's traffic token, which the official SDK sends and ours
+// too (the same body for both). From the attacker's side, without it nothing is created,
+// restarted, removed or run: checked in the server's own context list and inside the sandbox.
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 
-import { Sandbox } from '@e2b/code-interpreter';
-import { rawRequest, startCodeInterpreterSandboxd } from './util.mjs';
+import { implementations, sandboxPerImplementation } from './implementations.mjs';
+import { rawRequest } from './util.mjs';
 
-let sd;
-let sbx;
+/** One private sandbox per implementation. */
+const sandboxes = sandboxPerImplementation({ network: { allowPublicTraffic: false } });
 
-before(async () => {
-  sd = await startCodeInterpreterSandboxd();
-  sbx = await Sandbox.create({ network: { allowPublicTraffic: false } });
-});
+for (const [name] of implementations) {
+  describe(name, () => {
+    test('the SDK, which sends the traffic token, uses every route', async () => {
+      const sbx = sandboxes.get(name);
+      assert.ok(sbx.trafficAccessToken, 'a private sandbox has a traffic token');
+      const context = await sbx.createCodeContext({ cwd: '/tmp' });
+      assert.equal((await sbx.runCode('import os\nos.getcwd()', { context })).text, '/tmp');
+      assert.ok((await sbx.listCodeContexts()).some((c) => c.id === context.id));
+      await sbx.restartCodeContext(context);
+      await sbx.removeCodeContext(context);
+    });
+  });
+}
 
-after(async () => {
-  await sbx?.kill();
-  await sd?.stop();
-});
-
-test('the SDK, which sends the traffic token, uses every route', async () => {
-  assert.ok(sbx.trafficAccessToken, 'a private sandbox has a traffic token');
-  const context = await sbx.createCodeContext({ cwd: '/tmp' });
-  assert.equal((await sbx.runCode('import os\nos.getcwd()', { context })).text, '/tmp');
-  assert.ok((await sbx.listCodeContexts()).some((c) => c.id === context.id));
-  await sbx.restartCodeContext(context);
-  await sbx.removeCodeContext(context);
-});
-
+// Raw requests without the token test the server, not the SDK: once, on the official SDK's
+// sandbox.
 test('without the traffic token every route is refused and changes nothing', async () => {
+  const sbx = sandboxes.get(implementations[0][0]);
   const victim = await sbx.createCodeContext();
   await sbx.runCode('kept = 42', { context: victim });
   const before = (await sbx.listCodeContexts()).map((c) => c.id).sort();

@@ -3,40 +3,64 @@
 // arguments equal field by field. Then what ours promises beyond: a multi-megabyte line does not
 // hold back the stdout around it, UTF-8 split across chunks decodes whole, and an abort (a
 // signal, a throwing callback) releases the connection, so the server interrupts the cell.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 
 import { comparedCells, describedRun } from './described-run.mjs';
-import { implementations } from './implementations.mjs';
-import { startCodeInterpreterSandboxd } from './util.mjs';
+import { implementations, sandboxPerImplementation } from './implementations.mjs';
 
-const [[, official], [, ours]] = implementations;
+const [[official], [ours]] = implementations;
 
-let sd;
 /** One sandbox per implementation, each running the same cells in the same order. */
-const sandboxes = new Map();
+const sandboxes = sandboxPerImplementation();
 
-before(async () => {
-  sd = await startCodeInterpreterSandboxd();
-  for (const sdk of [official, ours]) sandboxes.set(sdk, await sdk.Sandbox.create());
+/** The gist of a described run: each result's formats (and chart type), the value, the logs, the
+ * error's name. */
+const gist = (run) => ({
+  results: run.results.map(({ formats, fields }) => [...formats, ...(fields.chart ? [`chart ${fields.chart.type}`] : [])]),
+  text: run.text,
+  stdout: run.logs.stdout.join(''),
+  stderr: run.logs.stderr.join(''),
+  error: run.error?.name,
 });
 
-after(async () => {
-  for (const sbx of sandboxes.values()) await sbx.kill();
-  await sd?.stop();
-});
+/** What the rich and other-language cells show (in the official SDK), so that each compares what
+ * its name says, not two failures. */
+const GISTS = {
+  'a matplotlib line plot: its PNG and line chart': { results: [['png', 'chart line']], text: undefined, stdout: '', stderr: '', error: undefined },
+  'a bar chart': { results: [['png', 'chart bar']], text: undefined, stdout: '', stderr: '', error: undefined },
+  'a superchart: a figure of subplots': { results: [['png', 'chart superchart']], text: undefined, stdout: '', stderr: '', error: undefined },
+  'a pandas DataFrame: its data and HTML table': { results: [['html', 'data']], text: '  name  age  score     joined\n0  ada   36    0.5 2020-01-02\n1  bob   41    NaN 2021-03-04', stdout: '', stderr: '', error: undefined },
+  'a PIL image, the value and shown': { results: [['png', 'jpeg'], ['png', 'jpeg']], text: '<PIL.Image.Image image mode=RGB size=32x16>', stdout: '', stderr: '', error: undefined },
+  'a sympy expression as LaTeX': { results: [['png', 'latex']], text: '⌠      \n⎮  2   \n⎮ x  dx\n⌡      ', stdout: '', stderr: '', error: undefined },
+  'JavaScript: stdout and a value': { results: [[]], text: '{ a: [ 1, 2 ] }', stdout: 'out 1\n', stderr: 'err\n', error: undefined },
+  'JavaScript: an error': { results: [], text: undefined, stdout: 'before\n', stderr: '', error: 'TypeError' },
+  'TypeScript: stdout and a value': { results: [[]], text: '42', stdout: 'x is 40\n', stderr: '', error: undefined },
+  'TypeScript: an error': { results: [], text: undefined, stdout: '', stderr: '', error: 'Error' },
+  // bash_kernel sends stderr as stdout, and a failed command's status as an unnamed error.
+  'Bash: stdout and stderr': { results: [], text: undefined, stdout: 'out 2\nerr\nno newline\n', stderr: '', error: undefined },
+  'Bash: a failed command': { results: [], text: undefined, stdout: "before\nls: cannot access '/nonexistent': No such file or directory\n", stderr: '', error: '' },
+  // IRkernel shows values as display data (no main result).
+  'R: stdout and a value': { results: [['html', 'markdown', 'latex']], text: undefined, stdout: 'out\n', stderr: 'err\n\n', error: undefined },
+  'R: an error': { results: [], text: undefined, stdout: 'before\n', stderr: '', error: 'ERROR' },
+};
 
 describe('the same cells give the same Execution, field by field', () => {
-  for (const [name, code] of Object.entries(comparedCells)) {
+  for (const [name, cell] of Object.entries(comparedCells)) {
     test(name, async () => {
-      const expected = await describedRun(sandboxes.get(official), code);
-      const actual = await describedRun(sandboxes.get(ours), code);
+      const expected = await describedRun(sandboxes.get(official), cell);
+      const actual = await describedRun(sandboxes.get(ours), cell);
       assert.deepEqual(actual, expected);
       assert.ok(expected.stampsInRange);
       assert.ok(expected.calls.length > 0 || name === 'no value');
+      if (GISTS[name]) assert.deepEqual(gist(expected), GISTS[name]);
     });
   }
+
+  test('every rich and other-language cell has its gist', () => {
+    assert.deepEqual(Object.keys(comparedCells).filter((name) => !GISTS[name]), Object.keys(comparedCells).slice(0, 6));
+  });
 });
 
 describe('e2b-wasm/code-interpreter', () => {
