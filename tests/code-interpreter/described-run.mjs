@@ -13,8 +13,8 @@ const samePid = (text) => text?.replace(/ipykernel_\d+/g, 'ipykernel_N');
  * every callback. `stampsInRange` says whether every output was stamped (microseconds) between
  * the call and its end, as the official SDK stamps them. A cell of another language runs in that
  * language's default context, after removing those of the languages but Python and its own: a
- * Deno kernel holds ~180 MiB, and the kernels of every language at once outgrow a default
- * sandbox's 512 MiB.
+ * Deno kernel holds ~180 MiB, and one kernel of each language at a time keeps the sandbox's
+ * memory bounded however many cells of other languages ran before.
  */
 export async function describedRun(sandbox, cell) {
   const { code, language } = typeof cell === 'string' ? { code: cell } : cell;
