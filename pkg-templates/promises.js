@@ -27,3 +27,27 @@ export function followAbort(signal, controller) {
   if (signal.aborted) controller.abort(signal.reason);
   else signal.addEventListener('abort', () => controller.abort(signal.reason), { once: true });
 }
+
+// The reason a deadline aborts with: one object, so that `isDeadline` can tell it from any other.
+const deadline = new DOMException('This operation was aborted', 'AbortError');
+
+/**
+ * Aborts `controller` after `ms` (unless it already was): `kind` 0 is a request timeout, with the
+ * reason `AbortSignal.timeout()` gives; 1 a stream's handshake timeout; 2 a stream's deadline.
+ * Returns the timer's id. The reason is made when the timer fires, not for every call.
+ */
+export function abortAfter(controller, ms, kind) {
+  return setTimeout(() => {
+    if (controller.signal.aborted) return;
+    if (kind === 2) controller.abort(deadline);
+    else {
+      const message = kind === 0 ? 'The operation was aborted due to timeout' : `Request handshake timed out after ${Math.trunc(ms)}ms`;
+      controller.abort(new DOMException(message, 'TimeoutError'));
+    }
+  }, ms);
+}
+
+/** Whether `signal` was aborted by a deadline of `abortAfter`. */
+export function isDeadline(signal) {
+  return signal.reason === deadline;
+}

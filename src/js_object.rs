@@ -11,8 +11,12 @@ pub fn set(target: &Object, key: &str, value: &JsValue) {
     let _ = Reflect::set(target, &JsValue::from_str(key), value);
 }
 
-/// `target[key]`; `undefined` where reading it throws.
+/// `target[key]`; `undefined` where reading it throws. An absent option bag (`undefined`, `null`)
+/// is answered here: `Reflect.get` would throw, and a caught exception costs more than the call.
 pub fn get(target: &JsValue, key: &str) -> JsValue {
+    if target.is_undefined() || target.is_null() {
+        return JsValue::UNDEFINED;
+    }
     Reflect::get(target, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
 }
 

@@ -49,9 +49,10 @@ fn request(
     streaming: bool,
 ) -> Request {
     let url = [endpoint.base_url.trim_end_matches('/'), path].concat();
-    endpoint
-        .logger
-        .log("info", &[JsValue::from(["Request: POST ", &url].concat())]);
+    if endpoint.logger.enabled() {
+        let line = JsValue::from(["Request: POST ", &url].concat());
+        endpoint.logger.log("info", &[line]);
+    }
     let timeout = opts.timeout_ms.map(|ms| decimal(ms as i64));
     let mut headers: Vec<(&str, &str)> = endpoint
         .headers

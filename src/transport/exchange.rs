@@ -137,7 +137,7 @@ async fn finish(in_flight: InFlight) -> Exchanged {
     let InFlight {
         fetch,
         read,
-        signal,
+        mut signal,
     } = in_flight;
     let reply: core::result::Result<Reply, JsValue> = async {
         let response: Response = JsFuture::from(fetch).await?.unchecked_into();
@@ -150,6 +150,9 @@ async fn finish(in_flight: InFlight) -> Exchanged {
         Ok(Reply { response, body })
     }
     .await;
+    if read != Read::Headers && reply.is_ok() {
+        signal.body_read();
+    }
     Exchanged { reply, signal }
 }
 

@@ -1,7 +1,7 @@
 //! Bindings to the runtime's globals. `fetch`, `setTimeout` and `clearTimeout` are looked up on
 //! the global object, never on `window`, which Node, Workers and Web Workers do not have.
 
-use js_sys::{Function, Object, Promise};
+use js_sys::{Object, Promise};
 use wasm_bindgen::prelude::*;
 use web_sys::{AbortController, AbortSignal};
 
@@ -13,8 +13,6 @@ extern "C" {
     /// Throws only when a replaced `fetch` does (the standard one rejects instead).
     #[wasm_bindgen(js_name = fetch, catch)]
     pub fn global_fetch(url: &str, init: &Object) -> Result<Promise, JsValue>;
-    #[wasm_bindgen(js_name = setTimeout)]
-    pub fn set_timeout(handler: &Function, ms: f64) -> JsValue;
     #[wasm_bindgen(js_name = clearTimeout)]
     pub fn clear_timeout(id: &JsValue);
     /// JavaScript's `String(value)`.
@@ -33,6 +31,13 @@ extern "C" {
     /// Aborts `controller` with `signal`'s reason when `signal` aborts (a listener owned by JS).
     #[wasm_bindgen(js_name = followAbort)]
     pub fn follow_abort(signal: &AbortSignal, controller: &AbortController);
+    /// Starts a timer that aborts `controller` after `ms` as a request timeout (`kind` 0), a
+    /// stream's handshake timeout (1) or its deadline (2); returns the timer's id.
+    #[wasm_bindgen(js_name = abortAfter)]
+    pub fn abort_after(controller: &AbortController, ms: f64, kind: u32) -> JsValue;
+    /// Whether `signal` was aborted by a deadline timer of `abortAfter`.
+    #[wasm_bindgen(js_name = isDeadline)]
+    pub fn is_deadline(signal: &AbortSignal) -> bool;
 }
 
 /// Whether the runtime is a browser (decides the envd host form, like the official SDK).
