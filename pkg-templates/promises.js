@@ -51,3 +51,45 @@ export function abortAfter(controller, ms, kind) {
 export function isDeadline(signal) {
   return signal.reason === deadline;
 }
+
+const readBody = [(r) => r.text(), (r) => r.arrayBuffer().then((b) => new Uint8Array(b)), (r) => r.blob()];
+const failed = (failure) => [null, failure];
+
+/**
+ * One request of a call: `fetch` is called now (so it has taken a buffer body before the caller's
+ * next statement), then the body is read whole as `read` says (0 text, 1 bytes, 2 Blob, 3 not at
+ * all). Resolves with `[response, body]`, or `[null, failure]` when `fetch` threw or rejected or
+ * the read failed: it never rejects.
+ */
+export function exchange(url, method, headers, signal, body, read) {
+  // Edge runtimes reject `redirect: 'error'`; the official SDK follows redirects too.
+  const init = { method, headers, signal, redirect: 'follow' };
+  if (body !== undefined) {
+    init.body = body;
+    // A stream body is sent as it is read; fetch requires saying so.
+    if (body instanceof ReadableStream) init.duplex = 'half';
+  }
+  let response;
+  try {
+    response = fetch(url, init);
+  } catch (failure) {
+    return Promise.resolve(failed(failure));
+  }
+  const reader = readBody[read];
+  return response.then((r) => (reader ? reader(r).then((b) => [r, b]) : [r, undefined]), failed).catch(failed);
+}
+
+/** `promise.then(f)` (a rejection passes through). */
+export function after(promise, f) {
+  return promise.then(f);
+}
+
+/** Aborts `controller` with `signal`'s reason when `signal` aborts, until the returned function is called. */
+export function linkAbort(signal, controller) {
+  const onAbort = () => {
+    if (!controller.signal.aborted) controller.abort(signal.reason);
+  };
+  if (signal.aborted) onAbort();
+  else signal.addEventListener('abort', onAbort);
+  return () => signal.removeEventListener('abort', onAbort);
+}

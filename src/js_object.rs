@@ -33,3 +33,8 @@ pub fn headers_object<'a>(headers: impl IntoIterator<Item = (&'a str, &'a str)>)
     }
     obj
 }
+
+/// A copy of a header map built once, for one request: each `fetch` gets an object of its own.
+pub fn headers_copy(headers: &Object) -> Object {
+    Object::assign(&Object::new(), headers)
+}

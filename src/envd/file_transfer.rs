@@ -5,7 +5,7 @@
 
 use alloc::rc::Rc;
 
-use envd_protocol::{HEADER_ACCEPT_ENCODING, HEADER_CONTENT_ENCODING, HEADER_CONTENT_TYPE};
+use envd_protocol::{HEADER_ACCEPT_ENCODING, HEADER_CONTENT_ENCODING};
 use js_sys::{Array, JSON, Object, Promise, Uint8Array};
 use wasm_bindgen::prelude::*;
 use web_sys::{Blob, Response};
@@ -13,7 +13,7 @@ use web_sys::{Blob, Response};
 use super::versions::{OCTET_STREAM_UPLOADS, UPLOAD_METADATA};
 use super::{Envd, RequestOpts, http_failure};
 use crate::error::{ErrorClass, NotFoundAs, Result, error};
-use crate::js_object::{get, headers_object, set};
+use crate::js_object::{get, headers_copy, headers_object, set};
 use crate::prelude::*;
 use crate::transport::exchange::{Exchanged, Next, Read, Request, run};
 use crate::transport::signal::CallSignal;
@@ -172,15 +172,15 @@ impl Envd {
         };
         // Without `gzip`, ask for the bytes as they are: Node's fetch would otherwise accept
         // gzip and inflate it at 8-14 MB/s. Browsers ignore the header (it is theirs to set).
-        let accept_encoding: &[(&str, &str)] = if gzip {
-            &[(HEADER_ACCEPT_ENCODING, "gzip")]
+        let headers = if gzip {
+            self.files_headers(&[(HEADER_ACCEPT_ENCODING, "gzip")])
         } else {
-            &[(HEADER_ACCEPT_ENCODING, "identity")]
+            headers_copy(&self.request_headers.download)
         };
         let request = Request {
             method: "GET",
             url: self.files_url(Some(path), user),
-            headers: self.files_headers(accept_encoding),
+            headers,
             body: JsValue::UNDEFINED,
             signal,
             read,
@@ -210,7 +210,7 @@ impl Envd {
             let text = text.as_string().unwrap_or_default();
             return Err(http_failure(&response, &text, NotFoundAs::File));
         }
-        let empty = response.headers().get("content-length").ok().flatten() == Some("0".into());
+        let empty = || response.headers().get("content-length").ok().flatten() == Some("0".into());
         match format {
             Format::Stream => {
                 let stream = response.body();
@@ -218,7 +218,7 @@ impl Envd {
                 Next::done(stream.map_or_else(|| Blob::new().map(|b| b.stream()), Ok)?)
             }
             // An empty file is a plain empty Blob, without the response's content type.
-            Format::Blob if empty => Next::done(Blob::new()?),
+            Format::Blob if empty() => Next::done(Blob::new()?),
             _ => Next::done(body),
         }
     }
@@ -299,21 +299,21 @@ impl Envd {
     }
 
     fn upload_headers(&self, upload: &Upload, octet_stream: bool) -> Object {
-        let headers = self.files_headers(&[]);
+        let headers = if octet_stream {
+            headers_copy(&self.request_headers.upload)
+        } else {
+            self.files_headers(&[])
+        };
         for (key, value) in &upload.metadata {
             let name = ["X-Metadata-", key].concat();
             set(&headers, &name, &JsValue::from_str(value));
         }
-        if octet_stream {
-            let content_type = JsValue::from_str("application/octet-stream");
-            set(&headers, HEADER_CONTENT_TYPE, &content_type);
-            if upload.gzip {
-                set(
-                    &headers,
-                    HEADER_CONTENT_ENCODING,
-                    &JsValue::from_str("gzip"),
-                );
-            }
+        if octet_stream && upload.gzip {
+            set(
+                &headers,
+                HEADER_CONTENT_ENCODING,
+                &JsValue::from_str("gzip"),
+            );
         }
         headers
     }

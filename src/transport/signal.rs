@@ -3,10 +3,11 @@
 //! Dropping it clears its timers, detaches from the caller's signal and aborts the controller,
 //! which releases the connection of a stream nobody reads any more.
 
+use js_sys::Function;
 use wasm_bindgen::prelude::*;
 use web_sys::{AbortController, AbortSignal};
 
-use super::fetch::{abort_after, clear_timeout, follow_abort, is_deadline, js_string};
+use super::fetch::{abort_after, clear_timeout, follow_abort, is_deadline, js_string, link_abort};
 use super::{Code, ConnectError};
 use crate::js_object::get;
 use crate::prelude::*;
@@ -34,13 +35,8 @@ pub struct CallSignal {
     abort_on_drop: bool,
     request_timer: Option<Timer>,
     deadline_timer: Option<Timer>,
-    user: Option<(AbortSignal, Closure<dyn FnMut()>)>,
-}
-
-fn abort_with(controller: &AbortController, reason: &JsValue) {
-    if !controller.signal().aborted() {
-        controller.abort_with_reason(reason);
-    }
+    /// The caller's signal, and the function that stops it aborting this call.
+    user: Option<(AbortSignal, Function)>,
 }
 
 impl CallSignal {
@@ -58,15 +54,8 @@ impl CallSignal {
         let controller = AbortController::new()
             .unwrap_or_else(|_| wasm_bindgen::throw_str("AbortController is not available"));
         let user = user.map(|signal| {
-            let (c, s) = (controller.clone(), signal.clone());
-            let on_abort = Closure::<dyn FnMut()>::new(move || abort_with(&c, &s.reason()));
-            if signal.aborted() {
-                abort_with(&controller, &signal.reason());
-            } else {
-                let _ = signal
-                    .add_event_listener_with_callback("abort", on_abort.as_ref().unchecked_ref());
-            }
-            (signal, on_abort)
+            let unlink = link_abort(&signal, &controller);
+            (signal, unlink)
         });
         let timer = |kind, ms| Timer(abort_after(&controller, ms, kind));
         let request_timer = request_timeout_ms.map(|ms| timer(timeout_kind, ms));
@@ -164,9 +153,8 @@ impl Drop for CallSignal {
     fn drop(&mut self) {
         self.request_timer = None;
         self.deadline_timer = None;
-        if let Some((signal, on_abort)) = &self.user {
-            let _ = signal
-                .remove_event_listener_with_callback("abort", on_abort.as_ref().unchecked_ref());
+        if let Some((_, unlink)) = &self.user {
+            let _ = unlink.call0(&JsValue::UNDEFINED);
         }
         if self.abort_on_drop {
             self.controller.abort();
