@@ -1,5 +1,6 @@
-// Promise and abort plumbing for the wasm: things that need a JS callback and would otherwise
-// each cost a Rust closure type.
+// JS helpers of the wasm's calls: promise and abort plumbing that would otherwise each cost a
+// Rust closure type, and what every call builds (its request, the entries it answers), which
+// costs less as one JS call than as a call across the boundary per property.
 
 /** Marks a promise whose outcome nobody needs as handled (no unhandled-rejection report). */
 export function ignoreOutcome(promise) {
@@ -22,38 +23,24 @@ export function sleep(ms, signal) {
   });
 }
 
-/** Aborts `controller` with `signal`'s reason once `signal` aborts. */
-export function followAbort(signal, controller) {
-  if (signal.aborted) controller.abort(signal.reason);
-  else signal.addEventListener('abort', () => controller.abort(signal.reason), { once: true });
-}
-
-// The reason a deadline aborts with: one object, so that `isDeadline` can tell it from any other.
-const deadline = new DOMException('This operation was aborted', 'AbortError');
-
 /**
  * Aborts `controller` after `ms` (unless it already was): `kind` 0 is a request timeout, with the
- * reason `AbortSignal.timeout()` gives; 1 a stream's handshake timeout; 2 a stream's deadline.
- * Returns the timer's id. The reason is made when the timer fires, not for every call.
+ * reason `AbortSignal.timeout()` gives; 1 a stream's handshake timeout; 2 a stream's deadline,
+ * which marks the controller `deadline`. Returns the timer's id. The reason is made when the
+ * timer fires, not for every call.
  */
 export function abortAfter(controller, ms, kind) {
   return setTimeout(() => {
     if (controller.signal.aborted) return;
-    if (kind === 2) controller.abort(deadline);
-    else {
+    if (kind === 2) {
+      controller.deadline = true;
+      controller.abort();
+    } else {
       const message = kind === 0 ? 'The operation was aborted due to timeout' : `Request handshake timed out after ${Math.trunc(ms)}ms`;
       controller.abort(new DOMException(message, 'TimeoutError'));
     }
   }, ms);
 }
-
-/** Whether `signal` was aborted by a deadline of `abortAfter`. */
-export function isDeadline(signal) {
-  return signal.reason === deadline;
-}
-
-const readBody = [(r) => r.text(), (r) => r.arrayBuffer().then((b) => new Uint8Array(b)), (r) => r.blob()];
-const failed = (failure) => [null, failure];
 
 /**
  * One request of a call: `fetch` is called now (so it has taken a buffer body before the caller's
@@ -62,26 +49,17 @@ const failed = (failure) => [null, failure];
  * the read failed: it never rejects.
  */
 export function exchange(url, method, headers, signal, body, read) {
-  // Edge runtimes reject `redirect: 'error'`; the official SDK follows redirects too.
-  const init = { method, headers, signal, redirect: 'follow' };
+  // Redirects are followed (fetch's default), as officially: edge runtimes reject `'error'`.
+  const init = { method, headers, signal };
   if (body !== undefined) {
     init.body = body;
     // A stream body is sent as it is read; fetch requires saying so.
     if (body instanceof ReadableStream) init.duplex = 'half';
   }
-  let response;
-  try {
-    response = fetch(url, init);
-  } catch (failure) {
-    return Promise.resolve(failed(failure));
-  }
-  const reader = readBody[read];
-  return response.then((r) => (reader ? reader(r).then((b) => [r, b]) : [r, undefined]), failed).catch(failed);
-}
-
-/** `promise.then(f)` (a rejection passes through). */
-export function after(promise, f) {
-  return promise.then(f);
+  // The executor runs now, and a `fetch` that throws rejects the promise.
+  return new Promise((resolve) => resolve(fetch(url, init))).then((r) => read === 3 ? [r]
+    : (read === 0 ? r.text() : read === 1 ? r.arrayBuffer().then((b) => new Uint8Array(b)) : r.blob()).then((b) => [r, b]))
+    .catch((failure) => [null, failure]);
 }
 
 /** Aborts `controller` with `signal`'s reason when `signal` aborts, until the returned function is called. */
@@ -92,4 +70,15 @@ export function linkAbort(signal, controller) {
   if (signal.aborted) onAbort();
   else signal.addEventListener('abort', onAbort);
   return () => signal.removeEventListener('abort', onAbort);
+}
+
+// By envd's `FileType` number; unspecified is `undefined`.
+const TYPES = [undefined, 'file', 'dir', 'symlink'];
+
+/** The official `EntryInfo` (`modifiedMs` becomes a `Date`; absent values stay `undefined`). */
+export function entryInfo(name, type, path, size, mode, permissions, owner, group, modifiedMs, symlinkTarget, metadata) {
+  return {
+    name, type: TYPES[type], path, size, mode, permissions, owner, group,
+    modifiedTime: modifiedMs === undefined ? undefined : new Date(modifiedMs), symlinkTarget, metadata,
+  };
 }

@@ -34,7 +34,7 @@ use crate::error::{
     Error, ErrorClass, NotFoundAs, Result, envd_http_error, error, is_connection_dropped,
     killed_in_flight, needs_health_probe, rpc_error,
 };
-use crate::js_object::{get, headers_object};
+use crate::js_object::{get, headers_copy, headers_object};
 use crate::prelude::*;
 use crate::transport::codec;
 use crate::transport::connect::{self, CallOptions, Endpoint, ServerStream};
@@ -62,9 +62,8 @@ pub struct Envd {
     pub direct_url: String,
     pub version: String,
     pub access_token: Option<String>,
-    /// Sent on every envd request: routing headers, User-Agent, access token.
-    pub headers: Vec<(String, String)>,
-    /// `headers` with what each kind of request adds, built once (see [`RequestHeaders`]).
+    /// What every envd request carries (routing headers, User-Agent, access token) and what
+    /// each kind of request adds, built once.
     pub request_headers: RequestHeaders,
     pub config: ConnectionConfig,
     pub logger: Logger,
@@ -73,6 +72,8 @@ pub struct Envd {
 /// The headers of each kind of envd request, built once per sandbox: a request sends a copy
 /// (and adds its own), one call into JS instead of three per header.
 pub struct RequestHeaders {
+    /// The envd headers alone (`/health`, multipart uploads).
+    pub own: Object,
     pub unary: Object,
     pub stream: Object,
     /// `GET /files` without gzip.
@@ -87,6 +88,7 @@ impl RequestHeaders {
             headers_object(own.iter().map(|(k, v)| (k.as_str(), v.as_str())).chain([extra]))
         };
         RequestHeaders {
+            own: headers_object(own.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
             unary: connect::call_headers(own, false),
             stream: connect::call_headers(own, true),
             download: with((HEADER_ACCEPT_ENCODING, "identity")),
@@ -133,7 +135,6 @@ impl Envd {
             version,
             access_token,
             request_headers: RequestHeaders::new(&headers),
-            headers,
             config,
             logger,
         }
@@ -187,11 +188,10 @@ impl Envd {
     }
 
     fn health_request(&self, signal: CallSignal) -> Request {
-        let headers = self.headers.iter().map(|(k, v)| (k.as_str(), v.as_str()));
         Request {
             method: "GET",
             url: [self.url.trim_end_matches('/'), "/health"].concat(),
-            headers: headers_object(headers),
+            headers: headers_copy(&self.request_headers.own),
             body: JsValue::UNDEFINED,
             signal,
             read: Read::Text,

@@ -105,9 +105,15 @@ extern "C" {
         body: &JsValue,
         read: u32,
     ) -> Promise;
+}
+
+#[wasm_bindgen]
+extern "C" {
+    /// A promise, as far as chaining a callback that is already a JS function goes.
+    type Chained;
     /// `promise.then(f)`: a rejection passes through to the promise it returns.
-    #[wasm_bindgen(js_name = after)]
-    fn then_call(promise: &Promise, f: &JsValue) -> Promise;
+    #[wasm_bindgen(method, js_name = then)]
+    fn then_call(promise: &Chained, f: &JsValue) -> Promise;
 }
 
 /// A request whose `fetch` has been called.
@@ -173,7 +179,7 @@ fn settle(next: Result<Next>) -> core::result::Result<JsValue, JsValue> {
         Next::Future(future) => return Ok(spawn(future).into()),
     };
     let on_value = move |value: JsValue| settle(then(value));
-    Ok(then_call(&promise, &Closure::once_into_js(on_value)).into())
+    Ok(promise.unchecked_ref::<Chained>().then_call(&Closure::once_into_js(on_value)).into())
 }
 
 /// Runs a call to its end as a promise that rejects with the official error object.

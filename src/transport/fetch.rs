@@ -26,9 +26,6 @@ extern "C" {
     pub fn ignore_outcome(promise: &Promise);
     /// Resolves after `ms`, rejects with the signal's reason when it aborts first.
     pub fn sleep(ms: f64, signal: &AbortSignal) -> Promise;
-    /// Aborts `controller` with `signal`'s reason when `signal` aborts (a listener owned by JS).
-    #[wasm_bindgen(js_name = followAbort)]
-    pub fn follow_abort(signal: &AbortSignal, controller: &AbortController);
     /// Aborts `controller` with `signal`'s reason when `signal` aborts, until the function it
     /// returns is called.
     #[wasm_bindgen(js_name = linkAbort)]
@@ -37,9 +34,7 @@ extern "C" {
     /// stream's handshake timeout (1) or its deadline (2); returns the timer's id.
     #[wasm_bindgen(js_name = abortAfter)]
     pub fn abort_after(controller: &AbortController, ms: f64, kind: u32) -> JsValue;
-    /// Whether `signal` was aborted by a deadline timer of `abortAfter`.
-    #[wasm_bindgen(js_name = isDeadline)]
-    pub fn is_deadline(signal: &AbortSignal) -> bool;
+
 }
 
 /// Whether the runtime is a browser (decides the envd host form, like the official SDK).

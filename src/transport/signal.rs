@@ -7,7 +7,7 @@ use js_sys::Function;
 use wasm_bindgen::prelude::*;
 use web_sys::{AbortController, AbortSignal};
 
-use super::fetch::{abort_after, clear_timeout, follow_abort, is_deadline, js_string, link_abort};
+use super::fetch::{abort_after, clear_timeout, js_string, link_abort};
 use super::{Code, ConnectError};
 use crate::js_object::get;
 use crate::prelude::*;
@@ -110,7 +110,7 @@ impl CallSignal {
     pub fn release(mut self) {
         self.abort_on_drop = false;
         if let Some((signal, _)) = &self.user {
-            follow_abort(signal, &self.controller);
+            link_abort(signal, &self.controller);
         }
     }
 
@@ -123,10 +123,11 @@ impl CallSignal {
     /// the deadline is `deadline_exceeded`, any other abort `canceled` with the abort reason's
     /// message, anything else `unknown` with the failure's own message.
     pub fn connect_error(&self, failure: &JsValue) -> ConnectError {
-        let signal = self.controller.signal();
-        if is_deadline(&signal) {
+        // `abortAfter` marks the controller its deadline aborted.
+        if get(&self.controller, "deadline").is_truthy() {
             return ConnectError::new(Code::DeadlineExceeded, "the operation timed out");
         }
+        let signal = self.controller.signal();
         if signal.aborted() {
             return ConnectError::new(Code::Canceled, reason_message(&signal.reason()));
         }
