@@ -46,9 +46,9 @@ export function abortAfter(controller, ms, kind) {
  * One request of a call: `fetch` is called now (so it has taken a buffer body before the caller's
  * next statement), then the body is read whole as `read` says (0 text, 1 bytes, 2 Blob, 3 not at
  * all). Resolves with `[response, body]`, or `[null, failure]` when `fetch` threw or rejected or
- * the read failed: it never rejects.
+ * the read failed: it never rejects. (An async function: each `await` is one microtask.)
  */
-export function exchange(url, method, headers, signal, body, read) {
+export async function exchange(url, method, headers, signal, body, read) {
   // Redirects are followed (fetch's default), as officially: edge runtimes reject `'error'`.
   const init = { method, headers, signal };
   if (body !== undefined) {
@@ -56,10 +56,13 @@ export function exchange(url, method, headers, signal, body, read) {
     // A stream body is sent as it is read; fetch requires saying so.
     if (body instanceof ReadableStream) init.duplex = 'half';
   }
-  // The executor runs now, and a `fetch` that throws rejects the promise.
-  return new Promise((resolve) => resolve(fetch(url, init))).then((r) => read === 3 ? [r]
-    : (read === 0 ? r.text() : read === 1 ? r.arrayBuffer().then((b) => new Uint8Array(b)) : r.blob()).then((b) => [r, b]))
-    .catch((failure) => [null, failure]);
+  try {
+    const r = await fetch(url, init);
+    if (read === 3) return [r];
+    return [r, read === 0 ? await r.text() : read === 1 ? new Uint8Array(await r.arrayBuffer()) : await r.blob()];
+  } catch (failure) {
+    return [null, failure];
+  }
 }
 
 /** Aborts `controller` with `signal`'s reason when `signal` aborts, until the returned function is called. */

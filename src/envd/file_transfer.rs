@@ -138,7 +138,6 @@ impl Envd {
         url
     }
 
-
     /// `GET /files`. `requestTimeoutMs` bounds the whole download, or only its handshake for
     /// `Format::Stream`, whose body goes to the caller as it is.
     pub fn read_file(
@@ -285,7 +284,10 @@ impl Envd {
         {
             return request;
         }
-        let all: Array = requests.into_iter().map(|r| JsValue::from(run(r))).collect();
+        let all: Array = requests
+            .into_iter()
+            .map(|r| JsValue::from(run(r)))
+            .collect();
         let step = |lists: JsValue| Next::done(Array::from(&lists).flat(1));
         Ok(Next::Wait(Promise::all(&all), Box::new(step)))
     }

@@ -85,7 +85,11 @@ pub struct RequestHeaders {
 impl RequestHeaders {
     fn new(own: &[(String, String)]) -> RequestHeaders {
         let with = |extra: (&'static str, &'static str)| {
-            headers_object(own.iter().map(|(k, v)| (k.as_str(), v.as_str())).chain([extra]))
+            headers_object(
+                own.iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str()))
+                    .chain([extra]),
+            )
         };
         RequestHeaders {
             own: headers_object(own.iter().map(|(k, v)| (k.as_str(), v.as_str()))),

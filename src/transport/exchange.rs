@@ -2,9 +2,10 @@
 //!
 //! A call is a chain of steps. Each step is plain synchronous code that looks at what the
 //! previous one produced and says what to do next ([`Next`]): fetch something, wait for a
-//! promise, or finish with a value. [`run`] does the fetching and waiting. Keeping every
-//! `await` here means the wasm holds one async state machine for all the exported methods
-//! instead of one per method; a method costs only its request building and response decoding.
+//! promise, or finish with a value. [`run`] does the fetching (through `exchange` in
+//! promises.js, which also reads the body) and chains each next step on the promise it waits
+//! for: one JS callback per step, no future or executor task, so a small call costs little
+//! more than its `fetch`. A method costs only its request building and response decoding.
 //!
 //! Adding a call: build a [`Request`], and decode its [`Exchanged`] in a [`Step`]
 //! (`rest::call`, `connect::unary_request` and `envd::Envd::unary` do this for the three kinds of
@@ -179,7 +180,10 @@ fn settle(next: Result<Next>) -> core::result::Result<JsValue, JsValue> {
         Next::Future(future) => return Ok(spawn(future).into()),
     };
     let on_value = move |value: JsValue| settle(then(value));
-    Ok(promise.unchecked_ref::<Chained>().then_call(&Closure::once_into_js(on_value)).into())
+    Ok(promise
+        .unchecked_ref::<Chained>()
+        .then_call(&Closure::once_into_js(on_value))
+        .into())
 }
 
 /// Runs a call to its end as a promise that rejects with the official error object.
