@@ -1,6 +1,5 @@
-// JS helpers of the wasm's calls: promise and abort plumbing that would otherwise each cost a
-// Rust closure type, and what every call builds (its request, the entries it answers), which
-// costs less as one JS call than as a call across the boundary per property.
+// JS helpers of the wasm's calls: promise and abort plumbing (each would cost a Rust closure
+// type), and what every call builds (its request, entries), cheaper in one call from the wasm.
 
 /** Marks a promise whose outcome nobody needs as handled (no unhandled-rejection report). */
 export function ignoreOutcome(promise) {
@@ -24,10 +23,9 @@ export function sleep(ms, signal) {
 }
 
 /**
- * Aborts `controller` after `ms` (unless it already was): `kind` 0 is a request timeout, with the
- * reason `AbortSignal.timeout()` gives; 1 a stream's handshake timeout; 2 a stream's deadline,
- * which marks the controller `deadline`. Returns the timer's id. The reason is made when the
- * timer fires, not for every call.
+ * Aborts `controller` after `ms`, unless it already was, as a request timeout (`kind` 0, the
+ * reason of `AbortSignal.timeout()`), a stream's handshake timeout (1) or its deadline (2, which
+ * marks the controller `deadline`). Returns the timer's id; the reason is made only if it fires.
  */
 export function abortAfter(controller, ms, kind) {
   return setTimeout(() => {
@@ -43,19 +41,15 @@ export function abortAfter(controller, ms, kind) {
 }
 
 /**
- * One request of a call: `fetch` is called now (so it has taken a buffer body before the caller's
- * next statement), then the body is read whole as `read` says (0 text, 1 bytes, 2 Blob, 3 not at
- * all). Resolves with `[response, body]`, or `[null, failure]` when `fetch` threw or rejected or
- * the read failed: it never rejects. (An async function: each `await` is one microtask.)
+ * One request: `fetch` is called now (taking a buffer body before the caller's next statement),
+ * then the body read as `read` says (0 text, 1 bytes, 2 Blob, 3 not at all). Resolves with
+ * `[response, body]`, or `[null, failure]` when anything failed; never rejects.
  */
 export async function exchange(url, method, headers, signal, body, read) {
-  // Redirects are followed (fetch's default), as officially: edge runtimes reject `'error'`.
-  const init = { method, headers, signal };
-  if (body !== undefined) {
-    init.body = body;
-    // A stream body is sent as it is read; fetch requires saying so.
-    if (body instanceof ReadableStream) init.duplex = 'half';
-  }
+  // Redirects are followed (the default), as officially. An `undefined` body is none.
+  const init = { method, headers, signal, body };
+  // A stream body is sent as it is read; fetch requires saying so.
+  if (body instanceof ReadableStream) init.duplex = 'half';
   try {
     const r = await fetch(url, init);
     if (read === 3) return [r];
@@ -65,18 +59,17 @@ export async function exchange(url, method, headers, signal, body, read) {
   }
 }
 
-/** Aborts `controller` with `signal`'s reason when `signal` aborts, until the returned function is called. */
+/** Aborts `controller` with `signal`'s reason when `signal` aborts, until the returned function runs. */
 export function linkAbort(signal, controller) {
-  const onAbort = () => {
-    if (!controller.signal.aborted) controller.abort(signal.reason);
-  };
+  // Aborting an aborted controller does nothing.
+  const onAbort = () => controller.abort(signal.reason);
   if (signal.aborted) onAbort();
   else signal.addEventListener('abort', onAbort);
   return () => signal.removeEventListener('abort', onAbort);
 }
 
 // By envd's `FileType` number; unspecified is `undefined`.
-const TYPES = [undefined, 'file', 'dir', 'symlink'];
+const TYPES = [, 'file', 'dir', 'symlink'];
 
 /** The official `EntryInfo` (`modifiedMs` becomes a `Date`; absent values stay `undefined`). */
 export function entryInfo(name, type, path, size, mode, permissions, owner, group, modifiedMs, symlinkTarget, metadata) {

@@ -54,7 +54,7 @@ extern "C" {
         owner: &str,
         group: &str,
         modified_ms: Option<f64>,
-        symlink_target: Option<String>,
+        symlink_target: Option<&str>,
         metadata: JsValue,
     ) -> JsValue;
 }
@@ -84,7 +84,7 @@ pub fn entry_info(e: EntryInfo) -> JsValue {
         &e.owner,
         &e.group,
         modified_ms,
-        e.symlink_target,
+        e.symlink_target.as_deref(),
         metadata,
     )
 }
