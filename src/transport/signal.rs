@@ -1,7 +1,8 @@
 //! The abort signal of one call: the caller's `AbortSignal`, a request timeout and, for streams,
 //! a deadline, combined into one `AbortController` whose cause is known when a call fails.
-//! Dropping it clears its timers, detaches from the caller's signal and aborts the controller,
-//! which releases the connection of a stream nobody reads any more.
+//! Dropping it clears its timers, detaches from the caller's signal and, unless the response
+//! body was read whole, aborts the controller, which releases the connection of a stream nobody
+//! reads any more.
 
 use js_sys::Function;
 use wasm_bindgen::prelude::*;
