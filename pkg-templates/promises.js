@@ -1,5 +1,5 @@
-// Promise and abort plumbing for the wasm: things that need a JS callback and would otherwise
-// each cost a Rust closure type.
+// JS helpers of the wasm's calls: promise and abort plumbing (each would cost a Rust closure
+// type), and what every call builds (its request, entries), cheaper in one call from the wasm.
 
 /** Marks a promise whose outcome nobody needs as handled (no unhandled-rejection report). */
 export function ignoreOutcome(promise) {
@@ -22,8 +22,59 @@ export function sleep(ms, signal) {
   });
 }
 
-/** Aborts `controller` with `signal`'s reason once `signal` aborts. */
-export function followAbort(signal, controller) {
-  if (signal.aborted) controller.abort(signal.reason);
-  else signal.addEventListener('abort', () => controller.abort(signal.reason), { once: true });
+/**
+ * Aborts `controller` after `ms`, unless it already was, as a request timeout (`kind` 0, the
+ * reason of `AbortSignal.timeout()`), a stream's handshake timeout (1) or its deadline (2, which
+ * marks the controller `deadline`). Returns the timer's id; the reason is made only if it fires.
+ */
+export function abortAfter(controller, ms, kind) {
+  return setTimeout(() => {
+    if (controller.signal.aborted) return;
+    if (kind === 2) {
+      controller.deadline = true;
+      controller.abort();
+    } else {
+      const message = kind === 0 ? 'The operation was aborted due to timeout' : `Request handshake timed out after ${Math.trunc(ms)}ms`;
+      controller.abort(new DOMException(message, 'TimeoutError'));
+    }
+  }, ms);
+}
+
+/**
+ * One request: `fetch` is called now (taking a buffer body before the caller's next statement),
+ * then the body read as `read` says (0 text, 1 bytes, 2 Blob, 3 not at all). Resolves with
+ * `[response, body]`, or `[null, failure]` when anything failed; never rejects.
+ */
+export async function exchange(url, method, headers, signal, body, read) {
+  // Redirects are followed (the default), as officially. An `undefined` body is none.
+  const init = { method, headers, signal, body };
+  // A stream body is sent as it is read; fetch requires saying so.
+  if (body instanceof ReadableStream) init.duplex = 'half';
+  try {
+    const r = await fetch(url, init);
+    if (read === 3) return [r];
+    return [r, read === 0 ? await r.text() : read === 1 ? new Uint8Array(await r.arrayBuffer()) : await r.blob()];
+  } catch (failure) {
+    return [null, failure];
+  }
+}
+
+/** Aborts `controller` with `signal`'s reason when `signal` aborts, until the returned function runs. */
+export function linkAbort(signal, controller) {
+  // Aborting an aborted controller does nothing.
+  const onAbort = () => controller.abort(signal.reason);
+  if (signal.aborted) onAbort();
+  else signal.addEventListener('abort', onAbort);
+  return () => signal.removeEventListener('abort', onAbort);
+}
+
+// By envd's `FileType` number; unspecified is `undefined`.
+const TYPES = [, 'file', 'dir', 'symlink'];
+
+/** The official `EntryInfo` (`modifiedMs` becomes a `Date`; absent values stay `undefined`). */
+export function entryInfo(name, type, path, size, mode, permissions, owner, group, modifiedMs, symlinkTarget, metadata) {
+  return {
+    name, type: TYPES[type], path, size, mode, permissions, owner, group,
+    modifiedTime: modifiedMs === undefined ? undefined : new Date(modifiedMs), symlinkTarget, metadata,
+  };
 }

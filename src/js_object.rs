@@ -11,8 +11,12 @@ pub fn set(target: &Object, key: &str, value: &JsValue) {
     let _ = Reflect::set(target, &JsValue::from_str(key), value);
 }
 
-/// `target[key]`; `undefined` where reading it throws.
+/// `target[key]`; `undefined` where reading it throws. An absent option bag (`undefined`, `null`)
+/// is answered here: `Reflect.get` would throw, and a caught exception costs more than the call.
 pub fn get(target: &JsValue, key: &str) -> JsValue {
+    if target.is_undefined() || target.is_null() {
+        return JsValue::UNDEFINED;
+    }
     Reflect::get(target, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
 }
 
@@ -28,4 +32,9 @@ pub fn headers_object<'a>(headers: impl IntoIterator<Item = (&'a str, &'a str)>)
         set(&obj, k, &JsValue::from_str(v));
     }
     obj
+}
+
+/// A copy of a header map built once, for one request: each `fetch` gets an object of its own.
+pub fn headers_copy(headers: &Object) -> Object {
+    Object::assign(&Object::new(), headers)
 }

@@ -5,7 +5,7 @@
 
 use alloc::rc::Rc;
 
-use envd_protocol::{HEADER_ACCEPT_ENCODING, HEADER_CONTENT_ENCODING, HEADER_CONTENT_TYPE};
+use envd_protocol::{HEADER_ACCEPT_ENCODING, HEADER_CONTENT_ENCODING};
 use js_sys::{Array, JSON, Object, Promise, Uint8Array};
 use wasm_bindgen::prelude::*;
 use web_sys::{Blob, Response};
@@ -13,7 +13,7 @@ use web_sys::{Blob, Response};
 use super::versions::{OCTET_STREAM_UPLOADS, UPLOAD_METADATA};
 use super::{Envd, RequestOpts, http_failure};
 use crate::error::{ErrorClass, NotFoundAs, Result, error};
-use crate::js_object::{get, headers_object, set};
+use crate::js_object::{get, headers_copy, set};
 use crate::prelude::*;
 use crate::transport::exchange::{Exchanged, Next, Read, Request, run};
 use crate::transport::signal::CallSignal;
@@ -138,11 +138,6 @@ impl Envd {
         url
     }
 
-    fn files_headers(&self, extra: &[(&str, &str)]) -> Object {
-        let own = self.headers.iter().map(|(k, v)| (k.as_str(), v.as_str()));
-        headers_object(own.chain(extra.iter().copied()))
-    }
-
     /// `GET /files`. `requestTimeoutMs` bounds the whole download, or only its handshake for
     /// `Format::Stream`, whose body goes to the caller as it is.
     pub fn read_file(
@@ -172,15 +167,14 @@ impl Envd {
         };
         // Without `gzip`, ask for the bytes as they are: Node's fetch would otherwise accept
         // gzip and inflate it at 8-14 MB/s. Browsers ignore the header (it is theirs to set).
-        let accept_encoding: &[(&str, &str)] = if gzip {
-            &[(HEADER_ACCEPT_ENCODING, "gzip")]
-        } else {
-            &[(HEADER_ACCEPT_ENCODING, "identity")]
-        };
+        let headers = headers_copy(&self.request_headers.download);
+        if gzip {
+            set(&headers, HEADER_ACCEPT_ENCODING, &JsValue::from_str("gzip"));
+        }
         let request = Request {
             method: "GET",
             url: self.files_url(Some(path), user),
-            headers: self.files_headers(accept_encoding),
+            headers,
             body: JsValue::UNDEFINED,
             signal,
             read,
@@ -210,7 +204,7 @@ impl Envd {
             let text = text.as_string().unwrap_or_default();
             return Err(http_failure(&response, &text, NotFoundAs::File));
         }
-        let empty = response.headers().get("content-length").ok().flatten() == Some("0".into());
+        let empty = || response.headers().get("content-length").ok().flatten() == Some("0".into());
         match format {
             Format::Stream => {
                 let stream = response.body();
@@ -218,7 +212,7 @@ impl Envd {
                 Next::done(stream.map_or_else(|| Blob::new().map(|b| b.stream()), Ok)?)
             }
             // An empty file is a plain empty Blob, without the response's content type.
-            Format::Blob if empty => Next::done(Blob::new()?),
+            Format::Blob if empty() => Next::done(Blob::new()?),
             _ => Next::done(body),
         }
     }
@@ -264,7 +258,8 @@ impl Envd {
             vec![(self.files_url(single, user), form_data(&files).into())]
         };
         let timeout = self.config.request_timeout(opts.request_timeout_ms);
-        let requests: Array = bodies
+        let single = single.is_some();
+        let mut requests: Vec<Result<Next>> = bodies
             .into_iter()
             .map(|(url, body)| {
                 let (envd, headers, user_signal) =
@@ -274,57 +269,58 @@ impl Envd {
                     // A streamed body has no request timeout: only the caller's signal ends it.
                     let timeout = timeout.filter(|_| !prepared.get(1).is_truthy());
                     let signal = CallSignal::for_request(user_signal, timeout);
-                    Ok(envd.post_files(url, headers, prepared.get(0), signal))
+                    Ok(envd.post_files(url, headers, prepared.get(0), signal, single))
                 };
                 // A body ready now is sent now (see `Next::fetch`).
-                let first = match body.dyn_into::<Promise>() {
+                match body.dyn_into::<Promise>() {
                     Ok(body) => Ok(Next::Wait(body, Box::new(send))),
                     Err(body) => send(body),
-                };
-                JsValue::from(run(first))
+                }
             })
             .collect();
-        let single = single.is_some();
-        let all = Promise::all(&requests);
-        let step = move |lists: JsValue| {
-            let infos = Array::from(&lists).flat(1);
-            // The single-file form answers one `WriteInfo`, the array form always an array.
-            Next::done(if single && infos.length() == 1 {
-                infos.get(0)
-            } else {
-                infos.into()
-            })
-        };
-        Ok(Next::Wait(all, Box::new(step)))
+        // One request (the single-file form always) is the call itself.
+        if requests.len() == 1
+            && let Some(request) = requests.pop()
+        {
+            return request;
+        }
+        let all: Array = requests
+            .into_iter()
+            .map(|r| JsValue::from(run(r)))
+            .collect();
+        let step = |lists: JsValue| Next::done(Array::from(&lists).flat(1));
+        Ok(Next::Wait(Promise::all(&all), Box::new(step)))
     }
 
     fn upload_headers(&self, upload: &Upload, octet_stream: bool) -> Object {
-        let headers = self.files_headers(&[]);
+        let headers = if octet_stream {
+            headers_copy(&self.request_headers.upload)
+        } else {
+            headers_copy(&self.request_headers.own)
+        };
         for (key, value) in &upload.metadata {
             let name = ["X-Metadata-", key].concat();
             set(&headers, &name, &JsValue::from_str(value));
         }
-        if octet_stream {
-            let content_type = JsValue::from_str("application/octet-stream");
-            set(&headers, HEADER_CONTENT_TYPE, &content_type);
-            if upload.gzip {
-                set(
-                    &headers,
-                    HEADER_CONTENT_ENCODING,
-                    &JsValue::from_str("gzip"),
-                );
-            }
+        if octet_stream && upload.gzip {
+            set(
+                &headers,
+                HEADER_CONTENT_ENCODING,
+                &JsValue::from_str("gzip"),
+            );
         }
         headers
     }
 
-    /// One `POST /files` whose answer lists the written files.
+    /// One `POST /files` whose answer lists the written files; `single` (the single-file form)
+    /// answers the one `WriteInfo` of a one-entry list, as officially.
     fn post_files(
         self: &Rc<Self>,
         url: String,
         headers: Object,
         body: JsValue,
         signal: CallSignal,
+        single: bool,
     ) -> Next {
         let request = Request {
             method: "POST",
@@ -344,7 +340,12 @@ impl Envd {
             if !reply.response.ok() {
                 return Err(http_failure(&reply.response, &text, NotFoundAs::File));
             }
-            Next::done(write_infos(&text)?)
+            let infos = write_infos(&text)?;
+            Next::done(if single && infos.length() == 1 {
+                infos.get(0)
+            } else {
+                infos.into()
+            })
         };
         Next::fetch(request, Box::new(step))
     }

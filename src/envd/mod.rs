@@ -17,10 +17,11 @@ pub mod versions;
 use alloc::rc::Rc;
 
 use envd_protocol::{
-    Code, ConnectError, HEADER_ACCESS_TOKEN, HEADER_AUTHORIZATION, HEADER_KEEPALIVE_INTERVAL,
-    HEADER_SANDBOX_ID, HEADER_SANDBOX_PORT, HEADER_USER_AGENT, Message, signature,
+    Code, ConnectError, HEADER_ACCEPT_ENCODING, HEADER_ACCESS_TOKEN, HEADER_AUTHORIZATION,
+    HEADER_CONTENT_TYPE, HEADER_KEEPALIVE_INTERVAL, HEADER_SANDBOX_ID, HEADER_SANDBOX_PORT,
+    HEADER_USER_AGENT, Message, signature,
 };
-use js_sys::Uint8Array;
+use js_sys::{Object, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortSignal, Response};
@@ -33,7 +34,7 @@ use crate::error::{
     Error, ErrorClass, NotFoundAs, Result, envd_http_error, error, is_connection_dropped,
     killed_in_flight, needs_health_probe, rpc_error,
 };
-use crate::js_object::{get, headers_object};
+use crate::js_object::{get, headers_copy, headers_object};
 use crate::prelude::*;
 use crate::transport::codec;
 use crate::transport::connect::{self, CallOptions, Endpoint, ServerStream};
@@ -61,10 +62,43 @@ pub struct Envd {
     pub direct_url: String,
     pub version: String,
     pub access_token: Option<String>,
-    /// Sent on every envd request: routing headers, User-Agent, access token.
-    pub headers: Vec<(String, String)>,
+    /// What every envd request carries (routing headers, User-Agent, access token) and what
+    /// each kind of request adds, built once.
+    pub request_headers: RequestHeaders,
     pub config: ConnectionConfig,
     pub logger: Logger,
+}
+
+/// The headers of each kind of envd request, built once per sandbox: a request sends a copy
+/// (and adds its own), one call into JS instead of three per header.
+pub struct RequestHeaders {
+    /// The envd headers alone (`/health`, multipart uploads).
+    pub own: Object,
+    pub unary: Object,
+    pub stream: Object,
+    /// `GET /files` without gzip.
+    pub download: Object,
+    /// An octet-stream `POST /files` without gzip or metadata.
+    pub upload: Object,
+}
+
+impl RequestHeaders {
+    fn new(own: &[(String, String)]) -> RequestHeaders {
+        let with = |extra: (&'static str, &'static str)| {
+            headers_object(
+                own.iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str()))
+                    .chain([extra]),
+            )
+        };
+        RequestHeaders {
+            own: headers_object(own.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
+            unary: connect::call_headers(own, false),
+            stream: connect::call_headers(own, true),
+            download: with((HEADER_ACCEPT_ENCODING, "identity")),
+            upload: with((HEADER_CONTENT_TYPE, "application/octet-stream")),
+        }
+    }
 }
 
 /// Continues a unary call with its encoded answer or its Connect error.
@@ -104,7 +138,7 @@ impl Envd {
             direct_url: config.envd_direct_url(sandbox_id, sandbox_domain, ENVD_PORT),
             version,
             access_token,
-            headers,
+            request_headers: RequestHeaders::new(&headers),
             config,
             logger,
         }
@@ -133,7 +167,8 @@ impl Envd {
     fn endpoint(&self) -> Endpoint<'_> {
         Endpoint {
             base_url: &self.url,
-            headers: &self.headers,
+            unary_headers: &self.request_headers.unary,
+            stream_headers: &self.request_headers.stream,
             logger: &self.logger,
         }
     }
@@ -157,11 +192,10 @@ impl Envd {
     }
 
     fn health_request(&self, signal: CallSignal) -> Request {
-        let headers = self.headers.iter().map(|(k, v)| (k.as_str(), v.as_str()));
         Request {
             method: "GET",
             url: [self.url.trim_end_matches('/'), "/health"].concat(),
-            headers: headers_object(headers),
+            headers: headers_copy(&self.request_headers.own),
             body: JsValue::UNDEFINED,
             signal,
             read: Read::Text,

@@ -4,7 +4,7 @@
 use alloc::rc::Rc;
 
 use envd_protocol::filesystem::{EntryInfo, FileType};
-use js_sys::{Array, Date, Function, Object, Promise};
+use js_sys::{Array, Function, Object, Promise};
 use wasm_bindgen::prelude::*;
 
 use super::opts::{boolean, entries, function, number, request_opts, string};
@@ -41,37 +41,30 @@ impl Filesystem {
     }
 }
 
-fn file_type(t: FileType) -> JsValue {
-    match t {
-        FileType::File => "file".into(),
-        FileType::Directory => "dir".into(),
-        FileType::Symlink => "symlink".into(),
-        FileType::Unspecified => JsValue::UNDEFINED,
-    }
-}
-
-fn optional(s: Option<String>) -> JsValue {
-    s.map_or(JsValue::UNDEFINED, JsValue::from)
+#[wasm_bindgen(module = "/pkg-templates/promises.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = entryInfo)]
+    fn entry_object(
+        name: &str,
+        file_type: u32,
+        path: &str,
+        size: f64,
+        mode: u32,
+        permissions: &str,
+        owner: &str,
+        group: &str,
+        modified_ms: Option<f64>,
+        symlink_target: Option<&str>,
+        metadata: JsValue,
+    ) -> JsValue;
 }
 
 /// The official `EntryInfo`: `Date` modified time, `undefined` for what envd left out, and
 /// empty metadata as `undefined`.
 pub fn entry_info(e: EntryInfo) -> JsValue {
-    let info = Object::new();
-    set(&info, "name", &e.name.into());
-    set(&info, "type", &file_type(e.file_type));
-    set(&info, "path", &e.path.into());
-    set(&info, "size", &JsValue::from(e.size as f64));
-    set(&info, "mode", &e.mode.into());
-    set(&info, "permissions", &e.permissions.into());
-    set(&info, "owner", &e.owner.into());
-    set(&info, "group", &e.group.into());
-    let modified = e.modified_time.map_or(JsValue::UNDEFINED, |t| {
-        let ms = t.seconds as f64 * 1000.0 + f64::from(t.nanos / 1_000_000);
-        Date::new(&ms.into()).into()
-    });
-    set(&info, "modifiedTime", &modified);
-    set(&info, "symlinkTarget", &optional(e.symlink_target));
+    let modified_ms = e
+        .modified_time
+        .map(|t| t.seconds as f64 * 1000.0 + f64::from(t.nanos / 1_000_000));
     let metadata = if e.metadata.is_empty() {
         JsValue::UNDEFINED
     } else {
@@ -81,8 +74,19 @@ pub fn entry_info(e: EntryInfo) -> JsValue {
         }
         map.into()
     };
-    set(&info, "metadata", &metadata);
-    info.into()
+    entry_object(
+        &e.name,
+        e.file_type as u32,
+        &e.path,
+        e.size as f64,
+        e.mode,
+        &e.permissions,
+        &e.owner,
+        &e.group,
+        modified_ms,
+        e.symlink_target.as_deref(),
+        metadata,
+    )
 }
 
 /// The entries `list` reports: those of a type the SDK knows.

@@ -9,7 +9,7 @@ use envd_protocol::envelope::{self, Decoder};
 use envd_protocol::{
     Code, ConnectError, HEADER_CONTENT_TYPE, HEADER_PROTOCOL_VERSION, HEADER_TIMEOUT_MS,
 };
-use js_sys::{JSON, Uint8Array};
+use js_sys::{JSON, Object, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortController, AbortSignal, ReadableStreamDefaultReader, Response};
@@ -19,15 +19,28 @@ use super::exchange::{Exchanged, Read, Request};
 use super::fetch::ignore_outcome;
 use super::log::Logger;
 use super::signal::CallSignal;
-use crate::js_object::{get, get_string, headers_object};
+use crate::js_object::{get, get_string, headers_copy, headers_object, set};
 use crate::prelude::*;
 use crate::util::decimal;
 
 /// Where a call goes and what every call there carries.
 pub struct Endpoint<'a> {
     pub base_url: &'a str,
-    pub headers: &'a [(String, String)],
+    /// [`call_headers`] of unary calls and of streams: each call sends a copy.
+    pub unary_headers: &'a Object,
+    pub stream_headers: &'a Object,
     pub logger: &'a Logger,
+}
+
+/// The headers every unary call (or stream) to an endpoint carries: `own` and the Connect ones.
+/// Built once per endpoint: each header set from wasm costs three calls into JS.
+pub fn call_headers(own: &[(String, String)], streaming: bool) -> Object {
+    let own = own.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+    let connect = [
+        (HEADER_CONTENT_TYPE, content_type(streaming).as_str()),
+        (HEADER_PROTOCOL_VERSION, "1"),
+    ];
+    headers_object(own.chain(connect))
 }
 
 /// Per-call options.
@@ -49,21 +62,21 @@ fn request(
     streaming: bool,
 ) -> Request {
     let url = [endpoint.base_url.trim_end_matches('/'), path].concat();
-    endpoint
-        .logger
-        .log("info", &[JsValue::from(["Request: POST ", &url].concat())]);
-    let timeout = opts.timeout_ms.map(|ms| decimal(ms as i64));
-    let mut headers: Vec<(&str, &str)> = endpoint
-        .headers
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    headers.push((HEADER_CONTENT_TYPE, content_type(streaming).as_str()));
-    headers.push((HEADER_PROTOCOL_VERSION, "1"));
-    if let Some(t) = &timeout {
-        headers.push((HEADER_TIMEOUT_MS, t));
+    if endpoint.logger.enabled() {
+        let line = JsValue::from(["Request: POST ", &url].concat());
+        endpoint.logger.log("info", &[line]);
     }
-    headers.extend(opts.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let headers = headers_copy(if streaming {
+        endpoint.stream_headers
+    } else {
+        endpoint.unary_headers
+    });
+    if let Some(ms) = opts.timeout_ms {
+        set(&headers, HEADER_TIMEOUT_MS, &decimal(ms as i64).into());
+    }
+    for (k, v) in &opts.headers {
+        set(&headers, k, &JsValue::from_str(v));
+    }
     let signal = if streaming {
         CallSignal::for_stream(opts.signal, opts.request_timeout_ms, opts.timeout_ms)
     } else {
@@ -72,7 +85,7 @@ fn request(
     Request {
         method: "POST",
         url,
-        headers: headers_object(headers),
+        headers,
         body: Uint8Array::from(body.as_slice()).into(),
         signal,
         read: if streaming {

@@ -2,9 +2,10 @@
 //!
 //! A call is a chain of steps. Each step is plain synchronous code that looks at what the
 //! previous one produced and says what to do next ([`Next`]): fetch something, wait for a
-//! promise, or finish with a value. [`run`] does the fetching and waiting. Keeping every
-//! `await` here means the wasm holds one async state machine for all the exported methods
-//! instead of one per method; a method costs only its request building and response decoding.
+//! promise, or finish with a value. [`run`] does the fetching (through `exchange` in
+//! promises.js, which also reads the body) and chains each next step on the promise it waits
+//! for: one JS callback per step, no future or executor task, so a small call costs little
+//! more than its `fetch`. A method costs only its request building and response decoding.
 //!
 //! Adding a call: build a [`Request`], and decode its [`Exchanged`] in a [`Step`]
 //! (`rest::call`, `connect::unary_request` and `envd::Envd::unary` do this for the three kinds of
@@ -14,18 +15,16 @@
 use core::future::Future;
 use core::pin::Pin;
 
-use js_sys::{Object, Promise, Uint8Array};
-use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
-use web_sys::{ReadableStream, Response};
+use js_sys::{Array, Object, Promise};
+use wasm_bindgen::prelude::*;
+use web_sys::{AbortSignal, Response};
 
-use super::fetch::global_fetch;
 use super::signal::CallSignal;
 use crate::error::Result;
-use crate::js_object::set;
 use crate::prelude::*;
 
-/// How much of the response to read before the next step runs.
+/// How much of the response to read before the next step runs (`exchange` in promises.js
+/// takes it by index).
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Read {
     /// The body as a string (REST, `/health`).
@@ -95,14 +94,39 @@ impl Next {
     }
 }
 
+#[wasm_bindgen(module = "/pkg-templates/promises.js")]
+extern "C" {
+    /// `fetch(url, init)` with the body read as `read` says (the index of a [`Read`]);
+    /// resolves with `[response, body]`, or with `[null, failure]` when either failed.
+    fn exchange(
+        url: &str,
+        method: &str,
+        headers: &Object,
+        signal: &AbortSignal,
+        body: &JsValue,
+        read: u32,
+    ) -> Promise;
+}
+
+#[wasm_bindgen]
+extern "C" {
+    /// A promise, as far as chaining a callback that is already a JS function goes.
+    type Chained;
+    /// `promise.then(f)`: a rejection passes through to the promise it returns.
+    #[wasm_bindgen(method, js_name = then)]
+    fn then_call(promise: &Chained, f: &JsValue) -> Promise;
+}
+
 /// A request whose `fetch` has been called.
 pub struct InFlight {
-    fetch: Promise,
+    exchange: Promise,
     read: Read,
     signal: CallSignal,
 }
 
-/// Calls `fetch`: the runtime takes the request (and a copy of a buffer body) now.
+/// Calls `fetch`: the runtime takes the request (and a copy of a buffer body) now. The request
+/// init is built and the body read by JS: object keys and a promise hop per call are cheaper
+/// there than through the wasm boundary.
 fn start(request: Request) -> InFlight {
     let Request {
         method,
@@ -112,69 +136,65 @@ fn start(request: Request) -> InFlight {
         signal,
         read,
     } = request;
-    let init = Object::new();
-    set(&init, "method", &JsValue::from_str(method));
-    set(&init, "headers", &headers);
-    set(&init, "signal", &signal.signal());
-    // Edge runtimes reject `redirect: 'error'`; the official SDK follows redirects too.
-    set(&init, "redirect", &JsValue::from_str("follow"));
-    if !body.is_undefined() {
-        // A stream body is sent as it is read; fetch requires saying so.
-        if body.is_instance_of::<ReadableStream>() {
-            set(&init, "duplex", &JsValue::from_str("half"));
-        }
-        set(&init, "body", &body);
-    }
+    let exchange = exchange(&url, method, &headers, &signal.signal(), &body, read as u32);
     InFlight {
-        // A call rejects, never throws, even when `fetch` does.
-        fetch: global_fetch(&url, &init).unwrap_or_else(|e| Promise::reject(&e)),
+        exchange,
         read,
         signal,
     }
 }
 
-async fn finish(in_flight: InFlight) -> Exchanged {
-    let InFlight {
-        fetch,
-        read,
-        signal,
-    } = in_flight;
-    let reply: core::result::Result<Reply, JsValue> = async {
-        let response: Response = JsFuture::from(fetch).await?.unchecked_into();
-        let body = match read {
-            Read::Headers => JsValue::UNDEFINED,
-            Read::Text => JsFuture::from(response.text()?).await?,
-            Read::Bytes => Uint8Array::new(&JsFuture::from(response.array_buffer()?).await?).into(),
-            Read::Blob => JsFuture::from(response.blob()?).await?,
-        };
-        Ok(Reply { response, body })
-    }
-    .await;
+/// What a call's exchange came to, as `exchange` resolved.
+fn exchanged(outcome: JsValue, read: Read, mut signal: CallSignal) -> Exchanged {
+    let outcome = Array::from(&outcome);
+    let (response, body) = (outcome.get(0), outcome.get(1));
+    let reply = if response.is_null() {
+        Err(body)
+    } else {
+        if read != Read::Headers {
+            signal.body_read();
+        }
+        Ok(Reply {
+            response: response.unchecked_into(),
+            body,
+        })
+    };
     Exchanged { reply, signal }
 }
 
-async fn drive(mut next: Next) -> Result<JsValue> {
-    loop {
-        next = match next {
-            Next::Done(value) => return Ok(value),
-            Next::Fetch(in_flight, step) => step(finish(in_flight).await)?,
-            Next::Wait(promise, then) => then(JsFuture::from(promise).await?)?,
-            Next::Future(future) => future.await?,
-        };
-    }
+/// Takes a call as far as it goes now: its value, or the promise of it (each step chained on
+/// the promise it waits for, one callback per step: no future, no task, no extra microtasks).
+fn settle(next: Result<Next>) -> core::result::Result<JsValue, JsValue> {
+    let (promise, then) = match next? {
+        Next::Done(value) => return Ok(value),
+        Next::Fetch(in_flight, step) => {
+            let InFlight {
+                exchange,
+                read,
+                signal,
+            } = in_flight;
+            let then: Then = Box::new(move |outcome| step(exchanged(outcome, read, signal)));
+            (exchange, then)
+        }
+        Next::Wait(promise, then) => (promise, then),
+        Next::Future(future) => return Ok(spawn(future).into()),
+    };
+    let on_value = move |value: JsValue| settle(then(value));
+    Ok(promise
+        .unchecked_ref::<Chained>()
+        .then_call(&Closure::once_into_js(on_value))
+        .into())
 }
 
 /// Runs a call to its end as a promise that rejects with the official error object.
 pub fn run(first: Result<Next>) -> Promise {
-    wasm_bindgen_futures::future_to_promise(async move {
-        match first {
-            Ok(next) => drive(next).await.map_err(JsValue::from),
-            Err(e) => Err(e.into()),
-        }
-    })
+    match settle(first) {
+        Ok(value) => Promise::resolve(&value),
+        Err(e) => Promise::reject(&e),
+    }
 }
 
-/// Runs a future to its end as a promise (a stream's event loop).
+/// Runs a future (a stream's event loop) and the call it continues with as a promise.
 pub fn spawn(future: LocalFuture) -> Promise {
-    run(Ok(Next::Future(future)))
+    wasm_bindgen_futures::future_to_promise(async move { settle(future.await) })
 }

@@ -1,7 +1,8 @@
-//! Bindings to the runtime's globals. `fetch`, `setTimeout` and `clearTimeout` are looked up on
-//! the global object, never on `window`, which Node, Workers and Web Workers do not have.
+//! Bindings to the runtime's globals. `clearTimeout` (and, in promises.js, `fetch` and
+//! `setTimeout`) are looked up on the global object, never on `window`, which Node, Workers and
+//! Web Workers do not have.
 
-use js_sys::{Function, Object, Promise};
+use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
 use web_sys::{AbortController, AbortSignal};
 
@@ -10,11 +11,6 @@ use crate::prelude::*;
 
 #[wasm_bindgen]
 extern "C" {
-    /// Throws only when a replaced `fetch` does (the standard one rejects instead).
-    #[wasm_bindgen(js_name = fetch, catch)]
-    pub fn global_fetch(url: &str, init: &Object) -> Result<Promise, JsValue>;
-    #[wasm_bindgen(js_name = setTimeout)]
-    pub fn set_timeout(handler: &Function, ms: f64) -> JsValue;
     #[wasm_bindgen(js_name = clearTimeout)]
     pub fn clear_timeout(id: &JsValue);
     /// JavaScript's `String(value)`.
@@ -30,9 +26,15 @@ extern "C" {
     pub fn ignore_outcome(promise: &Promise);
     /// Resolves after `ms`, rejects with the signal's reason when it aborts first.
     pub fn sleep(ms: f64, signal: &AbortSignal) -> Promise;
-    /// Aborts `controller` with `signal`'s reason when `signal` aborts (a listener owned by JS).
-    #[wasm_bindgen(js_name = followAbort)]
-    pub fn follow_abort(signal: &AbortSignal, controller: &AbortController);
+    /// Aborts `controller` with `signal`'s reason when `signal` aborts, until the function it
+    /// returns is called.
+    #[wasm_bindgen(js_name = linkAbort)]
+    pub fn link_abort(signal: &AbortSignal, controller: &AbortController) -> Function;
+    /// Starts a timer that aborts `controller` after `ms` as a request timeout (`kind` 0), a
+    /// stream's handshake timeout (1) or its deadline (2); returns the timer's id.
+    #[wasm_bindgen(js_name = abortAfter)]
+    pub fn abort_after(controller: &AbortController, ms: f64, kind: u32) -> JsValue;
+
 }
 
 /// Whether the runtime is a browser (decides the envd host form, like the official SDK).

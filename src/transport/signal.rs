@@ -1,76 +1,53 @@
 //! The abort signal of one call: the caller's `AbortSignal`, a request timeout and, for streams,
 //! a deadline, combined into one `AbortController` whose cause is known when a call fails.
-//! Dropping it clears its timers, detaches from the caller's signal and aborts the controller,
-//! which releases the connection of a stream nobody reads any more.
-
-use alloc::rc::Rc;
-use core::cell::Cell;
+//! Dropping it clears its timers, detaches from the caller's signal and, unless the response
+//! body was read whole, aborts the controller, which releases the connection of a stream nobody
+//! reads any more.
 
 use js_sys::Function;
 use wasm_bindgen::prelude::*;
-use web_sys::{AbortController, AbortSignal, DomException};
+use web_sys::{AbortController, AbortSignal};
 
-use super::fetch::{clear_timeout, follow_abort, js_string, set_timeout};
+use super::fetch::{abort_after, clear_timeout, js_string, link_abort};
 use super::{Code, ConnectError};
 use crate::js_object::get;
 use crate::prelude::*;
-use crate::util::decimal;
 
-/// Reason `AbortSignal.timeout()` aborts with; used for REST and unary calls.
-const TIMEOUT_REASON: &str = "The operation was aborted due to timeout";
+/// The timers' kinds, as `abortAfter` (promises.js) takes them: what the abort reason says.
+const REQUEST_TIMEOUT: u32 = 0;
+const HANDSHAKE_TIMEOUT: u32 = 1;
+const DEADLINE: u32 = 2;
 
-struct Timer {
-    id: JsValue,
-    _callback: Closure<dyn FnMut()>,
-}
-
-impl Timer {
-    fn start(ms: f64, f: impl FnMut() + 'static) -> Timer {
-        let callback = Closure::<dyn FnMut()>::new(f);
-        let id = set_timeout(callback.as_ref().unchecked_ref::<Function>(), ms);
-        Timer {
-            id,
-            _callback: callback,
-        }
-    }
-}
+/// A `setTimeout` that aborts the call's controller; cleared when dropped. Kept in JS (its
+/// callback and its abort reason, made only when it fires): a Rust closure and an eagerly built
+/// `DOMException` per call cost more than the rest of a small call's own work.
+struct Timer(JsValue);
 
 impl Drop for Timer {
     fn drop(&mut self) {
-        clear_timeout(&self.id);
+        clear_timeout(&self.0);
     }
 }
 
 pub struct CallSignal {
     controller: AbortController,
-    /// Cleared by [`release`](CallSignal::release): the response body outlives the call.
+    /// Cleared once the response body has been read (nothing left to release) or handed over
+    /// by [`release`](CallSignal::release): the response body outlives the call.
     abort_on_drop: bool,
-    deadline_hit: Rc<Cell<bool>>,
     request_timer: Option<Timer>,
     deadline_timer: Option<Timer>,
-    user: Option<(AbortSignal, Closure<dyn FnMut()>)>,
-}
-
-fn abort_with(controller: &AbortController, reason: &JsValue) {
-    if !controller.signal().aborted() {
-        controller.abort_with_reason(reason);
-    }
-}
-
-fn timeout_reason(message: &str) -> JsValue {
-    DomException::new_with_message_and_name(message, "TimeoutError")
-        .map(JsValue::from)
-        .unwrap_or_else(|e| e)
+    /// The caller's signal, and the function that stops it aborting this call.
+    user: Option<(AbortSignal, Function)>,
 }
 
 impl CallSignal {
-    /// `request_timeout_ms` aborts with a `TimeoutError` carrying `timeout_message` until
+    /// `request_timeout_ms` aborts with a `TimeoutError` (saying what `timeout_kind` says) until
     /// [`end_request_timeout`](Self::end_request_timeout); `deadline_ms` fails the call with
     /// `deadline_exceeded` whenever it elapses.
-    pub fn new(
+    fn new(
         user: Option<AbortSignal>,
         request_timeout_ms: Option<f64>,
-        timeout_message: &str,
+        timeout_kind: u32,
         deadline_ms: Option<f64>,
     ) -> CallSignal {
         // A global of every supported runtime. Not `expect`: formatting the `JsValue` error
@@ -78,34 +55,15 @@ impl CallSignal {
         let controller = AbortController::new()
             .unwrap_or_else(|_| wasm_bindgen::throw_str("AbortController is not available"));
         let user = user.map(|signal| {
-            let (c, s) = (controller.clone(), signal.clone());
-            let on_abort = Closure::<dyn FnMut()>::new(move || abort_with(&c, &s.reason()));
-            if signal.aborted() {
-                abort_with(&controller, &signal.reason());
-            } else {
-                let _ = signal
-                    .add_event_listener_with_callback("abort", on_abort.as_ref().unchecked_ref());
-            }
-            (signal, on_abort)
+            let unlink = link_abort(&signal, &controller);
+            (signal, unlink)
         });
-        let request_timer = request_timeout_ms.map(|ms| {
-            let (c, reason) = (controller.clone(), timeout_reason(timeout_message));
-            Timer::start(ms, move || abort_with(&c, &reason))
-        });
-        let deadline_hit = Rc::new(Cell::new(false));
-        let deadline_timer = deadline_ms.map(|ms| {
-            let (c, hit) = (controller.clone(), deadline_hit.clone());
-            Timer::start(ms, move || {
-                if !c.signal().aborted() {
-                    hit.set(true);
-                    c.abort();
-                }
-            })
-        });
+        let timer = |kind, ms| Timer(abort_after(&controller, ms, kind));
+        let request_timer = request_timeout_ms.map(|ms| timer(timeout_kind, ms));
+        let deadline_timer = deadline_ms.map(|ms| timer(DEADLINE, ms));
         CallSignal {
             controller,
             abort_on_drop: true,
-            deadline_hit,
             request_timer,
             deadline_timer,
             user,
@@ -113,9 +71,9 @@ impl CallSignal {
     }
 
     /// The signal of a unary call or plain request: `request_timeout_ms` bounds all of it, and
-    /// aborts with the official timeout message.
+    /// aborts with the message of `AbortSignal.timeout()`, as officially.
     pub fn for_request(user: Option<AbortSignal>, request_timeout_ms: Option<f64>) -> CallSignal {
-        CallSignal::new(user, request_timeout_ms, TIMEOUT_REASON, None)
+        CallSignal::new(user, request_timeout_ms, REQUEST_TIMEOUT, None)
     }
 
     /// The signal of a streaming call: `request_timeout_ms` bounds only the handshake (until
@@ -125,12 +83,7 @@ impl CallSignal {
         request_timeout_ms: Option<f64>,
         deadline_ms: Option<f64>,
     ) -> CallSignal {
-        let message = request_timeout_ms.map(|ms| {
-            let ms = decimal(ms as i64);
-            ["Request handshake timed out after ", &ms, "ms"].concat()
-        });
-        let message = message.as_deref().unwrap_or("");
-        CallSignal::new(user, request_timeout_ms, message, deadline_ms)
+        CallSignal::new(user, request_timeout_ms, HANDSHAKE_TIMEOUT, deadline_ms)
     }
 
     pub fn controller(&self) -> AbortController {
@@ -146,13 +99,19 @@ impl CallSignal {
         self.request_timer = None;
     }
 
+    /// The response body has been read whole: the connection is free again, so dropping this
+    /// need not abort anything (an abort costs a `DOMException` and an event per listener).
+    pub fn body_read(&mut self) {
+        self.abort_on_drop = false;
+    }
+
     /// The response body now belongs to the caller: the timers stop, the request outlives this
     /// value, and the caller's signal keeps aborting it through a JS listener (which lives as
     /// long as that signal, not as long as wasm memory). Cancelling the body ends it too.
     pub fn release(mut self) {
         self.abort_on_drop = false;
         if let Some((signal, _)) = &self.user {
-            follow_abort(signal, &self.controller);
+            link_abort(signal, &self.controller);
         }
     }
 
@@ -165,7 +124,8 @@ impl CallSignal {
     /// the deadline is `deadline_exceeded`, any other abort `canceled` with the abort reason's
     /// message, anything else `unknown` with the failure's own message.
     pub fn connect_error(&self, failure: &JsValue) -> ConnectError {
-        if self.deadline_hit.get() {
+        // `abortAfter` marks the controller its deadline aborted.
+        if get(&self.controller, "deadline").is_truthy() {
             return ConnectError::new(Code::DeadlineExceeded, "the operation timed out");
         }
         let signal = self.controller.signal();
@@ -195,9 +155,8 @@ impl Drop for CallSignal {
     fn drop(&mut self) {
         self.request_timer = None;
         self.deadline_timer = None;
-        if let Some((signal, on_abort)) = &self.user {
-            let _ = signal
-                .remove_event_listener_with_callback("abort", on_abort.as_ref().unchecked_ref());
+        if let Some((_, unlink)) = &self.user {
+            let _ = unlink.call0(&JsValue::UNDEFINED);
         }
         if self.abort_on_drop {
             self.controller.abort();
