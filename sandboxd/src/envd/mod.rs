@@ -58,6 +58,7 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     process::become_subreaper();
+    creds::remember_parent_death_signal();
     ensure_standard_fds();
     // One thread runs every task and the I/O driver: a request, a process's output and a
     // terminal's echo then pass from task to task without waking another thread (those wakes
