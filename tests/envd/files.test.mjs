@@ -1,7 +1,9 @@
 // files.* of the official SDK: write/read/list/exists/getInfo/rename/remove/makeDir, metadata,
-// permissions, and the error cases (missing path, directory as file, full disk).
+// permissions, the error cases (missing path, directory as file, full disk), and that envd still
+// ends with its parent after acting as the user.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { FileNotFoundError, FileType, InvalidArgumentError, NotEnoughSpaceError } from 'e2b';
 import { startEnvd } from '../helpers/envd.mjs';
 
@@ -155,4 +157,24 @@ test('overwriting keeps the mode of the replaced file', async () => {
   await sbx.commands.run('chmod 755 script.sh');
   await sbx.files.write('script.sh', '#!/bin/sh\necho v2\n');
   assert.equal((await sbx.commands.run('./script.sh')).stdout, 'v2\n');
+});
+
+test('envd still ends with the parent that started it after reads and writes as the user', async () => {
+  // Acting as the user changes a thread's filesystem ids, which makes the kernel forget that
+  // thread's parent-death signal; envd must re-arm it, or it outlives `unshare --kill-child`.
+  const own = await startEnvd();
+  const pid = own.envdPid();
+  const s = own.sandbox();
+  await s.files.write('small.txt', 'small');
+  assert.equal(await s.files.read('small.txt'), 'small');
+  await own.stop(); // kills unshare only
+  const alive = () => {
+    try {
+      return !/State:\s+Z/.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    } catch {
+      return false;
+    }
+  };
+  for (let i = 0; i < 40 && alive(); i++) await new Promise((r) => setTimeout(r, 50));
+  assert.equal(alive(), false, `envd (host pid ${pid}) is still running after its parent was killed`);
 });

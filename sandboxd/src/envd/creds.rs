@@ -22,6 +22,23 @@ fn own_groups() -> &'static [libc::gid_t] {
     })
 }
 
+/// The parent-death signal envd started with (`PR_SET_PDEATHSIG`, e.g. from `unshare
+/// --kill-child`). The kernel clears it on a thread whose filesystem ids change, so each switch
+/// back re-arms it: without that, the first switch on the runtime's thread (the only thread it
+/// has) would let envd outlive the parent meant to take it down.
+static PARENT_DEATH_SIGNAL: OnceLock<libc::c_int> = OnceLock::new();
+
+/// Reads the parent-death signal; call on the main thread before any switch (new threads start
+/// without one).
+pub fn remember_parent_death_signal() {
+    PARENT_DEATH_SIGNAL.get_or_init(|| {
+        let mut signal: libc::c_int = 0;
+        // SAFETY: PR_GET_PDEATHSIG writes one int through the pointer.
+        unsafe { libc::prctl(libc::PR_GET_PDEATHSIG, &mut signal as *mut libc::c_int) };
+        signal
+    });
+}
+
 fn set_thread_groups(groups: &[libc::gid_t]) -> bool {
     // SAFETY: raw syscall on this thread only with a valid buffer of `len` gids.
     unsafe { libc::syscall(libc::SYS_setgroups, groups.len(), groups.as_ptr()) == 0 }
@@ -68,6 +85,10 @@ impl Drop for ThreadCreds {
                 libc::setfsgid(0);
             }
             set_thread_groups(own_groups());
+            if let Some(&signal @ 1..) = PARENT_DEATH_SIGNAL.get() {
+                // SAFETY: sets this thread's parent-death signal to a valid signal number.
+                unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, signal as libc::c_ulong) };
+            }
         }
     }
 }

@@ -58,8 +58,14 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     process::become_subreaper();
+    creds::remember_parent_death_signal();
     ensure_standard_fds();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    // One thread runs every task and the I/O driver: a request, a process's output and a
+    // terminal's echo then pass from task to task without waking another thread (those wakes
+    // were most of the tail latency of small calls on a busy machine), and fewer threads hold
+    // less memory. File I/O that can block long (large uploads and downloads, directory walks,
+    // starting processes) still runs on the blocking pool.
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;

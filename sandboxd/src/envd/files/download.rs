@@ -3,8 +3,8 @@
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::MetadataExt;
-use std::path::PathBuf;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -18,13 +18,15 @@ use hyper::{Method, Request, Response, StatusCode};
 use tokio::sync::mpsc;
 
 use super::{FilesError, authorise, target_path};
-use crate::envd::creds::as_user;
+use crate::envd::creds::{self, as_user};
 use crate::envd::filesystem::io_error;
-use crate::envd::http::{Body, empty_body};
+use crate::envd::http::{Body, empty_body, full_body};
 use crate::envd::paths::base_name;
 use crate::envd::state::Envd;
 
 const READ_CHUNK: usize = 64 * 1024;
+/// Files up to this size are read whole and answered from the request's task.
+const SMALL_DOWNLOAD: u64 = 64 * 1024;
 
 /// Which encoding to answer with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -167,6 +169,13 @@ pub async fn download(envd: Arc<Envd>, req: Request<Incoming>) -> Response<Body>
 async fn serve(envd: Arc<Envd>, req: Request<Incoming>) -> Result<Response<Body>, FilesError> {
     let (user, params) = authorise(&envd, &req, "read")?;
     let path = target_path(&envd, &user, params.get("path").map_or("", String::as_str))?;
+    let head_only = req.method() == Method::HEAD;
+    if let Some(open) = creds::scoped(&user, || Ok(open_small(&path)))
+        .ok()
+        .flatten()
+    {
+        return Ok(respond(open, req.headers(), head_only));
+    }
     let shown = path.display().to_string();
     let open = as_user(&user, move || open_file(path))
         .await
@@ -178,7 +187,7 @@ async fn serve(envd: Arc<Envd>, req: Request<Incoming>) -> Result<Response<Body>
             _ => FilesError::from(e),
         })?;
     // Metadata and the sniffed head are file reads: off the async runtime.
-    let (headers, head_only) = (req.headers().clone(), req.method() == Method::HEAD);
+    let headers = req.headers().clone();
     tokio::task::spawn_blocking(move || respond(open, &headers, head_only))
         .await
         .map_err(|_| FilesError::new(StatusCode::INTERNAL_SERVER_ERROR, "the download failed"))
@@ -199,6 +208,28 @@ fn open_file(path: PathBuf) -> Result<OpenFile, ConnectError> {
     Ok(OpenFile {
         file,
         name: base_name(&path),
+    })
+}
+
+/// Opens `path` when it is a regular file of at most [`SMALL_DOWNLOAD`] bytes, to be answered
+/// from the request's task: for a small file, the hops to a blocking thread and back cost more
+/// than the open, stat and read (and most of the tail latency on a busy machine). `None` leaves
+/// the path to the blocking path, which also reports the errors.
+fn open_small(path: &Path) -> Option<OpenFile> {
+    let small = |m: &std::fs::Metadata| m.is_file() && m.len() <= SMALL_DOWNLOAD;
+    if !small(&std::fs::metadata(path).ok()?) {
+        return None;
+    }
+    // Non-blocking, should the path have become a FIFO since the stat: its open must not wait
+    // for a writer here. Reads of a regular file ignore the flag.
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .ok()?;
+    small(&file.metadata().ok()?).then(|| OpenFile {
+        file,
+        name: base_name(path),
     })
 }
 
@@ -268,9 +299,26 @@ fn respond(open: OpenFile, headers: &HeaderMap, head_only: bool) -> Response<Bod
             h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
         }
     }
-    if !head_only {
-        *resp.body_mut() = stream(file, start, len, encoding);
+    if head_only {
+        return resp;
     }
+    if len > SMALL_DOWNLOAD {
+        *resp.body_mut() = stream(file, start, len, encoding);
+        return resp;
+    }
+    let mut data = Vec::new();
+    let read = encode_range(file, start, len, encoding, |chunk| {
+        data.extend_from_slice(&chunk);
+        true
+    });
+    if let Err(e) = read {
+        return FilesError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("reading '{name}': {e}"),
+        )
+        .response();
+    }
+    *resp.body_mut() = full_body(data);
     resp
 }
 
@@ -324,40 +372,11 @@ fn select_range(
 type Chunk = Result<Frame<Bytes>, std::io::Error>;
 
 /// Streams `len` bytes from `start` on a blocking thread; a slow client back-pressures reads.
-fn stream(mut file: File, start: u64, len: u64, encoding: Encoding) -> Body {
+fn stream(file: File, start: u64, len: u64, encoding: Encoding) -> Body {
     let (tx, rx) = mpsc::channel::<Chunk>(4);
     tokio::task::spawn_blocking(move || {
-        let send = |data: Vec<u8>| {
-            data.is_empty() || tx.blocking_send(Ok(Frame::data(Bytes::from(data)))).is_ok()
-        };
-        let result = (|| -> std::io::Result<()> {
-            file.seek(SeekFrom::Start(start))?;
-            let mut reader = file.take(len);
-            let mut gzip = (encoding == Encoding::Gzip)
-                .then(|| GzEncoder::new(Vec::new(), Compression::fast()));
-            let mut buf = vec![0u8; READ_CHUNK];
-            loop {
-                let n = reader.read(&mut buf)?;
-                if n == 0 {
-                    break;
-                }
-                let out = match &mut gzip {
-                    None => buf[..n].to_vec(),
-                    Some(gz) => {
-                        gz.write_all(&buf[..n])?;
-                        std::mem::take(gz.get_mut())
-                    }
-                };
-                if !send(out) {
-                    return Ok(());
-                }
-            }
-            if let Some(gz) = gzip {
-                send(gz.finish()?);
-            }
-            Ok(())
-        })();
-        if let Err(e) = result {
+        let send = |data: Vec<u8>| tx.blocking_send(Ok(Frame::data(Bytes::from(data)))).is_ok();
+        if let Err(e) = encode_range(file, start, len, encoding, send) {
             // Aborts the response instead of ending it as if complete.
             let _ = tx.blocking_send(Err(e));
         }
@@ -365,6 +384,43 @@ fn stream(mut file: File, start: u64, len: u64, encoding: Encoding) -> Body {
     let chunks =
         futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) });
     http_body_util::StreamBody::new(chunks).boxed()
+}
+
+/// Reads `len` bytes from `start`, encoded, and hands them to `send` chunk by chunk (never an
+/// empty one) until it returns false.
+fn encode_range(
+    mut file: File,
+    start: u64,
+    len: u64,
+    encoding: Encoding,
+    mut send: impl FnMut(Vec<u8>) -> bool,
+) -> std::io::Result<()> {
+    let mut send = |data: Vec<u8>| data.is_empty() || send(data);
+    file.seek(SeekFrom::Start(start))?;
+    let mut reader = file.take(len);
+    let mut gzip =
+        (encoding == Encoding::Gzip).then(|| GzEncoder::new(Vec::new(), Compression::fast()));
+    let mut buf = vec![0u8; READ_CHUNK.min(len as usize + 1)];
+    loop {
+        let n = reader.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        let out = match &mut gzip {
+            None => buf[..n].to_vec(),
+            Some(gz) => {
+                gz.write_all(&buf[..n])?;
+                std::mem::take(gz.get_mut())
+            }
+        };
+        if !send(out) {
+            return Ok(());
+        }
+    }
+    if let Some(gz) = gzip {
+        send(gz.finish()?);
+    }
+    Ok(())
 }
 
 #[cfg(test)]

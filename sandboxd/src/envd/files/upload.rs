@@ -31,7 +31,7 @@ use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::{Request, Response, StatusCode};
 use tokio::io::AsyncWriteExt;
 
-use super::upload_body::{ByteStream, decoded_body, part_filename, read_to_end};
+use super::upload_body::{ByteStream, body_stream, decoded_body, part_filename};
 use super::{FilesError, STAGING_PREFIX, authorise, target_path};
 use crate::envd::filesystem::entry::{METADATA_XATTR_PREFIX, read_metadata};
 use crate::envd::filesystem::io_error;
@@ -47,13 +47,13 @@ pub async fn upload(envd: Arc<Envd>, req: Request<Incoming>) -> Response<Body> {
         Ok(v) => v,
         Err(e) => {
             // Dropping the stream leaves the reader discarding the rest of the body.
-            drop(read_to_end(req.into_body()));
+            drop(body_stream(req.into_body()));
             return e.response();
         }
     };
     let (parts, body) = req.into_parts();
     let query_path = params.get("path").filter(|p| !p.is_empty()).cloned();
-    match write_body(&envd, &user, &parts.headers, query_path, read_to_end(body)).await {
+    match write_body(&envd, &user, &parts.headers, query_path, body_stream(body)).await {
         Ok(files) => written_json(&files),
         Err(e) => e.response(),
     }
@@ -380,17 +380,42 @@ impl Staged {
     }
 }
 
+/// Bodies up to this size are written without leaving the request's task.
+const SMALL_UPLOAD: usize = 64 * 1024;
+
 /// Writes one file end to end: stage, stream the data, commit; the result belongs to `user`.
+///
+/// A body that ends within [`SMALL_UPLOAD`] bytes is staged, written and committed right on the
+/// request's task: a dozen metadata calls and one write on the sandbox's own filesystem, where
+/// each hop to a blocking thread and back would cost more than the work (and most of a small
+/// upload's tail latency on a busy machine). A larger body streams through blocking threads.
 pub async fn write_file<S, E>(
     user: &User,
     target: PathBuf,
-    body: S,
+    mut body: S,
     metadata: &BTreeMap<String, String>,
 ) -> Result<Written, FilesError>
 where
     S: futures_util::Stream<Item = Result<Bytes, E>> + Unpin,
     E: std::fmt::Display,
 {
+    use futures_util::StreamExt;
+    let read_error = |e: E| FilesError::bad_request(format!("reading the upload: {e}"));
+    let mut head: Vec<Bytes> = Vec::new();
+    let mut head_len = 0;
+    while head_len <= SMALL_UPLOAD {
+        let Some(chunk) = body.next().await else {
+            let mut staged = stage(&target, user)?;
+            for chunk in &head {
+                io::Write::write_all(&mut staged.file, chunk)
+                    .map_err(|e| write_error(&staged.target, e))?;
+            }
+            return committed(staged, metadata, user);
+        };
+        let chunk = chunk.map_err(read_error)?;
+        head_len += chunk.len();
+        head.push(chunk);
+    }
     let task_failed = |e: tokio::task::JoinError| {
         FilesError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -401,16 +426,23 @@ where
     let mut staged = tokio::task::spawn_blocking(move || stage(&target, &staged_user))
         .await
         .map_err(task_failed)??;
-    staged.write_all(body).await?;
+    let head = futures_util::stream::iter(head.into_iter().map(Ok));
+    staged.write_all(head.chain(body)).await?;
     let (commit_user, metadata) = (user.clone(), metadata.clone());
-    tokio::task::spawn_blocking(move || {
-        staged.commit(&metadata, &commit_user).map(|path| {
-            let metadata = read_metadata(&path);
-            Written { path, metadata }
-        })
-    })
-    .await
-    .map_err(task_failed)?
+    tokio::task::spawn_blocking(move || committed(staged, &metadata, &commit_user))
+        .await
+        .map_err(task_failed)?
+}
+
+/// Commits a fully written file and describes it as the answer lists it.
+fn committed(
+    staged: Staged,
+    metadata: &BTreeMap<String, String>,
+    user: &User,
+) -> Result<Written, FilesError> {
+    let path = staged.commit(metadata, user)?;
+    let metadata = read_metadata(&path);
+    Ok(Written { path, metadata })
 }
 
 #[cfg(test)]

@@ -17,37 +17,72 @@ pub type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, io::Error>> + Send
 /// How much of a refused upload is read and dropped before the connection is given up.
 const DRAIN_LIMIT: usize = 64 * 1024 * 1024;
 
-/// Reads a request body to its end on its own task and hands the data over a channel. Once the
-/// handler stops listening (it refused the upload) the rest is read and dropped, up to a limit,
-/// so the client that is still sending receives the answer instead of a reset connection.
-pub fn read_to_end(body: Incoming) -> ByteStream {
-    use http_body_util::BodyExt;
-    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, io::Error>>(4);
-    tokio::spawn(async move {
-        let mut body = body;
-        let mut discarded = 0;
-        while let Some(frame) = body.frame().await {
-            let data = match frame {
-                Ok(f) => match f.into_data() {
-                    Ok(d) => d,
-                    Err(_) => continue,
-                },
-                Err(e) => {
-                    let _ = tx.send(Err(io::Error::other(e))).await;
-                    return;
-                }
+/// Reads a request body as the handler asks for it, on the handler's own task (no hop to a
+/// reader task per request). Dropped before the end (the handler refused the upload), it leaves
+/// a task reading and dropping the rest, up to a limit, so the client that is still sending
+/// receives the answer instead of a reset connection.
+pub fn body_stream(body: Incoming) -> ByteStream {
+    Box::pin(UploadBody { body: Some(body) })
+}
+
+/// The body's data frames; `None` once the body has ended or failed.
+struct UploadBody {
+    body: Option<Incoming>,
+}
+
+impl Stream for UploadBody {
+    type Item = Result<Bytes, io::Error>;
+
+    fn poll_next(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        use hyper::body::Body as _;
+        use std::task::Poll;
+        loop {
+            let Some(body) = self.body.as_mut() else {
+                return Poll::Ready(None);
             };
-            if tx.is_closed() || tx.send(Ok(data.clone())).await.is_err() {
-                discarded += data.len();
+            match std::task::ready!(Pin::new(body).poll_frame(cx)) {
+                Some(Ok(frame)) => {
+                    if let Ok(data) = frame.into_data() {
+                        return Poll::Ready(Some(Ok(data)));
+                    }
+                }
+                Some(Err(e)) => {
+                    self.body = None;
+                    return Poll::Ready(Some(Err(io::Error::other(e))));
+                }
+                None => {
+                    self.body = None;
+                    return Poll::Ready(None);
+                }
+            }
+        }
+    }
+}
+
+impl Drop for UploadBody {
+    fn drop(&mut self) {
+        use hyper::body::Body as _;
+        let Some(body) = self.body.take().filter(|b| !b.is_end_stream()) else {
+            return;
+        };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        runtime.spawn(async move {
+            use http_body_util::BodyExt;
+            let mut body = body;
+            let mut discarded = 0;
+            while let Some(Ok(frame)) = body.frame().await {
+                discarded += frame.data_ref().map_or(0, Bytes::len);
                 if discarded > DRAIN_LIMIT {
                     return;
                 }
             }
-        }
-    });
-    Box::pin(futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|c| (c, rx))
-    }))
+        });
+    }
 }
 
 /// The body as bytes, inflated when it is gzip-encoded.
