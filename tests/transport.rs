@@ -103,7 +103,7 @@ fn chunks_of(bytes: &[u8], cuts: &[usize]) -> Array {
 }
 
 fn call() -> CallSignal {
-    CallSignal::new(None, None, "", None)
+    CallSignal::for_request(None, None)
 }
 
 /// What the driver hands a stream's step: the response with its body unread.
@@ -283,7 +283,7 @@ async fn next_error(call: CallSignal) -> (envd_protocol::ConnectError, Object) {
 
 #[wasm_bindgen_test]
 async fn the_deadline_ends_a_stream_with_deadline_exceeded() {
-    let (err, _) = next_error(CallSignal::new(None, None, "", Some(30.0))).await;
+    let (err, _) = next_error(CallSignal::for_stream(None, None, Some(30.0))).await;
     assert_eq!(
         (err.code, err.message.as_str()),
         (Code::DeadlineExceeded, "the operation timed out")
@@ -292,19 +292,13 @@ async fn the_deadline_ends_a_stream_with_deadline_exceeded() {
 
 #[wasm_bindgen_test]
 async fn the_request_timeout_bounds_only_the_handshake() {
-    let (err, _) = next_error(CallSignal::new(
-        None,
-        Some(20.0),
-        "Request handshake timed out after 20ms",
-        None,
-    ))
-    .await;
+    let (err, _) = next_error(CallSignal::for_stream(None, Some(20.0), None)).await;
     assert_eq!(
         (err.code, err.message.as_str()),
         (Code::Canceled, "Request handshake timed out after 20ms")
     );
 
-    let mut call = CallSignal::new(None, Some(20.0), "handshake", None);
+    let mut call = CallSignal::for_stream(None, Some(20.0), None);
     call.end_request_timeout();
     JsFuture::from(sleep(60)).await.unwrap();
     assert!(
@@ -316,7 +310,7 @@ async fn the_request_timeout_bounds_only_the_handshake() {
 #[wasm_bindgen_test]
 async fn the_callers_signal_cancels_at_any_time() {
     let user = AbortController::new().unwrap();
-    let call = CallSignal::new(Some(user.signal()), None, "", None);
+    let call = CallSignal::for_stream(Some(user.signal()), None, None);
     let state = Object::new();
     let response = endless_response(STREAM, &call.signal(), &state);
     let mut stream = open(&response, call).unwrap();
@@ -329,7 +323,7 @@ async fn the_callers_signal_cancels_at_any_time() {
 
     let already = AbortController::new().unwrap();
     already.abort();
-    let (err, _) = next_error(CallSignal::new(Some(already.signal()), None, "", None)).await;
+    let (err, _) = next_error(CallSignal::for_stream(Some(already.signal()), None, None)).await;
     assert_eq!(
         (err.code, err.message.as_str()),
         (Code::Canceled, "This operation was aborted")
