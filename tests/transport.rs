@@ -143,10 +143,15 @@ fn open(
 async fn next_event(
     stream: &mut ServerStream,
 ) -> Result<Option<Event>, envd_protocol::ConnectError> {
-    let Some(bytes) = stream.next_message().await? else {
-        return Ok(None);
+    let mut message = None;
+    let read = &mut |bytes: &[u8]| {
+        message = Some(StartResponse::decode_proto(bytes).expect("a valid message"));
+        Ok(())
     };
-    let message = StartResponse::decode_proto(&bytes).expect("a valid message");
+    if !stream.next_message(read).await? {
+        return Ok(None);
+    }
+    let message = message.expect("a message read");
     Ok(Some(
         message
             .event

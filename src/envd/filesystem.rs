@@ -161,11 +161,15 @@ pub async fn next_watch_event(
     stream: &mut ServerStream,
 ) -> core::result::Result<Option<FilesystemEvent>, ConnectError> {
     loop {
-        let Some(bytes) = stream.next_message().await? else {
-            return Ok(None);
+        let mut message = None;
+        let read = &mut |bytes: &[u8]| {
+            message = Some(codec::decode::<WatchDirResponse>(bytes)?);
+            Ok(())
         };
-        let message = codec::decode::<WatchDirResponse>(&bytes)?;
-        if let Some(WatchEvent::Filesystem(event)) = message.event {
+        if !stream.next_message(read).await? {
+            return Ok(None);
+        }
+        if let Some(WatchEvent::Filesystem(event)) = message.and_then(|m| m.event) {
             return Ok(Some(event));
         }
     }

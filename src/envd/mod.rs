@@ -350,15 +350,16 @@ impl Envd {
         let on_error = move |e| on_error_envd.start_failure(e, not_found);
         let on_stream = move |mut stream: ServerStream| {
             let first = async move {
-                let started = match stream.next_message().await {
-                    Ok(Some(bytes)) => start(&bytes),
-                    Ok(None) => Ok(None),
-                    Err(e) => Err(e),
+                let mut pid = None;
+                let mut read = |bytes: &[u8]| {
+                    pid = start(bytes)?;
+                    Ok(())
                 };
-                match started {
-                    Ok(Some(pid)) => then(pid, stream),
-                    Ok(None) => Err(error(ErrorClass::Plain, "Expected start event")),
-                    Err(e) => envd.start_failure(e, not_found),
+                let read = stream.next_message(&mut read).await;
+                match (read, pid) {
+                    (Ok(_), Some(pid)) => then(pid, stream),
+                    (Ok(_), None) => Err(error(ErrorClass::Plain, "Expected start event")),
+                    (Err(e), _) => envd.start_failure(e, not_found),
                 }
             };
             Ok(Next::Future(Box::pin(first)))

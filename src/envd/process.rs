@@ -3,13 +3,14 @@
 
 use alloc::rc::Rc;
 
+use envd_protocol::pb::{FieldValue, Reader};
 use envd_protocol::process::{
     CloseStdinRequest, CloseStdinResponse, ConnectRequest, Event, Input, ListRequest, ListResponse,
-    ProcessConfig, ProcessInfo, ProcessInput, ProcessSelector, Pty, PtySize, SendInputRequest,
-    SendInputResponse, SendSignalRequest, Signal, StartRequest, StartResponse, UpdateRequest,
-    UpdateResponse, path,
+    Output, ProcessConfig, ProcessInfo, ProcessInput, ProcessSelector, Pty, PtySize,
+    SendInputRequest, SendInputResponse, SendSignalRequest, Signal, StartRequest, StartResponse,
+    UpdateRequest, UpdateResponse, path,
 };
-use envd_protocol::{Code, ConnectError, Message, StringMap};
+use envd_protocol::{Code, Codec, ConnectError, Message, StringMap};
 use wasm_bindgen::JsValue;
 
 use super::{Envd, OnStarted, RequestOpts, versions};
@@ -219,4 +220,111 @@ impl Envd {
 pub fn decode_event(bytes: &[u8]) -> core::result::Result<Option<Event>, ConnectError> {
     let message = codec::decode::<StartResponse>(bytes)?;
     Ok(message.event.and_then(|e| e.event))
+}
+
+/// The stream output came on.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    Stdout,
+    Stderr,
+    Pty,
+}
+
+/// A decoded data event's output and the stream it came on.
+pub fn output_bytes(output: &Output) -> (Stream, &[u8]) {
+    match output {
+        Output::Stdout(b) => (Stream::Stdout, b),
+        Output::Stderr(b) => (Stream::Stderr, b),
+        Output::Pty(b) => (Stream::Pty, b),
+    }
+}
+
+/// A data event's output read where it lies in the encoded message, without decoding the
+/// message (which copies every output byte once more: output is nearly all a command stream
+/// carries). `None` for any other message and for unusual encodings of this one (a repeated
+/// field, the JSON codec): those go through [`decode_event`].
+pub fn output_in_place(message: &[u8]) -> Option<(Stream, &[u8])> {
+    if codec::CODEC != Codec::Proto {
+        return None;
+    }
+    // StartResponse.event (1) → ProcessEvent.data (2) → DataEvent.stdout/stderr/pty (1/2/3).
+    let (1, event) = sole_field(message)? else {
+        return None;
+    };
+    let (2, data) = sole_field(event)? else {
+        return None;
+    };
+    let (field, bytes) = sole_field(data)?;
+    let stream = match field {
+        1 => Stream::Stdout,
+        2 => Stream::Stderr,
+        3 => Stream::Pty,
+        _ => return None,
+    };
+    Some((stream, bytes))
+}
+
+/// The number and contents of a message's only field, if it has exactly one, length-delimited.
+fn sole_field(message: &[u8]) -> Option<(u32, &[u8])> {
+    let mut fields = Reader::new(message);
+    let (number, FieldValue::Len(contents)) = fields.next_field().ok()?? else {
+        return None;
+    };
+    fields
+        .next_field()
+        .ok()?
+        .is_none()
+        .then_some((number, contents))
+}
+
+#[cfg(all(test, not(feature = "json-codec")))]
+mod tests {
+    use super::*;
+    use envd_protocol::process::{DataEvent, EndEvent, StartEvent};
+
+    fn data(output: Output) -> Vec<u8> {
+        let output = Some(output);
+        StartResponse::new(Event::Data(DataEvent { output })).to_proto()
+    }
+
+    #[test]
+    fn output_read_in_place_is_what_the_decoded_event_holds() {
+        for output in [
+            Output::Stdout(b"hello\n".to_vec()),
+            Output::Stderr(vec![0xE2, 0x82]),
+            Output::Pty(vec![b'x'; 300]),
+            Output::Stdout(Vec::new()),
+        ] {
+            let message = data(output.clone());
+            let Some(Event::Data(DataEvent {
+                output: Some(decoded),
+            })) = decode_event(&message).unwrap()
+            else {
+                panic!("not a data event");
+            };
+            let in_place = output_in_place(&message).map(|(s, b)| (s, b.to_vec()));
+            let (stream, bytes) = output_bytes(&decoded);
+            assert!(in_place == Some((stream, bytes.to_vec())));
+            assert!(output_bytes(&output) == (stream, bytes));
+        }
+    }
+
+    #[test]
+    fn other_messages_are_left_to_the_decoder() {
+        let start = StartResponse::new(Event::Start(StartEvent { pid: 7 })).to_proto();
+        let end = StartResponse::new(Event::End(EndEvent::default())).to_proto();
+        assert!(output_in_place(&start).is_none());
+        assert!(output_in_place(&end).is_none());
+        assert!(output_in_place(&[]).is_none());
+        assert!(output_in_place(&[0x0a, 0x05, 0x12]).is_none(), "truncated");
+        // The same field twice (protobuf keeps the last): not read in place.
+        let mut twice = data(Output::Stdout(b"a".to_vec()));
+        twice.extend(data(Output::Stdout(b"b".to_vec())));
+        assert!(output_in_place(&twice).is_none());
+        let Some(Event::Data(DataEvent { output: Some(last) })) = decode_event(&twice).unwrap()
+        else {
+            panic!("not a data event");
+        };
+        assert!(output_bytes(&last).1 == b"b");
+    }
 }

@@ -5,7 +5,7 @@
 use alloc::rc::Rc;
 use core::cell::RefCell;
 
-use envd_protocol::process::{DataEvent, EndEvent, Event, Input, Output};
+use envd_protocol::process::{DataEvent, EndEvent, Event, Input};
 use js_sys::{Array, Function, JsString, Object, Promise, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
@@ -16,7 +16,7 @@ use super::errors::make_command_exit_error;
 use super::opts::request_opts;
 use super::output::TextStream;
 use super::sandbox::SandboxState;
-use crate::envd::process::decode_event;
+use crate::envd::process::{Stream, decode_event, output_bytes, output_in_place};
 use crate::envd::stream_failure;
 use crate::error::{ErrorClass, NotFoundAs, Result, error};
 use crate::js_object::set;
@@ -57,7 +57,7 @@ pub struct CommandHandle {
 
 enum Chunk {
     Text(bool, JsString),
-    Bytes(Vec<u8>),
+    Bytes(Uint8Array),
 }
 
 impl CommandHandle {
@@ -88,16 +88,16 @@ impl CommandHandle {
 }
 
 /// Appends decoded text to the handle's buffers and returns what to hand to callbacks.
-fn decode_data(
-    data: DataEvent,
+fn decode_output(
+    (stream, bytes): (Stream, &[u8]),
     out: &mut TextStream,
     err: &mut TextStream,
     state: &RefCell<HandleState>,
 ) -> Option<Chunk> {
-    let (is_out, text) = match data.output? {
-        Output::Stdout(b) => (true, out.decode(&b)),
-        Output::Stderr(b) => (false, err.decode(&b)),
-        Output::Pty(b) => return Some(Chunk::Bytes(b)),
+    let (is_out, text) = match stream {
+        Stream::Stdout => (true, out.decode(bytes)),
+        Stream::Stderr => (false, err.decode(bytes)),
+        Stream::Pty => return Some(Chunk::Bytes(Uint8Array::from(bytes))),
     };
     append(state, is_out, text)
 }
@@ -130,7 +130,7 @@ async fn deliver(chunk: Chunk, callbacks: &Callbacks) -> core::result::Result<()
     let (callback, arg) = match chunk {
         Chunk::Text(true, s) => (&callbacks.on_stdout, JsValue::from(s)),
         Chunk::Text(false, s) => (&callbacks.on_stderr, JsValue::from(s)),
-        Chunk::Bytes(b) => (&callbacks.on_pty, Uint8Array::from(b.as_slice()).into()),
+        Chunk::Bytes(b) => (&callbacks.on_pty, b.into()),
     };
     match callback {
         Some(f) => call_and_wait(f, &Array::of1(&arg)).await,
@@ -154,22 +154,30 @@ async fn pump(
     let (mut out, mut err) = (TextStream::default(), TextStream::default());
     let outcome: core::result::Result<(), JsValue> = async {
         loop {
-            let message = stream.next_message().await;
-            let event = message.and_then(|m| m.map(|b| decode_event(&b)).transpose());
-            let chunks = match event {
-                Ok(Some(Some(event))) => match event {
-                    Event::Data(data) => decode_data(data, &mut out, &mut err, &state)
-                        .into_iter()
-                        .collect(),
-                    Event::End(end) => {
-                        let flushed = flush(&mut out, &mut err, &state);
-                        state.borrow_mut().end = Some(end);
-                        flushed
+            let mut chunks = Vec::new();
+            let mut read = |bytes: &[u8]| {
+                if let Some(output) = output_in_place(bytes) {
+                    chunks.extend(decode_output(output, &mut out, &mut err, &state));
+                    return Ok(());
+                }
+                match decode_event(bytes)? {
+                    Some(Event::Data(DataEvent {
+                        output: Some(output),
+                    })) => {
+                        let output = output_bytes(&output);
+                        chunks.extend(decode_output(output, &mut out, &mut err, &state));
                     }
-                    Event::Start(_) | Event::Keepalive(_) => Vec::new(),
-                },
-                Ok(Some(None)) => Vec::new(),
-                Ok(None) => break,
+                    Some(Event::End(end)) => {
+                        chunks = flush(&mut out, &mut err, &state);
+                        state.borrow_mut().end = Some(end);
+                    }
+                    _ => {}
+                }
+                Ok(())
+            };
+            match stream.next_message(&mut read).await {
+                Ok(true) => {}
+                Ok(false) => break,
                 Err(e) => {
                     for chunk in flush(&mut out, &mut err, &state) {
                         if state.borrow().disconnected {
@@ -179,7 +187,7 @@ async fn pump(
                     }
                     return Err(stream_failure(&sandbox.envd, e, NotFoundAs::Generic).await);
                 }
-            };
+            }
             for chunk in chunks {
                 if state.borrow().disconnected {
                     return Ok(());

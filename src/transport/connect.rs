@@ -229,22 +229,28 @@ impl ServerStream {
         self.call.controller()
     }
 
-    /// The next message's encoded payload; `Ok(None)` after a successful end of stream. A
-    /// stream that ends without its end-of-stream message is an error, as in connect-es.
-    pub async fn next_message(&mut self) -> Result<Option<Vec<u8>>, ConnectError> {
+    /// Waits for the next message and hands its encoded payload to `read`, still in the
+    /// stream's buffer (decode it there: output is copied once on its way to a string);
+    /// `Ok(false)` after a successful end of stream. A stream that ends without its
+    /// end-of-stream message is an error, as in connect-es.
+    pub async fn next_message(
+        &mut self,
+        read: &mut dyn FnMut(&[u8]) -> Result<(), ConnectError>,
+    ) -> Result<bool, ConnectError> {
         loop {
             if self.ended {
-                return Ok(None);
+                return Ok(false);
             }
-            if let Some(frame) = self.decoder.next().map_err(|_| frame_error())? {
+            if let Some(frame) = self.decoder.next_frame().map_err(|_| frame_error())? {
                 self.call.end_request_timeout();
                 if !frame.is_end_stream() {
-                    return Ok(Some(frame.payload));
+                    read(frame.payload)?;
+                    return Ok(true);
                 }
                 self.ended = true;
-                return match end_of_stream(&frame.payload) {
+                return match end_of_stream(frame.payload) {
                     Some(err) => Err(err),
-                    None => Ok(None),
+                    None => Ok(false),
                 };
             }
             let chunk = match JsFuture::from(self.reader.read()).await {
@@ -263,8 +269,11 @@ impl ServerStream {
                 ));
             }
             let bytes: Uint8Array = get(&chunk, "value").unchecked_into();
-            self.decoder
-                .push_with(bytes.length() as usize, |room| bytes.copy_to(room));
+            let fill = |room: &mut [_]| {
+                bytes.copy_to_uninit(room);
+            };
+            // SAFETY: `copy_to_uninit` initialises all of the room (or panics).
+            unsafe { self.decoder.push_with(bytes.length() as usize, fill) };
         }
     }
 }
