@@ -1,8 +1,9 @@
-// Node entry: reads the wasm next to this file; the only module that imports Node built-ins.
-import { readFile } from 'node:fs/promises';
+// Node entry: instantiates the wasm that node-compile.js (imported first, so evaluated first)
+// started compiling; the only entry that imports Node built-ins.
+import { compiling } from './node-compile.js';
 import { initSync } from './e2b_wasm.js';
 
-initSync({ module: await WebAssembly.compile(await readFile(new URL('./e2b_wasm_bg.wasm', import.meta.url))) });
+initSync({ module: await compiling });
 
 export * from './sandbox.js';
 export * from './extras.js';

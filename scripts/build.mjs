@@ -67,6 +67,21 @@ for (const name of readdirSync(templates)) {
 }
 rmSync(join(pkg, '.gitignore'), { force: true });
 
+// The snippets only the glue imports (promises.js, bodies.js) go into the glue module: in Node's
+// ESM loader every module of the graph costs about a millisecond of CPU at import (resolve, read,
+// compile, link), which is cold start. errors.js stays a module of its own: the facade, the lazy
+// modules and the code interpreter share its classes.
+{
+  const gluePath = join(pkg, `${crateName}.js`);
+  const glueOnly = readdirSync(snippets, { recursive: true }).map(String).filter((p) => /(^|\/)(promises|bodies)\.js$/.test(p));
+  if (glueOnly.length !== 2) throw new Error(`build: expected promises.js and bodies.js among the snippets, found ${glueOnly.join(', ')}`);
+  buildSync({
+    entryPoints: [gluePath], outfile: gluePath, allowOverwrite: true, bundle: true, format: 'esm', logLevel: 'error',
+    external: ['*/errors.js'],
+  });
+  for (const p of glueOnly) rmSync(join(snippets, p));
+}
+
 // Minify every module in place (module by module: the package keeps its file layout, and the
 // types come from index.d.ts, not from the JS). Our own modules keep their function and class
 // names, which are observable (`err.constructor.name`, `Sandbox.name`); wasm-bindgen's glue
