@@ -102,13 +102,45 @@ function checkOnResume(opts) {
   }
 }
 
-/** `getInfo`'s `network` (in network.js) and `lifecycle` in the official shape. */
-async function shapeInfo(info) {
+// The API's JSON is shaped here rather than in the wasm, where each property read and write
+// is an import call and a string constant.
+
+/** The official `SandboxInfo` fields `list` and `getInfo` share, from the API's sandbox JSON. */
+function sandboxInfo(v) {
+  v ??= {};
+  const info = { sandboxId: v.sandboxID, templateId: v.templateID };
+  if (typeof v.alias === 'string' && v.alias) info.name = v.alias;
+  return Object.assign(info, {
+    metadata: v.metadata ?? {}, envdVersion: v.envdVersion, startedAt: new Date(v.startedAt), endAt: new Date(v.endAt),
+    state: v.state, cpuCount: v.cpuCount, memoryMB: v.memoryMB, volumeMounts: v.volumeMounts ?? [],
+  });
+}
+
+/** `getInfo`'s `SandboxInfo`: `null`s become `undefined` (the official `?? undefined`); `network` (in network.js) and `lifecycle` in the official shape. */
+async function shapeInfo(v) {
+  const info = sandboxInfo(v);
+  for (const key of ['allowInternetAccess', 'network', 'lifecycle']) info[key] = v?.[key] ?? undefined;
+  info.sandboxDomain = (typeof v?.domain === 'string' && v.domain) || undefined;
   const { network, lifecycle } = info;
   if (network) info.network = (await loadNetwork()).infoNetwork(network);
   if (lifecycle) info.lifecycle = { onTimeout: lifecycle.onTimeout, autoResume: lifecycle.autoResume };
   return info;
 }
+
+const METRICS = ['cpuUsedPct', 'cpuCount', 'memUsed', 'memTotal', 'memCache', 'diskUsed', 'diskTotal'];
+
+/** The official `SandboxMetrics[]` from the API's JSON. */
+const shapeMetrics = (list) => Array.from(list, (m) => {
+  const out = { timestamp: new Date(m?.timestamp) };
+  for (const key of METRICS) out[key] = m?.[key];
+  return out;
+});
+
+// `Sandbox.list`'s pages: the wasm's paginator answers with the API's JSON.
+const { nextItems } = SandboxPaginator.prototype;
+SandboxPaginator.prototype.nextItems = {
+  async nextItems(opts) { return Array.from(await nextItems.call(this, opts), sandboxInfo); },
+}.nextItems;
 
 /**
  * `sandbox.git` (deprecated officially: run git with `sandbox.commands.run()`): git commands
@@ -209,7 +241,7 @@ export class Sandbox extends ClientFactory {
     const body = (await loadNetwork()).updateNetworkBody(network);
     return SandboxCore.updateNetwork(sandboxId, JSON.stringify(body), this.resolveOpts(opts));
   }
-  static getMetrics(sandboxId, opts) { return SandboxCore.getMetrics(sandboxId, this.resolveOpts(opts)); }
+  static async getMetrics(sandboxId, opts) { return shapeMetrics(await SandboxCore.getMetrics(sandboxId, this.resolveOpts(opts))); }
   static setTimeout(sandboxId, timeoutMs, opts) { return SandboxCore.setTimeout(sandboxId, timeoutMs, this.resolveOpts(opts)); }
   static pause(sandboxId, opts) { return SandboxCore.pause(sandboxId, this.resolveOpts(opts)); }
   /** @deprecated Use `pause`. */
