@@ -7,7 +7,7 @@
 // can initialise the module after this file is evaluated.
 import {
   SandboxCore, getSignature, resolveConnectionConfig, connectionSandboxUrl,
-  CommandHandle, Commands, Filesystem, Pty, SandboxPaginator, WatchHandle,
+  CommandHandle, Commands, Filesystem, Pty, WatchHandle,
 } from './e2b_wasm.js';
 
 import { SandboxError, InvalidArgumentError, TemplateError } from '%ERRORS_MODULE%';
@@ -23,7 +23,7 @@ export { getSignature };
 
 // wasm-bindgen's manual release (`free()`, `Symbol.dispose`) is no part of e2b's objects; the
 // glue's FinalizationRegistry releases the Rust side once an object is unreachable.
-for (const { prototype } of [CommandHandle, Commands, Filesystem, Pty, SandboxPaginator, WatchHandle]) {
+for (const { prototype } of [CommandHandle, Commands, Filesystem, Pty, WatchHandle]) {
   delete prototype.free;
   delete prototype[Symbol.dispose];
 }
@@ -136,11 +136,53 @@ const shapeMetrics = (list) => Array.from(list, (m) => {
   return out;
 });
 
-// `Sandbox.list`'s pages: the wasm's paginator answers with the API's JSON.
-const { nextItems } = SandboxPaginator.prototype;
-SandboxPaginator.prototype.nextItems = {
-  async nextItems(opts) { return Array.from(await nextItems.call(this, opts), sandboxInfo); },
-}.nextItems;
+const enc = encodeURIComponent;
+
+/** `limit` as the wasm printed numbers: the integer part, saturated to 64 bits, NaN as 0. */
+const wholeNumber = (n) => (n !== n ? '0' : n >= 2 ** 63 ? '9223372036854775807' : n <= -(2 ** 63) ? '-9223372036854775808' : String(BigInt(Math.trunc(n))));
+
+/**
+ * `Sandbox.list`'s query parameters in the official order and encoding: metadata pairs
+ * `encodeURIComponent`-ed, form-encoded, then encoded once more as one parameter; states
+ * comma-joined (comma raw); unset ones left out. Wrongly typed values are ignored.
+ */
+function listParams(opts) {
+  const { query, order, limit } = opts ?? {};
+  const { metadata, state, startedAfter, template } = query ?? {};
+  const params = [];
+  if (metadata instanceof Object) {
+    const pairs = Object.entries(metadata).map(([k, v]) => [enc(k), enc(typeof v === 'string' ? v : '')]);
+    params.push(['metadata', enc(new URLSearchParams(pairs).toString())]);
+  }
+  if (state != null) params.push(['state', Array.from(state).filter((s) => typeof s === 'string').map(enc).join(',')]);
+  if (startedAfter instanceof Date) params.push(['startedAfter', enc(startedAfter.toISOString())]);
+  if (typeof template === 'string' && template) params.push(['template', enc(template)]);
+  if (typeof order === 'string') params.push(['order', enc(order)]);
+  if (typeof limit === 'number') params.push(['limit', wholeNumber(limit)]);
+  return params;
+}
+
+/** What `Sandbox.list` returns: no request until `nextItems()`; each page's `x-next-token` decides `hasNext`. */
+class SandboxPaginator {
+  #opts; #params; #token; #hasNext = true;
+  constructor(opts) {
+    this.#opts = opts;
+    this.#params = listParams(opts);
+    if (typeof opts?.nextToken === 'string') this.#token = opts.nextToken;
+  }
+  get hasNext() { return this.#hasNext; }
+  get nextToken() { return this.#token; }
+  /** The next page; per-call options override the ones given to `list`. */
+  async nextItems(opts) {
+    if (!this.#hasNext) throw new Error('No more items to fetch');
+    const params = this.#token === undefined ? this.#params : [...this.#params, ['nextToken', enc(this.#token)]];
+    const path = `/v2/sandboxes${params.map(([k, v], i) => `${i ? '&' : '?'}${k}=${v}`).join('')}`;
+    const [items, token] = await SandboxCore.listPage(path, this.#opts, opts);
+    this.#token = token;
+    this.#hasNext = token !== undefined;
+    return Array.from(items, sandboxInfo);
+  }
+}
 
 /**
  * `sandbox.git` (deprecated officially: run git with `sandbox.commands.run()`): git commands
@@ -232,7 +274,7 @@ export class Sandbox extends ClientFactory {
     checkOnResume(apiOpts);
     return SandboxCore.connect(sandboxId, apiOpts);
   }
-  static list(opts) { return SandboxCore.list(this.resolveOpts(opts)); }
+  static list(opts) { return new SandboxPaginator(this.resolveOpts(opts)); }
   static kill(sandboxId, opts) { return SandboxCore.kill(sandboxId, this.resolveOpts(opts)); }
   static async getInfo(sandboxId, opts) { return shapeInfo(await SandboxCore.getInfo(sandboxId, this.resolveOpts(opts))); }
   /** @deprecated Use `getInfo`. */

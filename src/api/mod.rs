@@ -6,9 +6,8 @@ pub mod create_body;
 pub mod lifecycle;
 pub mod query;
 
-use alloc::rc::Rc;
-use core::cell::RefCell;
 
+use js_sys::Array;
 use wasm_bindgen::JsValue;
 
 use crate::config::timeout_to_seconds;
@@ -21,7 +20,7 @@ use crate::transport::rest::{self, ApiFailure, Reply, RestContext};
 use crate::util::{decimal, version_at_least};
 pub use create_body::SandboxSpec;
 use create_body::create_body;
-use query::{PageState, sandbox_path};
+use query::sandbox_path;
 
 /// What the API says about how to reach a sandbox (create/connect response).
 #[derive(Clone, Debug, Default)]
@@ -211,17 +210,19 @@ pub fn get_info(ctx: &RestContext, sandbox_id: &str) -> Result<Next> {
     on_sandbox(ctx, "GET", &path, sandbox_id, None, Next::done)
 }
 
-/// One page of `GET /v2/sandboxes`; `state` advances with the page's `x-next-token`.
-pub fn list_page(ctx: &RestContext, path: &str, state: Rc<RefCell<PageState>>) -> Result<Next> {
+/// One page of `GET /v2/sandboxes` at `path` (the facade's `SandboxPaginator` builds it):
+/// `[items, nextToken]`, the API's JSON and the `x-next-token` header (`undefined` when empty).
+pub fn list_page(ctx: &RestContext, path: &str) -> Result<Next> {
     rest::call(
         ctx,
         "GET",
         path,
         None,
-        Box::new(move |outcome| {
+        Box::new(|outcome| {
             let reply = outcome.map_err(failure)?;
-            state.borrow_mut().advance(reply.next_token);
-            Next::done(reply.body)
+            let token = reply.next_token.filter(|t| !t.is_empty());
+            let token = token.map_or(JsValue::UNDEFINED, JsValue::from);
+            Next::done(Array::of2(&reply.body, &token))
         }),
     )
 }
