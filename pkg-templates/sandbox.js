@@ -2,8 +2,9 @@
 // factories return instances of the subclass they are called on (`new this(...)`) through the
 // official public constructor; its calls forward to Rust (a sandbox's control-plane calls are the
 // static ones with its `connectionConfig`, as officially), except what needs JS values or no Rust
-// (options merging, URLs without runtime detection, version checks; the MCP start, git and
-// network code in lazily imported modules). Nothing here runs wasm at import time, so entries
+// (options merging, URLs without runtime detection, version checks, shaping the API's JSON
+// answers, `list`'s paginator and its query; the MCP start, git and network code in lazily
+// imported modules). Nothing here runs wasm at import time, so entries
 // can initialise the module after this file is evaluated.
 import {
   SandboxCore, getSignature, resolveConnectionConfig, connectionSandboxUrl,
