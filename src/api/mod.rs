@@ -6,7 +6,6 @@ pub mod create_body;
 pub mod lifecycle;
 pub mod query;
 
-
 use js_sys::Array;
 use wasm_bindgen::JsValue;
 
