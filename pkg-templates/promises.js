@@ -6,6 +6,20 @@ export function ignoreOutcome(promise) {
   promise.catch(() => {});
 }
 
+/** `[promise, settle]`: `settle(value, true)` resolves the promise, `settle(reason, false)` rejects it. */
+export function deferred() {
+  let settle;
+  const promise = new Promise((resolve, reject) => {
+    settle = (value, ok) => (ok ? resolve : reject)(value);
+  });
+  return [promise, settle];
+}
+
+/** Calls `f(value, true)` when `promise` fulfils and `f(reason, false)` when it rejects. */
+export function onSettled(promise, f) {
+  promise.then((value) => f(value, true), (reason) => f(reason, false));
+}
+
 /** Resolves after `ms`; rejects with the signal's reason as soon as it aborts. */
 export function sleep(ms, signal) {
   if (signal.aborted) return Promise.reject(signal.reason);

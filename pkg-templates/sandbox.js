@@ -2,12 +2,13 @@
 // factories return instances of the subclass they are called on (`new this(...)`) through the
 // official public constructor; its calls forward to Rust (a sandbox's control-plane calls are the
 // static ones with its `connectionConfig`, as officially), except what needs JS values or no Rust
-// (options merging, URLs without runtime detection, version checks; the MCP start, git and
-// network code in lazily imported modules). Nothing here runs wasm at import time, so entries
+// (options merging, URLs without runtime detection, version checks, shaping the API's JSON
+// answers, `list`'s paginator and its query; the MCP start, git and network code in lazily
+// imported modules). Nothing here runs wasm at import time, so entries
 // can initialise the module after this file is evaluated.
 import {
   SandboxCore, getSignature, resolveConnectionConfig, connectionSandboxUrl,
-  CommandHandle, Commands, Filesystem, Pty, SandboxPaginator, WatchHandle,
+  CommandHandle, Commands, Filesystem, Pty, WatchHandle,
 } from './e2b_wasm.js';
 
 import { SandboxError, InvalidArgumentError, TemplateError } from '%ERRORS_MODULE%';
@@ -23,7 +24,7 @@ export { getSignature };
 
 // wasm-bindgen's manual release (`free()`, `Symbol.dispose`) is no part of e2b's objects; the
 // glue's FinalizationRegistry releases the Rust side once an object is unreachable.
-for (const { prototype } of [CommandHandle, Commands, Filesystem, Pty, SandboxPaginator, WatchHandle]) {
+for (const { prototype } of [CommandHandle, Commands, Filesystem, Pty, WatchHandle]) {
   delete prototype.free;
   delete prototype[Symbol.dispose];
 }
@@ -102,12 +103,86 @@ function checkOnResume(opts) {
   }
 }
 
-/** `getInfo`'s `network` (in network.js) and `lifecycle` in the official shape. */
-async function shapeInfo(info) {
+// The API's JSON is shaped here rather than in the wasm, where each property read and write
+// is an import call and a string constant.
+
+/** The official `SandboxInfo` fields `list` and `getInfo` share, from the API's sandbox JSON. */
+function sandboxInfo(v) {
+  v ??= {};
+  const info = { sandboxId: v.sandboxID, templateId: v.templateID };
+  if (typeof v.alias === 'string' && v.alias) info.name = v.alias;
+  return Object.assign(info, {
+    metadata: v.metadata ?? {}, envdVersion: v.envdVersion, startedAt: new Date(v.startedAt), endAt: new Date(v.endAt),
+    state: v.state, cpuCount: v.cpuCount, memoryMB: v.memoryMB, volumeMounts: v.volumeMounts ?? [],
+  });
+}
+
+/** `getInfo`'s `SandboxInfo`: `null`s become `undefined` (the official `?? undefined`); `network` (in network.js) and `lifecycle` in the official shape. */
+async function shapeInfo(v) {
+  const info = sandboxInfo(v);
+  for (const key of ['allowInternetAccess', 'network', 'lifecycle']) info[key] = v?.[key] ?? undefined;
+  info.sandboxDomain = (typeof v?.domain === 'string' && v.domain) || undefined;
   const { network, lifecycle } = info;
   if (network) info.network = (await loadNetwork()).infoNetwork(network);
   if (lifecycle) info.lifecycle = { onTimeout: lifecycle.onTimeout, autoResume: lifecycle.autoResume };
   return info;
+}
+
+const METRICS = ['cpuUsedPct', 'cpuCount', 'memUsed', 'memTotal', 'memCache', 'diskUsed', 'diskTotal'];
+
+/** The official `SandboxMetrics[]` from the API's JSON. */
+const shapeMetrics = (list) => Array.from(list, (m) => {
+  const out = { timestamp: new Date(m?.timestamp) };
+  for (const key of METRICS) out[key] = m?.[key];
+  return out;
+});
+
+const enc = encodeURIComponent;
+
+/** `limit` as the wasm printed numbers: the integer part, saturated to 64 bits, NaN as 0. */
+const wholeNumber = (n) => (n !== n ? '0' : n >= 2 ** 63 ? '9223372036854775807' : n <= -(2 ** 63) ? '-9223372036854775808' : String(BigInt(Math.trunc(n))));
+
+/**
+ * `Sandbox.list`'s query parameters in the official order and encoding: metadata pairs
+ * `encodeURIComponent`-ed, form-encoded, then encoded once more as one parameter; states
+ * comma-joined (comma raw); unset ones left out. Wrongly typed values are ignored.
+ */
+function listParams(opts) {
+  const { query, order, limit } = opts ?? {};
+  const { metadata, state, startedAfter, template } = query ?? {};
+  const params = [];
+  if (metadata instanceof Object) {
+    const pairs = Object.entries(metadata).map(([k, v]) => [enc(k), enc(typeof v === 'string' ? v : '')]);
+    params.push(['metadata', enc(new URLSearchParams(pairs).toString())]);
+  }
+  if (state != null) params.push(['state', Array.from(state).filter((s) => typeof s === 'string').map(enc).join(',')]);
+  if (startedAfter instanceof Date) params.push(['startedAfter', enc(startedAfter.toISOString())]);
+  if (typeof template === 'string' && template) params.push(['template', enc(template)]);
+  if (typeof order === 'string') params.push(['order', enc(order)]);
+  if (typeof limit === 'number') params.push(['limit', wholeNumber(limit)]);
+  return params;
+}
+
+/** What `Sandbox.list` returns: no request until `nextItems()`; each page's `x-next-token` decides `hasNext`. */
+class SandboxPaginator {
+  #opts; #params; #token; #hasNext = true;
+  constructor(opts) {
+    this.#opts = opts;
+    this.#params = listParams(opts);
+    if (typeof opts?.nextToken === 'string') this.#token = opts.nextToken;
+  }
+  get hasNext() { return this.#hasNext; }
+  get nextToken() { return this.#token; }
+  /** The next page; per-call options override the ones given to `list`. */
+  async nextItems(opts) {
+    if (!this.#hasNext) throw new Error('No more items to fetch');
+    const params = this.#token === undefined ? this.#params : [...this.#params, ['nextToken', enc(this.#token)]];
+    const path = `/v2/sandboxes${params.map(([k, v], i) => `${i ? '&' : '?'}${k}=${v}`).join('')}`;
+    const [items, token] = await SandboxCore.listPage(path, this.#opts, opts);
+    this.#token = token;
+    this.#hasNext = token !== undefined;
+    return Array.from(items, sandboxInfo);
+  }
 }
 
 /**
@@ -200,7 +275,7 @@ export class Sandbox extends ClientFactory {
     checkOnResume(apiOpts);
     return SandboxCore.connect(sandboxId, apiOpts);
   }
-  static list(opts) { return SandboxCore.list(this.resolveOpts(opts)); }
+  static list(opts) { return new SandboxPaginator(this.resolveOpts(opts)); }
   static kill(sandboxId, opts) { return SandboxCore.kill(sandboxId, this.resolveOpts(opts)); }
   static async getInfo(sandboxId, opts) { return shapeInfo(await SandboxCore.getInfo(sandboxId, this.resolveOpts(opts))); }
   /** @deprecated Use `getInfo`. */
@@ -209,7 +284,7 @@ export class Sandbox extends ClientFactory {
     const body = (await loadNetwork()).updateNetworkBody(network);
     return SandboxCore.updateNetwork(sandboxId, JSON.stringify(body), this.resolveOpts(opts));
   }
-  static getMetrics(sandboxId, opts) { return SandboxCore.getMetrics(sandboxId, this.resolveOpts(opts)); }
+  static async getMetrics(sandboxId, opts) { return shapeMetrics(await SandboxCore.getMetrics(sandboxId, this.resolveOpts(opts))); }
   static setTimeout(sandboxId, timeoutMs, opts) { return SandboxCore.setTimeout(sandboxId, timeoutMs, this.resolveOpts(opts)); }
   static pause(sandboxId, opts) { return SandboxCore.pause(sandboxId, this.resolveOpts(opts)); }
   /** @deprecated Use `pause`. */

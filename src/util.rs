@@ -1,4 +1,4 @@
-//! Small encoders shared by the layers: integers as text, URL component/form encoding, semver
+//! Small encoders shared by the layers: integers as text, URL component encoding, semver
 //! compare. Hand-written because each is a few lines and pulling in a crate or `core::fmt`
 //! for them costs wasm bytes. Hex digits and base64 are `envd_protocol`'s (`hex`, `base64`),
 //! whose JSON writer and protobuf-JSON codec use them too.
@@ -28,48 +28,17 @@ pub fn decimal(n: i64) -> String {
     out
 }
 
-fn percent_encode(s: &str, keep: impl Fn(u8) -> bool, space_plus: bool) -> String {
+/// JavaScript's `encodeURIComponent`.
+pub fn encode_uri_component(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for &b in s.as_bytes() {
-        if keep(b) {
+        if b.is_ascii_alphanumeric() || b"-_.!~*'()".contains(&b) {
             out.push(b as char);
-        } else if space_plus && b == b' ' {
-            out.push('+');
         } else {
             out.push('%');
             out.push(char::from(hex::digit(b >> 4, hex::UPPER)));
             out.push(char::from(hex::digit(b, hex::UPPER)));
         }
-    }
-    out
-}
-
-/// JavaScript's `encodeURIComponent`.
-pub fn encode_uri_component(s: &str) -> String {
-    percent_encode(
-        s,
-        |b| b.is_ascii_alphanumeric() || b"-_.!~*'()".contains(&b),
-        false,
-    )
-}
-
-/// `application/x-www-form-urlencoded` as `URLSearchParams.toString()` writes it.
-pub fn form_encode(pairs: &[(String, String)]) -> String {
-    let enc = |s: &str| {
-        percent_encode(
-            s,
-            |b| b.is_ascii_alphanumeric() || b"*-._".contains(&b),
-            true,
-        )
-    };
-    let mut out = String::new();
-    for (k, v) in pairs {
-        if !out.is_empty() {
-            out.push('&');
-        }
-        out.push_str(&enc(k));
-        out.push('=');
-        out.push_str(&enc(v));
     }
     out
 }
@@ -110,15 +79,6 @@ mod tests {
         assert_eq!(encode_uri_component("a b/c?d=e&f"), "a%20b%2Fc%3Fd%3De%26f");
         assert_eq!(encode_uri_component("-_.!~*'()"), "-_.!~*'()");
         assert_eq!(encode_uri_component("ü"), "%C3%BC");
-    }
-
-    #[test]
-    fn form_encoding_matches_url_search_params() {
-        let pairs = [
-            ("a%20b".to_string(), "c d".to_string()),
-            ("k".to_string(), "!~".to_string()),
-        ];
-        assert_eq!(form_encode(&pairs), "a%2520b=c+d&k=%21%7E");
     }
 
     #[test]

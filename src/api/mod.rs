@@ -6,23 +6,20 @@ pub mod create_body;
 pub mod lifecycle;
 pub mod query;
 
-use alloc::rc::Rc;
-use core::cell::RefCell;
-
-use js_sys::{Array, Date, Object};
+use js_sys::Array;
 use wasm_bindgen::JsValue;
 
 use crate::config::timeout_to_seconds;
 use crate::envd::versions;
 use crate::error::{ErrorClass, Result, SdkError, api_error, error};
-use crate::js_object::{get, get_string, set};
+use crate::js_object::get_string;
 use crate::prelude::*;
 use crate::transport::exchange::Next;
 use crate::transport::rest::{self, ApiFailure, Reply, RestContext};
 use crate::util::{decimal, version_at_least};
 pub use create_body::SandboxSpec;
 use create_body::create_body;
-use query::{PageState, sandbox_path};
+use query::sandbox_path;
 
 /// What the API says about how to reach a sandbox (create/connect response).
 #[derive(Clone, Debug, Default)]
@@ -206,104 +203,30 @@ pub fn update_network(ctx: &RestContext, sandbox_id: &str, body: String) -> Resu
     })
 }
 
-/// `GET /sandboxes/{id}` as the official `SandboxInfo`.
+/// `GET /sandboxes/{id}`: the API's sandbox JSON (the facade shapes it as `SandboxInfo`).
 pub fn get_info(ctx: &RestContext, sandbox_id: &str) -> Result<Next> {
     let path = sandbox_path(sandbox_id, "");
-    on_sandbox(ctx, "GET", &path, sandbox_id, None, |v| {
-        let info = sandbox_info(&v);
-        // `null` in the API's JSON becomes `undefined`, as the official `?? undefined` does.
-        for key in ["allowInternetAccess", "network", "lifecycle"] {
-            let value = get(&v, key);
-            let value = if value.is_null() {
-                JsValue::UNDEFINED
-            } else {
-                value
-            };
-            set(&info, key, &value);
-        }
-        let domain = get_string(&v, "domain").map_or(JsValue::UNDEFINED, JsValue::from);
-        set(&info, "sandboxDomain", &domain);
-        Next::done(info)
-    })
+    on_sandbox(ctx, "GET", &path, sandbox_id, None, Next::done)
 }
 
-/// The fields `getInfo` and `list` share.
-fn sandbox_info(v: &JsValue) -> Object {
-    let info = Object::new();
-    set(&info, "sandboxId", &get(v, "sandboxID"));
-    set(&info, "templateId", &get(v, "templateID"));
-    if let Some(alias) = get_string(v, "alias") {
-        set(&info, "name", &JsValue::from(alias));
-    }
-    let or_default = |key: &str, default: JsValue| {
-        let value = get(v, key);
-        if value.is_undefined() || value.is_null() {
-            default
-        } else {
-            value
-        }
-    };
-    set(
-        &info,
-        "metadata",
-        &or_default("metadata", Object::new().into()),
-    );
-    set(&info, "envdVersion", &get(v, "envdVersion"));
-    set(&info, "startedAt", &Date::new(&get(v, "startedAt")));
-    set(&info, "endAt", &Date::new(&get(v, "endAt")));
-    set(&info, "state", &get(v, "state"));
-    set(&info, "cpuCount", &get(v, "cpuCount"));
-    set(&info, "memoryMB", &get(v, "memoryMB"));
-    set(
-        &info,
-        "volumeMounts",
-        &or_default("volumeMounts", Array::new().into()),
-    );
-    info
-}
-
-/// One page of `GET /v2/sandboxes`; `state` advances with the page's `x-next-token`.
-pub fn list_page(ctx: &RestContext, path: &str, state: Rc<RefCell<PageState>>) -> Result<Next> {
+/// One page of `GET /v2/sandboxes` at `path` (the facade's `SandboxPaginator` builds it):
+/// `[items, nextToken]`, the API's JSON and the `x-next-token` header (`undefined` when empty).
+pub fn list_page(ctx: &RestContext, path: &str) -> Result<Next> {
     rest::call(
         ctx,
         "GET",
         path,
         None,
-        Box::new(move |outcome| {
+        Box::new(|outcome| {
             let reply = outcome.map_err(failure)?;
-            state.borrow_mut().advance(reply.next_token);
-            let items: Array = Array::from(&reply.body)
-                .iter()
-                .map(|v| JsValue::from(sandbox_info(&v)))
-                .collect();
-            Next::done(items)
+            let token = reply.next_token.filter(|t| !t.is_empty());
+            let token = token.map_or(JsValue::UNDEFINED, JsValue::from);
+            Next::done(Array::of2(&reply.body, &token))
         }),
     )
 }
 
-/// `GET /sandboxes/{id}/metrics` as `SandboxMetrics[]`.
+/// `GET /sandboxes/{id}/metrics`: the API's JSON (the facade shapes it as `SandboxMetrics[]`).
 pub fn get_metrics(ctx: &RestContext, path: &str, sandbox_id: &str) -> Result<Next> {
-    on_sandbox(ctx, "GET", path, sandbox_id, None, |body| {
-        let metrics = Array::from(&body);
-        let out: Array = metrics
-            .iter()
-            .map(|m| {
-                let out = Object::new();
-                set(&out, "timestamp", &Date::new(&get(&m, "timestamp")));
-                for key in [
-                    "cpuUsedPct",
-                    "cpuCount",
-                    "memUsed",
-                    "memTotal",
-                    "memCache",
-                    "diskUsed",
-                    "diskTotal",
-                ] {
-                    set(&out, key, &get(&m, key));
-                }
-                JsValue::from(out)
-            })
-            .collect();
-        Next::done(out)
-    })
+    on_sandbox(ctx, "GET", path, sandbox_id, None, Next::done)
 }

@@ -23,7 +23,6 @@ use envd_protocol::{
 };
 use js_sys::{Object, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortSignal, Response};
 
 use crate::config::{
@@ -42,6 +41,7 @@ use crate::transport::exchange::{Exchanged, Next, Read, Request, run};
 use crate::transport::fetch;
 use crate::transport::log::Logger;
 use crate::transport::signal::CallSignal;
+use crate::transport::task::wait;
 use crate::util::{decimal, encode_uri_component, version_at_least};
 use envd_protocol::base64::encode as base64;
 
@@ -502,7 +502,7 @@ pub fn sign(
 /// included). Used by event loops, which are futures of their own.
 pub async fn stream_failure(envd: &Envd, err: ConnectError, not_found: NotFoundAs) -> JsValue {
     let mapped = run(envd.rpc_failure(err, not_found));
-    match JsFuture::from(mapped).await {
+    match wait(mapped).await {
         Ok(value) | Err(value) => value,
     }
 }

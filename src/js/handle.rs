@@ -8,7 +8,6 @@ use core::cell::RefCell;
 use envd_protocol::process::{DataEvent, EndEvent, Event, Input};
 use js_sys::{Array, Function, JsString, Object, Promise, Uint8Array};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::JsFuture;
 use web_sys::AbortController;
 
 use super::commands::stdin_bytes;
@@ -23,6 +22,7 @@ use crate::js_object::set;
 use crate::prelude::*;
 use crate::transport::connect::ServerStream;
 use crate::transport::exchange::{Next, run, spawn};
+use crate::transport::task::wait;
 
 /// Output callbacks (`onStdout`, `onStderr`, and `onData` for PTYs).
 #[derive(Default)]
@@ -142,7 +142,7 @@ async fn deliver(chunk: Chunk, callbacks: &Callbacks) -> core::result::Result<()
 /// what it throws or rejects with is the error.
 pub async fn call_and_wait(f: &Function, args: &Array) -> core::result::Result<(), JsValue> {
     let returned = f.apply(&JsValue::UNDEFINED, args)?;
-    JsFuture::from(Promise::resolve(&returned)).await.map(drop)
+    wait(Promise::resolve(&returned)).await.map(drop)
 }
 
 async fn pump(

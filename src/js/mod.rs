@@ -9,7 +9,6 @@ pub mod filesystem;
 pub mod handle;
 pub mod opts;
 pub mod output;
-pub mod paginator;
 pub mod pty;
 pub mod sandbox;
 pub mod watch;

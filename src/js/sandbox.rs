@@ -9,7 +9,6 @@ use wasm_bindgen::prelude::*;
 use super::commands::Commands;
 use super::filesystem::Filesystem;
 use super::opts::{self, boolean, given, number, request_opts, string};
-use super::paginator::SandboxPaginator;
 use super::pty::Pty;
 use crate::api::lifecycle::OnTimeout;
 use crate::api::{self, SandboxAccess, SandboxSpec, query};
@@ -221,9 +220,12 @@ impl SandboxCore {
         with_context(&v, |ctx| api::pause(ctx, &sandbox_id, keep_memory))
     }
 
-    /// `Sandbox.list(opts?)`: no request until `nextItems()`.
-    pub fn list(v: JsValue) -> SandboxPaginator {
-        SandboxPaginator::new(&v)
+    /// One page of `Sandbox.list` at `path`, with the call's options `v` over `list`'s
+    /// (`list_opts`); the facade's `SandboxPaginator` keeps the query and the page token.
+    #[wasm_bindgen(js_name = listPage)]
+    pub fn list_page(path: String, list_opts: JsValue, v: JsValue) -> Promise {
+        let opts = opts::call_opts(&v).over(&opts::call_opts(&list_opts));
+        run(opts::context(&opts).and_then(|ctx| api::list_page(&ctx, &path)))
     }
 
     pub fn commands(&self) -> Commands {

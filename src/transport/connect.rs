@@ -11,7 +11,6 @@ use envd_protocol::{
 };
 use js_sys::{JSON, Object, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortController, AbortSignal, ReadableStreamDefaultReader, Response};
 
 use super::codec::{check_content_type, content_type};
@@ -19,6 +18,7 @@ use super::exchange::{Exchanged, Read, Request};
 use super::fetch::ignore_outcome;
 use super::log::Logger;
 use super::signal::CallSignal;
+use super::task::wait;
 use crate::js_object::{get, get_string, headers_copy, headers_object, set};
 use crate::prelude::*;
 use crate::util::decimal;
@@ -253,7 +253,7 @@ impl ServerStream {
                     None => Ok(false),
                 };
             }
-            let chunk = match JsFuture::from(self.reader.read()).await {
+            let chunk = match wait(self.reader.read()).await {
                 Ok(chunk) => chunk,
                 Err(e) => {
                     self.ended = true;

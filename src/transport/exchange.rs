@@ -20,6 +20,7 @@ use wasm_bindgen::prelude::*;
 use web_sys::{AbortSignal, Response};
 
 use super::signal::CallSignal;
+use super::task;
 use crate::error::Result;
 use crate::prelude::*;
 
@@ -196,5 +197,5 @@ pub fn run(first: Result<Next>) -> Promise {
 
 /// Runs a future (a stream's event loop) and the call it continues with as a promise.
 pub fn spawn(future: LocalFuture) -> Promise {
-    wasm_bindgen_futures::future_to_promise(async move { settle(future.await) })
+    task::spawn(Box::pin(async move { settle(future.await) }))
 }

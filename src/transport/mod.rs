@@ -8,5 +8,6 @@ pub mod fetch;
 pub mod log;
 pub mod rest;
 pub mod signal;
+pub mod task;
 
 pub use envd_protocol::{Code, ConnectError};

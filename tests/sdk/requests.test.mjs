@@ -80,6 +80,15 @@ const cases = {
     const items = await paginator.nextItems();
     return { items, hasNext: paginator.hasNext, nextToken: paginator.nextToken };
   },
+  'list: startedAfter, template, order; an empty template is left out': async ({ Sandbox }) => {
+    const startedAfter = new Date('2026-01-02T03:04:05.678Z');
+    const pages = [];
+    for (const template of ['base/v1 x', '']) {
+      const paginator = Sandbox.list({ query: { startedAfter, template, metadata: { 'ü': 'ä b' } }, order: 'asc' });
+      pages.push({ items: await paginator.nextItems(), hasNext: paginator.hasNext });
+    }
+    return pages;
+  },
   'getInfo (static and instance): the proxy password is not shown': async ({ Sandbox }) => {
     const sbx = await Sandbox.connect(ID);
     const infos = [await Sandbox.getInfo(ID), await sbx.getInfo({ requestTimeoutMs: 3000 })];
