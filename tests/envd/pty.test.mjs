@@ -63,7 +63,8 @@ test('input larger than the terminal holds waits for the program to read it; eve
   const buf = { text: '' };
   const term = await sbx.pty.create({ cols: 80, rows: 24, onData: (d) => (buf.text += decoder.decode(d)) });
   // Raw mode first: a canonical terminal would drop a line past 4 KiB. The program reads
-  // nothing for a second, so the write fills the terminal's input queue and has to wait.
+  // nothing for a second, so the write soon finds the terminal's input queue full (it takes tens
+  // of KiB at most) and has to wait for room.
   await sbx.pty.sendInput(term.pid, new TextEncoder().encode('stty raw -echo; echo RE""ADY; sleep 1; head -c 200000 | sha256sum\n'));
   await waitFor(buf, /READY/);
   const input = new TextEncoder().encode('abcdefghijklmnopqrstuvwxyz'.repeat(8000).slice(0, 200000));
