@@ -1,12 +1,32 @@
 //! Async reads and writes on a pseudo-terminal master, and resizing.
+//!
+//! A keystroke's echo wakes envd's only thread (docs/envd.md, "Threads and small files"), so
+//! the master costs as few wake-ups and system calls per echo as it can (docs/envd.md,
+//! "Terminal echo"): it is watched for readability only, and a read that returns less than
+//! asked for is taken to have emptied it.
 
 use std::io;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
+use tokio::io::Interest;
 use tokio::io::unix::AsyncFd;
 
 pub struct PtyMaster {
     fd: AsyncFd<OwnedFd>,
+}
+
+/// One `read(2)` or `write(2)` on `fd`, as an `io::Result`.
+fn transfer(n: isize) -> io::Result<usize> {
+    if n < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(n as usize)
+    }
+}
+
+fn write_once(fd: RawFd, data: &[u8]) -> io::Result<usize> {
+    // SAFETY: writing from a valid buffer to a descriptor we own.
+    transfer(unsafe { libc::write(fd, data.as_ptr().cast(), data.len()) })
 }
 
 impl PtyMaster {
@@ -18,8 +38,11 @@ impl PtyMaster {
         {
             return Err(io::Error::last_os_error());
         }
+        // Readable only: watched for writability too, the master signals "room to write" each
+        // time the terminal consumes input, waking envd once or twice more per keystroke for
+        // nothing. Writes wait for room on their own registration (`write_all`).
         // SAFETY: we own the descriptor and register it with the reactor exactly once.
-        let fd = unsafe { AsyncFd::register(fd) }?;
+        let fd = unsafe { AsyncFd::register_with_interest(fd, Interest::READABLE) }?;
         Ok(PtyMaster { fd })
     }
 
@@ -29,41 +52,50 @@ impl PtyMaster {
         loop {
             let mut guard = self.fd.readable().await?;
             // SAFETY: reading into a valid buffer from a descriptor we own.
-            let r = guard.try_io(|fd| {
-                let n = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
-                if n < 0 {
-                    Err(io::Error::last_os_error())
-                } else {
-                    Ok(n as usize)
+            let n = unsafe { libc::read(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+            match transfer(n) {
+                Ok(n) => {
+                    // The terminal hands over everything it holds up to `buf.len()`, so a
+                    // short read emptied it: wait for the next edge rather than read again for
+                    // EAGAIN (what tokio does for its own sockets and pipes). Output that
+                    // arrives after the read raises a new edge, so nothing is missed.
+                    if n < buf.len() {
+                        guard.clear_ready();
+                    }
+                    return Ok(n);
                 }
-            });
-            match r {
-                Ok(Ok(n)) => return Ok(n),
-                Ok(Err(e)) if e.raw_os_error() == Some(libc::EIO) => return Ok(0),
-                Ok(Err(e)) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Ok(Err(e)) => return Err(e),
-                Err(_would_block) => continue,
+                Err(e) if e.raw_os_error() == Some(libc::EIO) => return Ok(0),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => guard.clear_ready(),
+                Err(e) => return Err(e),
             }
         }
     }
 
+    /// Writes all of `data`. The terminal's input queue is almost always empty, so this is one
+    /// `write(2)`; when it is full (the program does not read its input), the write waits for
+    /// room on a duplicate of the master registered for writability for that wait only.
     pub async fn write_all(&self, mut data: &[u8]) -> io::Result<()> {
+        let mut room: Option<AsyncFd<OwnedFd>> = None;
         while !data.is_empty() {
-            let mut guard = self.fd.writable().await?;
-            // SAFETY: writing from a valid buffer to a descriptor we own.
-            let r = guard.try_io(|fd| {
-                let n = unsafe { libc::write(fd.as_raw_fd(), data.as_ptr().cast(), data.len()) };
-                if n < 0 {
-                    Err(io::Error::last_os_error())
-                } else {
-                    Ok(n as usize)
+            match write_once(self.fd.as_raw_fd(), data) {
+                Ok(n) => data = &data[n..],
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    let room = match &mut room {
+                        Some(room) => room,
+                        // SAFETY: a duplicate we own, registered once and dropped with `room`.
+                        None => room.insert(unsafe {
+                            AsyncFd::register_with_interest(
+                                self.fd.get_ref().try_clone()?,
+                                Interest::WRITABLE,
+                            )
+                        }?),
+                    };
+                    // Cleared before the retry: room made after this raises a new edge.
+                    room.writable().await?.clear_ready();
                 }
-            });
-            match r {
-                Ok(Ok(n)) => data = &data[n..],
-                Ok(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
-                Ok(Err(e)) => return Err(e),
-                Err(_would_block) => {}
+                Err(e) => return Err(e),
             }
         }
         Ok(())
