@@ -50,20 +50,6 @@ impl Frame<'_> {
     }
 }
 
-/// One decoded frame, its payload owned.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Envelope {
-    pub flags: u8,
-    pub payload: Vec<u8>,
-}
-
-impl Envelope {
-    /// Whether this is the end-of-stream message.
-    pub fn is_end_stream(&self) -> bool {
-        self.flags & FLAG_END_STREAM != 0
-    }
-}
-
 /// Why a byte stream is not a valid sequence of envelopes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum FrameError {
@@ -158,18 +144,11 @@ impl Decoder {
         unsafe { self.buf.set_len(self.buf.len() + len) };
     }
 
-    /// The next complete frame, `Ok(None)` when more bytes are needed.
-    #[allow(clippy::should_implement_trait)] // fallible, so not an Iterator
-    pub fn next(&mut self) -> Result<Option<Envelope>, FrameError> {
-        Ok(self.next_frame()?.map(|frame| Envelope {
-            flags: frame.flags,
-            payload: frame.payload.to_vec(),
-        }))
-    }
-
-    /// [`next`](Decoder::next) without copying the payload out of the buffer, for readers
-    /// that decode it at once (a client receiving output copies each byte once, not twice).
-    pub fn next_frame(&mut self) -> Result<Option<Frame<'_>>, FrameError> {
+    /// The next complete frame, `Ok(None)` when more bytes are needed. Its payload is lent
+    /// from the buffer, not copied: readers decode it at once (a client receiving output
+    /// copies each byte once).
+    #[allow(clippy::should_implement_trait)] // fallible and lending, so not an Iterator
+    pub fn next(&mut self) -> Result<Option<Frame<'_>>, FrameError> {
         let avail = &self.buf[self.start..];
         if avail.len() < HEADER_LEN {
             return Ok(None);
@@ -229,10 +208,26 @@ mod tests {
     const START_JSON: &[u8] =
         br#"{"process":{"cmd":"/bin/bash","args":["-l","-c","echo hi"]},"stdin":false}"#;
 
+    /// A frame kept past the decoder's next call.
+    #[derive(Debug, PartialEq)]
+    struct Envelope {
+        flags: u8,
+        payload: Vec<u8>,
+    }
+
+    impl Envelope {
+        fn is_end_stream(&self) -> bool {
+            self.flags & FLAG_END_STREAM != 0
+        }
+    }
+
     fn drain(d: &mut Decoder) -> Vec<Envelope> {
         let mut out = Vec::new();
         while let Some(e) = d.next().unwrap() {
-            out.push(e);
+            out.push(Envelope {
+                flags: e.flags,
+                payload: e.payload.to_vec(),
+            });
         }
         out
     }

@@ -241,7 +241,7 @@ impl ServerStream {
             if self.ended {
                 return Ok(false);
             }
-            if let Some(frame) = self.decoder.next_frame().map_err(|_| frame_error())? {
+            if let Some(frame) = self.decoder.next().map_err(|_| frame_error())? {
                 self.call.end_request_timeout();
                 if !frame.is_end_stream() {
                     read(frame.payload)?;

@@ -353,23 +353,23 @@ fn single_envelope<M: Message>(codec: Codec, bytes: &[u8]) -> Result<M, ConnectE
     let frame = d
         .next()
         .map_err(|e| invalid(format!("request envelope: {e}")))?;
-    let frame = frame.ok_or_else(|| {
-        invalid(match d.finish() {
+    let Some(frame) = frame else {
+        return Err(invalid(match d.finish() {
             Err(e) => format!("request envelope: {e}"),
             Ok(()) => "request has no message".to_owned(),
-        })
-    })?;
+        }));
+    };
     if frame.is_end_stream() {
         return Err(invalid(
             "request message is flagged end-of-stream".to_owned(),
         ));
     }
-    if d.buffered() > 0 {
+    if bytes.len() > envelope::HEADER_LEN + frame.payload.len() {
         return Err(invalid(
             "server-streaming request carries more than one message".to_owned(),
         ));
     }
-    decode(codec, &frame.payload)
+    decode(codec, frame.payload)
 }
 
 /// Serves a client-streaming call: `handler` receives the envelopes as they arrive through
@@ -445,7 +445,7 @@ impl<M: Message> MessageReader<M> {
                         "request message is flagged end-of-stream",
                     ));
                 }
-                return decode(self.codec, &frame.payload).map(Some);
+                return decode(self.codec, frame.payload).map(Some);
             }
             match self.body.frame().await {
                 None => {

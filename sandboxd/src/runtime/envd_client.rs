@@ -195,11 +195,11 @@ impl Events {
         loop {
             while let Some(message) = self.decoder.next().map_err(|e| anyhow::anyhow!("{e:?}"))? {
                 if message.is_end_stream() {
-                    let end = String::from_utf8_lossy(&message.payload);
+                    let end = String::from_utf8_lossy(message.payload);
                     anyhow::bail!("envd ended the command's stream: {end}");
                 }
                 let mut event = StartResponse::default();
-                event.merge_proto(&message.payload)?;
+                event.merge_proto(message.payload)?;
                 if let Some(event) = event.event.and_then(|e| e.event) {
                     return Ok(Some(event));
                 }

@@ -128,9 +128,9 @@ impl Envd {
         let mut messages = Vec::new();
         while let Some(f) = d.next().unwrap() {
             if f.is_end_stream() {
-                return (messages, EndStream::from_json(&f.payload).unwrap());
+                return (messages, EndStream::from_json(f.payload).unwrap());
             }
-            messages.push(String::from_utf8(f.payload).unwrap());
+            messages.push(String::from_utf8(f.payload.to_vec()).unwrap());
         }
         panic!("stream ended without end-of-stream");
     }

@@ -64,7 +64,7 @@ fn start_as_an_unknown_user() {
     );
     let mut d = Decoder::default();
     d.push(&body);
-    let end = EndStream::from_json(&d.next().unwrap().unwrap().payload).unwrap();
+    let end = EndStream::from_json(d.next().unwrap().unwrap().payload).unwrap();
     assert_eq!(
         end.error.unwrap(),
         ConnectError::new(Code::Unauthenticated, "invalid username: 'no-such-user'")
@@ -191,7 +191,7 @@ fn stream_input_before_its_start_message() {
     assert_eq!(status, 200);
     let mut d = Decoder::default();
     d.push(&resp);
-    let end = EndStream::from_json(&d.next().unwrap().unwrap().payload).unwrap();
+    let end = EndStream::from_json(d.next().unwrap().unwrap().payload).unwrap();
     assert_eq!(
         end.error.unwrap(),
         ConnectError::new(
