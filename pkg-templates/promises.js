@@ -54,9 +54,19 @@ export function abortAfter(controller, ms, kind) {
   }, ms);
 }
 
+/** `JSON.parse(text)`, or `undefined` for an empty or malformed text. */
+function parsedOrUndefined(text) {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * One request: `fetch` is called now (taking a buffer body before the caller's next statement),
- * then the body read as `read` says (0 text, 1 bytes, 2 Blob, 3 not at all). Resolves with
+ * then the body read as `read` says (0 text, 1 bytes, 2 Blob, 3 not at all, 4 JSON: parsed
+ * here when the status is 2xx, `undefined` if it is not JSON, the text otherwise). Resolves with
  * `[response, body]`, or `[null, failure]` when anything failed; never rejects.
  */
 export async function exchange(url, method, headers, signal, body, read) {
@@ -67,6 +77,7 @@ export async function exchange(url, method, headers, signal, body, read) {
   try {
     const r = await fetch(url, init);
     if (read === 3) return [r];
+    if (read === 4) return [r, r.ok ? parsedOrUndefined(await r.text()) : await r.text()];
     return [r, read === 0 ? await r.text() : read === 1 ? new Uint8Array(await r.arrayBuffer()) : await r.blob()];
   } catch (failure) {
     return [null, failure];

@@ -106,9 +106,9 @@ fn validate_metadata(metadata: &[(String, String)]) -> Result<()> {
     Err(error(ErrorClass::InvalidArgument, message))
 }
 
-/// The written files an upload answered with; `{}` metadata becomes `undefined`, as officially.
-fn write_infos(text: &str) -> Result<Array> {
-    let infos = JSON::parse(text).unwrap_or_default();
+/// The written files an upload answered with (its parsed JSON); `{}` metadata becomes
+/// `undefined`, as officially.
+fn write_infos(infos: JsValue) -> Result<Array> {
     if !Array::is_array(&infos) || Array::from(&infos).length() == 0 {
         return Err(error(ErrorClass::Plain, NO_WRITE_INFO));
     }
@@ -328,7 +328,7 @@ impl Envd {
             headers,
             body,
             signal,
-            read: Read::Text,
+            read: Read::Json,
         };
         let envd = self.clone();
         let step = move |exchanged: Exchanged| {
@@ -336,11 +336,11 @@ impl Envd {
                 Ok(reply) => reply,
                 Err(failure) => return envd.fetch_failure(failure),
             };
-            let text = reply.body.as_string().unwrap_or_default();
             if !reply.response.ok() {
+                let text = reply.body.as_string().unwrap_or_default();
                 return Err(http_failure(&reply.response, &text, NotFoundAs::File));
             }
-            let infos = write_infos(&text)?;
+            let infos = write_infos(reply.body)?;
             Next::done(if single && infos.length() == 1 {
                 infos.get(0)
             } else {

@@ -36,6 +36,9 @@ pub enum Read {
     Blob,
     /// Nothing: the step takes over `response.body` (server streams).
     Headers,
+    /// A 2xx body parsed by the runtime's `JSON.parse` (`undefined` when it is not JSON), any
+    /// other as a string: answers that only JSON is read from never cross into wasm memory.
+    Json,
 }
 
 /// One HTTP request to make.
@@ -54,8 +57,9 @@ pub struct Request {
 /// A response whose headers (and, unless [`Read::Headers`], body) arrived.
 pub struct Reply {
     pub response: Response,
-    /// A string ([`Read::Text`]), a `Uint8Array` ([`Read::Bytes`]), a `Blob` ([`Read::Blob`])
-    /// or `undefined`.
+    /// A string ([`Read::Text`], and [`Read::Json`] of a non-2xx status), a `Uint8Array`
+    /// ([`Read::Bytes`]), a `Blob` ([`Read::Blob`]), a parsed value ([`Read::Json`]) or
+    /// `undefined`.
     pub body: JsValue,
 }
 

@@ -118,7 +118,7 @@ impl Attempt {
             headers: self.headers.clone(),
             body: self.body.clone(),
             signal,
-            read: Read::Text,
+            read: Read::Json,
         };
         Next::fetch(request, Box::new(move |exchanged| self.receive(exchanged)))
     }
@@ -137,18 +137,14 @@ impl Attempt {
             }
         }
         self.log_response(&response);
-        let text = reply.body.as_string().unwrap_or_default();
-        let parsed = if text.is_empty() {
-            JsValue::UNDEFINED
-        } else {
-            JSON::parse(&text).unwrap_or(JsValue::UNDEFINED)
-        };
         let outcome = if response.ok() {
             Ok(Reply {
-                body: parsed,
+                body: reply.body,
                 next_token: header(&response, HEADER_NEXT_TOKEN),
             })
         } else {
+            let text = reply.body.as_string().unwrap_or_default();
+            let parsed = JSON::parse(&text).unwrap_or(JsValue::UNDEFINED);
             Err(failure(&response, text, &parsed))
         };
         (self.then)(outcome)
