@@ -139,9 +139,6 @@ const shapeMetrics = (list) => Array.from(list, (m) => {
 
 const enc = encodeURIComponent;
 
-/** `limit` as the wasm printed numbers: the integer part, saturated to 64 bits, NaN as 0. */
-const wholeNumber = (n) => (n !== n ? '0' : n >= 2 ** 63 ? '9223372036854775807' : n <= -(2 ** 63) ? '-9223372036854775808' : String(BigInt(Math.trunc(n))));
-
 /**
  * `Sandbox.list`'s query parameters in the official order and encoding: metadata pairs
  * `encodeURIComponent`-ed, form-encoded, then encoded once more as one parameter; states
@@ -159,7 +156,8 @@ function listParams(opts) {
   if (startedAfter instanceof Date) params.push(['startedAfter', enc(startedAfter.toISOString())]);
   if (typeof template === 'string' && template) params.push(['template', enc(template)]);
   if (typeof order === 'string') params.push(['order', enc(order)]);
-  if (typeof limit === 'number') params.push(['limit', wholeNumber(limit)]);
+  // As openapi-fetch sends any number: `String(limit)`, encoded (2.5 and 1e+21 stay what they are).
+  if (typeof limit === 'number') params.push(['limit', enc(limit)]);
   return params;
 }
 

@@ -80,6 +80,11 @@ const cases = {
     const items = await paginator.nextItems();
     return { items, hasNext: paginator.hasNext, nextToken: paginator.nextToken };
   },
+  'list: a fractional, a huge and a NaN limit are sent as they print': async ({ Sandbox }) => {
+    const pages = [];
+    for (const limit of [2.5, 1e21, NaN]) pages.push(await Sandbox.list({ limit }).nextItems());
+    return pages;
+  },
   'list: startedAfter, template, order; an empty template is left out': async ({ Sandbox }) => {
     const startedAfter = new Date('2026-01-02T03:04:05.678Z');
     const pages = [];
