@@ -15,9 +15,18 @@ export function deferred() {
   return [promise, settle];
 }
 
-/** Calls `f(value, true)` when `promise` fulfils and `f(reason, false)` when it rejects. */
-export function onSettled(promise, f) {
-  promise.then((value) => f(value, true), (reason) => f(reason, false));
+// The wasm's one continuation function (transport/task.rs): `resume(id, value, ok)` runs what
+// waits under `id` and returns (or throws) what settles the promise `resumeOn` returned.
+let resume;
+
+/** Installs the wasm's continuation function, once. */
+export function setResume(f) {
+  resume = f;
+}
+
+/** `resume(id, value, true)` when `promise` fulfils, `resume(id, reason, false)` when it rejects. */
+export function resumeOn(promise, id) {
+  return promise.then((value) => resume(id, value, true), (reason) => resume(id, reason, false));
 }
 
 /** Resolves after `ms`; rejects with the signal's reason as soon as it aborts. */

@@ -6,7 +6,7 @@ use alloc::rc::Rc;
 use core::cell::RefCell;
 
 use envd_protocol::process::{DataEvent, EndEvent, Event, Input};
-use js_sys::{Array, Function, JsString, Object, Promise, Uint8Array};
+use js_sys::{Function, JsString, Object, Promise, Uint8Array};
 use wasm_bindgen::prelude::*;
 use web_sys::AbortController;
 
@@ -133,15 +133,22 @@ async fn deliver(chunk: Chunk, callbacks: &Callbacks) -> core::result::Result<()
         Chunk::Bytes(b) => (&callbacks.on_pty, b.into()),
     };
     match callback {
-        Some(f) => call_and_wait(f, &Array::of1(&arg)).await,
+        Some(f) => call_and_wait(f, Some(&arg)).await,
         None => Ok(()),
     }
 }
 
-/// Calls a user callback with `args` and waits for what it returns (a promise or a value);
-/// what it throws or rejects with is the error.
-pub async fn call_and_wait(f: &Function, args: &Array) -> core::result::Result<(), JsValue> {
-    let returned = f.apply(&JsValue::UNDEFINED, args)?;
+/// Calls a user callback with `arg` (or none) and waits for what it returns (a promise or a
+/// value: a plain value still costs the microtask the official SDK's `await` costs, so what the
+/// callback queued runs before the next chunk); what it throws or rejects with is the error.
+pub async fn call_and_wait(
+    f: &Function,
+    arg: Option<&JsValue>,
+) -> core::result::Result<(), JsValue> {
+    let returned = match arg {
+        Some(arg) => f.call1(&JsValue::UNDEFINED, arg)?,
+        None => f.call0(&JsValue::UNDEFINED)?,
+    };
     wait(Promise::resolve(&returned)).await.map(drop)
 }
 

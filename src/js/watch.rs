@@ -6,7 +6,7 @@ use alloc::rc::Rc;
 use core::cell::Cell;
 
 use envd_protocol::filesystem::{EventType, FilesystemEvent};
-use js_sys::{Array, Function, Object, Promise};
+use js_sys::{Function, Object, Promise};
 use wasm_bindgen::prelude::*;
 use web_sys::AbortController;
 
@@ -87,14 +87,13 @@ async fn pump(
             else {
                 continue;
             };
-            call_and_wait(f, &Array::of1(&event)).await?;
+            call_and_wait(f, Some(&event)).await?;
         }
     }
     .await;
     if let Some(f) = &on_exit {
         // What `onExit` throws or rejects with is ignored, as officially.
-        let args = outcome.err().map_or_else(Array::new, |e| Array::of1(&e));
-        let _ = call_and_wait(f, &args).await;
+        let _ = call_and_wait(f, outcome.err().as_ref()).await;
     }
     // Dropping the stream aborts its request, once `onExit` has run (as officially).
     drop(stream);

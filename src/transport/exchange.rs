@@ -113,15 +113,6 @@ extern "C" {
     ) -> Promise;
 }
 
-#[wasm_bindgen]
-extern "C" {
-    /// A promise, as far as chaining a callback that is already a JS function goes.
-    type Chained;
-    /// `promise.then(f)`: a rejection passes through to the promise it returns.
-    #[wasm_bindgen(method, js_name = then)]
-    fn then_call(promise: &Chained, f: &JsValue) -> Promise;
-}
-
 /// A request whose `fetch` has been called.
 pub struct InFlight {
     exchange: Promise,
@@ -184,11 +175,9 @@ fn settle(next: Result<Next>) -> core::result::Result<JsValue, JsValue> {
         Next::Wait(promise, then) => (promise, then),
         Next::Future(future) => return Ok(spawn(future).into()),
     };
-    let on_value = move |value: JsValue| settle(then(value));
-    Ok(promise
-        .unchecked_ref::<Chained>()
-        .then_call(&Closure::once_into_js(on_value))
-        .into())
+    // A rejection passes through to the call's promise, as `promise.then(step)` would.
+    let k = move |value: JsValue, ok: bool| if ok { settle(then(value)) } else { Err(value) };
+    Ok(task::on_settle(&promise, Box::new(k)).into())
 }
 
 /// Runs a call to its end as a promise that rejects with the official error object.

@@ -1,6 +1,6 @@
 //! The executor of the few long-lived futures (server-stream event loops): a future polled
-//! straight from the promise callback that wakes it, and promises awaited through one JS
-//! callback each.
+//! straight from the promise callback that wakes it; and the continuations every promise is
+//! awaited with, here and by the call driver ([`on_settle`]).
 //!
 //! It replaces wasm-bindgen-futures, whose general executor (a microtask queue, JSPI and
 //! multi-threaded task variants, lazily initialised globals) cost about 2 KiB gzip of the
@@ -13,6 +13,7 @@ use core::cell::{Cell, RefCell};
 use core::future::Future;
 use core::mem::ManuallyDrop;
 use core::pin::Pin;
+use core::sync::atomic::{AtomicBool, Ordering};
 use core::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 
 use js_sys::{Array, Function, Promise};
@@ -28,9 +29,42 @@ extern "C" {
     /// `[promise, settle]`: `settle(value, true)` resolves the promise, `settle(reason, false)`
     /// rejects it.
     fn deferred() -> Array;
-    /// Calls `f(value, true)` when `promise` fulfils and `f(reason, false)` when it rejects.
-    #[wasm_bindgen(js_name = onSettled)]
-    fn on_settled(promise: &Promise, f: &JsValue);
+    /// Makes `f` the function [`resume_on`] calls back.
+    #[wasm_bindgen(js_name = setResume)]
+    fn set_resume(f: &JsValue);
+    /// `promise.then(v => resume(id, v, true), e => resume(id, e, false))`.
+    #[wasm_bindgen(js_name = resumeOn)]
+    fn resume_on(promise: &Promise, id: usize) -> Promise;
+}
+
+/// What runs when a promise settles: `(value, true)` or `(reason, false)`; what it returns (or
+/// throws) settles the promise [`on_settle`] returned.
+pub type Continuation = Box<dyn FnOnce(JsValue, bool) -> Result<JsValue, JsValue>>;
+
+/// Whether [`resume`] has been handed to JS (once, for every continuation: a wasm-bindgen
+/// closure per awaited promise is a JS function, a `FinalizationRegistry` entry and a table
+/// slot, made and released per step of every call and per chunk of every stream).
+static RESUME_INSTALLED: AtomicBool = AtomicBool::new(false);
+
+/// Runs `k` when `promise` settles; the promise returned settles with what `k` returns (a
+/// rejection when it returns `Err`). Its id for JS is the address of the boxed continuation;
+/// one that never settles keeps its continuation (and what that holds) for good.
+pub fn on_settle(promise: &Promise, k: Continuation) -> Promise {
+    if !RESUME_INSTALLED.swap(true, Ordering::Relaxed) {
+        let resume =
+            Closure::<dyn FnMut(usize, JsValue, bool) -> Result<JsValue, JsValue>>::new(resume);
+        set_resume(resume.as_ref());
+        // Lives as long as the module.
+        resume.forget();
+    }
+    resume_on(promise, Box::into_raw(Box::new(k)) as usize)
+}
+
+fn resume(id: usize, value: JsValue, ok: bool) -> Result<JsValue, JsValue> {
+    // SAFETY: `id` is a box `on_settle` leaked for this promise alone, and `resumeOn` calls
+    // back once for it: `then` runs either its fulfilment or its rejection handler, once.
+    let k = unsafe { Box::from_raw(id as *mut Continuation) };
+    k(value, ok)
 }
 
 struct Task {
@@ -143,8 +177,15 @@ pub fn wait(promise: Promise) -> impl Future<Output = Result<JsValue, JsValue>> 
             waker.wake();
         }
     };
-    // The callback is attached now (a rejection is handled even if nobody polls).
-    on_settled(&promise, &Closure::once_into_js(on_outcome));
+    // The callback is attached now (a rejection is handled even if nobody polls); the promise
+    // it returns fulfils with `undefined` either way.
+    let _ = on_settle(
+        &promise,
+        Box::new(move |value, ok| {
+            on_outcome(value, ok);
+            Ok(JsValue::UNDEFINED)
+        }),
+    );
     Settled { slot }
 }
 

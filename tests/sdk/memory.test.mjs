@@ -67,3 +67,29 @@ test('256 MiB down and up (stream, Blob, stream) grow wasm memory by less than 8
   t.diagnostic(`wasm memory: ${before} -> ${after} bytes (+${((after - before) / MiB).toFixed(2)} MiB) for 768 MiB moved`);
   assert.ok(after - before < 8 * MiB, `grew by ${after - before} bytes`);
 });
+
+// Every awaited promise is continued through one JS function that hands back a boxed
+// continuation by address (transport/task.rs): one never freed would stay in wasm memory for
+// good. Thousands of calls that answer, fail or are refused, and command output through callbacks
+// that return, resolve or reject, must leave the linear memory where warm-up left it.
+test('15 000 calls and streams, failures included, leave wasm memory as it was', async (t) => {
+  const round = async () => {
+    for (let i = 0; i < 1000; i++) {
+      assert.equal(await sbx.files.exists('/tmp'), true);
+      assert.equal(await sbx.files.exists('/tmp/missing'), false);
+      await assert.rejects(sbx.files.read('/tmp/missing'), { name: 'FileNotFoundError' });
+    }
+    let lines = 0;
+    await sbx.commands.run('seq 1 20000', { onStdout: async (d) => { lines += d.split('\n').length - 1; } });
+    assert.equal(lines, 20000);
+    await sbx.commands.run('seq 1 2000', { onStdout: () => {} });
+    await assert.rejects(sbx.commands.run('echo x', { onStdout: () => Promise.reject(new Error('callback refused')) }),
+      { message: 'callback refused' });
+  };
+  await round();
+  const before = memory.buffer.byteLength;
+  for (let i = 0; i < 4; i++) await round();
+  const after = memory.buffer.byteLength;
+  t.diagnostic(`wasm memory: ${before} -> ${after} bytes over 12 000 calls and 12 commands`);
+  assert.equal(after, before);
+});
