@@ -240,7 +240,8 @@ try {
 
   // 2. Streaming command output consumed through onStdout.
   if (want('output')) {
-    const bigOutput = `yes 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde | head -c ${SIZE}`;
+    const line = '0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde';
+    const bigOutput = `yes ${line} | head -c ${SIZE}`;
     const stream = (name, run) => async () => {
       let n = 0;
       await run((len) => { n += len; });
@@ -258,7 +259,7 @@ try {
     rows.push(row(name, 'MB/s', 'higher', values, { against: 'official', ratio: 1.5 }));
     jsonRow(name, 'MB/s', 'higher', mbps(SIZE, streamed.json), values);
     const keepMs = [];
-    for (let i = 0; i < ROUNDS; i++) keepMs.push(decodeAndKeepMs('0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde\n', SIZE));
+    for (let i = 0; i < ROUNDS; i++) keepMs.push(decodeAndKeepMs(`${line}\n`, SIZE));
     keepTextMBps = mbps(SIZE, median(keepMs));
     rows.push(row(`decode ${SIZE / MiB} MiB to text and keep it, no I/O (runtime alone)`, 'MB/s', 'higher', { ours: keepTextMBps }));
   }

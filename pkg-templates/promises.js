@@ -86,7 +86,10 @@ export async function exchange(url, method, headers, signal, body, read) {
   try {
     const r = await fetch(url, init);
     if (read === 3) return [r];
-    if (read === 4) return [r, r.ok ? parsedOrUndefined(await r.text()) : await r.text()];
+    if (read === 4) {
+      const text = await r.text();
+      return [r, r.ok ? parsedOrUndefined(text) : text];
+    }
     return [r, read === 0 ? await r.text() : read === 1 ? new Uint8Array(await r.arrayBuffer()) : await r.blob()];
   } catch (failure) {
     return [null, failure];
