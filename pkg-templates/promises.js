@@ -63,19 +63,10 @@ export function abortAfter(controller, ms, kind) {
   }, ms);
 }
 
-/** `JSON.parse(text)`, or `undefined` for an empty or malformed text. */
-function parsedOrUndefined(text) {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
-
 /**
  * One request: `fetch` is called now (taking a buffer body before the caller's next statement),
  * then the body read as `read` says (0 text, 1 bytes, 2 Blob, 3 not at all, 4 JSON: parsed
- * here when the status is 2xx, `undefined` if it is not JSON, the text otherwise). Resolves with
+ * here when the status is 2xx, `undefined` when empty, the text otherwise). Resolves with
  * `[response, body]`, or `[null, failure]` when anything failed; never rejects.
  */
 export async function exchange(url, method, headers, signal, body, read) {
@@ -88,7 +79,9 @@ export async function exchange(url, method, headers, signal, body, read) {
     if (read === 3) return [r];
     if (read === 4) {
       const text = await r.text();
-      return [r, r.ok ? parsedOrUndefined(text) : text];
+      // A 2xx answer that is not JSON fails with `JSON.parse`'s `SyntaxError`, as the official
+      // SDK's `response.json()` does, rather than passing for an empty answer.
+      return [r, r.ok ? (text ? JSON.parse(text) : undefined) : text];
     }
     return [r, read === 0 ? await r.text() : read === 1 ? new Uint8Array(await r.arrayBuffer()) : await r.blob()];
   } catch (failure) {

@@ -36,8 +36,9 @@ pub enum Read {
     Blob,
     /// Nothing: the step takes over `response.body` (server streams).
     Headers,
-    /// A 2xx body parsed by the runtime's `JSON.parse` (`undefined` when it is not JSON), any
-    /// other as a string: answers that only JSON is read from never cross into wasm memory.
+    /// A 2xx body parsed by the runtime's `JSON.parse` (`undefined` when empty; one that is not
+    /// JSON fails the exchange with its `SyntaxError`), any other as a string: answers that only
+    /// JSON is read from never cross into wasm memory.
     Json,
 }
 
