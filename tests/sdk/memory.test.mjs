@@ -70,8 +70,11 @@ test('256 MiB down and up (stream, Blob, stream) grow wasm memory by less than 8
 
 // Every awaited promise is continued through one JS function that hands back a boxed
 // continuation by address (transport/task.rs): one never freed would stay in wasm memory for
-// good. Thousands of calls that answer, fail or are refused, and command output through callbacks
-// that return, resolve or reject, must leave the linear memory where warm-up left it.
+// good. Thousands of calls that answer, fail or are refused, and commands whose callbacks return,
+// resolve or reject, must not grow the linear memory past where warm-up left it. The commands'
+// output stays small: the envelope decoder's room follows the largest frame, whose size depends
+// on timing. One 64 KiB page of slack takes allocator jitter; a leak of 128 bytes a continuation
+// grows it by megabytes.
 test('15 000 calls and streams, failures included, leave wasm memory as it was', async (t) => {
   const round = async () => {
     for (let i = 0; i < 1000; i++) {
@@ -79,10 +82,12 @@ test('15 000 calls and streams, failures included, leave wasm memory as it was',
       assert.equal(await sbx.files.exists('/tmp/missing'), false);
       await assert.rejects(sbx.files.read('/tmp/missing'), { name: 'FileNotFoundError' });
     }
-    let lines = 0;
-    await sbx.commands.run('seq 1 20000', { onStdout: async (d) => { lines += d.split('\n').length - 1; } });
-    assert.equal(lines, 20000);
-    await sbx.commands.run('seq 1 2000', { onStdout: () => {} });
+    for (let i = 0; i < 20; i++) {
+      let lines = 0;
+      await sbx.commands.run('seq 1 200', { onStdout: async (d) => { lines += d.split('\n').length - 1; } });
+      assert.equal(lines, 200);
+      await sbx.commands.run('seq 1 200', { onStdout: () => {} });
+    }
     await assert.rejects(sbx.commands.run('echo x', { onStdout: () => Promise.reject(new Error('callback refused')) }),
       { message: 'callback refused' });
   };
@@ -90,6 +95,6 @@ test('15 000 calls and streams, failures included, leave wasm memory as it was',
   const before = memory.buffer.byteLength;
   for (let i = 0; i < 4; i++) await round();
   const after = memory.buffer.byteLength;
-  t.diagnostic(`wasm memory: ${before} -> ${after} bytes over 12 000 calls and 12 commands`);
-  assert.equal(after, before);
+  t.diagnostic(`wasm memory: ${before} -> ${after} bytes over 12 000 calls and 164 commands`);
+  assert.ok(after - before <= 64 * 1024, `grew by ${after - before} bytes`);
 });
