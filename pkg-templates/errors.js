@@ -96,14 +96,11 @@ export class CommandExitError extends SandboxError {
 const classes = {
   Plain: Error, Sandbox: SandboxError, Timeout: TimeoutError, InvalidArgument: InvalidArgumentError,
   NotEnoughSpace: NotEnoughSpaceError, NotFound: NotFoundError, FileNotFound: FileNotFoundError,
-  SandboxNotFound: SandboxNotFoundError, Authentication: AuthenticationError, Template: TemplateError,
-  RateLimit: RateLimitError, ServiceBusy: ServiceBusyError,
+  SandboxNotFound: SandboxNotFoundError, Authentication: AuthenticationError, Template: TemplateError, RateLimit: RateLimitError,
 };
 
-export function makeError(kind, message, statusCode) {
-  const err = new classes[kind](message);
-  if (statusCode !== undefined) err.statusCode = statusCode;
-  return err;
+export function makeError(kind, message) {
+  return new classes[kind](message);
 }
 
 export function makeCommandExitError(result) {

@@ -2,8 +2,9 @@
 // build-log helpers work as officially; Template, Volume and Secret have every member of e2b's
 // classes but reject, since the local sandboxd serves no template builds, volumes or secrets.
 // A module of its own, free of side effects, so bundlers leave it out of `import { Sandbox }`.
-import { AuthenticationError, BuildError, VolumeError, SecretError } from '%ERRORS_MODULE%';
+import { BuildError, VolumeError, SecretError } from '%ERRORS_MODULE%';
 
+import { requireApiKey } from './api.js';
 import { ClientFactory, defineUnserved, shellQuote } from './internal.js';
 import { Sandbox } from './sandbox.js';
 
@@ -88,9 +89,7 @@ export const Template = /* @__PURE__ */ callableTemplate(TemplateBase);
 /** The REST client of the control plane; e2b-wasm's calls are made by the wasm, so `api` is unset. */
 export class ApiClient {
   constructor(config, opts = {}) {
-    if ((opts.requireApiKey ?? true) && !config.apiKey) {
-      throw new AuthenticationError("API key is required, please visit the API Keys tab at https://e2b.dev/dashboard?tab=keys to get your API key. You can either set the environment variable `E2B_API_KEY` or you can pass it directly to the sandbox like Sandbox.create({ apiKey: 'e2b_...' })");
-    }
+    if (opts.requireApiKey ?? true) requireApiKey(config);
     this.api = undefined;
   }
 }

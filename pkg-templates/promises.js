@@ -29,22 +29,6 @@ export function resumeOn(promise, id) {
   return promise.then((value) => resume(id, value, true), (reason) => resume(id, reason, false));
 }
 
-/** Resolves after `ms`; rejects with the signal's reason as soon as it aborts. */
-export function sleep(ms, signal) {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise((resolve, reject) => {
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
 /**
  * Aborts `controller` after `ms`, unless it already was, as a request timeout (`kind` 0, the
  * reason of `AbortSignal.timeout()`), a stream's handshake timeout (1) or its deadline (2, which

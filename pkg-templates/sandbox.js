@@ -10,6 +10,10 @@ import {
   SandboxCore, getSignature, resolveConnectionConfig, connectionSandboxUrl,
   CommandHandle, Commands, Filesystem, Pty, WatchHandle,
 } from './e2b_wasm.js';
+import {
+  createSandbox, connectSandbox, killSandbox, getSandboxInfo, getSandboxMetrics, setSandboxTimeout, pauseSandbox,
+  updateSandboxNetwork, listSandboxesPage, versionNumber,
+} from './api.js';
 
 import { SandboxError, InvalidArgumentError, TemplateError } from '%ERRORS_MODULE%';
 import { ClientFactory, defineUnserved, mergeOpts } from './internal.js';
@@ -176,7 +180,9 @@ class SandboxPaginator {
     if (!this.#hasNext) throw new Error('No more items to fetch');
     const params = this.#token === undefined ? this.#params : [...this.#params, ['nextToken', enc(this.#token)]];
     const path = `/v2/sandboxes${params.map(([k, v], i) => `${i ? '&' : '?'}${k}=${v}`).join('')}`;
-    const [items, token] = await SandboxCore.listPage(path, this.#opts, opts);
+    // The call's options over `list`'s; the signal is only ever the call's own.
+    const pageOpts = { ...mergeOpts(this.#opts, opts), signal: opts?.signal };
+    const [items, token] = await listSandboxesPage(new ConnectionConfig(pageOpts), pageOpts, path);
     this.#token = token;
     this.#hasNext = token !== undefined;
     return Array.from(items, sandboxInfo);
@@ -199,10 +205,10 @@ for (const name of [
   Object.defineProperty(Git.prototype, name, { value: method, writable: true, configurable: true });
 }
 
-/** `x.y.z` as one comparable number (a `v` prefix, pre-release and build tags ignored). */
-function versionNumber(version) {
-  const [major = 0, minor = 0, patch = 0] = version.replace(/^v/, '').split(/[-+]/)[0].split('.').map((part) => +part || 0);
-  return (major * 1e5 + minor) * 1e5 + patch;
+/** A control-plane call's `[config, opts]`: the per-call options over the class's bound ones, resolved as officially. */
+function apiCall(Class, opts) {
+  const apiOpts = Class.resolveOpts(opts);
+  return [new ConnectionConfig(apiOpts), apiOpts];
 }
 
 export class Sandbox extends ClientFactory {
@@ -254,7 +260,7 @@ export class Sandbox extends ClientFactory {
     const apiOpts = this.resolveOpts(opts);
     const config = new ConnectionConfig(apiOpts);
     // Debug mode has no API to ask (nor options to check).
-    const fields = config.debug ? SandboxCore.connect(sandboxId, apiOpts) : this.connectSandbox(sandboxId, apiOpts);
+    const fields = config.debug ? connectSandbox(config, sandboxId, apiOpts) : this.connectSandbox(sandboxId, apiOpts);
     return new this({ ...(await fields), ...config });
   }
   /** The `POST /v2/sandboxes` call of `create`: what the constructor needs to reach the sandbox. */
@@ -265,28 +271,28 @@ export class Sandbox extends ClientFactory {
       const iam = iamBody(opts.iam);
       bodyOpts = { ...bodyOpts, iam, network: createNetworkBody(opts.network, iam) };
     }
-    return SandboxCore.create(template, bodyOpts);
+    return createSandbox(new ConnectionConfig(opts), template, timeoutMs, bodyOpts);
   }
   /** The `POST /v2/sandboxes/{id}/connect` call of `connect`. */
   static async connectSandbox(sandboxId, opts) {
     const apiOpts = this.resolveOpts(opts);
     checkOnResume(apiOpts);
-    return SandboxCore.connect(sandboxId, apiOpts);
+    return connectSandbox(new ConnectionConfig(apiOpts), sandboxId, apiOpts);
   }
   static list(opts) { return new SandboxPaginator(this.resolveOpts(opts)); }
-  static kill(sandboxId, opts) { return SandboxCore.kill(sandboxId, this.resolveOpts(opts)); }
-  static async getInfo(sandboxId, opts) { return shapeInfo(await SandboxCore.getInfo(sandboxId, this.resolveOpts(opts))); }
+  static async kill(sandboxId, opts) { return killSandbox(...apiCall(this, opts), sandboxId); }
+  static async getInfo(sandboxId, opts) { return shapeInfo(await getSandboxInfo(...apiCall(this, opts), sandboxId)); }
   /** @deprecated Use `getInfo`. */
   static getFullInfo(sandboxId, opts) { return this.getInfo(sandboxId, opts); }
   static async updateNetwork(sandboxId, network, opts) {
     const body = (await loadNetwork()).updateNetworkBody(network);
-    return SandboxCore.updateNetwork(sandboxId, JSON.stringify(body), this.resolveOpts(opts));
+    return updateSandboxNetwork(...apiCall(this, opts), sandboxId, body);
   }
-  static async getMetrics(sandboxId, opts) { return shapeMetrics(await SandboxCore.getMetrics(sandboxId, this.resolveOpts(opts))); }
-  static setTimeout(sandboxId, timeoutMs, opts) { return SandboxCore.setTimeout(sandboxId, timeoutMs, this.resolveOpts(opts)); }
-  static pause(sandboxId, opts) { return SandboxCore.pause(sandboxId, this.resolveOpts(opts)); }
+  static async getMetrics(sandboxId, opts) { return shapeMetrics(await getSandboxMetrics(...apiCall(this, opts), sandboxId)); }
+  static async setTimeout(sandboxId, timeoutMs, opts) { return setSandboxTimeout(...apiCall(this, opts), sandboxId, timeoutMs); }
+  static async pause(sandboxId, opts) { return pauseSandbox(...apiCall(this, opts), sandboxId); }
   /** @deprecated Use `pause`. */
-  static betaPause(sandboxId, opts) { return SandboxCore.pause(sandboxId, this.resolveOpts(opts)); }
+  static betaPause(sandboxId, opts) { return this.pause(sandboxId, opts); }
 
   // The calls on this sandbox are the static ones with its connection options under the call's.
   async connect(opts) {

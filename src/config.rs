@@ -9,14 +9,10 @@ use crate::util::decimal;
 pub const REQUEST_TIMEOUT_MS: f64 = 60_000.0;
 /// Retries of a control-plane call answered 429 with `Retry-After`.
 pub const DEFAULT_RETRIES: u32 = 3;
-pub const DEFAULT_SANDBOX_TIMEOUT_MS: f64 = 300_000.0;
 /// Default lifetime of a command, PTY or reconnect stream (`timeoutMs`).
 pub const STREAM_TIMEOUT_MS: f64 = 60_000.0;
 pub const HEALTH_CHECK_TIMEOUT_MS: f64 = 5_000.0;
 pub use envd_protocol::ENVD_PORT;
-pub const DEBUG_SANDBOX_ID: &str = "debug_sandbox_id";
-/// envd version assumed in debug mode, where there is no API to ask.
-pub const ENVD_DEBUG_VERSION: &str = "99.99.99";
 /// Seconds between keepalive messages asked of envd on streams.
 pub const KEEPALIVE_PING_INTERVAL: &str = "50";
 /// User named on behalf of the caller when envd is too old to pick its default user.
@@ -40,28 +36,6 @@ pub struct ConnectionOpts {
     pub api_headers: Option<Vec<(String, String)>>,
     /// Retries of a control-plane call answered 429 with `Retry-After`.
     pub retries: Option<f64>,
-}
-
-impl ConnectionOpts {
-    /// These (per-call) options laid over `base` (the sandbox's or paginator's): each option
-    /// given here wins, the rest comes from `base`.
-    pub fn over(&self, base: &ConnectionOpts) -> ConnectionOpts {
-        let pick = |mine: &Option<String>, theirs: &Option<String>| mine.clone().or(theirs.clone());
-        ConnectionOpts {
-            api_key: pick(&self.api_key, &base.api_key),
-            domain: pick(&self.domain, &base.domain),
-            api_url: pick(&self.api_url, &base.api_url),
-            sandbox_url: pick(&self.sandbox_url, &base.sandbox_url),
-            debug: self.debug.or(base.debug),
-            request_timeout_ms: self.request_timeout_ms.or(base.request_timeout_ms),
-            headers: self.headers.clone().or_else(|| base.headers.clone()),
-            api_headers: self
-                .api_headers
-                .clone()
-                .or_else(|| base.api_headers.clone()),
-            retries: self.retries.or(base.retries),
-        }
-    }
 }
 
 /// The number of retries `retries` asks for: `None` unless it is a non-negative integer.
@@ -191,18 +165,6 @@ impl ConnectionConfig {
     }
 }
 
-/// Lifetime in whole seconds as the REST API takes it (`Math.ceil(ms / 1000)`).
-pub fn timeout_to_seconds(ms: f64) -> i64 {
-    let seconds = ms / 1000.0;
-    let whole = seconds as i64;
-    // `ceil` needs std; a cast truncates towards zero, so round positive fractions up.
-    if seconds > whole as f64 {
-        whole + 1
-    } else {
-        whole
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -323,28 +285,14 @@ mod tests {
     }
 
     #[test]
-    fn per_call_options_override_only_what_they_set() {
-        let base = ConnectionOpts {
-            api_key: Some("e2b_1".into()),
-            request_timeout_ms: Some(5.0),
+    fn a_zero_request_timeout_disables_it() {
+        let opts = ConnectionOpts {
+            request_timeout_ms: Some(0.0),
             retries: Some(1.0),
             ..Default::default()
         };
-        let call = ConnectionOpts {
-            request_timeout_ms: Some(0.0),
-            domain: Some("x.dev".into()),
-            ..Default::default()
-        };
-        let m = call.over(&base);
-        assert_eq!(m.api_key.as_deref(), Some("e2b_1"));
-        assert_eq!(m.domain.as_deref(), Some("x.dev"));
-        assert_eq!(m.retries, Some(1.0));
-        let c = ConnectionConfig::resolve(&m, &env_of(&[]));
-        assert_eq!(
-            c.request_timeout(None),
-            None,
-            "0 disables the request timeout"
-        );
+        let c = ConnectionConfig::resolve(&opts, &env_of(&[]));
+        assert_eq!(c.request_timeout(None), None);
         assert_eq!(c.request_timeout(Some(7.0)), Some(7.0));
         assert_eq!(c.retries, 1);
     }
@@ -358,12 +306,5 @@ mod tests {
         }
         let c = ConnectionConfig::resolve(&ConnectionOpts::default(), &|_| None);
         assert_eq!(c.retries, DEFAULT_RETRIES);
-    }
-
-    #[test]
-    fn lifetimes_round_up_to_seconds() {
-        assert_eq!(timeout_to_seconds(300_000.0), 300);
-        assert_eq!(timeout_to_seconds(1.0), 1);
-        assert_eq!(timeout_to_seconds(1500.0), 2);
     }
 }

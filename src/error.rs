@@ -22,15 +22,12 @@ pub enum ErrorClass {
     Authentication,
     Template,
     RateLimit,
-    ServiceBusy,
 }
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct SdkError {
     pub class: ErrorClass,
     pub message: String,
-    /// HTTP status of the REST response behind the error (`statusCode` on `SandboxError`s).
-    pub status: Option<u16>,
 }
 
 impl SdkError {
@@ -38,7 +35,6 @@ impl SdkError {
         SdkError {
             class,
             message: message.into(),
-            status: None,
         }
     }
 }
@@ -72,48 +68,12 @@ pub fn error(class: ErrorClass, message: impl Into<String>) -> Error {
 const SANDBOX_TIMEOUT_HINT: &str = ": This error is likely due to sandbox timeout. You can modify the sandbox timeout by passing 'timeoutMs' when starting the sandbox or calling '.setTimeout' on the sandbox with the desired timeout.";
 const KILLED_IN_FLIGHT: &str =
     ": The sandbox was killed or reached its end of life while the request was in flight.";
-pub const API_KEY_REQUIRED: &str = "API key is required, please visit the API Keys tab at https://e2b.dev/dashboard?tab=keys to get your API key. You can either set the environment variable `E2B_API_KEY` or you can pass it directly to the sandbox like Sandbox.create({ apiKey: 'e2b_...' })";
 
 fn sandbox_timeout(message: &str) -> SdkError {
     SdkError::new(
         ErrorClass::Timeout,
         [message, SANDBOX_TIMEOUT_HINT].concat(),
     )
-}
-
-/// REST failure (official `apiErrorFromCode`): `content` is the body's `message`, else the raw
-/// body, else the status text.
-pub fn api_error(status: u16, content: &str) -> SdkError {
-    let (class, prefix) = match status {
-        401 => (
-            ErrorClass::Authentication,
-            "Unauthorized, please check your credentials.",
-        ),
-        429 => (
-            ErrorClass::RateLimit,
-            "Rate limit exceeded, please try again later",
-        ),
-        503 => (
-            ErrorClass::ServiceBusy,
-            "Service temporarily unavailable, please retry",
-        ),
-        _ => {
-            let message = [&decimal(status.into()), ": ", content].concat();
-            let mut e = SdkError::new(ErrorClass::Sandbox, message);
-            e.status = Some(status);
-            return e;
-        }
-    };
-    let message = if content.is_empty() {
-        prefix.to_string()
-    } else {
-        [prefix, " - ", content].concat()
-    };
-    let mut e = SdkError::new(class, message);
-    if class == ErrorClass::RateLimit {
-        e.status = Some(429);
-    }
-    e
 }
 
 /// Which not-found class an envd call reports (filesystem calls say `FileNotFoundError`).
@@ -219,37 +179,6 @@ mod tests {
 
     fn rpc(code: Code, msg: &str) -> SdkError {
         rpc_error(&ConnectError::new(code, msg), NotFoundAs::Generic)
-    }
-
-    #[test]
-    fn rest_statuses_map_to_official_classes_and_messages() {
-        let e = api_error(401, "Invalid API key");
-        assert_eq!(
-            (e.class, e.message.as_str()),
-            (
-                ErrorClass::Authentication,
-                "Unauthorized, please check your credentials. - Invalid API key"
-            )
-        );
-        let e = api_error(429, "");
-        assert_eq!(
-            (e.class, e.message.as_str(), e.status),
-            (
-                ErrorClass::RateLimit,
-                "Rate limit exceeded, please try again later",
-                Some(429)
-            )
-        );
-        let e = api_error(400, "Timeout cannot be greater than 24 hours");
-        assert_eq!(
-            (e.class, e.message.as_str(), e.status),
-            (
-                ErrorClass::Sandbox,
-                "400: Timeout cannot be greater than 24 hours",
-                Some(400)
-            )
-        );
-        assert_eq!(api_error(503, "x").class, ErrorClass::ServiceBusy);
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! e2b-wasm: the E2B SDK surface compiled to WebAssembly.
 //!
-//! Layers (each a module): `config` (option resolution) → `transport` (fetch, signals, REST,
-//! Connect, and the one async driver every call runs on) → `api` (control plane) / `envd` (the
-//! in-sandbox daemon) → `js` (the classes exported to JavaScript, a thin layer over the others).
+//! Layers (each a module): `config` (option resolution) → `transport` (fetch, signals, Connect,
+//! and the one async driver every call runs on) → `envd` (the in-sandbox daemon) → `js` (the
+//! classes exported to JavaScript, a thin layer over the others). The control plane (E2B's REST
+//! API) is the package's JavaScript (`pkg-templates/api.js`).
 //! Everything but `js` and the fetch edge is plain Rust covered by native `cargo test`.
 //!
 //! The crate is `no_std` + `alloc`. With the `bundle` feature (the shipped wasm) std is not
@@ -17,7 +18,6 @@ extern crate std;
 #[cfg(feature = "bundle")]
 mod bundle;
 
-pub mod api;
 pub mod config;
 pub mod envd;
 pub mod error;

@@ -1,12 +1,8 @@
 //! The envd versions the SDK's features need, in one table: the first version of envd that has
 //! each one. The official SDK checks the same versions; older envd gets its messages.
 
-/// Sandbox creation: an older envd cannot serve this SDK, and the new sandbox is killed.
-pub const SUPPORTED: &str = "0.1.0";
 /// Recursive directory watches.
 pub const RECURSIVE_WATCH: &str = "0.1.4";
-/// Sandbox metrics (`getMetrics` on an instance).
-pub const METRICS: &str = "0.1.5";
 /// `stdin: false` on a command (older envd always attaches a pipe).
 pub const STDIN_OPTIONAL: &str = "0.3.0";
 /// envd picks the sandbox's default user itself (older envd needs `user` named).

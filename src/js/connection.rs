@@ -16,7 +16,7 @@ use crate::transport::fetch::is_browser;
 /// `retries`, as the official constructor does.
 #[wasm_bindgen(js_name = resolveConnectionConfig)]
 pub fn resolve_connection_config(v: JsValue) -> Result<Object, JsValue> {
-    let c = opts::context(&opts::call_opts(&v))?.config;
+    let c = opts::config(&opts::call_opts(&v))?;
     let fields = Object::new();
     let optional = |s: Option<String>| s.map_or(JsValue::UNDEFINED, JsValue::from);
     set(&fields, "debug", &JsValue::from(c.debug));

@@ -7,7 +7,7 @@ use crate::error::{Error, ErrorClass, SdkError};
 #[wasm_bindgen(module = "/pkg-templates/errors.js")]
 extern "C" {
     #[wasm_bindgen(js_name = makeError)]
-    fn make_error(kind: &str, message: &str, status_code: Option<u16>) -> JsValue;
+    fn make_error(kind: &str, message: &str) -> JsValue;
     #[wasm_bindgen(js_name = makeCommandExitError)]
     pub fn make_command_exit_error(result: &JsValue) -> JsValue;
 }
@@ -25,12 +25,11 @@ fn kind(class: ErrorClass) -> &'static str {
         ErrorClass::Authentication => "Authentication",
         ErrorClass::Template => "Template",
         ErrorClass::RateLimit => "RateLimit",
-        ErrorClass::ServiceBusy => "ServiceBusy",
     }
 }
 
 pub fn sdk_error_to_js(e: &SdkError) -> JsValue {
-    make_error(kind(e.class), &e.message, e.status)
+    make_error(kind(e.class), &e.message)
 }
 
 impl From<Error> for JsValue {

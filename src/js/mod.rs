@@ -1,6 +1,6 @@
 //! The wasm-bindgen export layer: option parsing, JS result objects, error objects, callbacks.
-//! Every exported async method is a synchronous shim: it reads its options, asks `api` or
-//! `envd` for the call's first step, and hands it to `transport::exchange::run`.
+//! Every exported async method is a synchronous shim: it reads its options, asks `envd` for
+//! the call's first step, and hands it to `transport::exchange::run`.
 
 pub mod commands;
 pub mod connection;

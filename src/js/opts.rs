@@ -12,7 +12,6 @@ use crate::js_object::get;
 use crate::prelude::*;
 use crate::transport::fetch::{env_var, js_string};
 use crate::transport::log::Logger;
-use crate::transport::rest::RestContext;
 
 pub fn given(v: &JsValue, key: &str) -> Option<JsValue> {
     let value = get(v, key);
@@ -69,23 +68,10 @@ pub fn request_opts(v: &JsValue) -> RequestOpts {
     }
 }
 
-/// `ConnectionOpts` plus the parts that stay JavaScript values.
-#[derive(Clone, Default)]
+/// `ConnectionOpts` plus the caller's logger.
 pub struct CallOpts {
     pub conn: ConnectionOpts,
-    pub signal: Option<AbortSignal>,
     pub logger: Option<Logger>,
-}
-
-impl CallOpts {
-    /// These (per-call) options over `base`; the signal is always the call's own.
-    pub fn over(&self, base: &CallOpts) -> CallOpts {
-        CallOpts {
-            conn: self.conn.over(&base.conn),
-            signal: self.signal.clone(),
-            logger: self.logger.clone().or_else(|| base.logger.clone()),
-        }
-    }
 }
 
 pub fn call_opts(v: &JsValue) -> CallOpts {
@@ -101,14 +87,13 @@ pub fn call_opts(v: &JsValue) -> CallOpts {
             api_headers: record(v, "apiHeaders"),
             retries: given(v, "retries").map(|r| r.as_f64().unwrap_or(f64::NAN)),
         },
-        signal: signal(v),
         logger: given(v, "logger").map(Logger::new),
     }
 }
 
-/// The call's configuration resolved as the official `ConnectionConfig` constructor does
-/// (which refuses an invalid `retries`), with the caller's logger and signal.
-pub fn context(opts: &CallOpts) -> Result<RestContext> {
+/// The configuration resolved as the official `ConnectionConfig` constructor does (which
+/// refuses an invalid `retries`).
+pub fn config(opts: &CallOpts) -> Result<ConnectionConfig> {
     if let Some(retries) = opts.conn.retries.filter(|r| valid_retries(*r).is_none()) {
         let shown = js_string(&JsValue::from(retries));
         let message = [
@@ -119,9 +104,5 @@ pub fn context(opts: &CallOpts) -> Result<RestContext> {
         .concat();
         return Err(error(ErrorClass::InvalidArgument, message));
     }
-    Ok(RestContext {
-        config: ConnectionConfig::resolve(&opts.conn, &env_var),
-        logger: opts.logger.clone().unwrap_or_default(),
-        signal: opts.signal.clone(),
-    })
+    Ok(ConnectionConfig::resolve(&opts.conn, &env_var))
 }

@@ -8,8 +8,8 @@
 //! more than its `fetch`. A method costs only its request building and response decoding.
 //!
 //! Adding a call: build a [`Request`], and decode its [`Exchanged`] in a [`Step`]
-//! (`rest::call`, `connect::unary_request` and `envd::Envd::unary` do this for the three kinds of
-//! request). Only a long-lived read loop (a server stream) needs a future of its own
+//! (`connect::unary_request` and `envd::Envd::unary` do this for RPCs, `envd::file_transfer` for
+//! `/files`). Only a long-lived read loop (a server stream) needs a future of its own
 //! ([`Next::Future`]).
 
 use core::future::Future;
@@ -28,7 +28,7 @@ use crate::prelude::*;
 /// takes it by index).
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Read {
-    /// The body as a string (REST, `/health`).
+    /// The body as a string (`/health`, `/files` failures).
     Text,
     /// The body as a `Uint8Array` (unary RPCs, file downloads).
     Bytes,

@@ -24,8 +24,6 @@ extern "C" {
     /// an already failed body) is not reported as unhandled.
     #[wasm_bindgen(js_name = ignoreOutcome)]
     pub fn ignore_outcome(promise: &Promise);
-    /// Resolves after `ms`, rejects with the signal's reason when it aborts first.
-    pub fn sleep(ms: f64, signal: &AbortSignal) -> Promise;
     /// Aborts `controller` with `signal`'s reason when `signal` aborts, until the function it
     /// returns is called.
     #[wasm_bindgen(js_name = linkAbort)]

@@ -56,3 +56,16 @@ for (const body of ['[]', '{}', '"str"', 'null']) {
     assert.deepEqual(await calls(ours).write, { error: 'Error', message: 'Expected to receive information about written file' });
   });
 }
+
+// The control plane's answers of the wrong shape, compared call by call with the official SDK: a
+// JSON `null` is no sandbox, and a body that is empty without saying so (no `Content-Length: 0`)
+// is not JSON.
+for (const [body, expected] of [['null', { error: 'Error', message: 'Sandbox not found' }], ['', { error: 'SyntaxError' }]]) {
+  test(`getInfo answered ${JSON.stringify(body)} fails as the official SDK's does`, async () => {
+    answer = body;
+    const results = {};
+    for (const [name, sdk] of implementations) results[name] = await calls(sdk).getInfo;
+    for (const [key, value] of Object.entries(expected)) assert.equal(results['e2b-wasm'][key], value);
+    assert.deepEqual(results['e2b-wasm'], results.e2b);
+  });
+}
