@@ -4,11 +4,11 @@
 // runtime lacks, so this is JavaScript: in the wasm the same calls cost 8.4 KiB gzip, every
 // property an import call and a string constant. Each function takes the call's resolved
 // `ConnectionConfig` and options (after the facade merged them, as officially).
-import { runtimeName } from './e2b_wasm.js';
 import {
   SandboxError, AuthenticationError, InvalidArgumentError, RateLimitError, SandboxNotFoundError,
   ServiceBusyError, TemplateError,
 } from '%ERRORS_MODULE%';
+import { runtimeName } from './internal.js';
 
 /** The envd version `Sandbox.create` accepts at least; older sandboxes are killed and refused. */
 const SUPPORTED_ENVD = '0.1.0';

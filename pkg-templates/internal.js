@@ -1,6 +1,6 @@
 // Helpers the facade's modules share and do not export from the package: shell quoting for the
-// commands the SDK builds (git, ready commands, the MCP gateway) and the option binding of the
-// resource classes.
+// commands the SDK builds (git, ready commands, the MCP gateway), the option binding of the
+// resource classes and the runtime's name.
 const UNSAFE_SHELL_CHAR = /[^\w@%+=:,./-]/;
 /** `s` as one shell word (unchanged when it needs no quoting, so commands stay readable). */
 export const shellQuote = (s) => (s === '' ? "''" : UNSAFE_SHELL_CHAR.test(s) ? `'${s.replace(/'/g, `'"'"'`)}'` : s);
@@ -33,4 +33,14 @@ export function defineUnserved(target, owner, members, Failure, what) {
     }[member];
     Object.defineProperty(target, member, { value: method, writable: true, configurable: true });
   }
+}
+
+let runtime;
+/** The official SDK's name for the runtime (`sdk_runtime`; `browser` decides envd's host form). */
+export function runtimeName() {
+  const g = globalThis;
+  runtime ??= g.Bun ? 'bun' : g.Deno ? 'deno' : typeof g.EdgeRuntime === 'string' ? 'vercel-edge'
+    : g.navigator?.userAgent === 'Cloudflare-Workers' ? 'cloudflare-worker' : g.process?.release?.name === 'node' ? 'node'
+      : typeof g.window !== 'undefined' ? 'browser' : 'unknown';
+  return runtime;
 }

@@ -1,22 +1,20 @@
 // The public classes. `Sandbox` is a thin JS class over the wasm `SandboxCore` so that static
 // factories return instances of the subclass they are called on (`new this(...)`) through the
-// official public constructor; its calls forward to Rust (a sandbox's control-plane calls are the
-// static ones with its `connectionConfig`, as officially), except what needs JS values or no Rust
-// (options merging, URLs without runtime detection, version checks, shaping the API's JSON
-// answers, `list`'s paginator and its query; the MCP start, git and network code in lazily
-// imported modules). Nothing here runs wasm at import time, so entries
-// can initialise the module after this file is evaluated.
-import {
-  SandboxCore, getSignature, resolveConnectionConfig, connectionSandboxUrl,
-  CommandHandle, Commands, Filesystem, Pty, WatchHandle,
-} from './e2b_wasm.js';
+// official public constructor; its envd calls (commands, files, PTY) forward to Rust. What needs
+// JS values or no Rust is here: the connection options (`ConnectionConfig`), options merging,
+// version checks, shaping the API's JSON answers, `list`'s paginator and its query; the control
+// plane's requests are in api.js (a sandbox's control-plane calls are the static ones with its
+// `connectionConfig`, as officially); the MCP start, git and network code in lazily imported
+// modules. Nothing here runs wasm at import time, so entries can initialise the module after
+// this file is evaluated.
+import { SandboxCore, getSignature, CommandHandle, Commands, Filesystem, Pty, WatchHandle } from './e2b_wasm.js';
 import {
   createSandbox, connectSandbox, killSandbox, getSandboxInfo, getSandboxMetrics, setSandboxTimeout, pauseSandbox,
   updateSandboxNetwork, listSandboxesPage, versionNumber,
 } from './api.js';
 
 import { SandboxError, InvalidArgumentError, TemplateError } from '%ERRORS_MODULE%';
-import { ClientFactory, defineUnserved, mergeOpts } from './internal.js';
+import { ClientFactory, defineUnserved, mergeOpts, runtimeName } from './internal.js';
 
 export {
   SandboxError, TimeoutError, InvalidArgumentError, NotEnoughSpaceError, NotFoundError,
@@ -39,6 +37,8 @@ export const FileType = { FILE: 'file', DIR: 'dir', SYMLINK: 'symlink' };
 export const FilesystemEventType = { CHMOD: 'chmod', CREATE: 'create', REMOVE: 'remove', RENAME: 'rename', WRITE: 'write' };
 
 const env = (name) => globalThis.process?.env?.[name];
+/** Sandbox domains served through the shared `sandbox.<domain>` host outside browsers. */
+const SHARED_HOST_DOMAINS = ['e2b.app', 'e2b.dev', 'e2b.pro', 'e2b-staging.dev'];
 
 /** The resolved connection options; its fields are own properties, as in the official SDK. */
 export class ConnectionConfig {
@@ -61,10 +61,7 @@ export class ConnectionConfig {
       headers['User-Agent'] = ConnectionConfig.buildUserAgent(requestSource);
     }
   }
-  /**
-   * Tags the `User-Agent` of configs made from now on with a wrapping package (`'name/version'`).
-   * The wasm's own requests keep its built-in `User-Agent`.
-   */
+  /** Tags the `User-Agent` of configs made from now on with a wrapping package (`'name/version'`). */
   static setIntegration(integration) { ConnectionConfig.integration = integration; }
   /** Per-call options over options bound to a class; explicitly `undefined` ones fall through. */
   static mergeOpts(boundOpts, opts) { return mergeOpts(boundOpts, opts); }
@@ -73,9 +70,22 @@ export class ConnectionConfig {
   static get sandboxUrl() { return env('E2B_SANDBOX_URL'); }
   static get debug() { return (env('E2B_DEBUG') || 'false').toLowerCase() === 'true'; }
   static get apiKey() { return env('E2B_API_KEY'); }
+  /** Options, else environment variables, else defaults, field by field as officially. */
   constructor(opts) {
-    Object.assign(this, resolveConnectionConfig(opts));
+    const retries = opts?.retries ?? 3;
+    if (!Number.isInteger(retries) || retries < 0) throw new InvalidArgumentError(`Invalid retries=${retries}: expected a non-negative integer.`);
+    this.debug = opts?.debug ?? ConnectionConfig.debug;
+    this.domain = opts?.domain || ConnectionConfig.domain;
+    this.apiUrl = opts?.apiUrl || ConnectionConfig.apiUrl || (this.debug ? 'http://localhost:3000' : `https://api.${this.domain}`);
+    this.sandboxUrl = opts?.sandboxUrl || ConnectionConfig.sandboxUrl;
+    this.logger = opts?.logger;
+    this.requestTimeoutMs = opts?.requestTimeoutMs ?? 60_000;
+    this.retries = retries;
+    this.apiKey = opts?.apiKey || ConnectionConfig.apiKey;
+    this.validateApiKey = opts?.validateApiKey;
+    this.headers = { ...opts?.headers, ...opts?.apiHeaders };
     this.requestSource = ConnectionConfig.getRequestSource();
+    this.proxy = opts?.proxy;
     ConnectionConfig.applyUserAgent(this.headers, this.requestSource);
   }
   /** A signal that aborts after the request timeout (none for 0), or with `signal`, whichever comes first. */
@@ -84,7 +94,14 @@ export class ConnectionConfig {
     const timeout = ms ? AbortSignal.timeout(ms) : undefined;
     return timeout && signal ? AbortSignal.any([timeout, signal]) : timeout ?? signal;
   }
-  getSandboxUrl(sandboxId, opts) { return connectionSandboxUrl(this, sandboxId, opts); }
+  /** envd's base URL: outside browsers, E2B's own domains are reached through their shared `sandbox.` host. */
+  getSandboxUrl(sandboxId, opts) {
+    const sandboxDomain = opts.sandboxDomain ?? this.domain;
+    if (!this.sandboxUrl && !this.debug && runtimeName() !== 'browser' && SHARED_HOST_DOMAINS.includes(sandboxDomain)) {
+      return `https://sandbox.${sandboxDomain}`;
+    }
+    return this.getSandboxDirectUrl(sandboxId, opts);
+  }
   getSandboxDirectUrl(sandboxId, opts) {
     return this.sandboxUrl || `${this.debug ? 'http' : 'https'}://${this.getHost(sandboxId, opts.envdPort, opts.sandboxDomain)}`;
   }
@@ -225,7 +242,16 @@ export class Sandbox extends ClientFactory {
    */
   constructor(opts) {
     super();
-    const core = new SandboxCore(opts);
+    const connectionConfig = new ConnectionConfig(opts);
+    const sandboxDomain = opts.sandboxDomain ?? connectionConfig.domain;
+    const where = { sandboxDomain, envdPort: 49983 };
+    const envdApiUrl = connectionConfig.getSandboxUrl(opts.sandboxId, where);
+    const envdDirectUrl = connectionConfig.getSandboxDirectUrl(opts.sandboxId, where);
+    // What the wasm's envd calls start from.
+    const core = new SandboxCore({
+      sandboxId: opts.sandboxId, envdVersion: opts.envdVersion, envdAccessToken: opts.envdAccessToken, envdApiUrl, envdDirectUrl,
+      userAgent: connectionConfig.headers['User-Agent'], requestTimeoutMs: connectionConfig.requestTimeoutMs, logger: connectionConfig.logger,
+    });
     this.#core = core;
     this.#envdVersion = opts.envdVersion;
     // Own properties in the official order.
@@ -234,15 +260,14 @@ export class Sandbox extends ClientFactory {
     this.pty = core.pty();
     this.git = new Git(this.commands);
     this.sandboxId = opts.sandboxId;
-    this.connectionConfig = new ConnectionConfig(opts);
-    this.sandboxDomain = opts.sandboxDomain ?? this.connectionConfig.domain;
+    this.connectionConfig = connectionConfig;
+    this.sandboxDomain = sandboxDomain;
     this.trafficAccessToken = opts.trafficAccessToken;
     this.envdPort = 49983;
     this.mcpPort = 50005;
     this.envdAccessToken = opts.envdAccessToken;
-    const where = { sandboxDomain: this.sandboxDomain, envdPort: this.envdPort };
-    this.envdApiUrl = this.connectionConfig.getSandboxUrl(this.sandboxId, where);
-    this.envdDirectUrl = this.connectionConfig.getSandboxDirectUrl(this.sandboxId, where);
+    this.envdApiUrl = envdApiUrl;
+    this.envdDirectUrl = envdDirectUrl;
     this.mcpToken = undefined;
   }
 

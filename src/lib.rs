@@ -1,9 +1,9 @@
 //! e2b-wasm: the E2B SDK surface compiled to WebAssembly.
 //!
-//! Layers (each a module): `config` (option resolution) → `transport` (fetch, signals, Connect,
-//! and the one async driver every call runs on) → `envd` (the in-sandbox daemon) → `js` (the
-//! classes exported to JavaScript, a thin layer over the others). The control plane (E2B's REST
-//! API) is the package's JavaScript (`pkg-templates/api.js`).
+//! Layers (each a module): `config` (defaults) → `transport` (fetch, signals, Connect, and the
+//! one async driver every call runs on) → `envd` (the in-sandbox daemon) → `js` (the classes
+//! exported to JavaScript, a thin layer over the others). The connection options and the control
+//! plane (E2B's REST API) are the package's JavaScript (`pkg-templates/sandbox.js`, `api.js`).
 //! Everything but `js` and the fetch edge is plain Rust covered by native `cargo test`.
 //!
 //! The crate is `no_std` + `alloc`. With the `bundle` feature (the shipped wasm) std is not

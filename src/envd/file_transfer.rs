@@ -148,7 +148,7 @@ impl Envd {
         gzip: bool,
         opts: &RequestOpts,
     ) -> Result<Next> {
-        let timeout = self.config.request_timeout(opts.request_timeout_ms);
+        let timeout = self.request_timeout(opts.request_timeout_ms);
         let user_signal = opts.signal.clone();
         let (signal, read) = match format {
             Format::Stream => (
@@ -257,7 +257,7 @@ impl Envd {
                 .collect();
             vec![(self.files_url(single, user), form_data(&files).into())]
         };
-        let timeout = self.config.request_timeout(opts.request_timeout_ms);
+        let timeout = self.request_timeout(opts.request_timeout_ms);
         let single = single.is_some();
         let mut requests: Vec<Result<Next>> = bodies
             .into_iter()

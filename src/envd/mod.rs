@@ -26,8 +26,8 @@ use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{AbortSignal, Response};
 
 use crate::config::{
-    ConnectionConfig, DEFAULT_USERNAME, ENVD_PORT, HEALTH_CHECK_TIMEOUT_MS,
-    KEEPALIVE_PING_INTERVAL, STREAM_TIMEOUT_MS,
+    DEFAULT_USERNAME, ENVD_PORT, HEALTH_CHECK_TIMEOUT_MS, KEEPALIVE_PING_INTERVAL,
+    STREAM_TIMEOUT_MS,
 };
 use crate::error::{
     Error, ErrorClass, NotFoundAs, Result, envd_http_error, error, is_connection_dropped,
@@ -38,7 +38,6 @@ use crate::prelude::*;
 use crate::transport::codec;
 use crate::transport::connect::{self, CallOptions, Endpoint, ServerStream};
 use crate::transport::exchange::{Exchanged, Next, Read, Request, run};
-use crate::transport::fetch;
 use crate::transport::log::Logger;
 use crate::transport::signal::CallSignal;
 use crate::transport::task::wait;
@@ -65,7 +64,8 @@ pub struct Envd {
     /// What every envd request carries (routing headers, User-Agent, access token) and what
     /// each kind of request adds, built once.
     pub request_headers: RequestHeaders,
-    pub config: ConnectionConfig,
+    /// The configured `requestTimeoutMs` (0: none).
+    pub request_timeout_ms: f64,
     pub logger: Logger,
 }
 
@@ -110,38 +110,45 @@ pub type StartDecoder = fn(&[u8]) -> core::result::Result<Option<u32>, ConnectEr
 /// Continues with a started (or reconnected) stream and its start event's pid.
 pub type OnStarted = Box<dyn FnOnce(u32, ServerStream) -> Result<Next>>;
 
+/// Where a sandbox's envd is and what its requests carry, as the facade resolved them from the
+/// sandbox's `ConnectionConfig` (the URLs, `User-Agent` and request timeout).
+pub struct EnvdAccess {
+    pub sandbox_id: String,
+    /// Base URL for RPC, `/health` and `/files` (`envdApiUrl`).
+    pub url: String,
+    /// Base URL for presigned links, never the shared host (`envdDirectUrl`).
+    pub direct_url: String,
+    pub version: String,
+    pub access_token: Option<String>,
+    pub user_agent: String,
+    /// The configured `requestTimeoutMs` (0: none).
+    pub request_timeout_ms: f64,
+}
+
 impl Envd {
-    pub fn new(
-        config: ConnectionConfig,
-        logger: Logger,
-        sandbox_id: &str,
-        sandbox_domain: Option<&str>,
-        version: String,
-        access_token: Option<String>,
-    ) -> Envd {
-        let user_agent = config
-            .headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(HEADER_USER_AGENT))
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default();
+    pub fn new(access: EnvdAccess, logger: Logger) -> Envd {
         let mut headers = vec![
-            (HEADER_USER_AGENT.to_string(), user_agent),
-            (HEADER_SANDBOX_ID.to_string(), sandbox_id.to_string()),
+            (HEADER_USER_AGENT.to_string(), access.user_agent),
+            (HEADER_SANDBOX_ID.to_string(), access.sandbox_id),
             (HEADER_SANDBOX_PORT.to_string(), decimal(ENVD_PORT.into())),
         ];
-        if let Some(token) = &access_token {
+        if let Some(token) = &access.access_token {
             headers.push((HEADER_ACCESS_TOKEN.to_string(), token.clone()));
         }
         Envd {
-            url: config.envd_url(sandbox_id, sandbox_domain, ENVD_PORT, fetch::is_browser()),
-            direct_url: config.envd_direct_url(sandbox_id, sandbox_domain, ENVD_PORT),
-            version,
-            access_token,
+            url: access.url,
+            direct_url: access.direct_url,
+            version: access.version,
+            access_token: access.access_token,
             request_headers: RequestHeaders::new(&headers),
-            config,
+            request_timeout_ms: access.request_timeout_ms,
             logger,
         }
+    }
+
+    /// The `requestTimeoutMs` of one call: its own value over the configured one; 0 = none.
+    pub fn request_timeout(&self, call: Option<f64>) -> Option<f64> {
+        Some(call.unwrap_or(self.request_timeout_ms)).filter(|ms| *ms > 0.0)
     }
 
     pub fn supports(&self, min_version: &str) -> bool {
@@ -177,7 +184,7 @@ impl Envd {
     pub fn call_options(&self, opts: &RequestOpts) -> CallOptions {
         CallOptions {
             signal: opts.signal.clone(),
-            request_timeout_ms: self.config.request_timeout(opts.request_timeout_ms),
+            request_timeout_ms: self.request_timeout(opts.request_timeout_ms),
             headers: opts.headers.clone(),
             ..Default::default()
         }
@@ -204,7 +211,7 @@ impl Envd {
 
     /// `sandbox.isRunning()`: 502 = not running, other failures per the envd HTTP table.
     pub fn is_running(&self, opts: &RequestOpts) -> Result<Next> {
-        let timeout = self.config.request_timeout(opts.request_timeout_ms);
+        let timeout = self.request_timeout(opts.request_timeout_ms);
         let signal = CallSignal::for_request(opts.signal.clone(), timeout);
         let step = |exchanged: Exchanged| {
             let reply = exchanged.reply.map_err(Error::Js)?;

@@ -3,7 +3,6 @@
 //! the call's first step, and hands it to `transport::exchange::run`.
 
 pub mod commands;
-pub mod connection;
 pub mod errors;
 pub mod filesystem;
 pub mod handle;

@@ -5,13 +5,9 @@ use js_sys::{Array, Function, Object};
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::AbortSignal;
 
-use crate::config::{ConnectionConfig, ConnectionOpts, valid_retries};
 use crate::envd::RequestOpts;
-use crate::error::{ErrorClass, Result, error};
 use crate::js_object::get;
 use crate::prelude::*;
-use crate::transport::fetch::{env_var, js_string};
-use crate::transport::log::Logger;
 
 pub fn given(v: &JsValue, key: &str) -> Option<JsValue> {
     let value = get(v, key);
@@ -66,43 +62,4 @@ pub fn request_opts(v: &JsValue) -> RequestOpts {
         request_timeout_ms: number(v, "requestTimeoutMs"),
         ..Default::default()
     }
-}
-
-/// `ConnectionOpts` plus the caller's logger.
-pub struct CallOpts {
-    pub conn: ConnectionOpts,
-    pub logger: Option<Logger>,
-}
-
-pub fn call_opts(v: &JsValue) -> CallOpts {
-    CallOpts {
-        conn: ConnectionOpts {
-            api_key: string(v, "apiKey"),
-            domain: string(v, "domain"),
-            api_url: string(v, "apiUrl"),
-            sandbox_url: string(v, "sandboxUrl"),
-            debug: boolean(v, "debug"),
-            request_timeout_ms: number(v, "requestTimeoutMs"),
-            headers: record(v, "headers"),
-            api_headers: record(v, "apiHeaders"),
-            retries: given(v, "retries").map(|r| r.as_f64().unwrap_or(f64::NAN)),
-        },
-        logger: given(v, "logger").map(Logger::new),
-    }
-}
-
-/// The configuration resolved as the official `ConnectionConfig` constructor does (which
-/// refuses an invalid `retries`).
-pub fn config(opts: &CallOpts) -> Result<ConnectionConfig> {
-    if let Some(retries) = opts.conn.retries.filter(|r| valid_retries(*r).is_none()) {
-        let shown = js_string(&JsValue::from(retries));
-        let message = [
-            "Invalid retries=",
-            &shown,
-            ": expected a non-negative integer.",
-        ]
-        .concat();
-        return Err(error(ErrorClass::InvalidArgument, message));
-    }
-    Ok(ConnectionConfig::resolve(&opts.conn, &env_var))
 }

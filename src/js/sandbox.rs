@@ -8,14 +8,15 @@ use wasm_bindgen::prelude::*;
 
 use super::commands::Commands;
 use super::filesystem::Filesystem;
-use super::opts::{self, number, request_opts, string};
+use super::opts::{given, number, request_opts, string};
 use super::pty::Pty;
-use crate::envd::{self, Envd};
+use crate::config::REQUEST_TIMEOUT_MS;
+use crate::envd::{self, Envd, EnvdAccess};
 use crate::error::{ErrorClass, error};
 use crate::js_object::set;
 use crate::prelude::*;
 use crate::transport::exchange::{Next, run};
-use crate::transport::fetch::runtime_name;
+use crate::transport::log::Logger;
 
 /// One connected sandbox; shared with its `Commands` and handles.
 pub struct SandboxState {
@@ -29,26 +30,28 @@ pub struct SandboxCore {
 
 #[wasm_bindgen]
 impl SandboxCore {
-    /// The sandbox the public constructor's options describe: `sandboxId`, `sandboxDomain`,
-    /// `envdVersion`, the access tokens and the connection options its calls start from.
+    /// The sandbox the facade's constructor describes: `sandboxId`, `envdVersion`,
+    /// `envdAccessToken`, and what its `ConnectionConfig` resolved (`envdApiUrl`,
+    /// `envdDirectUrl`, `userAgent`, `requestTimeoutMs`, `logger`).
     #[wasm_bindgen(constructor)]
-    pub fn new(v: JsValue) -> core::result::Result<SandboxCore, JsValue> {
-        let opts = opts::call_opts(&v);
-        let config = opts::config(&opts)?;
-        let envd = Envd::new(
-            config,
-            opts.logger.unwrap_or_default(),
-            &string(&v, "sandboxId").unwrap_or_default(),
-            string(&v, "sandboxDomain").as_deref(),
-            string(&v, "envdVersion").unwrap_or_default(),
-            string(&v, "envdAccessToken"),
-        );
+    pub fn new(v: JsValue) -> SandboxCore {
+        let access = EnvdAccess {
+            sandbox_id: string(&v, "sandboxId").unwrap_or_default(),
+            url: string(&v, "envdApiUrl").unwrap_or_default(),
+            direct_url: string(&v, "envdDirectUrl").unwrap_or_default(),
+            version: string(&v, "envdVersion").unwrap_or_default(),
+            access_token: string(&v, "envdAccessToken"),
+            user_agent: string(&v, "userAgent").unwrap_or_default(),
+            request_timeout_ms: number(&v, "requestTimeoutMs").unwrap_or(REQUEST_TIMEOUT_MS),
+        };
+        let logger = given(&v, "logger").map(Logger::new).unwrap_or_default();
+        let envd = Envd::new(access, logger);
         let state = SandboxState {
             envd: Rc::new(envd),
         };
-        Ok(SandboxCore {
+        SandboxCore {
             state: Rc::new(state),
-        })
+        }
     }
 
     pub fn commands(&self) -> Commands {
@@ -84,12 +87,6 @@ impl SandboxCore {
         let envd = &self.state.envd;
         run(envd.file_url(path, operation, user.as_deref(), expiration))
     }
-}
-
-/// The official SDK's `sdk_runtime` of this runtime (the control plane's telemetry header).
-#[wasm_bindgen(js_name = runtimeName)]
-pub fn runtime_name_export() -> String {
-    runtime_name().into()
 }
 
 /// `getSignature(opts)` (value export).

@@ -6,7 +6,6 @@ use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
 use web_sys::{AbortController, AbortSignal};
 
-use crate::js_object::get;
 use crate::prelude::*;
 
 #[wasm_bindgen]
@@ -33,47 +32,4 @@ extern "C" {
     #[wasm_bindgen(js_name = abortAfter)]
     pub fn abort_after(controller: &AbortController, ms: f64, kind: u32) -> JsValue;
 
-}
-
-/// Whether the runtime is a browser (decides the envd host form, like the official SDK).
-pub fn is_browser() -> bool {
-    runtime_name() == "browser"
-}
-
-/// The official SDK's `sdk_runtime` value for the current runtime.
-pub fn runtime_name() -> &'static str {
-    let global = js_sys::global();
-    let has = |k: &str| !get(&global, k).is_undefined();
-    let is = |v: JsValue, expected: &str| v.as_string().as_deref() == Some(expected);
-    if has("Bun") {
-        "bun"
-    } else if has("Deno") {
-        "deno"
-    } else if get(&global, "EdgeRuntime").is_string() {
-        "vercel-edge"
-    } else if is(
-        get(&get(&global, "navigator"), "userAgent"),
-        "Cloudflare-Workers",
-    ) {
-        "cloudflare-worker"
-    } else if is(
-        get(&get(&get(&global, "process"), "release"), "name"),
-        "node",
-    ) {
-        "node"
-    } else if has("window") {
-        "browser"
-    } else {
-        "unknown"
-    }
-}
-
-/// Reads an environment variable where the runtime exposes `process.env` (Node, Bun, Workers
-/// with `nodejs_compat`); elsewhere every variable is unset. Never imports a Node module.
-pub fn env_var(name: &str) -> Option<String> {
-    let process = get(&js_sys::global(), "process");
-    if process.is_undefined() || process.is_null() {
-        return None;
-    }
-    get(&get(&process, "env"), name).as_string()
 }
