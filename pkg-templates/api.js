@@ -54,14 +54,14 @@ function sleep(ms, signal) {
 }
 
 /** The wait a `Retry-After` header asks for: whole seconds only (an HTTP date is not honoured, as officially). */
-export function retryAfterMs(value) {
+function retryAfterMs(value) {
   const digits = value?.trim();
   if (!digits || !/^\d+$/.test(digits) || +digits > MAX_RETRY_AFTER_SECONDS) return undefined;
   return +digits * 1000;
 }
 
 /** The official error for a failed answer: its status, and `content` (the body's message, else the body, else, but for 401, 429 and 503, the status text). */
-export function apiError(status, content) {
+function apiError(status, content) {
   const known = {
     401: [AuthenticationError, 'Unauthorized, please check your credentials.'],
     429: [RateLimitError, 'Rate limit exceeded, please try again later'],
@@ -181,7 +181,7 @@ function lifecycleFields(lifecycle) {
  * `POST /v2/sandboxes` (`opts.network` and `opts.iam` are the API's bodies, built by the
  * facade); a sandbox whose envd predates 0.1.0 is killed and refused.
  */
-export async function createSandbox(config, template, timeoutMs, opts) {
+export async function createSandbox(config, opts, template, timeoutMs) {
   if (config.debug) return debugSandbox(DEBUG_SANDBOX_ID);
   const body = {
     templateID: template, metadata: opts?.metadata, mcp: opts?.mcp, envVars: opts?.envs,
@@ -201,7 +201,7 @@ export async function createSandbox(config, template, timeoutMs, opts) {
 }
 
 /** `POST /v2/sandboxes/{id}/connect`: resumes a paused sandbox, extends a running one's TTL. */
-export async function connectSandbox(config, sandboxId, opts) {
+export async function connectSandbox(config, opts, sandboxId) {
   if (config.debug) return debugSandbox(sandboxId);
   const { timeoutMs } = opts ?? {};
   const body = { timeout: timeoutMs == null ? undefined : timeoutToSeconds(timeoutMs), memory: opts?.onResume === 'reboot' ? false : undefined };

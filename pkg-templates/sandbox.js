@@ -285,7 +285,7 @@ export class Sandbox extends ClientFactory {
     const apiOpts = this.resolveOpts(opts);
     const config = new ConnectionConfig(apiOpts);
     // Debug mode has no API to ask (nor options to check).
-    const fields = config.debug ? connectSandbox(config, sandboxId, apiOpts) : this.connectSandbox(sandboxId, apiOpts);
+    const fields = config.debug ? connectSandbox(config, apiOpts, sandboxId) : this.connectSandbox(sandboxId, apiOpts);
     return new this({ ...(await fields), ...config });
   }
   /** The `POST /v2/sandboxes` call of `create`: what the constructor needs to reach the sandbox. */
@@ -296,13 +296,13 @@ export class Sandbox extends ClientFactory {
       const iam = iamBody(opts.iam);
       bodyOpts = { ...bodyOpts, iam, network: createNetworkBody(opts.network, iam) };
     }
-    return createSandbox(new ConnectionConfig(opts), template, timeoutMs, bodyOpts);
+    return createSandbox(new ConnectionConfig(opts), bodyOpts, template, timeoutMs);
   }
   /** The `POST /v2/sandboxes/{id}/connect` call of `connect`. */
   static async connectSandbox(sandboxId, opts) {
     const apiOpts = this.resolveOpts(opts);
     checkOnResume(apiOpts);
-    return connectSandbox(new ConnectionConfig(apiOpts), sandboxId, apiOpts);
+    return connectSandbox(new ConnectionConfig(apiOpts), apiOpts, sandboxId);
   }
   static list(opts) { return new SandboxPaginator(this.resolveOpts(opts)); }
   static async kill(sandboxId, opts) { return killSandbox(...apiCall(this, opts), sandboxId); }
