@@ -2,8 +2,9 @@
 // answers as each test scripts it: the retry after a 429 (`Retry-After` in whole seconds, within
 // the request timeout, `retries` times at most), the request timeout and the caller's signal
 // (which must close the connection, seen from the server), failed answers' errors, an API that
-// is not there, and what the `logger` is told. Each case runs the same body through `e2b` and
-// `e2b-wasm`; their outcomes, what the server saw and what was logged must be the same.
+// is not there, what the `logger` is told, and hostile input: sandbox IDs that try to leave their
+// path segment, header values that try to add a header. Each case runs the same body through
+// `e2b` and `e2b-wasm`; their outcomes, what the server saw and what was logged must be the same.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
@@ -41,8 +42,11 @@ const outcome = (promise) => promise.then(
   (err) => ({ error: err?.name, class: err?.constructor?.name, message: err?.message, statusCode: err?.statusCode }),
 );
 
-/** Runs `call(sdk)` for both SDKs under `scripted`; returns per SDK its outcome and the requests the server saw. */
-async function both(scripted, call) {
+/**
+ * Runs `call(sdk)` for both SDKs under `scripted`; returns ours: its outcome and the requests the
+ * server saw, which must equal the official SDK's (bar the `ignored` keys).
+ */
+async function both(scripted, call, ignored = []) {
   const results = {};
   for (const [name, sdk] of implementations) {
     script = scripted;
@@ -52,6 +56,7 @@ async function both(scripted, call) {
     // Give a closed connection's `close` event its turn.
     await new Promise((resolve) => setTimeout(resolve, 50));
     results[name] = { ...result, requests: seen, closedEarly };
+    for (const key of ignored) delete results[name][key];
   }
   assert.deepEqual(results['e2b-wasm'], results.e2b);
   return results['e2b-wasm'];
@@ -156,4 +161,21 @@ test('a logger that throws fails nothing', async () => {
   const [, ours] = implementations.find(([name]) => name === 'e2b-wasm');
   script = (req, res) => json(res, 200, INFO);
   assert.equal((await ours.Sandbox.getInfo('sbxcp', opts({ logger }))).sandboxId, 'sbxcp');
+});
+
+test('a sandbox ID cannot leave its path segment', async () => {
+  for (const id of ['../../v2/sandboxes', 'a/b?c=d#e', 'x%2F..']) {
+    const r = await both((req, res) => json(res, 404, '{"code":404}'), (sdk) => sdk.Sandbox.kill(id, opts()));
+    assert.equal(r.value, false);
+    assert.deepEqual(r.requests, [`DELETE /sandboxes/${encodeURIComponent(id)}`]);
+  }
+});
+
+test('a header value with a line break is refused before anything is sent', async () => {
+  // The runtime's `fetch` refuses it; its message names the `Headers` method each SDK fills them with.
+  for (const more of [{ apiKey: 'e2b_x\r\nX-Injected: 1' }, { headers: { 'X-Extra': 'a\nb' } }]) {
+    const r = await both((req, res) => json(res, 200, INFO), (sdk) => sdk.Sandbox.getInfo('sbxcp', opts(more)), ['message']);
+    assert.equal(r.class, 'TypeError');
+    assert.equal(r.requests.length, 0);
+  }
 });
