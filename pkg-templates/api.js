@@ -142,13 +142,13 @@ async function onSandbox(config, opts, method, sandboxId, rest, body) {
   return reply.body;
 }
 
+/** A non-empty string, else `undefined`. */
+const nonEmpty = (v) => (typeof v === 'string' && v) || undefined;
+
 /** What the `Sandbox` constructor needs to reach a sandbox, from a create or connect answer. */
 const access = (v, sandboxId) => ({
-  sandboxId: sandboxId ?? (typeof v?.sandboxID === 'string' ? v.sandboxID : ''),
-  sandboxDomain: (typeof v?.domain === 'string' && v.domain) || undefined,
-  envdVersion: typeof v?.envdVersion === 'string' ? v.envdVersion : '',
-  envdAccessToken: (typeof v?.envdAccessToken === 'string' && v.envdAccessToken) || undefined,
-  trafficAccessToken: (typeof v?.trafficAccessToken === 'string' && v.trafficAccessToken) || undefined,
+  sandboxId: sandboxId ?? nonEmpty(v?.sandboxID) ?? '', sandboxDomain: nonEmpty(v?.domain), envdVersion: nonEmpty(v?.envdVersion) ?? '',
+  envdAccessToken: nonEmpty(v?.envdAccessToken), trafficAccessToken: nonEmpty(v?.trafficAccessToken),
 });
 
 const debugSandbox = (sandboxId) => ({ ...access(undefined, sandboxId), envdVersion: DEBUG_ENVD_VERSION });
@@ -230,8 +230,7 @@ export async function getSandboxInfo(config, opts, sandboxId) {
 /** `GET /sandboxes/{id}/metrics` between `opts.start` and `opts.end` (`Date`s, whole seconds). */
 export async function getSandboxMetrics(config, opts, sandboxId) {
   if (config.debug) return [];
-  const seconds = (date) => (date ? [Math.round(date.getTime() / 1000)] : []);
-  const query = [...seconds(opts?.start).map((s) => `start=${s}`), ...seconds(opts?.end).map((s) => `end=${s}`)];
+  const query = [['start', opts?.start], ['end', opts?.end]].filter(([, date]) => date).map(([key, date]) => `${key}=${Math.round(date.getTime() / 1000)}`);
   return (await onSandbox(config, opts, 'GET', sandboxId, `/metrics${query.length ? `?${query.join('&')}` : ''}`)) ?? [];
 }
 

@@ -86,7 +86,7 @@ function callableTemplate(cls) {
 }
 export const Template = /* @__PURE__ */ callableTemplate(TemplateBase);
 
-/** The REST client of the control plane; e2b-wasm's calls are made by the wasm, so `api` is unset. */
+/** The REST client of the control plane; e2b-wasm makes its calls in api.js, so `api` is unset. */
 export class ApiClient {
   constructor(config, opts = {}) {
     if (opts.requireApiKey ?? true) requireApiKey(config);

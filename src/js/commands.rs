@@ -9,22 +9,21 @@ use wasm_bindgen::prelude::*;
 
 use super::handle::{Callbacks, CommandHandle};
 use super::opts::{boolean, function, number, record, request_opts, string};
-use super::sandbox::SandboxState;
-use crate::envd::OnStarted;
 use crate::envd::process::StartSpec;
 use crate::envd::versions;
+use crate::envd::{Envd, OnStarted};
 use crate::js_object::set;
 use crate::prelude::*;
 use crate::transport::exchange::{Next, run};
 
 #[wasm_bindgen]
 pub struct Commands {
-    sandbox: Rc<SandboxState>,
+    envd: Rc<Envd>,
 }
 
 impl Commands {
-    pub fn new(sandbox: Rc<SandboxState>) -> Commands {
-        Commands { sandbox }
+    pub fn new(envd: Rc<Envd>) -> Commands {
+        Commands { envd }
     }
 }
 
@@ -45,9 +44,9 @@ fn callbacks(v: &JsValue) -> Callbacks {
 }
 
 /// Continues a started command as a handle (or, with `foreground`, as its result).
-fn handle_of(sandbox: Rc<SandboxState>, callbacks: Callbacks, foreground: bool) -> OnStarted {
+fn handle_of(envd: Rc<Envd>, callbacks: Callbacks, foreground: bool) -> OnStarted {
     Box::new(move |pid, stream| {
-        let handle = CommandHandle::spawn(pid, stream, callbacks, sandbox, true);
+        let handle = CommandHandle::spawn(pid, stream, callbacks, envd, true);
         if foreground {
             return Ok(Next::Wait(handle.wait(), Box::new(Next::done)));
         }
@@ -88,55 +87,48 @@ impl Commands {
             stdin: boolean(&v, "stdin").unwrap_or(false),
         };
         let foreground = boolean(&v, "background") != Some(true);
-        let then = handle_of(self.sandbox.clone(), callbacks(&v), foreground);
+        let then = handle_of(self.envd.clone(), callbacks(&v), foreground);
         let timeout = number(&v, "timeoutMs");
-        run(self
-            .sandbox
-            .envd
-            .start(spec, &request_opts(&v), timeout, then))
+        run(self.envd.start(spec, &request_opts(&v), timeout, then))
     }
 
     /// Reattaches to a running process; only output produced from now on is delivered.
     pub fn connect(&self, pid: u32, v: JsValue) -> Promise {
-        let then = handle_of(self.sandbox.clone(), callbacks(&v), false);
+        let then = handle_of(self.envd.clone(), callbacks(&v), false);
         let timeout = number(&v, "timeoutMs");
         run(self
-            .sandbox
             .envd
             .connect_process(pid, &request_opts(&v), timeout, then))
     }
 
     pub fn list(&self, v: JsValue) -> Promise {
-        run(self
-            .sandbox
-            .envd
-            .list_processes(&request_opts(&v), |processes| {
-                processes
-                    .into_iter()
-                    .map(process_info)
-                    .collect::<Array>()
-                    .into()
-            }))
+        run(self.envd.list_processes(&request_opts(&v), |processes| {
+            processes
+                .into_iter()
+                .map(process_info)
+                .collect::<Array>()
+                .into()
+        }))
     }
 
     pub fn kill(&self, pid: u32, v: JsValue) -> Promise {
-        run(self.sandbox.envd.kill_process(pid, &request_opts(&v)))
+        run(self.envd.kill_process(pid, &request_opts(&v)))
     }
 
     #[wasm_bindgen(js_name = sendStdin)]
     pub fn send_stdin(&self, pid: u32, data: JsValue, v: JsValue) -> Promise {
         let input = Input::Stdin(stdin_bytes(&data));
-        run(self.sandbox.envd.send_input(pid, input, &request_opts(&v)))
+        run(self.envd.send_input(pid, input, &request_opts(&v)))
     }
 
     /// Whether envd can close a process's stdin (0.5.2 and later).
     #[wasm_bindgen(getter, js_name = supportsStdinClose)]
     pub fn supports_stdin_close(&self) -> bool {
-        self.sandbox.envd.supports(versions::CLOSE_STDIN)
+        self.envd.supports(versions::CLOSE_STDIN)
     }
 
     #[wasm_bindgen(js_name = closeStdin)]
     pub fn close_stdin(&self, pid: u32, v: JsValue) -> Promise {
-        run(self.sandbox.envd.close_stdin(pid, &request_opts(&v)))
+        run(self.envd.close_stdin(pid, &request_opts(&v)))
     }
 }

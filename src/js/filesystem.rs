@@ -13,11 +13,10 @@ use super::opts::{boolean, entries, function, number, request_opts, string};
 fn path_arg(v: &JsValue) -> String {
     v.as_string().unwrap_or_default()
 }
-use super::sandbox::SandboxState;
 use super::watch::WatchHandle;
-use crate::envd::RequestOpts;
 use crate::envd::file_transfer::{Format, Upload};
 use crate::envd::filesystem::WatchSpec;
+use crate::envd::{Envd, RequestOpts};
 use crate::error::{ErrorClass, error};
 use crate::js_object::{get, set};
 use crate::prelude::*;
@@ -26,18 +25,18 @@ use crate::transport::fetch::js_string;
 
 #[wasm_bindgen]
 pub struct Filesystem {
-    sandbox: Rc<SandboxState>,
+    envd: Rc<Envd>,
 }
 
 impl Filesystem {
-    pub fn new(sandbox: Rc<SandboxState>) -> Filesystem {
-        Filesystem { sandbox }
+    pub fn new(envd: Rc<Envd>) -> Filesystem {
+        Filesystem { envd }
     }
 
     /// `requestTimeoutMs`, `signal` and `user` of a filesystem RPC.
     fn rpc_opts(&self, v: &JsValue) -> RequestOpts {
         let user = string(v, "user");
-        self.sandbox.envd.as_user(request_opts(v), user.as_deref())
+        self.envd.as_user(request_opts(v), user.as_deref())
     }
 }
 
@@ -130,7 +129,7 @@ impl Filesystem {
         let format = Format::parse(string(&v, "format").as_deref());
         let gzip = boolean(&v, "gzip") == Some(true);
         let user = string(&v, "user");
-        let envd = &self.sandbox.envd;
+        let envd = &self.envd;
         run(envd.read_file(
             &path_arg(&path),
             user.as_deref(),
@@ -154,7 +153,7 @@ impl Filesystem {
         } else {
             return run(Err(error(ErrorClass::Plain, "Path or files are required")));
         };
-        run(self.sandbox.envd.write_files(upload, &request_opts(&opts)))
+        run(self.envd.write_files(upload, &request_opts(&opts)))
     }
 
     /// `writeFiles(files, opts?)`: the array form of `write`.
@@ -171,46 +170,36 @@ impl Filesystem {
             return run(Err(e));
         }
         let depth = depth.unwrap_or(1.0) as u32;
-        let envd = &self.sandbox.envd;
+        let envd = &self.envd;
         run(envd.list_dir(path_arg(&path), depth, &self.rpc_opts(&v), entry_list))
     }
 
     pub fn exists(&self, path: JsValue, v: JsValue) -> Promise {
-        run(self
-            .sandbox
-            .envd
-            .exists(path_arg(&path), &self.rpc_opts(&v)))
+        run(self.envd.exists(path_arg(&path), &self.rpc_opts(&v)))
     }
 
     #[wasm_bindgen(js_name = getInfo)]
     pub fn get_info(&self, path: JsValue, v: JsValue) -> Promise {
         run(self
-            .sandbox
             .envd
             .stat(path_arg(&path), &self.rpc_opts(&v), entry_info))
     }
 
     pub fn remove(&self, path: JsValue, v: JsValue) -> Promise {
-        run(self
-            .sandbox
-            .envd
-            .remove(path_arg(&path), &self.rpc_opts(&v)))
+        run(self.envd.remove(path_arg(&path), &self.rpc_opts(&v)))
     }
 
     /// `rename(oldPath, newPath)`: the entry at its new path.
     pub fn rename(&self, old_path: JsValue, new_path: JsValue, v: JsValue) -> Promise {
         let opts = self.rpc_opts(&v);
         let (from, to) = (path_arg(&old_path), path_arg(&new_path));
-        run(self.sandbox.envd.rename(from, to, &opts, entry_info))
+        run(self.envd.rename(from, to, &opts, entry_info))
     }
 
     /// `makeDir(path)`: `true` when created (with parents), `false` when it already existed.
     #[wasm_bindgen(js_name = makeDir)]
     pub fn make_dir(&self, path: JsValue, v: JsValue) -> Promise {
-        run(self
-            .sandbox
-            .envd
-            .make_dir(path_arg(&path), &self.rpc_opts(&v)))
+        run(self.envd.make_dir(path_arg(&path), &self.rpc_opts(&v)))
     }
 
     /// `watchDir(path, onEvent, opts?)`: resolves with a `WatchHandle` once watching started.
@@ -226,10 +215,10 @@ impl Filesystem {
         };
         let on_event = on_event.dyn_into::<Function>().ok();
         let on_exit = function(&v, "onExit");
-        let envd = self.sandbox.envd.clone();
+        let envd = self.envd.clone();
         let start =
             move |_, stream| Next::done(WatchHandle::spawn(stream, on_event, on_exit, envd));
         let opts = request_opts(&v);
-        run(self.sandbox.envd.watch_dir(spec, &opts, Box::new(start)))
+        run(self.envd.watch_dir(spec, &opts, Box::new(start)))
     }
 }

@@ -14,9 +14,8 @@ use super::commands::stdin_bytes;
 use super::errors::make_command_exit_error;
 use super::opts::request_opts;
 use super::output::TextStream;
-use super::sandbox::SandboxState;
 use crate::envd::process::{Stream, decode_event, output_bytes, output_in_place};
-use crate::envd::stream_failure;
+use crate::envd::{Envd, stream_failure};
 use crate::error::{ErrorClass, NotFoundAs, Result, error};
 use crate::js_object::set;
 use crate::prelude::*;
@@ -50,7 +49,7 @@ pub struct CommandHandle {
     state: Rc<RefCell<HandleState>>,
     events: Promise,
     abort: AbortController,
-    sandbox: Rc<SandboxState>,
+    envd: Rc<Envd>,
     /// PTY handles refuse `sendStdin`/`closeStdin`, like the official ones.
     stdin_supported: bool,
 }
@@ -65,7 +64,7 @@ impl CommandHandle {
         pid: u32,
         stream: ServerStream,
         callbacks: Callbacks,
-        sandbox: Rc<SandboxState>,
+        envd: Rc<Envd>,
         stdin_supported: bool,
     ) -> CommandHandle {
         let state = Rc::new(RefCell::new(HandleState::default()));
@@ -74,14 +73,14 @@ impl CommandHandle {
             stream,
             state.clone(),
             callbacks,
-            sandbox.clone(),
+            envd.clone(),
         )));
         CommandHandle {
             pid,
             state,
             events,
             abort,
-            sandbox,
+            envd,
             stdin_supported,
         }
     }
@@ -156,7 +155,7 @@ async fn pump(
     mut stream: ServerStream,
     state: Rc<RefCell<HandleState>>,
     callbacks: Callbacks,
-    sandbox: Rc<SandboxState>,
+    envd: Rc<Envd>,
 ) -> Result<Next> {
     let (mut out, mut err) = (TextStream::default(), TextStream::default());
     let outcome: core::result::Result<(), JsValue> = async {
@@ -192,7 +191,7 @@ async fn pump(
                         }
                         deliver(chunk, &callbacks).await?;
                     }
-                    return Err(stream_failure(&sandbox.envd, e, NotFoundAs::Generic).await);
+                    return Err(stream_failure(&envd, e, NotFoundAs::Generic).await);
                 }
             }
             for chunk in chunks {
@@ -295,10 +294,7 @@ impl CommandHandle {
     }
 
     pub fn kill(&self) -> Promise {
-        run(self
-            .sandbox
-            .envd
-            .kill_process(self.pid, &Default::default()))
+        run(self.envd.kill_process(self.pid, &Default::default()))
     }
 
     #[wasm_bindgen(js_name = sendStdin)]
@@ -308,10 +304,7 @@ impl CommandHandle {
             return run(Err(error(ErrorClass::Sandbox, message)));
         }
         let input = Input::Stdin(stdin_bytes(&data));
-        run(self
-            .sandbox
-            .envd
-            .send_input(self.pid, input, &request_opts(&v)))
+        run(self.envd.send_input(self.pid, input, &request_opts(&v)))
     }
 
     #[wasm_bindgen(js_name = closeStdin)]
@@ -320,6 +313,6 @@ impl CommandHandle {
             let message = "Closing stdin is not supported for this command handle.";
             return run(Err(error(ErrorClass::Sandbox, message)));
         }
-        run(self.sandbox.envd.close_stdin(self.pid, &request_opts(&v)))
+        run(self.envd.close_stdin(self.pid, &request_opts(&v)))
     }
 }

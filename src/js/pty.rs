@@ -11,9 +11,8 @@ use wasm_bindgen::prelude::*;
 use super::commands::stdin_bytes;
 use super::handle::{Callbacks, CommandHandle};
 use super::opts::{function, number, record, request_opts, string};
-use super::sandbox::SandboxState;
-use crate::envd::OnStarted;
 use crate::envd::process::PtySpec;
+use crate::envd::{Envd, OnStarted};
 use crate::prelude::*;
 use crate::transport::exchange::{Next, run};
 
@@ -26,12 +25,12 @@ const DEFAULT_ENVS: [(&str, &str); 3] = [
 
 #[wasm_bindgen]
 pub struct Pty {
-    sandbox: Rc<SandboxState>,
+    envd: Rc<Envd>,
 }
 
 impl Pty {
-    pub fn new(sandbox: Rc<SandboxState>) -> Pty {
-        Pty { sandbox }
+    pub fn new(envd: Rc<Envd>) -> Pty {
+        Pty { envd }
     }
 
     /// Continues a started terminal as a handle whose output goes to `onData`.
@@ -40,9 +39,9 @@ impl Pty {
             on_pty: function(v, "onData"),
             ..Default::default()
         };
-        let sandbox = self.sandbox.clone();
+        let envd = self.envd.clone();
         Box::new(move |pid, stream| {
-            Next::done(CommandHandle::spawn(pid, stream, callbacks, sandbox, false))
+            Next::done(CommandHandle::spawn(pid, stream, callbacks, envd, false))
         })
     }
 }
@@ -70,14 +69,14 @@ impl Pty {
             user: string(&v, "user"),
         };
         let timeout = number(&v, "timeoutMs");
-        let envd = &self.sandbox.envd;
+        let envd = &self.envd;
         run(envd.start_pty(spec, &request_opts(&v), timeout, self.handle_of(&v)))
     }
 
     /// Reattaches to a running terminal; only output produced from now on is delivered.
     pub fn connect(&self, pid: u32, v: JsValue) -> Promise {
         let timeout = number(&v, "timeoutMs");
-        let envd = &self.sandbox.envd;
+        let envd = &self.envd;
         run(envd.connect_process(pid, &request_opts(&v), timeout, self.handle_of(&v)))
     }
 
@@ -85,20 +84,17 @@ impl Pty {
     #[wasm_bindgen(js_name = sendInput)]
     pub fn send_input(&self, pid: u32, data: JsValue, v: JsValue) -> Promise {
         let input = Input::Pty(stdin_bytes(&data));
-        run(self.sandbox.envd.send_input(pid, input, &request_opts(&v)))
+        run(self.envd.send_input(pid, input, &request_opts(&v)))
     }
 
     /// Resizes the terminal to `{ cols, rows }`.
     pub fn resize(&self, pid: u32, size: JsValue, v: JsValue) -> Promise {
         let (cols, rows) = (cells(&size, "cols"), cells(&size, "rows"));
-        run(self
-            .sandbox
-            .envd
-            .resize_pty(pid, cols, rows, &request_opts(&v)))
+        run(self.envd.resize_pty(pid, cols, rows, &request_opts(&v)))
     }
 
     /// SIGKILL; `false` when there is no such terminal.
     pub fn kill(&self, pid: u32, v: JsValue) -> Promise {
-        run(self.sandbox.envd.kill_process(pid, &request_opts(&v)))
+        run(self.envd.kill_process(pid, &request_opts(&v)))
     }
 }

@@ -18,14 +18,10 @@ use crate::prelude::*;
 use crate::transport::exchange::{Next, run};
 use crate::transport::log::Logger;
 
-/// One connected sandbox; shared with its `Commands` and handles.
-pub struct SandboxState {
-    pub envd: Rc<Envd>,
-}
-
+/// One connected sandbox: its envd, shared with its `Commands`, `Filesystem`, `Pty` and handles.
 #[wasm_bindgen]
 pub struct SandboxCore {
-    state: Rc<SandboxState>,
+    envd: Rc<Envd>,
 }
 
 #[wasm_bindgen]
@@ -45,30 +41,26 @@ impl SandboxCore {
             request_timeout_ms: number(&v, "requestTimeoutMs").unwrap_or(REQUEST_TIMEOUT_MS),
         };
         let logger = given(&v, "logger").map(Logger::new).unwrap_or_default();
-        let envd = Envd::new(access, logger);
-        let state = SandboxState {
-            envd: Rc::new(envd),
-        };
         SandboxCore {
-            state: Rc::new(state),
+            envd: Rc::new(Envd::new(access, logger)),
         }
     }
 
     pub fn commands(&self) -> Commands {
-        Commands::new(self.state.clone())
+        Commands::new(self.envd.clone())
     }
 
     pub fn files(&self) -> Filesystem {
-        Filesystem::new(self.state.clone())
+        Filesystem::new(self.envd.clone())
     }
 
     pub fn pty(&self) -> Pty {
-        Pty::new(self.state.clone())
+        Pty::new(self.envd.clone())
     }
 
     #[wasm_bindgen(js_name = isRunning)]
     pub fn is_running(&self, v: JsValue) -> Promise {
-        run(self.state.envd.is_running(&request_opts(&v)))
+        run(self.envd.is_running(&request_opts(&v)))
     }
 
     #[wasm_bindgen(js_name = uploadUrl)]
@@ -84,7 +76,7 @@ impl SandboxCore {
     fn file_url(&self, path: &str, operation: &str, v: &JsValue) -> Promise {
         let user = string(v, "user");
         let expiration = number(v, "useSignatureExpiration");
-        let envd = &self.state.envd;
+        let envd = &self.envd;
         run(envd.file_url(path, operation, user.as_deref(), expiration))
     }
 }
