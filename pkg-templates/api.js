@@ -91,9 +91,10 @@ const telemetryHeaders = () => ({
 /**
  * One REST call: `{ ok, body, nextToken }` or `{ ok, code, failure }`. A 2xx answer's JSON is
  * parsed (`undefined` when it is declared empty; anything else that is not JSON fails with
- * `JSON.parse`'s `SyntaxError`, as the official `response.json()` does); a failure carries the body's numeric `code` (which decides
- * 404/409 per call) and its official error. Network failures and aborts reach the caller as the
- * runtime's own error. A 429 with `Retry-After` is retried while the request timeout allows.
+ * `JSON.parse`'s `SyntaxError`, as the official `response.json()` does); a failure carries the
+ * body's numeric `code` (which decides 404/409 per call) and its official error. Network
+ * failures and aborts reach the caller as the runtime's own error. A 429 with `Retry-After` is
+ * retried while the request timeout allows.
  */
 async function request(config, opts, method, path, body) {
   requireApiKey(config);
@@ -134,12 +135,17 @@ async function request(config, opts, method, path, body) {
   }
 }
 
-/** The answer's JSON, or its error; a 404 body means "no such sandbox". */
+/** A successful reply's JSON; a failed one's error is thrown. */
+function answer(reply) {
+  if (!reply.ok) throw reply.failure;
+  return reply.body;
+}
+
+/** The reply of a call on one sandbox; a 404 body means "no such sandbox". */
 async function onSandbox(config, opts, method, sandboxId, rest, body) {
   const reply = await request(config, opts, method, sandboxPath(sandboxId, rest), body);
   if (reply.code === 404) throw new SandboxNotFoundError(`Sandbox ${sandboxId} not found`);
-  if (!reply.ok) throw reply.failure;
-  return reply.body;
+  return reply;
 }
 
 /** A non-empty string, else `undefined`. */
@@ -192,9 +198,7 @@ export async function createSandbox(config, opts, template, timeoutMs) {
   if (opts?.volumeMounts) {
     body.volumeMounts = Object.entries(opts.volumeMounts).map(([path, volume]) => ({ name: typeof volume === 'string' ? volume : volume?.name, path }));
   }
-  const reply = await request(config, opts, 'POST', '/v2/sandboxes', JSON.stringify(body));
-  if (!reply.ok) throw reply.failure;
-  const fields = access(reply.body);
+  const fields = access(answer(await request(config, opts, 'POST', '/v2/sandboxes', JSON.stringify(body))));
   if (versionNumber(fields.envdVersion) >= versionNumber(SUPPORTED_ENVD)) return fields;
   await killSandbox(config, opts, fields.sandboxId);
   throw new TemplateError('You need to update the template to use the new SDK.');
@@ -207,8 +211,7 @@ export async function connectSandbox(config, opts, sandboxId) {
   const body = { timeout: timeoutMs == null ? undefined : timeoutToSeconds(timeoutMs), memory: opts?.onResume === 'reboot' ? false : undefined };
   const reply = await request(config, opts, 'POST', `/v2${sandboxPath(sandboxId, '/connect')}`, JSON.stringify(body));
   if (reply.code === 404) throw new SandboxNotFoundError(`Paused sandbox ${sandboxId} not found`);
-  if (!reply.ok) throw reply.failure;
-  return access(reply.body, sandboxId);
+  return access(answer(reply), sandboxId);
 }
 
 /** `DELETE /sandboxes/{id}`: `false` when there was no such sandbox. */
@@ -216,13 +219,13 @@ export async function killSandbox(config, opts, sandboxId) {
   if (config.debug) return true;
   const reply = await request(config, opts, 'DELETE', sandboxPath(sandboxId));
   if (reply.code === 404) return false;
-  if (!reply.ok) throw reply.failure;
+  answer(reply);
   return true;
 }
 
 /** `GET /sandboxes/{id}`: the API's sandbox JSON (the facade shapes it). */
 export async function getSandboxInfo(config, opts, sandboxId) {
-  const info = await onSandbox(config, opts, 'GET', sandboxId, '');
+  const info = answer(await onSandbox(config, opts, 'GET', sandboxId, ''));
   if (!info) throw new Error('Sandbox not found');
   return info;
 }
@@ -231,30 +234,28 @@ export async function getSandboxInfo(config, opts, sandboxId) {
 export async function getSandboxMetrics(config, opts, sandboxId) {
   if (config.debug) return [];
   const query = [['start', opts?.start], ['end', opts?.end]].filter(([, date]) => date).map(([key, date]) => `${key}=${Math.round(date.getTime() / 1000)}`);
-  return (await onSandbox(config, opts, 'GET', sandboxId, `/metrics${query.length ? `?${query.join('&')}` : ''}`)) ?? [];
+  return answer(await onSandbox(config, opts, 'GET', sandboxId, `/metrics${query.length ? `?${query.join('&')}` : ''}`)) ?? [];
 }
 
 export async function setSandboxTimeout(config, opts, sandboxId, timeoutMs) {
-  await onSandbox(config, opts, 'POST', sandboxId, '/timeout', JSON.stringify({ timeout: timeoutToSeconds(timeoutMs) }));
+  answer(await onSandbox(config, opts, 'POST', sandboxId, '/timeout', JSON.stringify({ timeout: timeoutToSeconds(timeoutMs) })));
 }
 
 /** `PUT /sandboxes/{id}/network` with the API's network body. */
 export async function updateSandboxNetwork(config, opts, sandboxId, body) {
-  await onSandbox(config, opts, 'PUT', sandboxId, '/network', JSON.stringify(body));
+  answer(await onSandbox(config, opts, 'PUT', sandboxId, '/network', JSON.stringify(body)));
 }
 
 /** `POST /sandboxes/{id}/pause`: `false` when it was already paused (409). */
 export async function pauseSandbox(config, opts, sandboxId) {
-  const reply = await request(config, opts, 'POST', sandboxPath(sandboxId, '/pause'), JSON.stringify({ memory: opts?.keepMemory }));
-  if (reply.code === 404) throw new SandboxNotFoundError(`Sandbox ${sandboxId} not found`);
+  const reply = await onSandbox(config, opts, 'POST', sandboxId, '/pause', JSON.stringify({ memory: opts?.keepMemory }));
   if (reply.code === 409) return false;
-  if (!reply.ok) throw reply.failure;
+  answer(reply);
   return true;
 }
 
 /** One page of `GET /v2/sandboxes` at `path`: `[items, nextToken]` (`undefined` when there is no next page). */
 export async function listSandboxesPage(config, opts, path) {
   const reply = await request(config, opts, 'GET', path);
-  if (!reply.ok) throw reply.failure;
-  return [reply.body, reply.nextToken];
+  return [answer(reply), reply.nextToken];
 }

@@ -244,7 +244,7 @@ export class Sandbox extends ClientFactory {
     super();
     const connectionConfig = new ConnectionConfig(opts);
     const sandboxDomain = opts.sandboxDomain ?? connectionConfig.domain;
-    const where = { sandboxDomain, envdPort: 49983 };
+    const where = { sandboxDomain, envdPort: ConnectionConfig.envdPort };
     const envdApiUrl = connectionConfig.getSandboxUrl(opts.sandboxId, where);
     const envdDirectUrl = connectionConfig.getSandboxDirectUrl(opts.sandboxId, where);
     // What the wasm's envd calls start from.
@@ -263,7 +263,7 @@ export class Sandbox extends ClientFactory {
     this.connectionConfig = connectionConfig;
     this.sandboxDomain = sandboxDomain;
     this.trafficAccessToken = opts.trafficAccessToken;
-    this.envdPort = 49983;
+    this.envdPort = ConnectionConfig.envdPort;
     this.mcpPort = 50005;
     this.envdAccessToken = opts.envdAccessToken;
     this.envdApiUrl = envdApiUrl;
