@@ -1,6 +1,6 @@
-// Upload bodies for `files.write`. File contents stay JavaScript objects from the caller to
-// `fetch`: nothing here (or in the wasm) copies them into wasm memory. Values made by another
-// realm or a polyfill are recognised by what they are, not by `instanceof` alone.
+// Upload bodies for `files.write` (files.js). File contents stay JavaScript objects from the caller
+// to `fetch`: nothing here copies them into wasm memory. Values made by another realm or a
+// polyfill are recognised by what they are, not by `instanceof` alone.
 
 const tag = (v) => Object.prototype.toString.call(v).slice(8, -1);
 

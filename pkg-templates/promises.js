@@ -49,25 +49,15 @@ export function abortAfter(controller, ms, kind) {
 
 /**
  * One request: `fetch` is called now (taking a buffer body before the caller's next statement),
- * then the body read as `read` says (0 text, 1 bytes, 2 Blob, 3 not at all, 4 JSON: parsed
- * here when the status is 2xx, `undefined` when empty, the text otherwise). Resolves with
+ * then the body read as `read` says (0 text, 1 bytes, 2 not at all). Resolves with
  * `[response, body]`, or `[null, failure]` when anything failed; never rejects.
  */
 export async function exchange(url, method, headers, signal, body, read) {
   // Redirects are followed (the default), as officially. An `undefined` body is none.
-  const init = { method, headers, signal, body };
-  // A stream body is sent as it is read; fetch requires saying so.
-  if (body instanceof ReadableStream) init.duplex = 'half';
   try {
-    const r = await fetch(url, init);
-    if (read === 3) return [r];
-    if (read === 4) {
-      const text = await r.text();
-      // A 2xx answer that is not JSON fails with `JSON.parse`'s `SyntaxError`, as the official
-      // SDK's `response.json()` does, rather than passing for an empty answer.
-      return [r, r.ok ? (text ? JSON.parse(text) : undefined) : text];
-    }
-    return [r, read === 0 ? await r.text() : read === 1 ? new Uint8Array(await r.arrayBuffer()) : await r.blob()];
+    const r = await fetch(url, { method, headers, signal, body });
+    if (read === 2) return [r];
+    return [r, read === 0 ? await r.text() : new Uint8Array(await r.arrayBuffer())];
   } catch (failure) {
     return [null, failure];
   }

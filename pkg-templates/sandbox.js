@@ -12,6 +12,7 @@ import {
   createSandbox, connectSandbox, killSandbox, getSandboxInfo, getSandboxMetrics, setSandboxTimeout, pauseSandbox,
   updateSandboxNetwork, listSandboxesPage, versionNumber,
 } from './api.js';
+import { FilesAccess, filesRead, filesWrite } from './files.js';
 
 import { SandboxError, InvalidArgumentError, TemplateError } from '%ERRORS_MODULE%';
 import { ClientFactory, defineUnserved, mergeOpts, runtimeName } from './internal.js';
@@ -30,6 +31,14 @@ for (const { prototype } of [CommandHandle, Commands, Filesystem, Pty, WatchHand
   delete prototype.free;
   delete prototype[Symbol.dispose];
 }
+
+// `files.read` and `files.write` are JavaScript (files.js), on what each sandbox's files reach.
+const filesAccess = new WeakMap();
+for (const method of [
+  function read(path, opts) { return filesRead(filesAccess.get(this), path, opts); },
+  function write(pathOrFiles, dataOrOpts, opts) { return filesWrite(filesAccess.get(this), pathOrFiles, dataOrOpts, opts); },
+  function writeFiles(files, opts) { return filesWrite(filesAccess.get(this), files, opts); },
+]) Object.defineProperty(Filesystem.prototype, method.name, { value: method, writable: true, configurable: true });
 
 /** Filesystem entry types (value export, like the official string enum). */
 export const FileType = { FILE: 'file', DIR: 'dir', SYMLINK: 'symlink' };
@@ -256,6 +265,10 @@ export class Sandbox extends ClientFactory {
     this.#envdVersion = opts.envdVersion;
     // Own properties in the official order.
     this.files = core.files();
+    filesAccess.set(this.files, new FilesAccess({
+      baseUrl: envdApiUrl, headers: core.envdHeaders(), version: typeof opts.envdVersion === 'string' ? opts.envdVersion : '',
+      defaultUser: core.defaultUser(), requestTimeoutMs: connectionConfig.requestTimeoutMs, core,
+    }));
     this.commands = core.commands();
     this.pty = core.pty();
     this.git = new Git(this.commands);

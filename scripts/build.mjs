@@ -59,7 +59,7 @@ const errorsPath = `./${relative(pkg, join(snippets, errorsModule)).split('\\').
 
 const version = JSON.parse(readFileSync(join(root, 'pkg-templates/package.json'), 'utf8')).version;
 for (const name of readdirSync(templates)) {
-  if (['errors.js', 'promises.js', 'bodies.js'].includes(name)) continue; // wasm-bindgen snippets
+  if (['errors.js', 'promises.js'].includes(name)) continue; // wasm-bindgen snippets
   const text = readFileSync(join(templates, name), 'utf8')
     .replaceAll('%ERRORS_MODULE%', errorsPath)
     .replaceAll('%VERSION%', version);
@@ -67,14 +67,14 @@ for (const name of readdirSync(templates)) {
 }
 rmSync(join(pkg, '.gitignore'), { force: true });
 
-// The snippets only the glue imports (promises.js, bodies.js) go into the glue module: in Node's
+// The snippet only the glue imports (promises.js) goes into the glue module: in Node's
 // ESM loader every module of the graph costs about a millisecond of CPU at import (resolve, read,
 // compile, link), which is cold start. errors.js stays a module of its own: the facade, the lazy
 // modules and the code interpreter share its classes.
 {
   const gluePath = join(pkg, `${crateName}.js`);
-  const glueOnly = readdirSync(snippets, { recursive: true }).map(String).filter((p) => /(^|\/)(promises|bodies)\.js$/.test(p));
-  if (glueOnly.length !== 2) throw new Error(`build: expected promises.js and bodies.js among the snippets, found ${glueOnly.join(', ')}`);
+  const glueOnly = readdirSync(snippets, { recursive: true }).map(String).filter((p) => /(^|\/)promises\.js$/.test(p));
+  if (glueOnly.length !== 1) throw new Error(`build: expected promises.js among the snippets, found ${glueOnly.join(', ')}`);
   buildSync({
     entryPoints: [gluePath], outfile: gluePath, allowOverwrite: true, bundle: true, format: 'esm', logLevel: 'error',
     external: ['*/errors.js'],
@@ -110,7 +110,7 @@ const snippetFiles = readdirSync(snippets, { recursive: true })
   .map(String)
   .filter((p) => p.endsWith('.js'))
   .map((p) => relative(pkg, join(snippets, p)));
-const glue = size([`${crateName}.js`, 'sandbox.js', 'api.js', 'internal.js', 'extras.js', ...snippetFiles, 'browser.js']);
+const glue = size([`${crateName}.js`, 'sandbox.js', 'api.js', 'files.js', 'bodies.js', 'internal.js', 'extras.js', ...snippetFiles, 'browser.js']);
 // What an app bundle of an import loads: esbuild leaves out the unused, side-effect free module
 // (extras.js: templates, volumes, secrets) and splits the lazily imported ones (git.js,
 // network.js, mcp.js) into chunks of their own; counted are the entry chunk and what it imports.

@@ -1,15 +1,14 @@
 //! envd, the daemon inside a sandbox: where it is, the headers every request carries, version
 //! gates, its HTTP endpoints (`/health`), signed file URLs, the unary RPC path with the official
 //! error mapping (and the `/health` probe for connections dropped mid-call), and the services:
-//! `process` (Process RPCs, PTYs included), `filesystem` (Filesystem RPCs and WatchDir) and
-//! `file_transfer` (`/files` downloads and uploads).
+//! `process` (Process RPCs, PTYs included) and `filesystem` (Filesystem RPCs and WatchDir).
+//! `/files` is JavaScript (pkg-templates/files.js), which takes its failures' mapping from here.
 //!
 //! Adding an RPC (the pattern `process` follows): build the request message, call
 //! [`Envd::unary`] with a closure that turns the decoded answer into the JS value
 //! ([`Envd::unary_flag`] for a yes/no answer), or [`Envd::open_started`] for a server stream
 //! that begins with a start event.
 
-pub mod file_transfer;
 pub mod filesystem;
 pub mod process;
 pub mod versions;
@@ -23,7 +22,7 @@ use envd_protocol::{
 };
 use js_sys::{Object, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
-use web_sys::{AbortSignal, Response};
+use web_sys::AbortSignal;
 
 use crate::config::{
     DEFAULT_USERNAME, ENVD_PORT, HEALTH_CHECK_TIMEOUT_MS, KEEPALIVE_PING_INTERVAL,
@@ -221,7 +220,13 @@ impl Envd {
                 _ if response.ok() => Next::done(true),
                 _ => {
                     let text = reply.body.as_string().unwrap_or_default();
-                    Err(http_failure(&response, &text, NotFoundAs::Generic))
+                    let (status, status_text) = (response.status(), response.status_text());
+                    Err(http_failure(
+                        status,
+                        status_text,
+                        &text,
+                        NotFoundAs::Generic,
+                    ))
                 }
             }
         };
@@ -447,14 +452,14 @@ impl Envd {
 /// The error of a non-2xx envd HTTP answer whose body read as `text` (the official
 /// `handleEnvdApiError`): the JSON body's `message` (or a JSON string), else the raw body,
 /// else the status text.
-pub fn http_failure(response: &Response, text: &str, not_found: NotFoundAs) -> Error {
+pub fn http_failure(status: u16, status_text: String, text: &str, not_found: NotFoundAs) -> Error {
     let parsed = js_sys::JSON::parse(text).unwrap_or_else(|_| JsValue::from_str(text));
     let message = parsed
         .as_string()
         .or_else(|| get(&parsed, "message").as_string())
         .filter(|m| !m.is_empty())
-        .unwrap_or_else(|| response.status_text());
-    envd_http_error(response.status(), &message, not_found).into()
+        .unwrap_or(status_text);
+    envd_http_error(status, &message, not_found).into()
 }
 
 /// `<origin>/files?…`: presigned URLs resolve `/files` against the origin, like `new URL('/files', base)`.

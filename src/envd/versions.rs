@@ -1,5 +1,6 @@
 //! The envd versions the SDK's features need, in one table: the first version of envd that has
-//! each one. The official SDK checks the same versions; older envd gets its messages.
+//! each one. The official SDK checks the same versions; older envd gets its messages. (The
+//! versions `/files` uploads need are in pkg-templates/files.js, which makes those calls.)
 
 /// Recursive directory watches.
 pub const RECURSIVE_WATCH: &str = "0.1.4";
@@ -9,10 +10,6 @@ pub const STDIN_OPTIONAL: &str = "0.3.0";
 pub const DEFAULT_USER: &str = "0.4.0";
 /// Closing a process's stdin.
 pub const CLOSE_STDIN: &str = "0.5.2";
-/// Uploads as `application/octet-stream` (older envd takes only multipart).
-pub const OCTET_STREAM_UPLOADS: &str = "0.5.7";
-/// Metadata on uploaded files.
-pub const UPLOAD_METADATA: &str = "0.6.2";
 /// Entry info in watch events.
 pub const WATCH_ENTRY_INFO: &str = "0.6.3";
 /// Watches of directories on network mounts.

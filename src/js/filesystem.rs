@@ -1,5 +1,5 @@
-//! `sandbox.files`: reading and writing files (their contents stay JavaScript objects), listing,
-//! stat, create/move/remove, and watching directories.
+//! `sandbox.files`: listing, stat, create/move/remove, and watching directories. Reading and
+//! writing files (`/files`, plain HTTP) are JavaScript: pkg-templates/files.js.
 
 use alloc::rc::Rc;
 
@@ -7,21 +7,19 @@ use envd_protocol::filesystem::{EntryInfo, FileType};
 use js_sys::{Array, Function, Object, Promise};
 use wasm_bindgen::prelude::*;
 
-use super::opts::{boolean, entries, function, number, request_opts, string};
+use super::opts::{boolean, function, number, request_opts, string};
 
 /// A path argument: wasm-bindgen glue for a `JsValue` is smaller than for a `String`.
 fn path_arg(v: &JsValue) -> String {
     v.as_string().unwrap_or_default()
 }
 use super::watch::WatchHandle;
-use crate::envd::file_transfer::{Format, Upload};
 use crate::envd::filesystem::WatchSpec;
 use crate::envd::{Envd, RequestOpts};
 use crate::error::{ErrorClass, error};
-use crate::js_object::{get, set};
+use crate::js_object::set;
 use crate::prelude::*;
 use crate::transport::exchange::{Next, run};
-use crate::transport::fetch::js_string;
 
 #[wasm_bindgen]
 pub struct Filesystem {
@@ -96,72 +94,8 @@ fn entry_list(entries: Vec<EntryInfo>) -> JsValue {
     known.map(entry_info).collect::<Array>().into()
 }
 
-/// The files of `write`'s array form: each entry's `path` and `data`.
-fn write_entries(files: &Array) -> Vec<(Option<String>, JsValue)> {
-    files
-        .iter()
-        .map(|f| (string(&f, "path"), get(&f, "data")))
-        .collect()
-}
-
-/// What `write` uploads: `files`, with the options `v`.
-fn upload(path: Option<String>, files: Vec<(Option<String>, JsValue)>, v: &JsValue) -> Upload {
-    let metadata = entries(v, "metadata").unwrap_or_default();
-    Upload {
-        path,
-        files,
-        user: string(v, "user"),
-        gzip: boolean(v, "gzip") == Some(true),
-        use_octet_stream: boolean(v, "useOctetStream"),
-        // Header values are what `String(value)` makes of them.
-        metadata: metadata
-            .into_iter()
-            .map(|(k, v)| (k, js_string(&v)))
-            .collect(),
-    }
-}
-
 #[wasm_bindgen]
 impl Filesystem {
-    /// `read(path, { format })`: `'text'` (default), `'bytes'`, `'blob'`, or `'stream'` — the
-    /// response body itself.
-    pub fn read(&self, path: JsValue, v: JsValue) -> Promise {
-        let format = Format::parse(string(&v, "format").as_deref());
-        let gzip = boolean(&v, "gzip") == Some(true);
-        let user = string(&v, "user");
-        let envd = &self.envd;
-        run(envd.read_file(
-            &path_arg(&path),
-            user.as_deref(),
-            format,
-            gzip,
-            &request_opts(&v),
-        ))
-    }
-
-    /// `write(path, data, opts?)` → `WriteInfo`; `write(files, opts?)` → `WriteInfo[]`.
-    pub fn write(&self, path_or_files: JsValue, data_or_opts: JsValue, v: JsValue) -> Promise {
-        let (upload, opts) = if let Some(path) = path_or_files.as_string() {
-            if Array::is_array(&data_or_opts) {
-                let message = "Cannot specify both path and array of files. You have to specify either path and data for a single file or an array for multiple files.";
-                return run(Err(error(ErrorClass::Plain, message)));
-            }
-            (upload(Some(path), vec![(None, data_or_opts)], &v), v)
-        } else if Array::is_array(&path_or_files) {
-            let files = write_entries(&path_or_files.into());
-            (upload(None, files, &data_or_opts), data_or_opts)
-        } else {
-            return run(Err(error(ErrorClass::Plain, "Path or files are required")));
-        };
-        run(self.envd.write_files(upload, &request_opts(&opts)))
-    }
-
-    /// `writeFiles(files, opts?)`: the array form of `write`.
-    #[wasm_bindgen(js_name = writeFiles)]
-    pub fn write_files(&self, files: JsValue, v: JsValue) -> Promise {
-        self.write(files, v, JsValue::UNDEFINED)
-    }
-
     /// `list(path, { depth })`: entries down to `depth` levels (default 1).
     pub fn list(&self, path: JsValue, v: JsValue) -> Promise {
         let depth = number(&v, "depth");

@@ -11,9 +11,9 @@ use super::filesystem::Filesystem;
 use super::opts::{given, number, request_opts, string};
 use super::pty::Pty;
 use crate::config::REQUEST_TIMEOUT_MS;
-use crate::envd::{self, Envd, EnvdAccess};
-use crate::error::{ErrorClass, error};
-use crate::js_object::set;
+use crate::envd::{self, Envd, EnvdAccess, http_failure};
+use crate::error::{ErrorClass, NotFoundAs, error};
+use crate::js_object::{headers_copy, set};
 use crate::prelude::*;
 use crate::transport::exchange::{Next, run};
 use crate::transport::log::Logger;
@@ -61,6 +61,31 @@ impl SandboxCore {
     #[wasm_bindgen(js_name = isRunning)]
     pub fn is_running(&self, v: JsValue) -> Promise {
         run(self.envd.is_running(&request_opts(&v)))
+    }
+
+    /// The headers every envd request carries (for the `/files` calls made in JavaScript).
+    #[wasm_bindgen(js_name = envdHeaders)]
+    pub fn envd_headers(&self) -> Object {
+        headers_copy(&self.envd.request_headers.own)
+    }
+
+    /// The user to name when the caller names none (`user` for envd older than 0.4.0).
+    #[wasm_bindgen(js_name = defaultUser)]
+    pub fn default_user(&self) -> Option<String> {
+        self.envd.effective_user(None).map(String::from)
+    }
+
+    /// The error of a failed `/files` answer (envd's HTTP table, `FileNotFoundError` for 404).
+    #[wasm_bindgen(js_name = filesFailure)]
+    pub fn files_failure(&self, status: u16, status_text: String, text: &str) -> JsValue {
+        http_failure(status, status_text, text, NotFoundAs::File).into()
+    }
+
+    /// Rejects as a `/files` request whose `fetch` failed with `failure` should: with it, or
+    /// with a `TimeoutError` when the connection dropped and `/health` says the sandbox is gone.
+    #[wasm_bindgen(js_name = fetchFailure)]
+    pub fn fetch_failure(&self, failure: JsValue) -> Promise {
+        run(self.envd.fetch_failure(failure))
     }
 
     #[wasm_bindgen(js_name = uploadUrl)]

@@ -8,8 +8,8 @@
 //! more than its `fetch`. A method costs only its request building and response decoding.
 //!
 //! Adding a call: build a [`Request`], and decode its [`Exchanged`] in a [`Step`]
-//! (`connect::unary_request` and `envd::Envd::unary` do this for RPCs, `envd::file_transfer` for
-//! `/files`). Only a long-lived read loop (a server stream) needs a future of its own
+//! (`connect::unary_request` and `envd::Envd::unary` do this for RPCs, `Envd::is_running` for
+//! `/health`). Only a long-lived read loop (a server stream) needs a future of its own
 //! ([`Next::Future`]).
 
 use core::future::Future;
@@ -28,18 +28,12 @@ use crate::prelude::*;
 /// takes it by index).
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Read {
-    /// The body as a string (`/health`, `/files` failures).
+    /// The body as a string (`/health`).
     Text,
-    /// The body as a `Uint8Array` (unary RPCs, file downloads).
+    /// The body as a `Uint8Array` (unary RPCs).
     Bytes,
-    /// The body as a `Blob` (file downloads).
-    Blob,
     /// Nothing: the step takes over `response.body` (server streams).
     Headers,
-    /// A 2xx body parsed by the runtime's `JSON.parse` (`undefined` when empty; one that is not
-    /// JSON fails the exchange with its `SyntaxError`), any other as a string: answers that only
-    /// JSON is read from never cross into wasm memory.
-    Json,
 }
 
 /// One HTTP request to make.
@@ -47,8 +41,7 @@ pub struct Request {
     pub method: &'static str,
     pub url: String,
     pub headers: Object,
-    /// `undefined` for no body; otherwise anything `fetch` takes (string, `Uint8Array`, `Blob`,
-    /// `FormData`, `ReadableStream`).
+    /// `undefined` for no body, else the encoded message (a `Uint8Array`).
     pub body: JsValue,
     /// Aborts the request (and the body read); its timers start when it is created.
     pub signal: CallSignal,
@@ -58,9 +51,7 @@ pub struct Request {
 /// A response whose headers (and, unless [`Read::Headers`], body) arrived.
 pub struct Reply {
     pub response: Response,
-    /// A string ([`Read::Text`], and [`Read::Json`] of a non-2xx status), a `Uint8Array`
-    /// ([`Read::Bytes`]), a `Blob` ([`Read::Blob`]), a parsed value ([`Read::Json`]) or
-    /// `undefined`.
+    /// A string ([`Read::Text`]), a `Uint8Array` ([`Read::Bytes`]) or `undefined`.
     pub body: JsValue,
 }
 

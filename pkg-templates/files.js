@@ -1,0 +1,182 @@
+// `sandbox.files.read` and `files.write`: envd's `/files`, plain HTTP whose bodies are JavaScript
+// objects at both ends (the response's own `text()`/`arrayBuffer()`/`blob()`/`body`, the caller's
+// string, buffer, Blob or stream as the request body), so the calls are made here rather than in
+// the wasm, which only maps their failures (`SandboxCore.filesFailure`/`fetchFailure`: envd's HTTP
+// error table and the `/health` probe its RPCs share); the bodies are bodies.js.
+import { InvalidArgumentError, TemplateError } from '%ERRORS_MODULE%';
+import { versionNumber } from './api.js';
+import { formData, isStream, streamsRequestBodies, uploadBody } from './bodies.js';
+
+/** envd versions: uploads as `application/octet-stream`, and with metadata. */
+const OCTET_STREAM_UPLOADS = versionNumber('0.5.7');
+const UPLOAD_METADATA = versionNumber('0.6.2');
+const NO_WRITE_INFO = 'Expected to receive information about written file';
+
+/**
+ * What `/files` calls of one sandbox start from: `baseUrl` (envd's API URL), `headers` (envd's own),
+ * `version`, `defaultUser` (named when the caller names none), `requestTimeoutMs` and `core`
+ * (the wasm's `SandboxCore`, for failures).
+ */
+export class FilesAccess {
+  constructor(fields) { Object.assign(this, fields); }
+  /** `<envd>/files?path=…&username=…`, each present only when given. */
+  url(path, user) {
+    const params = [['path', path], ['username', user ?? this.defaultUser]].filter(([, v]) => v !== undefined);
+    return `${this.baseUrl.replace(/\/+$/, '')}/files${params.map(([k, v], i) => `${i ? '&' : '?'}${k}=${encodeURIComponent(v)}`).join('')}`;
+  }
+  supports(version) { return versionNumber(this.version) >= version; }
+}
+
+const string = (v) => (typeof v === 'string' ? v : undefined);
+/** An object, as option bags and JSON answers hold them (`typeof`, so null-prototype ones count). */
+const isObject = (v) => typeof v === 'object' && v !== null;
+
+/**
+ * A call's abort signal: `timeoutMs` (the call's `requestTimeoutMs`, else the sandbox's; 0 = none)
+ * aborts it with `message`, as `AbortSignal.timeout()` would, and so does the caller's `signal`.
+ * `end()` stops the timer; the caller's signal keeps aborting (a streamed body, then).
+ */
+function callSignal(access, opts, message) {
+  const call = typeof opts?.requestTimeoutMs === 'number' ? opts.requestTimeoutMs : access.requestTimeoutMs;
+  const timeoutMs = call > 0 ? call : undefined;
+  const controller = new AbortController();
+  const timer = timeoutMs === undefined ? undefined
+    : setTimeout(() => controller.abort(new DOMException(message(timeoutMs), 'TimeoutError')), timeoutMs);
+  const user = opts?.signal instanceof AbortSignal ? opts.signal : undefined;
+  return { signal: user ? AbortSignal.any([user, controller.signal]) : controller.signal, end: () => clearTimeout(timer) };
+}
+const REQUEST_TIMEOUT = () => 'The operation was aborted due to timeout';
+const HANDSHAKE_TIMEOUT = (ms) => `Request handshake timed out after ${Math.trunc(ms)}ms`;
+const NO_TIMEOUT = { requestTimeoutMs: 0 };
+
+/** `fetch`, with a failure mapped as the official `handleEnvdApiFetchError` does (in the wasm). */
+async function send(access, url, init) {
+  try {
+    return await fetch(url, init);
+  } catch (failure) {
+    return access.core.fetchFailure(failure);
+  }
+}
+
+/**
+ * `files.read(path, { format, gzip, user, requestTimeoutMs, signal })`: `'text'` (default),
+ * `'bytes'`, `'blob'`, or `'stream'` — the response body itself, whose handshake alone the
+ * request timeout bounds.
+ */
+export async function filesRead(access, path, opts) {
+  const format = ['bytes', 'blob', 'stream'].includes(opts?.format) ? opts.format : 'text';
+  const stream = format === 'stream';
+  const call = callSignal(access, opts, stream ? HANDSHAKE_TIMEOUT : REQUEST_TIMEOUT);
+  // Without `gzip`, ask for the bytes as they are: Node's fetch would otherwise accept gzip and
+  // inflate it at 8-14 MB/s. Browsers ignore the header (it is theirs to set).
+  const headers = { ...access.headers, 'Accept-Encoding': opts?.gzip === true ? 'gzip' : 'identity' };
+  try {
+    const url = access.url(string(path) ?? '', string(opts?.user));
+    const response = await send(access, url, { method: 'GET', headers, signal: call.signal });
+    let body;
+    try {
+      body = !response.ok || stream ? undefined : format === 'text' ? await response.text()
+        : format === 'bytes' ? new Uint8Array(await response.arrayBuffer()) : await response.blob();
+    } catch (failure) {
+      return await access.core.fetchFailure(failure);
+    }
+    if (!response.ok) {
+      const text = await response.text().catch(() => '');
+      throw access.core.filesFailure(response.status, response.statusText, text);
+    }
+    if (stream) return response.body ?? new Blob().stream();
+    // An empty file is a plain empty Blob, without the response's content type.
+    if (format === 'blob' && response.headers.get('content-length') === '0') return new Blob();
+    return body;
+  } finally {
+    call.end();
+  }
+}
+
+/** The first metadata entry envd would refuse, as the official message: keys are HTTP tokens, values printable US-ASCII. */
+function metadataProblem(metadata) {
+  for (const [key, value] of metadata) {
+    const quoted = JSON.stringify(key);
+    if (!/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(key)) {
+      return `Invalid metadata key ${quoted}: keys must be non-empty and use only HTTP token characters (letters, digits and !#$%&'*+-.^_\`|~).`;
+    }
+    if (!/^[\x20-\x7e]*$/.test(value)) return `Invalid metadata value for key ${quoted}: values must be printable US-ASCII.`;
+  }
+}
+
+/**
+ * `files.write(path, data, opts?)` → `WriteInfo`; `files.write(files, opts?)` → `WriteInfo[]`.
+ * Octet-stream (one request per file, in parallel) when asked for, when gzip is, or — option
+ * unset — for the single-file form and when some data is a stream the runtime can send as it is
+ * read; otherwise one multipart request for all files.
+ */
+export async function filesWrite(access, pathOrFiles, dataOrOpts, singleOpts) {
+  let single, files, opts;
+  if (typeof pathOrFiles === 'string') {
+    if (Array.isArray(dataOrOpts)) {
+      throw new Error('Cannot specify both path and array of files. You have to specify either path and data for a single file or an array for multiple files.');
+    }
+    [single, files, opts] = [pathOrFiles, [[undefined, dataOrOpts]], singleOpts];
+  } else if (Array.isArray(pathOrFiles)) {
+    [files, opts] = [pathOrFiles.map((f) => [string(f?.path), f?.data]), dataOrOpts];
+  } else {
+    throw new Error('Path or files are required');
+  }
+  if (files.length === 0) return [];
+  // Header values are what `String(value)` makes of them.
+  const metadata = isObject(opts?.metadata) ? Object.entries(opts.metadata).map(([k, v]) => [k, String(v)]) : [];
+  const problem = metadataProblem(metadata);
+  if (problem) throw new InvalidArgumentError(problem);
+  if (metadata.length && !access.supports(UPLOAD_METADATA)) throw new TemplateError('File metadata requires envd 0.6.2 or later.');
+  const gzip = opts?.gzip === true;
+  const user = string(opts?.user);
+  const streaming = streamsRequestBodies(access.baseUrl);
+  // The official SDK sends a single file as multipart unless asked otherwise; envd writes it
+  // the same either way, and the raw body is twice as fast to send as a form.
+  const byDefault = single !== undefined || (streaming && files.some(([, data]) => isStream(data)));
+  const octetStream = ((typeof opts?.useOctetStream === 'boolean' ? opts.useOctetStream : byDefault) || gzip)
+    && access.supports(OCTET_STREAM_UPLOADS);
+  const headers = { ...access.headers };
+  if (octetStream) headers['Content-Type'] = 'application/octet-stream';
+  for (const [key, value] of metadata) headers[`X-Metadata-${key}`] = value;
+  if (octetStream && gzip) headers['Content-Encoding'] = 'gzip';
+  const requests = octetStream
+    ? files.map(([path, data]) => [access.url(path ?? single, user), uploadBody(data, gzip, streaming)])
+    : [[access.url(single, user), formData(files.map(([path, data]) => [data, path ?? single]))]];
+  const post = async (url, [body, streamed]) => {
+    // A streamed body has no request timeout: only the caller's signal ends it.
+    const call = callSignal(access, streamed ? { ...opts, ...NO_TIMEOUT } : opts, REQUEST_TIMEOUT);
+    try {
+      const init = { method: 'POST', headers, body, signal: call.signal };
+      // A stream body is sent as it is read; fetch requires saying so.
+      if (body instanceof ReadableStream) init.duplex = 'half';
+      const response = await send(access, url, init);
+      let text;
+      try {
+        text = await response.text();
+      } catch (failure) {
+        return await access.core.fetchFailure(failure);
+      }
+      if (!response.ok) throw access.core.filesFailure(response.status, response.statusText, text);
+      // A 2xx answer that is not JSON fails with `JSON.parse`'s `SyntaxError`, as the official
+      // SDK's `response.json()` does.
+      return writeInfos(text ? JSON.parse(text) : undefined);
+    } finally {
+      call.end();
+    }
+  };
+  // A body ready now is sent now: `fetch` takes a buffer's bytes before `write` returns.
+  const lists = await Promise.all(requests.map(([url, prepared]) => (Array.isArray(prepared) ? post(url, prepared) : prepared.then((p) => post(url, p)))));
+  const infos = lists.flat(1);
+  return single !== undefined && infos.length === 1 ? infos[0] : infos;
+}
+
+/** The written files an upload answered with; `{}` metadata becomes `undefined`, as officially. */
+function writeInfos(infos) {
+  if (!Array.isArray(infos) || infos.length === 0) throw new Error(NO_WRITE_INFO);
+  for (const info of infos) {
+    const { metadata } = info;
+    info.metadata = isObject(metadata) && Object.keys(metadata).length ? metadata : undefined;
+  }
+  return infos;
+}
