@@ -2,10 +2,97 @@
 // objects at both ends (the response's own `text()`/`arrayBuffer()`/`blob()`/`body`, the caller's
 // string, buffer, Blob or stream as the request body), so the calls are made here rather than in
 // the wasm, which only maps their failures (`SandboxCore.filesFailure`/`fetchFailure`: envd's HTTP
-// error table and the `/health` probe its RPCs share); the bodies are bodies.js.
+// error table and the `/health` probe its RPCs share). Values made by another realm or a polyfill
+// are recognised by what they are, not by `instanceof` alone; the body helpers are exported for
+// their unit test (tests/sdk/files-bodies.test.mjs).
 import { InvalidArgumentError, TemplateError } from '%ERRORS_MODULE%';
 import { versionNumber } from './api.js';
-import { formData, isStream, streamsRequestBodies, uploadBody } from './bodies.js';
+
+const tag = (v) => Object.prototype.toString.call(v).slice(8, -1);
+
+/** A `ReadableStream`, native or not. */
+export function isStream(v) {
+  return v instanceof ReadableStream
+    || (typeof v === 'object' && v !== null && typeof v.getReader === 'function' && typeof v.tee === 'function' && typeof v.cancel === 'function');
+}
+
+/** A stream `fetch` and `pipeThrough` accept: a foreign stream is pumped through a native one. */
+function nativeStream(stream) {
+  if (stream instanceof ReadableStream) return stream;
+  const reader = stream.getReader();
+  return new ReadableStream({
+    async pull(controller) {
+      const { done, value } = await reader.read();
+      if (done) controller.close();
+      else controller.enqueue(value);
+    },
+    cancel: (reason) => reader.cancel(reason),
+  });
+}
+
+/** The data as a `Blob`: a Blob as it is, a stream buffered by the runtime, anything else wrapped. */
+async function toBlob(data) {
+  if (data instanceof Blob) return data;
+  if (isStream(data)) return new Response(nativeStream(data)).blob();
+  if ((tag(data) === 'Blob' || tag(data) === 'File') && typeof data.arrayBuffer === 'function') {
+    return new Blob([await data.arrayBuffer()], { type: data.type });
+  }
+  return new Blob([data]);
+}
+
+let fetchStreamsBodies;
+
+/**
+ * Whether a `ReadableStream` request body to `url` is sent as it is read. Detected, not assumed:
+ * a `fetch` that supports it reads the `duplex` option and does not turn the stream into text
+ * (which would give it a `Content-Type`). Browsers that support it do so only over HTTP/2 or
+ * later, which they never speak over plain `http:`, so there a stream is buffered instead.
+ */
+export function streamsRequestBodies(url) {
+  if (fetchStreamsBodies === undefined) {
+    let duplexRead = false;
+    try {
+      const init = { method: 'POST', body: new ReadableStream(), get duplex() { duplexRead = true; return 'half'; } };
+      fetchStreamsBodies = !new Request('http://localhost/', init).headers.has('Content-Type') && duplexRead;
+    } catch {
+      fetchStreamsBodies = false;
+    }
+  }
+  // A page has a document, a worker importScripts (Deno 1 has a window, and streams fine).
+  const inBrowser = typeof document !== 'undefined' || typeof importScripts === 'function';
+  return fetchStreamsBodies && !(inBrowser && url.startsWith('http:'));
+}
+
+/** Data `fetch` sends as it is: a string, an `ArrayBuffer` or a view of one, a native Blob. */
+const sendable = (data) => typeof data === 'string' || data instanceof ArrayBuffer || ArrayBuffer.isView(data)
+  || data instanceof Blob;
+
+/**
+ * The body of one octet-stream upload, `[body, streamed]`, or a promise of it when it has to be
+ * prepared first. A stream is sent as it is (when `streaming`); strings, buffers and Blobs as
+ * they are (`fetch` copies a buffer when it is called, which is before `write` returns: no Blob
+ * round trip, which costs a third of the throughput); anything else as a Blob. `gzip`
+ * compresses on the way with `CompressionStream`.
+ */
+export function uploadBody(data, gzip, streaming) {
+  if (gzip) return gzipBody(data, streaming);
+  if (streaming && isStream(data)) return [nativeStream(data), true];
+  if (sendable(data)) return [data, false];
+  return toBlob(data).then((blob) => [blob, false]);
+}
+
+async function gzipBody(data, streaming) {
+  const source = isStream(data) ? nativeStream(data) : (await toBlob(data)).stream();
+  const compressed = source.pipeThrough(new CompressionStream('gzip'));
+  return streaming ? [compressed, true] : [await new Response(compressed).blob(), false];
+}
+
+/** The body of one multipart upload, `[form, false]`: a part named `file` per `[data, filename]`. */
+export async function formData(files) {
+  const form = new FormData();
+  for (const [data, name] of files) form.append('file', await toBlob(data), name);
+  return [form, false];
+}
 
 /** envd versions: uploads as `application/octet-stream`, and with metadata. */
 const OCTET_STREAM_UPLOADS = versionNumber('0.5.7');
@@ -49,13 +136,21 @@ const REQUEST_TIMEOUT = () => 'The operation was aborted due to timeout';
 const HANDSHAKE_TIMEOUT = (ms) => `Request handshake timed out after ${Math.trunc(ms)}ms`;
 const NO_TIMEOUT = { requestTimeoutMs: 0 };
 
-/** `fetch`, with a failure mapped as the official `handleEnvdApiFetchError` does (in the wasm). */
-async function send(access, url, init) {
+/**
+ * `fetch`, then the body: `read(response)` of a 2xx answer, the text of any other, which fails
+ * the call with envd's error. A failure of either maps as the official
+ * `handleEnvdApiFetchError` does (in the wasm). Resolves with `[response, body]`.
+ */
+async function exchange(access, url, init, read) {
+  let response, body;
   try {
-    return await fetch(url, init);
+    response = await fetch(url, init);
+    body = await (response.ok ? read(response) : response.text());
   } catch (failure) {
     return access.core.fetchFailure(failure);
   }
+  if (!response.ok) throw access.core.filesFailure(response.status, response.statusText, body);
+  return [response, body];
 }
 
 /**
@@ -70,20 +165,11 @@ export async function filesRead(access, path, opts) {
   // Without `gzip`, ask for the bytes as they are: Node's fetch would otherwise accept gzip and
   // inflate it at 8-14 MB/s. Browsers ignore the header (it is theirs to set).
   const headers = { ...access.headers, 'Accept-Encoding': opts?.gzip === true ? 'gzip' : 'identity' };
+  const read = stream ? () => undefined : format === 'text' ? (r) => r.text()
+    : format === 'bytes' ? async (r) => new Uint8Array(await r.arrayBuffer()) : (r) => r.blob();
   try {
     const url = access.url(string(path) ?? '', string(opts?.user));
-    const response = await send(access, url, { method: 'GET', headers, signal: call.signal });
-    let body;
-    try {
-      body = !response.ok || stream ? undefined : format === 'text' ? await response.text()
-        : format === 'bytes' ? new Uint8Array(await response.arrayBuffer()) : await response.blob();
-    } catch (failure) {
-      return await access.core.fetchFailure(failure);
-    }
-    if (!response.ok) {
-      const text = await response.text().catch(() => '');
-      throw access.core.filesFailure(response.status, response.statusText, text);
-    }
+    const [response, body] = await exchange(access, url, { method: 'GET', headers, signal: call.signal }, read);
     if (stream) return response.body ?? new Blob().stream();
     // An empty file is a plain empty Blob, without the response's content type.
     if (format === 'blob' && response.headers.get('content-length') === '0') return new Blob();
@@ -146,18 +232,11 @@ export async function filesWrite(access, pathOrFiles, dataOrOpts, singleOpts) {
   const post = async (url, [body, streamed]) => {
     // A streamed body has no request timeout: only the caller's signal ends it.
     const call = callSignal(access, streamed ? { ...opts, ...NO_TIMEOUT } : opts, REQUEST_TIMEOUT);
+    const init = { method: 'POST', headers, body, signal: call.signal };
+    // A stream body is sent as it is read; fetch requires saying so.
+    if (body instanceof ReadableStream) init.duplex = 'half';
     try {
-      const init = { method: 'POST', headers, body, signal: call.signal };
-      // A stream body is sent as it is read; fetch requires saying so.
-      if (body instanceof ReadableStream) init.duplex = 'half';
-      const response = await send(access, url, init);
-      let text;
-      try {
-        text = await response.text();
-      } catch (failure) {
-        return await access.core.fetchFailure(failure);
-      }
-      if (!response.ok) throw access.core.filesFailure(response.status, response.statusText, text);
+      const [, text] = await exchange(access, url, init, (r) => r.text());
       // A 2xx answer that is not JSON fails with `JSON.parse`'s `SyntaxError`, as the official
       // SDK's `response.json()` does.
       return writeInfos(text ? JSON.parse(text) : undefined);
@@ -166,8 +245,8 @@ export async function filesWrite(access, pathOrFiles, dataOrOpts, singleOpts) {
     }
   };
   // A body ready now is sent now: `fetch` takes a buffer's bytes before `write` returns.
-  const lists = await Promise.all(requests.map(([url, prepared]) => (Array.isArray(prepared) ? post(url, prepared) : prepared.then((p) => post(url, p)))));
-  const infos = lists.flat(1);
+  const sent = requests.map(([url, prepared]) => (Array.isArray(prepared) ? post(url, prepared) : prepared.then((p) => post(url, p))));
+  const infos = sent.length === 1 ? await sent[0] : (await Promise.all(sent)).flat(1);
   return single !== undefined && infos.length === 1 ? infos[0] : infos;
 }
 

@@ -110,7 +110,7 @@ const snippetFiles = readdirSync(snippets, { recursive: true })
   .map(String)
   .filter((p) => p.endsWith('.js'))
   .map((p) => relative(pkg, join(snippets, p)));
-const glue = size([`${crateName}.js`, 'sandbox.js', 'api.js', 'files.js', 'bodies.js', 'internal.js', 'extras.js', ...snippetFiles, 'browser.js']);
+const glue = size([`${crateName}.js`, 'sandbox.js', 'api.js', 'files.js', 'internal.js', 'extras.js', ...snippetFiles, 'browser.js']);
 // What an app bundle of an import loads: esbuild leaves out the unused, side-effect free module
 // (extras.js: templates, volumes, secrets) and splits the lazily imported ones (git.js,
 // network.js, mcp.js) into chunks of their own; counted are the entry chunk and what it imports.

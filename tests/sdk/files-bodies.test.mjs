@@ -1,11 +1,11 @@
-// The upload-body rules of files.write (pkg-templates/bodies.js) in this runtime and in the
-// situations Node can stand in for: when a stream is sent as it is read, when it falls back to
-// a Blob, gzip, multipart forms, and data from another realm or a polyfill.
+// The upload-body rules of files.write (pkg-templates/files.js, as built into pkg/) in this
+// runtime and in the situations Node can stand in for: when a stream is sent as it is read, when
+// it falls back to a Blob, gzip, multipart forms, and data from another realm or a polyfill.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { gunzipSync } from 'node:zlib';
 
-import { formData, isStream, streamsRequestBodies, uploadBody } from '../../pkg-templates/bodies.js';
+import { formData, isStream, streamsRequestBodies, uploadBody } from '../../pkg/files.js';
 
 const streamOf = (...parts) => new ReadableStream({
   start(c) {
