@@ -30,7 +30,7 @@ const timeoutToSeconds = (ms) => Math.ceil(ms / 1000);
 const sandboxPath = (sandboxId, rest = '') => `/sandboxes/${encodeURIComponent(sandboxId)}${rest}`;
 
 /** `logger[level](...args)` when the logger has that method; a throwing logger fails nothing. */
-function log(logger, level, ...args) {
+export function log(logger, level, ...args) {
   try {
     if (typeof logger?.[level] === 'function') logger[level](...args);
   } catch {}

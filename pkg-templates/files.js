@@ -1,12 +1,15 @@
-// `sandbox.files.read` and `files.write`: envd's `/files`, plain HTTP whose bodies are JavaScript
-// objects at both ends (the response's own `text()`/`arrayBuffer()`/`blob()`/`body`, the caller's
-// string, buffer, Blob or stream as the request body), so the calls are made here rather than in
-// the wasm, which only maps their failures (`SandboxCore.filesFailure`/`fetchFailure`: envd's HTTP
-// error table and the `/health` probe its RPCs share). Values made by another realm or a polyfill
-// are recognised by what they are, not by `instanceof` alone; the body helpers are exported for
-// their unit test (tests/sdk/files-bodies.test.mjs).
+// `sandbox.files`' request/response calls: `read` and `write` (envd's `/files`, plain HTTP whose
+// bodies are JavaScript objects at both ends: the response's own `text()`/`arrayBuffer()`/
+// `blob()`/`body`, the caller's string, buffer, Blob or stream as the request body) and the
+// Filesystem service's unary RPCs in Connect's JSON codec, as the official SDK sends them
+// (`exists`, `getInfo`, `list`, `makeDir`, `rename`, `remove`): JSON over `fetch` needs nothing
+// the runtime lacks. The wasm maps their failures (`SandboxCore.filesFailure`, `fetchFailure`,
+// `rpcAnswer`, `rpcFetchFailure`: envd's HTTP table, Connect's codes and the `/health` probe,
+// one copy for these calls and the streams) and keeps `watchDir`, a server stream. Values made
+// by another realm or a polyfill are recognised by what they are, not by `instanceof` alone; the
+// body helpers are exported for their unit test (tests/sdk/files-bodies.test.mjs).
 import { InvalidArgumentError, TemplateError } from '%ERRORS_MODULE%';
-import { versionNumber } from './api.js';
+import { log, versionNumber } from './api.js';
 
 const tag = (v) => Object.prototype.toString.call(v).slice(8, -1);
 
@@ -100,12 +103,16 @@ const UPLOAD_METADATA = versionNumber('0.6.2');
 const NO_WRITE_INFO = 'Expected to receive information about written file';
 
 /**
- * What `/files` calls of one sandbox start from: `baseUrl` (envd's API URL), `headers` (envd's own),
- * `version`, `defaultUser` (named when the caller names none), `requestTimeoutMs` and `core`
- * (the wasm's `SandboxCore`, for failures).
+ * What the calls on one sandbox's files start from: `baseUrl` (envd's API URL), `headers`
+ * (envd's own), `version`, `defaultUser` (named when the caller names none), `requestTimeoutMs`,
+ * `logger` and `core` (the wasm's `SandboxCore`, for failures).
  */
 export class FilesAccess {
-  constructor(fields) { Object.assign(this, fields); }
+  constructor(fields) {
+    Object.assign(this, fields);
+    this.rpcUrl = `${this.baseUrl.replace(/\/+$/, '')}/filesystem.Filesystem/`;
+    this.rpcHeaders = { ...this.headers, 'Content-Type': 'application/json', 'Connect-Protocol-Version': '1' };
+  }
   /** `<envd>/files?path=…&username=…`, each present only when given. */
   url(path, user) {
     const params = [['path', path], ['username', user ?? this.defaultUser]].filter(([, v]) => v !== undefined);
@@ -258,4 +265,143 @@ function writeInfos(infos) {
     info.metadata = isObject(metadata) && Object.keys(metadata).length ? metadata : undefined;
   }
   return infos;
+}
+
+/** `Basic` credentials of `user` (UTF-8, as Node's `Buffer` encodes them for the official SDK). */
+function basicAuth(user) {
+  return `Basic ${btoa(Array.from(new TextEncoder().encode(`${user}:`), (b) => String.fromCharCode(b)).join(''))}`;
+}
+
+/** A Filesystem RPC answer that does not decode, as protobuf-es (the official client) fails it. */
+class Undecodable extends Error {}
+
+/** How protobuf-es shows a value in its decoding errors. */
+const shown = (v) => (v === null ? 'null' : Array.isArray(v) ? `Array(${v.length})` : typeof v === 'object' ? 'object'
+  : typeof v === 'string' ? JSON.stringify(v) : String(v));
+
+/**
+ * A Filesystem RPC (`filesystem.<method>Request` → `<method>Response`) acting as `opts.user`:
+ * resolves with what `decode` makes of its answer, or with `false` when it fails with the Connect
+ * code `falseOn`; rejects with the official error.
+ */
+async function rpc(access, method, message, opts, decode, falseOn) {
+  const url = access.rpcUrl + method;
+  log(access.logger, 'info', `Request: POST ${url}`);
+  const headers = { ...access.rpcHeaders };
+  const user = string(opts?.user) ?? access.defaultUser;
+  if (user) headers.Authorization = basicAuth(user);
+  const call = callSignal(access, opts, REQUEST_TIMEOUT);
+  let response, text;
+  try {
+    response = await fetch(url, { method: 'POST', headers, body: JSON.stringify(message), signal: call.signal });
+    text = await response.text();
+  } catch (failure) {
+    return access.core.rpcFetchFailure(failure, call.signal);
+  } finally {
+    call.end();
+  }
+  const type = response.headers.get('content-type');
+  // Anything but a plain JSON 200 is the wasm's to judge (errors, other content types).
+  if (response.status !== 200 || type !== 'application/json') {
+    if ((await access.core.rpcAnswer(response.status, type ?? undefined, text, falseOn)) === false) return false;
+  }
+  try {
+    let answer;
+    try {
+      answer = JSON.parse(text);
+    } catch (e) {
+      throw new Undecodable(e.message);
+    }
+    if (!isObject(answer) || Array.isArray(answer)) {
+      throw new Undecodable(`cannot decode message filesystem.${method}Response from JSON: ${shown(answer)}`);
+    }
+    return decode(answer);
+  } catch (e) {
+    if (e instanceof Undecodable) return access.core.rpcError('unknown', e.message);
+    throw e;
+  }
+}
+
+// By name or number (an unknown name reads as unspecified, as protobuf-es reads it); no
+// prototype, so that no other name an answer carries finds anything.
+const FILE_TYPES = { __proto__: null, FILE_TYPE_FILE: 'file', FILE_TYPE_DIRECTORY: 'dir', FILE_TYPE_SYMLINK: 'symlink', 1: 'file', 2: 'dir', 3: 'symlink' };
+const INTEGER = /^-?\d+$/;
+// RFC 3339 as protojson writes timestamps: UTC or an offset, 0-9 fraction digits.
+const RFC3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?(Z|[+-]\d\d:\d\d)$/i;
+
+/**
+ * The official `EntryInfo` of an entry in protobuf's JSON form (fields at their defaults left
+ * out or `null`, 64-bit sizes as strings, enums by name, timestamps as RFC 3339), each field
+ * checked as protobuf-es would: the modified time a `Date` floored to the millisecond, empty
+ * metadata `undefined`.
+ */
+function entryInfo(e) {
+  if (!isObject(e) || Array.isArray(e)) throw new Undecodable(`cannot decode message filesystem.EntryInfo from JSON: ${shown(e)}`);
+  const field = (name, ok, fallback) => {
+    const value = e[name];
+    if (value === undefined || value === null) return fallback;
+    if (!ok(value)) throw new Undecodable(`cannot decode field filesystem.EntryInfo.${name} from JSON: ${shown(value)}`);
+    return value;
+  };
+  const text = (name) => field(name, (v) => typeof v === 'string', '');
+  const integer = (v) => (typeof v === 'number' && Number.isInteger(v)) || (typeof v === 'string' && INTEGER.test(v));
+  const metadata = field('metadata', (m) => isObject(m) && !Array.isArray(m) && Object.values(m).every((v) => typeof v === 'string'), {});
+  const modified = field('modifiedTime', (t) => typeof t === 'string' && RFC3339.test(t) && !Number.isNaN(Date.parse(t)), undefined);
+  const type = field('type', (t) => typeof t === 'string' || Number.isInteger(t), undefined);
+  return {
+    name: text('name'), type: FILE_TYPES[type], path: text('path'), size: Number(field('size', integer, 0)),
+    mode: Number(field('mode', (m) => integer(m) && m >= 0 && m <= 0xffffffff, 0)),
+    permissions: text('permissions'), owner: text('owner'), group: text('group'),
+    // `Date.parse` reads at most three fraction digits: the rest are cut first (floored, as officially).
+    modifiedTime: modified === undefined ? undefined : new Date(Date.parse(modified.replace(/(\.\d{3})\d+/, '$1'))),
+    symlinkTarget: field('symlinkTarget', (v) => typeof v === 'string', undefined),
+    metadata: Object.keys(metadata).length ? metadata : undefined,
+  };
+}
+
+const pathArg = (path) => string(path) ?? '';
+
+/** `files.list(path, { depth })`: entries down to `depth` levels (default 1), of the types the SDK knows. */
+export async function filesList(access, path, opts) {
+  const depth = typeof opts?.depth === 'number' ? opts.depth : undefined;
+  if (depth < 1) throw new InvalidArgumentError('depth should be at least one');
+  // As an unsigned 32-bit field takes it.
+  const levels = depth === undefined ? 1 : Math.min(Math.trunc(depth) || 0, 0xffffffff);
+  return rpc(access, 'ListDir', { path: pathArg(path), depth: levels }, opts, ({ entries }) => {
+    if (entries !== undefined && entries !== null && !Array.isArray(entries)) {
+      throw new Undecodable(`cannot decode field filesystem.ListDirResponse.entries from JSON: expected Array, got ${shown(entries)}`);
+    }
+    return (entries ?? []).map(entryInfo).filter((e) => e.type);
+  });
+}
+
+/** The entry of a Stat or Move answer, checked even where the call does not answer with it. */
+const checkedEntry = (answer) => (answer.entry === null || answer.entry === undefined ? undefined : entryInfo(answer.entry));
+
+/** `files.exists(path)`: `false` for a missing path. */
+export async function filesExists(access, path, opts) {
+  return (await rpc(access, 'Stat', { path: pathArg(path) }, opts, checkedEntry, 'not_found')) !== false;
+}
+
+export async function filesGetInfo(access, path, opts) {
+  const entry = await rpc(access, 'Stat', { path: pathArg(path) }, opts, checkedEntry);
+  if (!entry) throw new Error('Expected to receive information about the file or directory');
+  return entry;
+}
+
+/** `files.makeDir(path)`: `true` when created (with parents), `false` when it already existed. */
+export async function filesMakeDir(access, path, opts) {
+  return (await rpc(access, 'MakeDir', { path: pathArg(path) }, opts, checkedEntry, 'already_exists')) !== false;
+}
+
+/** `files.rename(oldPath, newPath)`: the entry at its new path. */
+export async function filesRename(access, oldPath, newPath, opts) {
+  const entry = await rpc(access, 'Move', { source: pathArg(oldPath), destination: pathArg(newPath) }, opts, checkedEntry);
+  if (!entry) throw new Error('Expected to receive information about moved object');
+  return entry;
+}
+
+/** `files.remove(path)`, recursive; a missing path is not an error. */
+export async function filesRemove(access, path, opts) {
+  await rpc(access, 'Remove', { path: pathArg(path) }, opts, () => undefined);
 }

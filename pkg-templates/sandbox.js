@@ -12,7 +12,9 @@ import {
   createSandbox, connectSandbox, killSandbox, getSandboxInfo, getSandboxMetrics, setSandboxTimeout, pauseSandbox,
   updateSandboxNetwork, listSandboxesPage, versionNumber,
 } from './api.js';
-import { FilesAccess, filesRead, filesWrite } from './files.js';
+import {
+  FilesAccess, filesExists, filesGetInfo, filesList, filesMakeDir, filesRead, filesRemove, filesRename, filesWrite,
+} from './files.js';
 
 import { SandboxError, InvalidArgumentError, TemplateError } from '%ERRORS_MODULE%';
 import { ClientFactory, defineUnserved, mergeOpts, runtimeName } from './internal.js';
@@ -32,12 +34,19 @@ for (const { prototype } of [CommandHandle, Commands, Filesystem, Pty, WatchHand
   delete prototype[Symbol.dispose];
 }
 
-// `files.read` and `files.write` are JavaScript (files.js), on what each sandbox's files reach.
+// `sandbox.files`' request/response calls are JavaScript (files.js), on what each sandbox's files
+// reach; `watchDir` is the wasm's.
 const filesAccess = new WeakMap();
 for (const method of [
   function read(path, opts) { return filesRead(filesAccess.get(this), path, opts); },
   function write(pathOrFiles, dataOrOpts, opts) { return filesWrite(filesAccess.get(this), pathOrFiles, dataOrOpts, opts); },
   function writeFiles(files, opts) { return filesWrite(filesAccess.get(this), files, opts); },
+  function list(path, opts) { return filesList(filesAccess.get(this), path, opts); },
+  function exists(path, opts) { return filesExists(filesAccess.get(this), path, opts); },
+  function getInfo(path, opts) { return filesGetInfo(filesAccess.get(this), path, opts); },
+  function remove(path, opts) { return filesRemove(filesAccess.get(this), path, opts); },
+  function rename(oldPath, newPath, opts) { return filesRename(filesAccess.get(this), oldPath, newPath, opts); },
+  function makeDir(path, opts) { return filesMakeDir(filesAccess.get(this), path, opts); },
 ]) Object.defineProperty(Filesystem.prototype, method.name, { value: method, writable: true, configurable: true });
 
 /** Filesystem entry types (value export, like the official string enum). */
@@ -267,7 +276,7 @@ export class Sandbox extends ClientFactory {
     this.files = core.files();
     filesAccess.set(this.files, new FilesAccess({
       baseUrl: envdApiUrl, headers: core.envdHeaders(), version: typeof opts.envdVersion === 'string' ? opts.envdVersion : '',
-      defaultUser: core.defaultUser(), requestTimeoutMs: connectionConfig.requestTimeoutMs, core,
+      defaultUser: core.defaultUser(), requestTimeoutMs: connectionConfig.requestTimeoutMs, logger: connectionConfig.logger, core,
     }));
     this.commands = core.commands();
     this.pty = core.pty();

@@ -1,15 +1,13 @@
-//! The Filesystem service (`filesystem.Filesystem/*`): listing, stat, creating, moving and
-//! removing entries, and the WatchDir stream. `not_found` is `FileNotFoundError` throughout;
-//! every call acts as the caller's `user`.
+//! The Filesystem service's WatchDir stream (`filesystem.Filesystem/WatchDir`), acting as the
+//! caller's `user`; `not_found` is `FileNotFoundError`. The service's unary calls are
+//! JavaScript (pkg-templates/files.js), which takes their failures' mapping from the wasm.
 
 use alloc::rc::Rc;
 
+use envd_protocol::ConnectError;
 use envd_protocol::filesystem::{
-    EntryInfo, EntryResponse, FilesystemEvent, ListDirRequest, ListDirResponse, MoveRequest,
-    PathRequest, RemoveResponse, WatchDirRequest, WatchDirResponse, WatchEvent, path,
+    FilesystemEvent, WatchDirRequest, WatchDirResponse, WatchEvent, path,
 };
-use envd_protocol::{Code, ConnectError};
-use wasm_bindgen::JsValue;
 
 use super::{Envd, OnStarted, RequestOpts, versions};
 use crate::error::{ErrorClass, NotFoundAs, Result, error};
@@ -30,86 +28,7 @@ pub struct WatchSpec {
     pub timeout_ms: Option<f64>,
 }
 
-/// The entry of a Stat or Move answer; its absence is a plain `Error` saying `missing`.
-fn entry_of(res: EntryResponse, missing: &str) -> Result<EntryInfo> {
-    res.entry.ok_or_else(|| error(ErrorClass::Plain, missing))
-}
-
-fn path_request(path: String) -> PathRequest {
-    PathRequest { path }
-}
-
 impl Envd {
-    pub fn list_dir(
-        self: &Rc<Self>,
-        path: String,
-        depth: u32,
-        opts: &RequestOpts,
-        then: impl FnOnce(Vec<EntryInfo>) -> JsValue + 'static,
-    ) -> Result<Next> {
-        let request = ListDirRequest { path, depth };
-        self.unary(
-            path::LIST_DIR,
-            &request,
-            opts,
-            FILE,
-            |res: ListDirResponse| Next::done(then(res.entries)),
-        )
-    }
-
-    pub fn stat(
-        self: &Rc<Self>,
-        path: String,
-        opts: &RequestOpts,
-        then: impl FnOnce(EntryInfo) -> JsValue + 'static,
-    ) -> Result<Next> {
-        let missing = "Expected to receive information about the file or directory";
-        self.unary(path::STAT, &path_request(path), opts, FILE, move |res| {
-            Next::done(then(entry_of(res, missing)?))
-        })
-    }
-
-    /// `Stat`: `false` for a missing path.
-    pub fn exists(self: &Rc<Self>, path: String, opts: &RequestOpts) -> Result<Next> {
-        let request = path_request(path);
-        self.unary_flag(path::STAT, &request, opts, Code::NotFound, FILE)
-    }
-
-    /// `MakeDir` with parents: `false` when the directory already exists.
-    pub fn make_dir(self: &Rc<Self>, path: String, opts: &RequestOpts) -> Result<Next> {
-        let request = path_request(path);
-        self.unary_flag(path::MAKE_DIR, &request, opts, Code::AlreadyExists, FILE)
-    }
-
-    /// `Move`; `then` gets the entry at its new path.
-    pub fn rename(
-        self: &Rc<Self>,
-        source: String,
-        destination: String,
-        opts: &RequestOpts,
-        then: impl FnOnce(EntryInfo) -> JsValue + 'static,
-    ) -> Result<Next> {
-        let request = MoveRequest {
-            source,
-            destination,
-        };
-        let missing = "Expected to receive information about moved object";
-        self.unary(path::MOVE, &request, opts, FILE, move |res| {
-            Next::done(then(entry_of(res, missing)?))
-        })
-    }
-
-    /// `Remove`, recursive; a missing path is not an error.
-    pub fn remove(self: &Rc<Self>, path: String, opts: &RequestOpts) -> Result<Next> {
-        self.unary(
-            path::REMOVE,
-            &path_request(path),
-            opts,
-            FILE,
-            |_: RemoveResponse| Next::done(JsValue::UNDEFINED),
-        )
-    }
-
     /// Opens a WatchDir stream; `then` takes it over after its start message. Recursive,
     /// entry-carrying and network-mount watches need newer envd (`TemplateError`).
     pub fn watch_dir(

@@ -189,14 +189,6 @@ impl Envd {
         }
     }
 
-    /// `opts` acting as `user` (the Basic `Authorization` of user-scoped RPCs).
-    pub fn as_user(&self, opts: RequestOpts, user: Option<&str>) -> RequestOpts {
-        RequestOpts {
-            headers: self.auth_header(user).into_iter().collect(),
-            ..opts
-        }
-    }
-
     fn health_request(&self, signal: CallSignal) -> Request {
         Request {
             method: "GET",

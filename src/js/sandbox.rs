@@ -15,8 +15,13 @@ use crate::envd::{self, Envd, EnvdAccess, http_failure};
 use crate::error::{ErrorClass, NotFoundAs, error};
 use crate::js_object::{headers_copy, set};
 use crate::prelude::*;
+use crate::transport::codec::check_content_type;
+use crate::transport::connect::unary_error;
 use crate::transport::exchange::{Next, run};
 use crate::transport::log::Logger;
+use crate::transport::signal::fetch_error;
+use envd_protocol::{Code, Codec, ConnectError, ContentType};
+use web_sys::AbortSignal;
 
 /// One connected sandbox: its envd, shared with its `Commands`, `Filesystem`, `Pty` and handles.
 #[wasm_bindgen]
@@ -86,6 +91,57 @@ impl SandboxCore {
     #[wasm_bindgen(js_name = fetchFailure)]
     pub fn fetch_failure(&self, failure: JsValue) -> Promise {
         run(self.envd.fetch_failure(failure))
+    }
+
+    /// Judges the answer of a filesystem RPC made in JavaScript (pkg-templates/files.js) that is
+    /// not a plain JSON 200: `null` when it is a JSON answer after all (a content type with
+    /// parameters: JavaScript decodes it), `false` when it failed with the Connect code named
+    /// `false_on` (`exists` of a missing path, `makeDir` of an existing directory), else a
+    /// rejection with the official error.
+    #[wasm_bindgen(js_name = rpcAnswer)]
+    pub fn rpc_answer(
+        &self,
+        status: u16,
+        content_type: Option<String>,
+        text: &str,
+        false_on: Option<String>,
+    ) -> Promise {
+        let content_type = content_type.as_deref();
+        let failure = if status == 200 {
+            let json = ContentType {
+                streaming: false,
+                codec: Codec::Json,
+            };
+            match check_content_type(content_type, json) {
+                Ok(()) => return Promise::resolve(&JsValue::NULL),
+                Err(e) => e,
+            }
+        } else {
+            unary_error(status, content_type, text.as_bytes())
+        };
+        if false_on.as_deref() == Some(failure.code.as_str()) {
+            return Promise::resolve(&JsValue::FALSE);
+        }
+        run(self.envd.rpc_failure(failure, NotFoundAs::File))
+    }
+
+    /// Rejects with the official error of a filesystem RPC made in JavaScript whose answer failed
+    /// with Connect's `code` (a name; `unknown` if it is none) and `message`: one that could not
+    /// be decoded.
+    #[wasm_bindgen(js_name = rpcError)]
+    pub fn rpc_error(&self, code: &str, message: String) -> Promise {
+        let code = Code::from_name(code).unwrap_or(Code::Unknown);
+        run(self
+            .envd
+            .rpc_failure(ConnectError::new(code, message), NotFoundAs::File))
+    }
+
+    /// Rejects as a filesystem RPC made in JavaScript whose `fetch` or body read failed with
+    /// `failure` under `signal` should (the `/health` probe of a dropped connection included).
+    #[wasm_bindgen(js_name = rpcFetchFailure)]
+    pub fn rpc_fetch_failure(&self, failure: JsValue, signal: &AbortSignal) -> Promise {
+        let failure = fetch_error(signal, &failure);
+        run(self.envd.rpc_failure(failure, NotFoundAs::File))
     }
 
     #[wasm_bindgen(js_name = uploadUrl)]

@@ -35,9 +35,9 @@ pub fn decode<M: Message>(bytes: &[u8]) -> Result<M, ConnectError> {
 
 /// Checks a successful response's content type the way connect-es does: a mismatch of codec
 /// or of unary/stream is `internal`, an unparsable type `unknown`.
-pub fn check_content_type(header: Option<&str>, streaming: bool) -> Result<(), ConnectError> {
+pub fn check_content_type(header: Option<&str>, expected: ContentType) -> Result<(), ConnectError> {
     let parsed = header.and_then(ContentType::parse);
-    if parsed == Some(content_type(streaming)) {
+    if parsed == Some(expected) {
         return Ok(());
     }
     let code = if parsed.is_some() {
@@ -73,20 +73,22 @@ mod tests {
 
     #[test]
     fn content_types_are_checked_like_connect_es() {
-        assert!(check_content_type(Some(content_type(true).as_str()), true).is_ok());
+        assert!(check_content_type(Some(content_type(true).as_str()), content_type(true)).is_ok());
         assert_eq!(
-            check_content_type(Some(content_type(false).as_str()), true)
+            check_content_type(Some(content_type(false).as_str()), content_type(true))
                 .unwrap_err()
                 .code,
             Code::Internal
         );
-        let err = check_content_type(Some("text/html"), false).unwrap_err();
+        let err = check_content_type(Some("text/html"), content_type(false)).unwrap_err();
         assert_eq!(
             (err.code, err.message.as_str()),
             (Code::Unknown, "unsupported content type text/html")
         );
         assert_eq!(
-            check_content_type(None, false).unwrap_err().code,
+            check_content_type(None, content_type(false))
+                .unwrap_err()
+                .code,
             Code::Unknown
         );
     }

@@ -17,7 +17,7 @@ use super::codec::{check_content_type, content_type};
 use super::exchange::{Exchanged, Read, Request};
 use super::fetch::ignore_outcome;
 use super::log::Logger;
-use super::signal::CallSignal;
+use super::signal::{CallSignal, reason_message};
 use super::task::wait;
 use crate::js_object::{get, get_string, headers_copy, headers_object, set};
 use crate::prelude::*;
@@ -125,28 +125,46 @@ pub fn unary_result(exchanged: Exchanged) -> Result<Vec<u8>, ConnectError> {
         .map_err(|e| exchanged.signal.connect_error(&e))?;
     let response = reply.response;
     let bytes = Uint8Array::from(reply.body).to_vec();
-    let content_type = content_type_of(&response);
+    let answer_type = content_type_of(&response);
     let status = response.status();
     if status != 200 {
-        let is_json = content_type
-            .as_deref()
-            .and_then(envd_protocol::ContentType::parse)
-            .is_some_and(|t| t.codec == envd_protocol::Codec::Json);
-        let body = if is_json {
-            parse_json(&bytes)
-        } else {
-            JsValue::UNDEFINED
-        };
-        let code = get_string(&body, "code")
-            .and_then(|c| Code::from_name(&c))
-            .unwrap_or_else(|| Code::from_http_status(status));
-        let message = get(&body, "message")
-            .as_string()
-            .unwrap_or_else(|| http_status_message(status));
-        return Err(ConnectError::new(code, message));
+        return Err(unary_error(status, answer_type.as_deref(), &bytes));
     }
-    check_content_type(content_type.as_deref(), false)?;
+    check_content_type(answer_type.as_deref(), content_type(false))?;
     Ok(bytes)
+}
+
+/// The Connect error of a unary answer with a non-200 `status`, as connect-es reads it: a JSON
+/// error object's code (else the status's) and message (`""` when it has none); `unknown` with
+/// the parser's message when a JSON body does not parse; what the status stands for when the
+/// body is not JSON, or no such object, or its message no string.
+pub fn unary_error(status: u16, content_type: Option<&str>, body: &[u8]) -> ConnectError {
+    let fallback =
+        || ConnectError::new(Code::from_http_status(status), http_status_message(status));
+    let is_json = content_type
+        .and_then(envd_protocol::ContentType::parse)
+        .is_some_and(|t| t.codec == envd_protocol::Codec::Json);
+    if !is_json {
+        return fallback();
+    }
+    // Not UTF-8: what the runtime's decoder would make of its first bad byte, which no JSON starts with.
+    let body = match JSON::parse(core::str::from_utf8(body).unwrap_or("\u{FFFD}")) {
+        Ok(body) => body,
+        Err(e) => return ConnectError::new(Code::Unknown, reason_message(&e)),
+    };
+    if !body.is_object() || js_sys::Array::is_array(&body) {
+        return fallback();
+    }
+    let message = get(&body, "message");
+    let message = match message.as_string() {
+        Some(message) => message,
+        None if message.is_undefined() || message.is_null() => String::new(),
+        None => return fallback(),
+    };
+    let code = get_string(&body, "code")
+        .and_then(|c| Code::from_name(&c))
+        .unwrap_or_else(|| Code::from_http_status(status));
+    ConnectError::new(code, message)
 }
 
 fn http_status_message(status: u16) -> String {
@@ -210,7 +228,7 @@ impl ServerStream {
             let code = Code::from_http_status(status);
             return Err(ConnectError::new(code, http_status_message(status)));
         }
-        check_content_type(content_type_of(&response).as_deref(), true)?;
+        check_content_type(content_type_of(&response).as_deref(), content_type(true))?;
         let reader = response
             .body()
             .ok_or_else(|| ConnectError::new(Code::Unknown, "missing response body"))?

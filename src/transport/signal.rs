@@ -128,16 +128,22 @@ impl CallSignal {
         if get(&self.controller, "deadline").is_truthy() {
             return ConnectError::new(Code::DeadlineExceeded, "the operation timed out");
         }
-        let signal = self.controller.signal();
-        if signal.aborted() {
-            return ConnectError::new(Code::Canceled, reason_message(&signal.reason()));
-        }
-        let code = match get(failure, "name").as_string().as_deref() {
-            Some("AbortError" | "TimeoutError") => Code::Canceled,
-            _ => Code::Unknown,
-        };
-        ConnectError::new(code, reason_message(failure))
+        fetch_error(&self.controller.signal(), failure)
     }
+}
+
+/// The Connect error of a request without a deadline whose `fetch` or body read failed with
+/// `failure` under `signal`: an abort is `canceled` with the reason's message, anything else
+/// `unknown` with the failure's own (the filesystem RPCs that JavaScript makes).
+pub fn fetch_error(signal: &AbortSignal, failure: &JsValue) -> ConnectError {
+    if signal.aborted() {
+        return ConnectError::new(Code::Canceled, reason_message(&signal.reason()));
+    }
+    let code = match get(failure, "name").as_string().as_deref() {
+        Some("AbortError" | "TimeoutError") => Code::Canceled,
+        _ => Code::Unknown,
+    };
+    ConnectError::new(code, reason_message(failure))
 }
 
 /// `error.message` for errors, `String(value)` for anything else.

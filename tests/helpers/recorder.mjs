@@ -1,6 +1,7 @@
-// A loopback HTTP server that stands in for the E2B API: it records every request (method,
-// path, query, headers, body) and answers each control-plane call with a plausible response,
-// so that the requests two SDKs make for the same calls can be compared byte for byte.
+// A loopback HTTP server that stands in for the E2B API and for envd's Filesystem service: it
+// records every request (method, path, query, headers, body) and answers each control-plane call
+// and filesystem RPC (in Connect's JSON codec) with a plausible response, so that the requests
+// two SDKs make for the same calls can be compared byte for byte.
 import { createServer } from 'node:http';
 
 // Headers whose values describe the client (its name, version and platform), not the request:
@@ -43,10 +44,29 @@ const INFO = {
   volumeMounts: [],
 };
 
-/** The answer to a control-plane request: `[status, body]`. */
-function answer(method, path) {
+/** An entry as envd's JSON codec sends it: 64-bit size as a string, enums by name, nanoseconds. */
+const ENTRY = {
+  name: 'a.txt', type: 'FILE_TYPE_FILE', path: '/home/user/a.txt', size: '1234', mode: 420, permissions: '-rw-r--r--',
+  owner: 'user', group: 'user', modifiedTime: '2026-01-01T00:00:05.123987654Z', metadata: { origin: 'recorder' },
+};
+const LINK = { ...ENTRY, name: 'l', type: 'FILE_TYPE_SYMLINK', path: '/home/user/l', size: '7', modifiedTime: '2026-01-01T00:00:06Z', symlinkTarget: '/home/user/a.txt', metadata: {} };
+// A directory with default fields left out, and an entry of a type the SDKs do not know.
+const DIR = { name: 'd', type: 'FILE_TYPE_DIRECTORY', path: '/home/user/d' };
+const UNKNOWN = { name: 'p', path: '/home/user/p', size: '1' };
+
+/** The answer to a control-plane request or filesystem RPC (whose body is `body`): `[status, body]`. */
+function answer(method, path, body) {
+  if (path === '/filesystem.Filesystem/Stat' && body.includes('missing')) return [404, { code: 'not_found', message: 'no such file or directory' }];
   const route = `${method} ${path.replace(/\/sandboxes\/[^/]+/, '/sandboxes/:id')}`;
   switch (route) {
+    case 'POST /filesystem.Filesystem/Stat':
+    case 'POST /filesystem.Filesystem/Move':
+    case 'POST /filesystem.Filesystem/MakeDir':
+      return [200, { entry: ENTRY }];
+    case 'POST /filesystem.Filesystem/ListDir':
+      return [200, { entries: [ENTRY, LINK, DIR, UNKNOWN] }];
+    case 'POST /filesystem.Filesystem/Remove':
+      return [200, {}];
     case 'POST /v2/sandboxes':
       return [201, SANDBOX];
     case 'POST /v2/sandboxes/:id/connect':
@@ -85,7 +105,7 @@ export async function startRecorder() {
         headers,
         body: Buffer.concat(chunks).toString('utf8'),
       });
-      const [status, body] = answer(req.method, url.pathname);
+      const [status, body] = answer(req.method, url.pathname, requests.at(-1).body);
       res.writeHead(status, body === undefined ? {} : { 'Content-Type': 'application/json' });
       res.end(body === undefined ? undefined : JSON.stringify(body));
     });

@@ -1,5 +1,6 @@
-// Request parity: every control-plane call with every option, made once through `e2b` and once
-// through `e2b-wasm` against a recording stand-in for the API (tests/helpers/recorder.mjs). The
+// Request parity: every control-plane call with every option, and the filesystem RPCs, made once
+// through `e2b` and once through `e2b-wasm` against a recording stand-in for the API and envd
+// (tests/helpers/recorder.mjs). The
 // recorded requests (method, path, query, headers bar the client's name, body) must be the
 // same, and so must the results and the errors invalid options raise before any request.
 import { after, before, test } from 'node:test';
@@ -143,15 +144,31 @@ const cases = {
     ];
   },
   'updateNetwork: egressProxy {} is refused': ({ Sandbox }) => Sandbox.updateNetwork(ID, { egressProxy: {} }),
+  'files: exists, getInfo, list, makeDir, rename and remove, as a user and not': async ({ Sandbox }) => {
+    const { files } = await Sandbox.connect(ID);
+    return {
+      exists: await files.exists('/home/user/a.txt'),
+      missing: await files.exists('/home/user/missing'),
+      info: await files.getInfo('/home/user/a.txt', { user: 'root', requestTimeoutMs: 3000 }),
+      list: await files.list('/home/user', { depth: 2, user: 'user' }),
+      listDefault: await files.list('/home/user'),
+      made: await files.makeDir('/home/user/d'),
+      renamed: await files.rename('/home/user/a.txt', '/home/user/b.txt', { user: 'root' }),
+      removed: await files.remove('/home/user/b.txt'),
+    };
+  },
+  'files.getInfo of a missing path, as it fails': async ({ Sandbox }) => (await Sandbox.connect(ID)).files.getInfo('/home/user/missing'),
+  'files.list: depth 0 is refused': ({ Sandbox }) => new Sandbox({ sandboxId: ID, envdVersion: '0.6.13' }).files.list('/', { depth: 0 }),
 };
 
 /**
- * A recorded request as compared: control-plane requests whole (JSON bodies parsed); envd RPCs
- * by method and path, since e2b-wasm speaks Connect's protobuf codec to envd where e2b speaks
- * its JSON codec (see README, "envd is spoken to in Connect's binary protobuf codec").
+ * A recorded request as compared: control-plane requests and filesystem RPCs whole (JSON bodies
+ * parsed); process RPCs by method and path, since e2b-wasm speaks Connect's protobuf codec to
+ * them where e2b speaks its JSON codec (see README, "envd is spoken to in Connect's binary
+ * protobuf codec").
  */
 function comparable({ body, ...request }) {
-  if (/^\/(process\.Process|filesystem\.Filesystem)\//.test(request.path)) return { method: request.method, path: request.path };
+  if (/^\/process\.Process\//.test(request.path)) return { method: request.method, path: request.path };
   return { ...request, body: body && JSON.parse(body) };
 }
 
