@@ -287,9 +287,9 @@ const shown = (v) => (v === null ? 'null' : Array.isArray(v) ? `Array(${v.length
 async function rpc(access, method, message, opts, decode, falseOn) {
   const url = access.rpcUrl + method;
   log(access.logger, 'info', `Request: POST ${url}`);
-  const headers = { ...access.rpcHeaders };
   const user = string(opts?.user) ?? access.defaultUser;
-  if (user) headers.Authorization = basicAuth(user);
+  // `fetch` only reads the headers: the sandbox's own object goes as it is unless a user is named.
+  const headers = user ? { ...access.rpcHeaders, Authorization: basicAuth(user) } : access.rpcHeaders;
   const call = callSignal(access, opts, REQUEST_TIMEOUT);
   let response, text;
   try {
@@ -337,36 +337,48 @@ const RFC3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?(Z|[+-]\d\d:\d\d)$/i
  */
 function entryInfo(e) {
   if (!isObject(e) || Array.isArray(e)) throw new Undecodable(`cannot decode message filesystem.EntryInfo from JSON: ${shown(e)}`);
-  const field = (name, ok, fallback) => {
-    const value = e[name];
-    if (value === undefined || value === null) return fallback;
-    if (!ok(value)) throw new Undecodable(`cannot decode field filesystem.EntryInfo.${name} from JSON: ${shown(value)}`);
-    return value;
-  };
-  const text = (name) => field(name, (v) => typeof v === 'string', '');
-  const integer = (v) => (typeof v === 'number' && Number.isInteger(v)) || (typeof v === 'string' && INTEGER.test(v));
-  const metadata = field('metadata', (m) => isObject(m) && !Array.isArray(m) && Object.values(m).every((v) => typeof v === 'string'), {});
-  const modified = field('modifiedTime', (t) => typeof t === 'string' && RFC3339.test(t) && !Number.isNaN(Date.parse(t)), undefined);
-  const type = field('type', (t) => typeof t === 'string' || Number.isInteger(t), undefined);
+  const metadata = field(e, 'metadata', isStringMap, undefined);
+  const modified = field(e, 'modifiedTime', isTimestamp, undefined);
   return {
-    name: text('name'), type: FILE_TYPES[type], path: text('path'), size: Number(field('size', integer, 0)),
-    mode: Number(field('mode', (m) => integer(m) && m >= 0 && m <= 0xffffffff, 0)),
-    permissions: text('permissions'), owner: text('owner'), group: text('group'),
+    name: field(e, 'name', isString, ''), type: FILE_TYPES[field(e, 'type', isEnum, undefined)], path: field(e, 'path', isString, ''),
+    size: Number(field(e, 'size', isInteger, 0)), mode: Number(field(e, 'mode', isUint32, 0)),
+    permissions: field(e, 'permissions', isString, ''), owner: field(e, 'owner', isString, ''), group: field(e, 'group', isString, ''),
     // `Date.parse` reads at most three fraction digits: the rest are cut first (floored, as officially).
     modifiedTime: modified === undefined ? undefined : new Date(Date.parse(modified.replace(/(\.\d{3})\d+/, '$1'))),
-    symlinkTarget: field('symlinkTarget', (v) => typeof v === 'string', undefined),
-    metadata: Object.keys(metadata).length ? metadata : undefined,
+    symlinkTarget: field(e, 'symlinkTarget', isString, undefined),
+    metadata: metadata && Object.keys(metadata).length ? metadata : undefined,
   };
 }
 
+/** Entry field `name` of `e`: `fallback` when left out (or `null`), else what passes `ok`. */
+function field(e, name, ok, fallback) {
+  const value = e[name];
+  if (value === undefined || value === null) return fallback;
+  if (!ok(value)) throw new Undecodable(`cannot decode field filesystem.EntryInfo.${name} from JSON: ${shown(value)}`);
+  return value;
+}
+const isString = (v) => typeof v === 'string';
+const isEnum = (v) => typeof v === 'string' || Number.isInteger(v);
+const isInteger = (v) => (typeof v === 'number' && Number.isInteger(v)) || (typeof v === 'string' && INTEGER.test(v));
+const isUint32 = (v) => isInteger(v) && v >= 0 && v <= 0xffffffff;
+const isTimestamp = (v) => typeof v === 'string' && RFC3339.test(v) && !Number.isNaN(Date.parse(v));
+const isStringMap = (v) => isObject(v) && !Array.isArray(v) && Object.values(v).every(isString);
+
 const pathArg = (path) => string(path) ?? '';
 
+// The calls return `rpc`'s promise itself: no promise of their own around it.
+
 /** `files.list(path, { depth })`: entries down to `depth` levels (default 1), of the types the SDK knows. */
-export async function filesList(access, path, opts) {
-  const depth = typeof opts?.depth === 'number' ? opts.depth : undefined;
-  if (depth < 1) throw new InvalidArgumentError('depth should be at least one');
-  // As an unsigned 32-bit field takes it.
-  const levels = depth === undefined ? 1 : Math.min(Math.trunc(depth) || 0, 0xffffffff);
+export function filesList(access, path, opts) {
+  let levels;
+  try {
+    const depth = typeof opts?.depth === 'number' ? opts.depth : undefined;
+    if (depth < 1) throw new InvalidArgumentError('depth should be at least one');
+    // As an unsigned 32-bit field takes it.
+    levels = depth === undefined ? 1 : Math.min(Math.trunc(depth) || 0, 0xffffffff);
+  } catch (e) {
+    return Promise.reject(e);
+  }
   return rpc(access, 'ListDir', { path: pathArg(path), depth: levels }, opts, ({ entries }) => {
     if (entries !== undefined && entries !== null && !Array.isArray(entries)) {
       throw new Undecodable(`cannot decode field filesystem.ListDirResponse.entries from JSON: expected Array, got ${shown(entries)}`);
@@ -375,33 +387,42 @@ export async function filesList(access, path, opts) {
   });
 }
 
-/** The entry of a Stat or Move answer, checked even where the call does not answer with it. */
+/** The entry of a Stat or Move answer, `undefined` if it has none (an answer of a call that does not return it is checked all the same). */
 const checkedEntry = (answer) => (answer.entry === null || answer.entry === undefined ? undefined : entryInfo(answer.entry));
+/** What `missing` says when an answer has no entry. */
+const entryOrFail = (missing) => (answer) => {
+  const entry = checkedEntry(answer);
+  if (!entry) throw new Error(missing);
+  return entry;
+};
+/** `true` for an answer that checks out. */
+const present = (answer) => {
+  checkedEntry(answer);
+  return true;
+};
 
 /** `files.exists(path)`: `false` for a missing path. */
-export async function filesExists(access, path, opts) {
-  return (await rpc(access, 'Stat', { path: pathArg(path) }, opts, checkedEntry, 'not_found')) !== false;
+export function filesExists(access, path, opts) {
+  return rpc(access, 'Stat', { path: pathArg(path) }, opts, present, 'not_found');
 }
 
-export async function filesGetInfo(access, path, opts) {
-  const entry = await rpc(access, 'Stat', { path: pathArg(path) }, opts, checkedEntry);
-  if (!entry) throw new Error('Expected to receive information about the file or directory');
-  return entry;
+export function filesGetInfo(access, path, opts) {
+  const decode = entryOrFail('Expected to receive information about the file or directory');
+  return rpc(access, 'Stat', { path: pathArg(path) }, opts, decode);
 }
 
 /** `files.makeDir(path)`: `true` when created (with parents), `false` when it already existed. */
-export async function filesMakeDir(access, path, opts) {
-  return (await rpc(access, 'MakeDir', { path: pathArg(path) }, opts, checkedEntry, 'already_exists')) !== false;
+export function filesMakeDir(access, path, opts) {
+  return rpc(access, 'MakeDir', { path: pathArg(path) }, opts, present, 'already_exists');
 }
 
 /** `files.rename(oldPath, newPath)`: the entry at its new path. */
-export async function filesRename(access, oldPath, newPath, opts) {
-  const entry = await rpc(access, 'Move', { source: pathArg(oldPath), destination: pathArg(newPath) }, opts, checkedEntry);
-  if (!entry) throw new Error('Expected to receive information about moved object');
-  return entry;
+export function filesRename(access, oldPath, newPath, opts) {
+  const decode = entryOrFail('Expected to receive information about moved object');
+  return rpc(access, 'Move', { source: pathArg(oldPath), destination: pathArg(newPath) }, opts, decode);
 }
 
 /** `files.remove(path)`, recursive; a missing path is not an error. */
-export async function filesRemove(access, path, opts) {
-  await rpc(access, 'Remove', { path: pathArg(path) }, opts, () => undefined);
+export function filesRemove(access, path, opts) {
+  return rpc(access, 'Remove', { path: pathArg(path) }, opts, () => undefined);
 }
