@@ -40,6 +40,15 @@ test('a subclass written against e2b runs in workerd on e2b-wasm', async () => {
   assert.equal(result.gitStatus.isClean, true);
   // The network update reached sandboxd, and getInfo reports it.
   assert.deepEqual(result.network.denyOut, ['0.0.0.0/0']);
+  // sandbox.files' JavaScript calls work in workerd, a caller's signal included.
+  const { info, ...files } = result.filesSeen;
+  assert.deepEqual(files, {
+    text: 'from workerd', exists: true, missing: false, made: true, again: false, renamed: '/tmp/w/b.txt',
+    listed: ['b.txt:file', 'd:dir'], removed: true, notFound: 'FileNotFoundError',
+  });
+  assert.equal(info.size, 'from workerd'.length);
+  assert.equal(info.type, 'file');
+  assert.ok(Date.parse(info.modifiedTime) > Date.parse('2026-01-01'), info.modifiedTime);
   // The Worker killed its sandbox (checked from Node, with the official SDK).
   const running = await Sandbox.list({ apiKey: sd.apiKey, apiUrl: sd.apiUrl, query: { state: ['running'] } }).nextItems();
   assert.ok(!running.some((s) => s.sandboxId === result.sandboxId));
