@@ -110,6 +110,8 @@ const NO_WRITE_INFO = 'Expected to receive information about written file';
 export class FilesAccess {
   constructor(fields) {
     Object.assign(this, fields);
+    // As the wasm's envd calls take it: a number, else the default.
+    if (typeof this.requestTimeoutMs !== 'number') this.requestTimeoutMs = 60_000;
     this.rpcUrl = `${this.baseUrl.replace(/\/+$/, '')}/filesystem.Filesystem/`;
     this.rpcHeaders = { ...this.headers, 'Content-Type': 'application/json', 'Connect-Protocol-Version': '1' };
   }

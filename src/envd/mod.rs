@@ -1,8 +1,9 @@
 //! envd, the daemon inside a sandbox: where it is, the headers every request carries, version
 //! gates, its HTTP endpoints (`/health`), signed file URLs, the unary RPC path with the official
 //! error mapping (and the `/health` probe for connections dropped mid-call), and the services:
-//! `process` (Process RPCs, PTYs included) and `filesystem` (Filesystem RPCs and WatchDir).
-//! `/files` is JavaScript (pkg-templates/files.js), which takes its failures' mapping from here.
+//! `process` (Process RPCs, PTYs included) and `filesystem` (the WatchDir stream). `/files` and
+//! the Filesystem service's unary RPCs are JavaScript (pkg-templates/files.js), which takes its
+//! failures' mapping from here.
 //!
 //! Adding an RPC (the pattern `process` follows): build the request message, call
 //! [`Envd::unary`] with a closure that turns the decoded answer into the JS value
@@ -43,13 +44,11 @@ use crate::transport::task::wait;
 use crate::util::{decimal, encode_uri_component, version_at_least};
 use envd_protocol::base64::encode as base64;
 
-/// `requestTimeoutMs` and `signal` of one call, and its extra headers.
+/// `requestTimeoutMs` and `signal` of one call.
 #[derive(Clone, Default)]
 pub struct RequestOpts {
     pub signal: Option<AbortSignal>,
     pub request_timeout_ms: Option<f64>,
-    /// The acting user's `Authorization` (filesystem RPCs); empty for most calls.
-    pub headers: Vec<(String, String)>,
 }
 
 /// How to reach one sandbox's envd.
@@ -184,7 +183,6 @@ impl Envd {
         CallOptions {
             signal: opts.signal.clone(),
             request_timeout_ms: self.request_timeout(opts.request_timeout_ms),
-            headers: opts.headers.clone(),
             ..Default::default()
         }
     }

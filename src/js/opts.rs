@@ -60,6 +60,5 @@ pub fn request_opts(v: &JsValue) -> RequestOpts {
     RequestOpts {
         signal: signal(v),
         request_timeout_ms: number(v, "requestTimeoutMs"),
-        ..Default::default()
     }
 }
