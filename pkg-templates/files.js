@@ -4,10 +4,11 @@
 // Filesystem service's unary RPCs in Connect's JSON codec, as the official SDK sends them
 // (`exists`, `getInfo`, `list`, `makeDir`, `rename`, `remove`): JSON over `fetch` needs nothing
 // the runtime lacks. The wasm maps their failures (`SandboxCore.filesFailure`, `fetchFailure`,
-// `rpcAnswer`, `rpcFetchFailure`: envd's HTTP table, Connect's codes and the `/health` probe,
-// one copy for these calls and the streams) and keeps `watchDir`, a server stream. Values made
-// by another realm or a polyfill are recognised by what they are, not by `instanceof` alone; the
-// body helpers are exported for their unit test (tests/sdk/files-bodies.test.mjs).
+// `rpcAnswer`, `rpcError`, `rpcFetchFailure`: envd's HTTP table, Connect's codes and the
+// `/health` probe, one copy for these calls and the streams) and keeps `watchDir`, a server
+// stream. Values made by another realm or a polyfill are recognised by what they are, not by
+// `instanceof` alone; the body helpers are exported for their unit test
+// (tests/sdk/files-bodies.test.mjs).
 import { InvalidArgumentError, TemplateError } from '%ERRORS_MODULE%';
 import { log, versionNumber } from './api.js';
 
@@ -112,13 +113,15 @@ export class FilesAccess {
     Object.assign(this, fields);
     // As the wasm's envd calls take it: a number, else the default.
     if (typeof this.requestTimeoutMs !== 'number') this.requestTimeoutMs = 60_000;
-    this.rpcUrl = `${this.baseUrl.replace(/\/+$/, '')}/filesystem.Filesystem/`;
+    const base = this.baseUrl.replace(/\/+$/, '');
+    this.filesUrl = `${base}/files`;
+    this.rpcUrl = `${base}/filesystem.Filesystem/`;
     this.rpcHeaders = { ...this.headers, 'Content-Type': 'application/json', 'Connect-Protocol-Version': '1' };
   }
   /** `<envd>/files?path=…&username=…`, each present only when given. */
   url(path, user) {
     const params = [['path', path], ['username', user ?? this.defaultUser]].filter(([, v]) => v !== undefined);
-    return `${this.baseUrl.replace(/\/+$/, '')}/files${params.map(([k, v], i) => `${i ? '&' : '?'}${k}=${encodeURIComponent(v)}`).join('')}`;
+    return `${this.filesUrl}${params.map(([k, v], i) => `${i ? '&' : '?'}${k}=${encodeURIComponent(v)}`).join('')}`;
   }
   supports(version) { return versionNumber(this.version) >= version; }
 }
