@@ -144,6 +144,8 @@ function callSignal(access, opts, message) {
   const user = opts?.signal instanceof AbortSignal ? opts.signal : undefined;
   return { signal: user ? AbortSignal.any([user, controller.signal]) : controller.signal, end: () => clearTimeout(timer) };
 }
+/** `files.read`'s formats besides the default `'text'`. */
+const FORMATS = ['bytes', 'blob', 'stream'];
 const REQUEST_TIMEOUT = () => 'The operation was aborted due to timeout';
 const HANDSHAKE_TIMEOUT = (ms) => `Request handshake timed out after ${Math.trunc(ms)}ms`;
 const NO_TIMEOUT = { requestTimeoutMs: 0 };
@@ -171,7 +173,7 @@ async function exchange(access, url, init, read) {
  * request timeout bounds.
  */
 export async function filesRead(access, path, opts) {
-  const format = ['bytes', 'blob', 'stream'].includes(opts?.format) ? opts.format : 'text';
+  const format = FORMATS.includes(opts?.format) ? opts.format : 'text';
   const stream = format === 'stream';
   const call = callSignal(access, opts, stream ? HANDSHAKE_TIMEOUT : REQUEST_TIMEOUT);
   // Without `gzip`, ask for the bytes as they are: Node's fetch would otherwise accept gzip and
@@ -291,7 +293,7 @@ const shown = (v) => (v === null ? 'null' : Array.isArray(v) ? `Array(${v.length
  */
 async function rpc(access, method, message, opts, decode, falseOn) {
   const url = access.rpcUrl + method;
-  log(access.logger, 'info', `Request: POST ${url}`);
+  if (access.logger) log(access.logger, 'info', `Request: POST ${url}`);
   const user = string(opts?.user) ?? access.defaultUser;
   // `fetch` only reads the headers: the sandbox's own object goes as it is unless a user is named.
   const headers = user ? { ...access.rpcHeaders, Authorization: basicAuth(user) } : access.rpcHeaders;

@@ -17,9 +17,8 @@ pub mod versions;
 use alloc::rc::Rc;
 
 use envd_protocol::{
-    Code, ConnectError, HEADER_ACCEPT_ENCODING, HEADER_ACCESS_TOKEN, HEADER_AUTHORIZATION,
-    HEADER_CONTENT_TYPE, HEADER_KEEPALIVE_INTERVAL, HEADER_SANDBOX_ID, HEADER_SANDBOX_PORT,
-    HEADER_USER_AGENT, Message, signature,
+    Code, ConnectError, HEADER_ACCESS_TOKEN, HEADER_AUTHORIZATION, HEADER_KEEPALIVE_INTERVAL,
+    HEADER_SANDBOX_ID, HEADER_SANDBOX_PORT, HEADER_USER_AGENT, Message, signature,
 };
 use js_sys::{Object, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
@@ -70,31 +69,18 @@ pub struct Envd {
 /// The headers of each kind of envd request, built once per sandbox: a request sends a copy
 /// (and adds its own), one call into JS instead of three per header.
 pub struct RequestHeaders {
-    /// The envd headers alone (`/health`, multipart uploads).
+    /// The envd headers alone (`/health`, and the calls made in JavaScript: `envdHeaders`).
     pub own: Object,
     pub unary: Object,
     pub stream: Object,
-    /// `GET /files` without gzip.
-    pub download: Object,
-    /// An octet-stream `POST /files` without gzip or metadata.
-    pub upload: Object,
 }
 
 impl RequestHeaders {
     fn new(own: &[(String, String)]) -> RequestHeaders {
-        let with = |extra: (&'static str, &'static str)| {
-            headers_object(
-                own.iter()
-                    .map(|(k, v)| (k.as_str(), v.as_str()))
-                    .chain([extra]),
-            )
-        };
         RequestHeaders {
             own: headers_object(own.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
             unary: connect::call_headers(own, false),
             stream: connect::call_headers(own, true),
-            download: with((HEADER_ACCEPT_ENCODING, "identity")),
-            upload: with((HEADER_CONTENT_TYPE, "application/octet-stream")),
         }
     }
 }
